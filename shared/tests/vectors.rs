@@ -1,0 +1,196 @@
+//! Golden vectors: `assets/protocol-vectors.json` holds messages (as JSON, serde's externally
+//! tagged form) next to their exact MessagePack bytes. Encoding each value must give exactly
+//! those bytes and decoding the bytes must give back the value. The browser client runs the same
+//! file through its own decoder.
+//!
+//! Regenerate after a deliberate protocol change with
+//! `TICKCAST_BLESS=1 cargo test -p tickcast-shared --test vectors` (and bump PROTOCOL_VERSION).
+
+use serde_json::{json, Value};
+use tickcast_shared::{
+    decode, encode, ArenaInfo, ArenaState, ClientMsg, Controls, ErrorMsg, Input, Join, Orb, Ping,
+    PlayerState, Pong, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION,
+};
+use uuid::Uuid;
+
+const PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assets/protocol-vectors.json"
+);
+
+fn pid(n: u8) -> Uuid {
+    Uuid::from_bytes([n; 16])
+}
+
+fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
+    vec![
+        ("join_any_room", ClientMsg::Join(Join::any_room("alice"))),
+        (
+            "join_named_room_with_resume",
+            ClientMsg::Join(Join {
+                version: PROTOCOL_VERSION,
+                room: Some("lobby-1".into()),
+                name: "Bob <b>".into(),
+                resume: Some("tok123".into()),
+            }),
+        ),
+        (
+            "input_boost",
+            ClientMsg::Input(Input {
+                seq: 7,
+                ack_tick: 300,
+                controls: Controls::new(1.0, -0.5, 1),
+            }),
+        ),
+        (
+            "input_large_numbers",
+            ClientMsg::Input(Input {
+                seq: 70000,
+                ack_tick: 5_000_000_000,
+                controls: Controls::new(0.0, 0.25, 0),
+            }),
+        ),
+        (
+            "ping",
+            ClientMsg::Ping(Ping {
+                client_time: 1234.5,
+            }),
+        ),
+    ]
+}
+
+fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
+    vec![
+        (
+            "welcome",
+            ServerMsg::Welcome(Welcome {
+                player_id: pid(0xab),
+                room_id: "r1".into(),
+                tick_rate: 30,
+                tick: 42,
+                max_players: 8,
+                game: ArenaInfo::default(),
+                resume_token: Some("tok123".into()),
+            }),
+        ),
+        (
+            "snapshot_two_players",
+            ServerMsg::Snapshot(Snapshot {
+                tick: 43,
+                server_time_ms: 1_764_000_000_000,
+                state: ArenaState {
+                    players: vec![
+                        PlayerState {
+                            id: pid(1),
+                            name: "alice".into(),
+                            x: 100.5,
+                            y: 200.25,
+                            vx: -3.5,
+                            vy: 0.0,
+                            score: 3,
+                            last_input: 7,
+                        },
+                        PlayerState {
+                            id: pid(2),
+                            name: "Bob <b>".into(),
+                            x: 0.0,
+                            y: 900.0,
+                            vx: 320.0,
+                            vy: -320.0,
+                            score: 0,
+                            last_input: 0,
+                        },
+                    ],
+                    orbs: vec![
+                        Orb {
+                            id: 0,
+                            x: 10.0,
+                            y: 20.0,
+                        },
+                        Orb {
+                            id: 1,
+                            x: 1599.5,
+                            y: 0.5,
+                        },
+                    ],
+                },
+            }),
+        ),
+        (
+            "snapshot_empty",
+            ServerMsg::Snapshot(Snapshot {
+                tick: 0,
+                server_time_ms: 0,
+                state: ArenaState::default(),
+            }),
+        ),
+        (
+            "pong",
+            ServerMsg::Pong(Pong {
+                client_time: 1234.5,
+                server_time_ms: 1_764_000_000_123,
+            }),
+        ),
+        (
+            "error",
+            ServerMsg::Error(ErrorMsg {
+                code: 4100,
+                message: "join first".into(),
+            }),
+        ),
+    ]
+}
+
+fn build() -> Value {
+    let mut out = Vec::new();
+    for (name, m) in client_vectors() {
+        out.push(json!({"name": name, "direction": "client", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
+    }
+    for (name, m) in server_vectors() {
+        out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
+    }
+    json!({
+        "protocol_version": PROTOCOL_VERSION,
+        "note": "value is serde's externally tagged JSON form (uuids as strings); hex is the exact MessagePack on the wire. See shared/PROTOCOL.md.",
+        "vectors": out
+    })
+}
+
+fn load() -> Value {
+    if std::env::var_os("TICKCAST_BLESS").is_some() {
+        std::fs::write(PATH, serde_json::to_string_pretty(&build()).unwrap() + "\n").unwrap();
+    }
+    let text = std::fs::read_to_string(PATH).expect("assets/protocol-vectors.json should exist");
+    serde_json::from_str(&text).expect("the vectors file should be valid JSON")
+}
+
+#[test]
+fn every_vector_encodes_to_its_bytes_and_decodes_back() {
+    let file = load();
+    assert_eq!(file["protocol_version"], PROTOCOL_VERSION);
+    let vectors = file["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 10);
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let bytes = hex::decode(v["hex"].as_str().unwrap()).unwrap();
+        match v["direction"].as_str().unwrap() {
+            "client" => {
+                let msg: ClientMsg = serde_json::from_value(v["value"].clone()).unwrap();
+                assert_eq!(encode(&msg).unwrap(), bytes, "encode {name}");
+                assert_eq!(decode::<ClientMsg>(&bytes).unwrap(), msg, "decode {name}");
+            }
+            "server" => {
+                let msg: ServerMsg = serde_json::from_value(v["value"].clone()).unwrap();
+                assert_eq!(encode(&msg).unwrap(), bytes, "encode {name}");
+                assert_eq!(decode::<ServerMsg>(&bytes).unwrap(), msg, "decode {name}");
+            }
+            other => panic!("unknown direction {other}"),
+        }
+    }
+}
+
+#[test]
+fn the_file_covers_every_message_built_here() {
+    // A vector added in code but not blessed into the file fails here.
+    assert_eq!(load()["vectors"], build()["vectors"]);
+}
