@@ -1,0 +1,502 @@
+/**
+ * The tickcast wire protocol, version 1 (see shared/PROTOCOL.md, which is normative).
+ *
+ * MessagePack itself is done by `@msgpack/msgpack`; this module only converts between the
+ * positional arrays of the wire (structs are arrays, enum variants are one-entry maps) and typed
+ * objects. Field names follow the protocol (snake_case) so that a decoded message is exactly the
+ * serde JSON form of `assets/protocol-vectors.json`, with uuids as canonical hex strings.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+
+export const PROTOCOL_VERSION = 1;
+/** `MAX_CLIENT_MESSAGE_BYTES`: the server closes with 1009 above this. */
+export const MAX_CLIENT_MESSAGE_BYTES = 1024;
+/** Controls.buttons bit 0. */
+export const BUTTON_BOOST = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export interface Controls {
+  x: number;
+  y: number;
+  buttons: number;
+}
+
+export interface Join {
+  version: number;
+  room: string | null;
+  name: string;
+  resume: string | null;
+}
+
+export interface Input {
+  seq: number;
+  ack_tick: number;
+  controls: Controls;
+}
+
+export interface Ping {
+  client_time: number;
+}
+
+export type ClientMsg =
+  { type: 'join'; body: Join } | { type: 'input'; body: Input } | { type: 'ping'; body: Ping };
+
+export interface ArenaInfo {
+  width: number;
+  height: number;
+  player_radius: number;
+  orb_radius: number;
+  accel: number;
+  max_speed: number;
+  drag: number;
+  boost: number;
+}
+
+export interface Welcome {
+  player_id: string;
+  room_id: string;
+  tick_rate: number;
+  tick: number;
+  max_players: number;
+  game: ArenaInfo;
+  resume_token: string | null;
+}
+
+export interface PlayerState {
+  id: string;
+  name: string;
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  score: number;
+  last_input: number;
+}
+
+export interface Orb {
+  id: number;
+  x: number;
+  y: number;
+}
+
+export interface ArenaState {
+  players: PlayerState[];
+  orbs: Orb[];
+}
+
+export interface Snapshot {
+  tick: number;
+  server_time_ms: number;
+  state: ArenaState;
+}
+
+export interface Pong {
+  client_time: number;
+  server_time_ms: number;
+}
+
+export interface ErrorMsg {
+  code: number;
+  message: string;
+}
+
+export type ServerMsg =
+  | { type: 'welcome'; body: Welcome }
+  | { type: 'snap'; body: Snapshot }
+  | { type: 'pong'; body: Pong }
+  | { type: 'error'; body: ErrorMsg };
+
+/** A message that is valid MessagePack but not a valid tickcast message. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Close codes (PROTOCOL.md, "Close codes")
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1002,
+  TextFrame: 1003,
+  Abnormal: 1006,
+  InvalidMessage: 1007,
+  Policy: 1008,
+  TooBig: 1009,
+  Internal: 1011,
+  VersionMismatch: 4000,
+  RoomFull: 4001,
+  ServerFull: 4002,
+  InvalidName: 4003,
+  TooSlow: 4004,
+  ResumeUnknown: 4005,
+} as const;
+
+/** Close codes after which a client reconnects with backoff. */
+export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, 1011, 4002, 4004]);
+
+export function isRetryableClose(code: number): boolean {
+  return RETRYABLE_CLOSE_CODES.has(code);
+}
+
+/** A short human explanation of a close code, for the player. */
+export function describeClose(code: number): string {
+  switch (code) {
+    case 1000:
+      return 'The connection was closed.';
+    case 1001:
+      return 'The server is restarting.';
+    case 1002:
+      return 'WebSocket protocol error.';
+    case 1003:
+      return 'The server only speaks binary frames.';
+    case 1006:
+      return 'The connection to the server was lost.';
+    case 1007:
+      return 'The server could not understand this client.';
+    case 1008:
+      return 'The server closed the connection (policy violation).';
+    case 1009:
+      return 'A message was too large.';
+    case 1011:
+      return 'The room hit an internal error.';
+    case 4000:
+      return 'This client is out of date (protocol version mismatch). Reload the page.';
+    case 4001:
+      return 'That room is full. Pick another room or quick-play.';
+    case 4002:
+      return 'The server is full right now.';
+    case 4003:
+      return 'That name or room id is not allowed.';
+    case 4004:
+      return 'This tab fell behind the game.';
+    case 4005:
+      return 'Your seat expired; joining as a new player.';
+    default:
+      return `The server closed the connection (code ${code}).`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers shared with the lobby
+
+export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
+
+export function isValidRoomId(room: string): boolean {
+  return ROOM_ID_RE.test(room);
+}
+
+// Control characters, zero-width characters and bidi overrides/isolates (PROTOCOL.md, Join).
+// eslint-disable-next-line no-control-regex
+const BAD_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/u;
+
+/** Mirrors the server's name rule: 1–20 characters after trimming, nothing invisible. */
+export function validateName(raw: string): string | null {
+  const name = raw.trim();
+  const len = [...name].length;
+  if (len < 1 || len > 20 || BAD_NAME_CHARS.test(name)) return null;
+  return name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Protocol `f32` fields are msgpack float 32 on the wire (what rmp-serde writes) and `f64` fields
+ * are float 64. JavaScript has one number type and `@msgpack/msgpack` writes integral numbers
+ * (1.0, 0) as ints, so float fields are wrapped in `F32`/`F64` markers and written by the
+ * library's own float writers through a small hook on its encoder. The hook uses internal methods,
+ * so it is probed at start-up: if the library ever changes shape, the markers are sent as plain
+ * numbers, which the server also accepts ("Decoders must also accept float 64 and any int").
+ */
+class F32 {
+  constructor(readonly value: number) {}
+}
+class F64 {
+  constructor(readonly value: number) {}
+}
+
+interface EncoderInternals {
+  doEncode(object: unknown, depth: number): void;
+  writeU8(value: number): void;
+  writeF32(value: number): void;
+  writeF64(value: number): void;
+}
+
+function unwrapFloats(value: unknown): unknown {
+  if (value instanceof F32 || value instanceof F64) return value.value;
+  if (Array.isArray(value)) return value.map(unwrapFloats);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapFloats(v)]));
+  }
+  return value;
+}
+
+function makeEncoder(): { encode(value: unknown): Uint8Array; exact: boolean } {
+  const encoder = new Encoder();
+  const internals = encoder as unknown as EncoderInternals;
+  if (
+    typeof internals.doEncode === 'function' &&
+    typeof internals.writeU8 === 'function' &&
+    typeof internals.writeF32 === 'function' &&
+    typeof internals.writeF64 === 'function'
+  ) {
+    const base = internals.doEncode;
+    internals.doEncode = function (this: EncoderInternals, object: unknown, depth: number) {
+      if (object instanceof F32) {
+        this.writeU8(0xca);
+        this.writeF32(object.value);
+      } else if (object instanceof F64) {
+        this.writeU8(0xcb);
+        this.writeF64(object.value);
+      } else {
+        base.call(this, object, depth);
+      }
+    };
+    const probe = encoder.encode([new F32(1), new F64(1)]);
+    const expected = [0x92, 0xca, 0x3f, 0x80, 0, 0, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0];
+    if (probe.length === expected.length && probe.every((b, i) => b === expected[i])) {
+      return { encode: (v) => encoder.encode(v), exact: true };
+    }
+  }
+  const plain = new Encoder();
+  return { encode: (v) => plain.encode(unwrapFloats(v)), exact: false };
+}
+
+const encoder = makeEncoder();
+
+/** Whether float fields go out as float 32 / float 64 (true with the pinned @msgpack/msgpack). */
+export const EXACT_FLOAT_ENCODING = encoder.exact;
+
+function nullable<T>(v: T | null | undefined): T | null {
+  return v === undefined ? null : v;
+}
+
+/** The positional (wire) form of a client message, before MessagePack (floats still marked). */
+function clientMsgToWire(msg: ClientMsg): Record<string, unknown[]> {
+  switch (msg.type) {
+    case 'join': {
+      const j = msg.body;
+      return { join: [j.version, nullable(j.room), j.name, nullable(j.resume)] };
+    }
+    case 'input': {
+      const i = msg.body;
+      const c = i.controls;
+      return { input: [i.seq, i.ack_tick, [new F32(c.x), new F32(c.y), c.buttons]] };
+    }
+    case 'ping':
+      return { ping: [new F64(msg.body.client_time)] };
+  }
+}
+
+export function encodeClientMsg(msg: ClientMsg): Uint8Array {
+  return encoder.encode(clientMsgToWire(msg));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const decoder = new Decoder();
+
+function fail(what: string): never {
+  throw new ProtocolError(what);
+}
+
+function arr(v: unknown, what: string, minLen: number): unknown[] {
+  if (!Array.isArray(v)) fail(`${what}: expected an array`);
+  if (v.length < minLen) fail(`${what}: expected at least ${minLen} fields, got ${v.length}`);
+  return v;
+}
+
+function num(v: unknown, what: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return fail(`${what}: expected a number`);
+}
+
+function uint(v: unknown, what: string): number {
+  const n = num(v, what);
+  if (!Number.isInteger(n) || n < 0) fail(`${what}: expected an unsigned integer`);
+  return n;
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') fail(`${what}: expected a string`);
+  return v;
+}
+
+function optStr(v: unknown, what: string): string | null {
+  return v == null ? null : str(v, what);
+}
+
+/** Formats 16 raw bytes (RFC 4122 order) as the canonical 8-4-4-4-12 lowercase hex string. */
+export function uuidToString(bytes: Uint8Array): string {
+  if (bytes.length !== 16) fail(`uuid: expected 16 bytes, got ${bytes.length}`);
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function uuid(v: unknown, what: string): string {
+  if (!(v instanceof Uint8Array)) fail(`${what}: expected bin 16`);
+  return uuidToString(v);
+}
+
+function arenaInfo(v: unknown): ArenaInfo {
+  const a = arr(v, 'ArenaInfo', 8);
+  return {
+    width: num(a[0], 'width'),
+    height: num(a[1], 'height'),
+    player_radius: num(a[2], 'player_radius'),
+    orb_radius: num(a[3], 'orb_radius'),
+    accel: num(a[4], 'accel'),
+    max_speed: num(a[5], 'max_speed'),
+    drag: num(a[6], 'drag'),
+    boost: num(a[7], 'boost'),
+  };
+}
+
+function playerState(v: unknown): PlayerState {
+  const p = arr(v, 'PlayerState', 8);
+  return {
+    id: uuid(p[0], 'PlayerState.id'),
+    name: str(p[1], 'PlayerState.name'),
+    x: num(p[2], 'x'),
+    y: num(p[3], 'y'),
+    vx: num(p[4], 'vx'),
+    vy: num(p[5], 'vy'),
+    score: uint(p[6], 'score'),
+    last_input: uint(p[7], 'last_input'),
+  };
+}
+
+function orb(v: unknown): Orb {
+  const o = arr(v, 'Orb', 3);
+  return { id: uint(o[0], 'Orb.id'), x: num(o[1], 'Orb.x'), y: num(o[2], 'Orb.y') };
+}
+
+function arenaState(v: unknown): ArenaState {
+  const s = arr(v, 'ArenaState', 2);
+  return {
+    players: arr(s[0], 'players', 0).map(playerState),
+    orbs: arr(s[1], 'orbs', 0).map(orb),
+  };
+}
+
+/** Splits a one-entry map `{ "variant": body }`. */
+function variant(v: unknown): [string, unknown] {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
+    fail('expected a one-entry map {variant: body}');
+  }
+  const entries = Object.entries(v);
+  if (entries.length !== 1) fail(`expected a one-entry map, got ${entries.length} entries`);
+  return entries[0] as [string, unknown];
+}
+
+/** Converts an already-unpacked server message (positional arrays) to a typed one. */
+export function serverMsgFromWire(value: unknown): ServerMsg {
+  const [key, body] = variant(value);
+  switch (key) {
+    case 'welcome': {
+      const w = arr(body, 'Welcome', 6);
+      return {
+        type: 'welcome',
+        body: {
+          player_id: uuid(w[0], 'player_id'),
+          room_id: str(w[1], 'room_id'),
+          tick_rate: uint(w[2], 'tick_rate'),
+          tick: uint(w[3], 'tick'),
+          max_players: uint(w[4], 'max_players'),
+          game: arenaInfo(w[5]),
+          resume_token: optStr(w[6], 'resume_token'),
+        },
+      };
+    }
+    case 'snap': {
+      const s = arr(body, 'Snapshot', 3);
+      return {
+        type: 'snap',
+        body: {
+          tick: uint(s[0], 'tick'),
+          server_time_ms: uint(s[1], 'server_time_ms'),
+          state: arenaState(s[2]),
+        },
+      };
+    }
+    case 'pong': {
+      const p = arr(body, 'Pong', 2);
+      return {
+        type: 'pong',
+        body: {
+          client_time: num(p[0], 'client_time'),
+          server_time_ms: uint(p[1], 'server_time_ms'),
+        },
+      };
+    }
+    case 'error': {
+      const e = arr(body, 'Error', 2);
+      return { type: 'error', body: { code: uint(e[0], 'code'), message: str(e[1], 'message') } };
+    }
+    default:
+      return fail(`unknown server message "${key}"`);
+  }
+}
+
+/** Converts an already-unpacked client message to a typed one (used by tests and tools). */
+export function clientMsgFromWire(value: unknown): ClientMsg {
+  const [key, body] = variant(value);
+  switch (key) {
+    case 'join': {
+      const j = arr(body, 'Join', 3);
+      return {
+        type: 'join',
+        body: {
+          version: uint(j[0], 'version'),
+          room: optStr(j[1], 'room'),
+          name: str(j[2], 'name'),
+          resume: optStr(j[3], 'resume'),
+        },
+      };
+    }
+    case 'input': {
+      const i = arr(body, 'Input', 3);
+      const c = arr(i[2], 'Controls', 3);
+      return {
+        type: 'input',
+        body: {
+          seq: uint(i[0], 'seq'),
+          ack_tick: uint(i[1], 'ack_tick'),
+          controls: { x: num(c[0], 'x'), y: num(c[1], 'y'), buttons: uint(c[2], 'buttons') },
+        },
+      };
+    }
+    case 'ping': {
+      const p = arr(body, 'Ping', 1);
+      return { type: 'ping', body: { client_time: num(p[0], 'client_time') } };
+    }
+    default:
+      return fail(`unknown client message "${key}"`);
+  }
+}
+
+function unpack(bytes: Uint8Array): unknown {
+  try {
+    // `decode` rejects trailing bytes ("Extra ... found"), as the protocol requires.
+    return decoder.decode(bytes);
+  } catch (e) {
+    throw new ProtocolError(`not valid MessagePack: ${(e as Error).message}`);
+  }
+}
+
+export function decodeServerMsg(bytes: Uint8Array): ServerMsg {
+  return serverMsgFromWire(unpack(bytes));
+}
+
+export function decodeClientMsg(bytes: Uint8Array): ClientMsg {
+  return clientMsgFromWire(unpack(bytes));
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { Interpolator, RenderClock } from '../src/interpolation';
+
+function ticks(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+describe('entity interpolation', () => {
+  // Player "a" moves 10 units per tick to the right, then turns down at tick 12. Ticks 9..13 are
+  // missing (dropped snapshots); "b" joins at tick 15.
+  const pos = (t: number) => (t <= 12 ? { x: 10 * t, y: 0 } : { x: 120, y: 10 * (t - 12) });
+  const received = [...ticks(1, 8), ...ticks(14, 24)];
+
+  function build(): Interpolator {
+    const interp = new Interpolator();
+    for (const t of received) {
+      const ents = [{ id: 'a', ...pos(t) }];
+      if (t >= 15) ents.push({ id: 'b', x: 500, y: 500 });
+      interp.push(t, ents);
+    }
+    return interp;
+  }
+
+  it('lands exactly on snapshot positions at snapshot ticks', () => {
+    const interp = build();
+    for (const t of received) expect(interp.sample(t).get('a')).toEqual(pos(t));
+  });
+
+  it('stays between the neighbouring snapshots and never jumps, through the gap', () => {
+    const interp = build();
+    let prev = interp.sample(1).get('a')!;
+    let maxStep = 0;
+    for (let rt = 1; rt <= 24; rt += 0.05) {
+      const p = interp.sample(rt).get('a')!;
+      const before = Math.max(...received.filter((t) => t <= rt));
+      const after = Math.min(...received.filter((t) => t >= rt));
+      const [pa, pb] = [pos(before), pos(after)];
+      expect(p.x).toBeGreaterThanOrEqual(Math.min(pa.x, pb.x) - 1e-9);
+      expect(p.x).toBeLessThanOrEqual(Math.max(pa.x, pb.x) + 1e-9);
+      expect(p.y).toBeGreaterThanOrEqual(Math.min(pa.y, pb.y) - 1e-9);
+      expect(p.y).toBeLessThanOrEqual(Math.max(pa.y, pb.y) + 1e-9);
+      maxStep = Math.max(maxStep, Math.hypot(p.x - prev.x, p.y - prev.y));
+      prev = p;
+    }
+    // Normal motion is 10 units per tick = 0.5 per 0.05-tick step; across the 6-tick gap the
+    // straight line from (80,0) to (120,20) is 44.7 units over 6 ticks ≈ 0.37 per step.
+    expect(maxStep).toBeLessThanOrEqual(0.5 + 1e-6);
+  });
+
+  it('holds the newest position past the newest snapshot and the oldest before the oldest', () => {
+    const interp = build();
+    expect(interp.sample(100).get('a')).toEqual(pos(24));
+    expect(interp.sample(0).get('a')).toEqual(pos(1));
+  });
+
+  it('shows a joining entity only from the snapshot it appears in', () => {
+    const interp = build();
+    expect(interp.sample(14.5).has('b')).toBe(true); // present in the later neighbour (15)
+    expect(interp.sample(14.5).get('b')).toEqual({ x: 500, y: 500 });
+    expect(interp.sample(8).has('b')).toBe(false);
+  });
+
+  it('ignores out-of-order snapshots and prunes old ones', () => {
+    const interp = build();
+    interp.push(10, [{ id: 'a', x: -999, y: -999 }]);
+    expect(interp.sample(10).get('a')!.x).toBeGreaterThan(0);
+    interp.prune(20.5);
+    expect(interp.oldestTick).toBe(20);
+    expect(interp.sample(20.5).get('a')).toEqual({ x: 120, y: 85 });
+  });
+});
+
+describe('render clock', () => {
+  it('renders about 100 ms behind the newest snapshot, smoothly, through jitter and a gap', () => {
+    const clock = new RenderClock(30, 100);
+    const tickMs = 1000 / 30;
+    // Snapshots arrive with up to 15 ms of jitter; ticks 40..49 are dropped.
+    const jitter = (t: number) => ((t * 7919) % 15) | 0;
+    const arrivals = ticks(1, 90)
+      .filter((t) => t < 40 || t >= 50)
+      .map((t) => ({ tick: t, at: 1000 + t * tickMs + 20 + jitter(t) }));
+    let next = 0;
+    let prev = -Infinity;
+    const lags: number[] = [];
+    for (let now = arrivals[0]!.at; now < 1000 + 90 * tickMs; now += 1000 / 60) {
+      while (next < arrivals.length && arrivals[next]!.at <= now) {
+        clock.observe(arrivals[next]!.tick, arrivals[next]!.at);
+        next++;
+      }
+      const rt = clock.tick(now);
+      expect(rt).toBeGreaterThanOrEqual(prev); // never goes backwards
+      if (prev > -Infinity) expect(rt - prev).toBeLessThan(0.5 * 1.2 + 1e-9); // ≤ 1.1× real time
+      prev = rt;
+      if (now > 1000 + 20 * tickMs) lags.push(((now - 1000 - 20) / tickMs - rt) * tickMs);
+    }
+    const mean = lags.reduce((a, b) => a + b, 0) / lags.length;
+    expect(mean).toBeGreaterThan(90);
+    expect(mean).toBeLessThan(125);
+  });
+});

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  EXACT_FLOAT_ENCODING,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeClientMsg,
+  decodeServerMsg,
+  encodeClientMsg,
+  isRetryableClose,
+  uuidToString,
+  validateName,
+  type ClientMsg,
+  type ServerMsg,
+} from '../src/protocol';
+
+interface Vector {
+  direction: 'client' | 'server';
+  hex: string;
+  name: string;
+  value: Record<string, unknown>;
+}
+
+// The same golden file the Rust crate tests against; read in place, never copied.
+const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
+const file = JSON.parse(readFileSync(vectorsPath, 'utf8')) as {
+  protocol_version: number;
+  vectors: Vector[];
+};
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function toHex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The serde "externally tagged" JSON form used in the vectors file. */
+function serdeForm(msg: ClientMsg | ServerMsg): Record<string, unknown> {
+  return { [msg.type]: msg.body };
+}
+
+/** A typed client message from the serde JSON form (keys are already the protocol's names). */
+function clientFromSerde(value: Record<string, unknown>): ClientMsg {
+  const [type, body] = Object.entries(value)[0] as [ClientMsg['type'], never];
+  return { type, body } as ClientMsg;
+}
+
+describe('protocol vectors (assets/protocol-vectors.json)', () => {
+  it('covers the protocol version this client speaks', () => {
+    expect(file.protocol_version).toBe(PROTOCOL_VERSION);
+    expect(file.vectors.length).toBeGreaterThanOrEqual(10);
+  });
+
+  for (const v of file.vectors) {
+    it(`decodes ${v.direction} vector "${v.name}"`, () => {
+      const bytes = fromHex(v.hex);
+      const msg = v.direction === 'server' ? decodeServerMsg(bytes) : decodeClientMsg(bytes);
+      expect(serdeForm(msg)).toEqual(v.value);
+    });
+
+    if (v.direction === 'client') {
+      it(`encodes client vector "${v.name}" to the exact bytes`, () => {
+        const bytes = encodeClientMsg(clientFromSerde(v.value));
+        expect(toHex(bytes)).toBe(v.hex);
+        expect(serdeForm(decodeClientMsg(bytes))).toEqual(v.value);
+      });
+    }
+  }
+
+  it('sends f32/f64 fields as msgpack float 32/64 (exact, not the plain-number fallback)', () => {
+    expect(EXACT_FLOAT_ENCODING).toBe(true);
+  });
+});
+
+describe('decoding rules', () => {
+  it('accepts a Welcome without the optional trailing resume_token', () => {
+    // {"welcome": [uuid, "r1", 30, 42, 8, [8 floats]]} — the same as the vector minus the token.
+    const welcome = file.vectors.find((v) => v.name === 'welcome')!;
+    const full = fromHex(welcome.hex);
+    // Drop the last field: array header 0x97 -> 0x96 and strip the trailing "a6 tok123".
+    const idx = full.indexOf(0x97);
+    const trimmed = full.slice(0, full.length - 7);
+    trimmed[idx] = 0x96;
+    const msg = decodeServerMsg(trimmed);
+    expect(msg.type).toBe('welcome');
+    if (msg.type === 'welcome') {
+      expect(msg.body.resume_token).toBeNull();
+      expect(msg.body.room_id).toBe('r1');
+    }
+  });
+
+  it('accepts float 64 and ints where the protocol says f32', () => {
+    // {"pong": [1, 2]} with an int client_time, and a snapshot orb with float64/int coordinates.
+    const pong = decodeServerMsg(fromHex('81a4706f6e67920102'));
+    expect(pong).toEqual({ type: 'pong', body: { client_time: 1, server_time_ms: 2 } });
+    const snap = decodeServerMsg(fromHex('81a4736e617093050692909193010acb4004000000000000'));
+    expect(snap.type === 'snap' && snap.body.state.orbs).toEqual([{ id: 1, x: 10, y: 2.5 }]);
+  });
+
+  it('rejects garbage, unknown variants, trailing bytes and short structs', () => {
+    expect(() => decodeServerMsg(fromHex('c1'))).toThrow(ProtocolError);
+    expect(() => decodeServerMsg(fromHex('81a3666f6f90'))).toThrow(/unknown server message/);
+    expect(() => decodeServerMsg(fromHex('81a4706f6e6792010200'))).toThrow(ProtocolError);
+    expect(() => decodeServerMsg(fromHex('81a4706f6e679101'))).toThrow(/at least 2/);
+    expect(() => decodeServerMsg(fromHex('92a4706f6e6790'))).toThrow(/one-entry map/);
+  });
+
+  it('formats uuids canonically', () => {
+    const bytes = fromHex('0123456789abcdef0123456789abcdef');
+    expect(uuidToString(bytes)).toBe('01234567-89ab-cdef-0123-456789abcdef');
+  });
+
+  it('encodes f32 controls as float 32 even when integral, and ping as float 64', () => {
+    const input = encodeClientMsg({
+      type: 'input',
+      body: { seq: 1, ack_tick: 0, controls: { x: -1, y: 0, buttons: 0 } },
+    });
+    expect(toHex(input)).toBe('81a5696e707574930100' + '93cabf800000ca0000000000');
+    const ping = encodeClientMsg({ type: 'ping', body: { client_time: 5 } });
+    expect(toHex(ping)).toBe('81a470696e6791cb4014000000000000');
+  });
+
+  it('keeps every client message under the 1024-byte limit', () => {
+    const join = encodeClientMsg({
+      type: 'join',
+      body: { version: 1, room: 'r'.repeat(32), name: '𝔁'.repeat(20), resume: 't'.repeat(64) },
+    });
+    expect(join.length).toBeLessThan(1024);
+  });
+});
+
+describe('close codes and names', () => {
+  it('retries only the retryable close codes', () => {
+    for (const c of [1001, 1006, 1011, 4002, 4004]) expect(isRetryableClose(c)).toBe(true);
+    for (const c of [1000, 1002, 1003, 1007, 1008, 1009, 4000, 4001, 4003, 4005]) {
+      expect(isRetryableClose(c)).toBe(false);
+    }
+  });
+
+  it('validates names like the server', () => {
+    expect(validateName('  alice ')).toBe('alice');
+    expect(validateName('Bob <b>')).toBe('Bob <b>');
+    expect(validateName('')).toBeNull();
+    expect(validateName('x'.repeat(21))).toBeNull();
+    expect(validateName('a\u202eb')).toBeNull();
+    expect(validateName('a\u200bb')).toBeNull();
+    expect(validateName('a\nb')).toBeNull();
+  });
+});
