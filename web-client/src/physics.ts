@@ -34,9 +34,10 @@ export function stepBody(body: Body, controls: Controls, arena: ArenaInfo, dt: n
   const c = sanitizeControls(controls);
   const k = c.buttons & BUTTON_BOOST ? f(arena.boost) : 1;
   const dtf = f(dt);
-  const a = f(f(f(arena.accel) * k) * dtf);
-  let vx = f(f(body.vx) + f(c.x * a));
-  let vy = f(f(body.vy) + f(c.y * a));
+  const accel = f(arena.accel);
+  // Same operation order as the server: v += x * accel * k * dt.
+  let vx = f(f(body.vx) + f(f(f(c.x * accel) * k) * dtf));
+  let vy = f(f(body.vy) + f(f(f(c.y * accel) * k) * dtf));
   const keep = f(Math.pow(f(arena.drag), dtf));
   vx = f(vx * keep);
   vy = f(vy * keep);

@@ -1,0 +1,296 @@
+/**
+ * A game session in the browser: connection, input loop at the tick rate, prediction of our own
+ * player, interpolation of the others, the render loop, and the read-only `window.tickcast` view.
+ */
+import { InputState } from './input';
+import { Interpolator, RenderClock, type Point } from './interpolation';
+import { Connection, defaultSocketUrl, type ConnStatus } from './net';
+import { Predictor } from './prediction';
+import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
+import { Renderer, playerColor, type DrawPlayer, type Pop } from './render';
+
+export interface TickcastPlayerView {
+  readonly id: string;
+  readonly name: string;
+  readonly x: number;
+  readonly y: number;
+  readonly score: number;
+}
+
+/** What `window.tickcast` shows (read-only; replaced by a new frozen object every frame). */
+export interface TickcastView {
+  readonly connected: boolean;
+  readonly status: ConnStatus;
+  readonly playerId: string | null;
+  readonly roomId: string | null;
+  /** Newest snapshot tick received. */
+  readonly tick: number;
+  readonly tickRate: number | null;
+  readonly pingMs: number | null;
+  readonly arena: { readonly width: number; readonly height: number } | null;
+  /** Players as currently rendered (own player predicted, others interpolated). */
+  readonly players: readonly TickcastPlayerView[];
+  /** The last close that ended the session, if any. */
+  readonly closed: { readonly code: number; readonly reason: string } | null;
+}
+
+export interface GameOptions {
+  room: string | null;
+  name: string;
+  canvas: HTMLCanvasElement;
+  /** Called once when the server refuses or ends the session for good. */
+  onRefused(code: number, message: string, reason: string): void;
+  /** Called when the Welcome names the room (quick-play learns its room id here). */
+  onRoom?(roomId: string): void;
+  url?: string;
+}
+
+const INTERP_DELAY_MS = 100;
+
+let currentView: TickcastView = Object.freeze({
+  connected: false,
+  status: 'closed',
+  playerId: null,
+  roomId: null,
+  tick: 0,
+  tickRate: null,
+  pingMs: null,
+  arena: null,
+  players: Object.freeze([]),
+  closed: null,
+});
+
+/** Installs the read-only `window.tickcast` getter (once). */
+export function installView(): void {
+  if (Object.getOwnPropertyDescriptor(window, 'tickcast')) return;
+  Object.defineProperty(window, 'tickcast', {
+    get: () => currentView,
+    enumerable: true,
+    configurable: false,
+  });
+}
+
+export class Game {
+  private readonly conn: Connection;
+  private readonly input = new InputState();
+  private readonly renderer: Renderer;
+  private status: ConnStatus = 'connecting';
+  private statusText = 'Connecting…';
+  private welcome: Welcome | null = null;
+  private arena: ArenaInfo | null = null;
+  private predictor: Predictor | null = null;
+  private interp = new Interpolator();
+  private clock: RenderClock | null = null;
+  private latest: Snapshot | null = null;
+  private newestTick = 0;
+  /** Strictly increasing for the whole page session (also across reconnects and resumes). */
+  private seq = 0;
+  private lastInputAt = 0;
+  private lastControls: Controls = { x: 0, y: 0, buttons: 0 };
+  private inputTimer: ReturnType<typeof setInterval> | null = null;
+  private rafId = 0;
+  private lastFrameAt = 0;
+  private pingMs: number | null = null;
+  private closed: { code: number; reason: string } | null = null;
+  private orbsSeen = new Map<number, Orb>();
+  private pops: Pop[] = [];
+  private renderedPlayers: DrawPlayer[] = [];
+
+  constructor(private readonly opts: GameOptions) {
+    installView();
+    this.renderer = new Renderer(opts.canvas);
+    this.conn = new Connection(opts.url ?? defaultSocketUrl(), opts.room, opts.name, {
+      status: (s, detail) => {
+        this.status = s;
+        this.statusText = detail;
+        if (s !== 'connected') this.stopInputLoop();
+        this.publish();
+      },
+      welcome: (w) => this.onWelcome(w),
+      snapshot: (s) => this.onSnapshot(s),
+      pong: (p) => {
+        const rtt = performance.now() - p.client_time;
+        if (rtt >= 0 && rtt < 60_000) {
+          this.pingMs = this.pingMs === null ? rtt : this.pingMs * 0.7 + rtt * 0.3;
+        }
+      },
+      error: () => {},
+      refused: (code, message, reason) => {
+        this.closed = { code, reason };
+        this.stopInputLoop();
+        this.publish();
+        this.opts.onRefused(code, message, reason);
+      },
+    });
+  }
+
+  start(): void {
+    this.input.attach(this.opts.canvas);
+    this.conn.start();
+    const frame = (t: number) => {
+      this.rafId = requestAnimationFrame(frame);
+      this.frame(t);
+    };
+    this.rafId = requestAnimationFrame(frame);
+  }
+
+  stop(): void {
+    this.conn.stop();
+    this.stopInputLoop();
+    this.input.dispose();
+    cancelAnimationFrame(this.rafId);
+  }
+
+  private onWelcome(w: Welcome): void {
+    const sameSeat = this.welcome?.player_id === w.player_id;
+    this.welcome = w;
+    this.arena = w.game;
+    this.predictor = new Predictor(w.game, w.tick_rate);
+    this.clock = new RenderClock(w.tick_rate, INTERP_DELAY_MS);
+    if (!sameSeat) this.orbsSeen.clear();
+    this.interp = new Interpolator();
+    this.latest = null;
+    this.newestTick = Math.max(0, w.tick);
+    this.opts.onRoom?.(w.room_id);
+    this.startInputLoop(w.tick_rate);
+    this.publish();
+  }
+
+  private onSnapshot(s: Snapshot): void {
+    if (!this.welcome || !this.clock || !this.predictor) return;
+    if (this.latest && s.tick <= this.latest.tick) return;
+    const now = performance.now();
+    this.latest = s;
+    this.newestTick = s.tick;
+    this.clock.observe(s.tick, now);
+    const me = this.welcome.player_id;
+    this.interp.push(
+      s.tick,
+      s.state.players.filter((p) => p.id !== me),
+    );
+    const mine = s.state.players.find((p) => p.id === me);
+    if (mine) this.predictor.reconcile(mine);
+    // Orbs that moved were collected: leave a short "pop" where they were.
+    const t = now / 1000;
+    for (const o of s.state.orbs) {
+      const old = this.orbsSeen.get(o.id);
+      if (old && (old.x !== o.x || old.y !== o.y)) {
+        this.pops.push({ x: old.x, y: old.y, born: t, color: '#ffd166' });
+      }
+      this.orbsSeen.set(o.id, o);
+    }
+    if (this.pops.length > 32) this.pops.splice(0, this.pops.length - 32);
+    // Keep the view fresh even if animation frames are throttled (background tab).
+    if (now - this.lastFrameAt > 250) this.computePlayers(now, 0);
+    this.publish();
+  }
+
+  private startInputLoop(tickRate: number): void {
+    this.stopInputLoop();
+    const period = 1000 / tickRate;
+    this.inputTimer = setInterval(() => this.sendInput(), period);
+  }
+
+  private stopInputLoop(): void {
+    if (this.inputTimer) clearInterval(this.inputTimer);
+    this.inputTimer = null;
+  }
+
+  private sendInput(): void {
+    if (!this.conn.isOpen || !this.predictor) return;
+    const controls = this.input.read();
+    this.seq += 1;
+    const sent = this.conn.send({
+      type: 'input',
+      body: { seq: this.seq, ack_tick: this.newestTick, controls },
+    });
+    if (!sent) return;
+    this.predictor.applyInput(this.seq, controls);
+    this.lastInputAt = performance.now();
+    this.lastControls = controls;
+  }
+
+  /** Positions of every player as they are drawn now. */
+  private computePlayers(now: number, elapsed: number): void {
+    const s = this.latest;
+    if (!s || !this.welcome || !this.clock || !this.predictor) {
+      this.renderedPlayers = [];
+      return;
+    }
+    const renderTick = this.clock.tick(now);
+    const others = this.interp.sample(renderTick);
+    this.interp.prune(renderTick);
+    const me = this.welcome.player_id;
+    const period = 1000 / this.welcome.tick_rate;
+    const alpha = (now - this.lastInputAt) / period;
+    const mine = this.predictor.renderPosition(alpha, elapsed);
+    const out: DrawPlayer[] = [];
+    for (const p of s.state.players) {
+      let pos: Point | null | undefined;
+      if (p.id === me) pos = mine;
+      else pos = others.get(p.id);
+      if (!pos) continue; // joined after the render time: appears shortly
+      out.push({
+        id: p.id,
+        name: p.name,
+        x: pos.x,
+        y: pos.y,
+        score: p.score,
+        color: playerColor(p.id),
+        me: p.id === me,
+      });
+    }
+    this.renderedPlayers = out;
+  }
+
+  private frame(now: number): void {
+    const elapsed = this.lastFrameAt ? Math.min(0.25, (now - this.lastFrameAt) / 1000) : 0;
+    this.lastFrameAt = now;
+    this.computePlayers(now, elapsed);
+    const t = now / 1000;
+    this.pops = this.pops.filter((p) => t - p.born < 0.6);
+    const w = this.welcome;
+    this.renderer.draw({
+      arena: this.arena,
+      players: this.renderedPlayers,
+      orbs: this.latest?.state.orbs ?? [],
+      pops: this.pops,
+      hud: {
+        status: this.status,
+        statusText: this.statusText,
+        roomId: w?.room_id ?? this.opts.room,
+        pingMs: this.pingMs,
+        tickRate: w?.tick_rate ?? null,
+        players: this.latest?.state.players.length ?? 0,
+        maxPlayers: w?.max_players ?? null,
+        tick: this.newestTick,
+      },
+      stick: this.input.stick(),
+      boosting: (this.lastControls.buttons & 1) === 1,
+      time: t,
+    });
+    this.publish();
+  }
+
+  private publish(): void {
+    const w = this.welcome;
+    currentView = Object.freeze({
+      connected: this.status === 'connected' && this.conn.isOpen,
+      status: this.status,
+      playerId: w?.player_id ?? null,
+      roomId: w?.room_id ?? null,
+      tick: this.newestTick,
+      tickRate: w?.tick_rate ?? null,
+      pingMs: this.pingMs === null ? null : Math.round(this.pingMs * 10) / 10,
+      arena: this.arena
+        ? Object.freeze({ width: this.arena.width, height: this.arena.height })
+        : null,
+      players: Object.freeze(
+        this.renderedPlayers.map((p) =>
+          Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+        ),
+      ),
+      closed: this.closed ? Object.freeze({ ...this.closed }) : null,
+    });
+  }
+}

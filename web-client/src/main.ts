@@ -1,0 +1,259 @@
+/**
+ * Entry point: the lobby, or straight into a room from a link `/?room=ID&name=NAME`.
+ * Every player-supplied string reaches the DOM through `textContent` / `value` only.
+ */
+import faviconUrl from '../../assets/web/favicon.svg?url';
+import { Game } from './game';
+import { isValidRoomId, validateName } from './protocol';
+import './style.css';
+
+const NAME_KEY = 'tickcast.name';
+
+function $<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} missing from index.html`);
+  return el as T;
+}
+
+function setFavicon(): void {
+  const link = document.createElement('link');
+  link.rel = 'icon';
+  link.type = 'image/svg+xml';
+  link.href = faviconUrl;
+  document.head.appendChild(link);
+}
+
+function savedName(): string {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function saveName(name: string): void {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    // storage disabled: fine
+  }
+}
+
+/** The page URL that joins `room` as `name` directly. */
+export function roomLink(room: string, name?: string): string {
+  const url = new URL(location.href);
+  url.search = '';
+  url.hash = '';
+  url.searchParams.set('room', room);
+  if (name) url.searchParams.set('name', name);
+  return url.toString();
+}
+
+function go(params: Record<string, string>): void {
+  const url = new URL(location.href);
+  url.search = new URLSearchParams(params).toString();
+  url.hash = '';
+  location.assign(url.toString());
+}
+
+interface RoomInfo {
+  id: string;
+  players: number;
+  capacity: number;
+}
+
+/** Reads `/rooms` leniently: an array of rooms, or `{ rooms: [...] }`. */
+export function parseRooms(json: unknown): RoomInfo[] {
+  const list = Array.isArray(json)
+    ? json
+    : json && typeof json === 'object' && Array.isArray((json as { rooms?: unknown }).rooms)
+      ? (json as { rooms: unknown[] }).rooms
+      : [];
+  const out: RoomInfo[] = [];
+  for (const r of list) {
+    if (!r || typeof r !== 'object') continue;
+    const o = r as Record<string, unknown>;
+    const id = typeof o.id === 'string' ? o.id : null;
+    if (!id) continue;
+    const players = typeof o.players === 'number' ? o.players : Number(o.players) || 0;
+    const capacity =
+      typeof o.capacity === 'number'
+        ? o.capacity
+        : typeof o.max_players === 'number'
+          ? o.max_players
+          : 0;
+    out.push({ id, players, capacity });
+  }
+  return out;
+}
+
+function showLobby(params: URLSearchParams, error?: string): void {
+  const lobby = $('lobby');
+  lobby.hidden = false;
+  const nameInput = $<HTMLInputElement>('name');
+  const roomInput = $<HTMLInputElement>('room-id');
+  const errorEl = $('lobby-error');
+  nameInput.value = params.get('name') ?? savedName();
+  const presetRoom = params.get('room');
+  if (presetRoom) roomInput.value = presetRoom;
+  errorEl.textContent = error ?? '';
+  (nameInput.value ? roomInput : nameInput).focus();
+
+  const requireName = (): string | null => {
+    const name = validateName(nameInput.value);
+    if (!name) {
+      errorEl.textContent =
+        'Pick a name of 1–20 visible characters (no control or invisible characters).';
+      nameInput.focus();
+      return null;
+    }
+    saveName(name);
+    return name;
+  };
+
+  $('quick').addEventListener('click', () => {
+    const name = requireName();
+    if (name) go({ name, quick: '1' });
+  });
+
+  const list = $<HTMLUListElement>('room-list');
+  const empty = $('rooms-empty');
+  let refreshing = false;
+  const refresh = async () => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const res = await fetch('rooms', { headers: { accept: 'application/json' } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const rooms = parseRooms(await res.json());
+      list.replaceChildren(
+        ...rooms.map((r) => {
+          const li = document.createElement('li');
+          const name = document.createElement('span');
+          name.className = 'room-name';
+          name.textContent = r.id;
+          const count = document.createElement('span');
+          count.className = 'room-count';
+          count.textContent = r.capacity ? `${r.players}/${r.capacity}` : String(r.players);
+          const join = document.createElement('button');
+          join.type = 'button';
+          join.textContent = 'Join';
+          join.disabled = r.capacity > 0 && r.players >= r.capacity;
+          join.addEventListener('click', () => {
+            const n = requireName();
+            if (n) go({ room: r.id, name: n });
+          });
+          li.append(name, count, join);
+          return li;
+        }),
+      );
+      empty.hidden = rooms.length > 0;
+      empty.textContent = 'No rooms yet: quick-play or create one.';
+    } catch {
+      list.replaceChildren();
+      empty.hidden = false;
+      empty.textContent = 'Could not load the room list.';
+    } finally {
+      refreshing = false;
+    }
+  };
+  $('refresh').addEventListener('click', () => void refresh());
+  void refresh();
+  const timer = setInterval(() => void refresh(), 3000);
+  window.addEventListener('pagehide', () => clearInterval(timer));
+
+  const share = $('share');
+  const shareLink = $<HTMLInputElement>('share-link');
+  $<HTMLFormElement>('create').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const room = roomInput.value.trim();
+    if (!isValidRoomId(room)) {
+      errorEl.textContent = 'Room ids are 1–32 letters, digits, "-" or "_".';
+      roomInput.focus();
+      return;
+    }
+    const name = requireName();
+    if (!name) return;
+    shareLink.value = roomLink(room);
+    share.hidden = false;
+    go({ room, name });
+  });
+  $('copy').addEventListener('click', () => void copy(shareLink.value, $('copy')));
+}
+
+async function copy(text: string, button: HTMLElement): Promise<void> {
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = 'Copied!';
+  } catch {
+    button.textContent = 'Copy failed';
+  }
+  setTimeout(() => (button.textContent = label), 1500);
+}
+
+function startGame(room: string | null, name: string): void {
+  const canvas = $<HTMLCanvasElement>('game');
+  canvas.hidden = false;
+  $('toolbar').hidden = false;
+  document.title = room ? `${room} · tickcast arena` : 'tickcast arena';
+  let roomId = room;
+  const game = new Game({
+    room,
+    name,
+    canvas,
+    onRoom: (id) => {
+      roomId = id;
+      document.title = `${id} · tickcast arena`;
+      // Quick-play learns its room here: make the address bar an invite link.
+      history.replaceState(null, '', roomLink(id, name));
+    },
+    onRefused: (code, message, reason) => {
+      $('notice-title').textContent = code === 1000 ? 'Disconnected' : "Can't play right now";
+      $('notice-text').textContent = message;
+      $('notice-reason').textContent = reason
+        ? `Server said: “${reason}” (close code ${code})`
+        : `Close code ${code}`;
+      $('notice').hidden = false;
+      $('notice-back').focus();
+    },
+  });
+  $('notice-back').addEventListener('click', () => {
+    game.stop();
+    go(roomId ? { room: roomId, name } : { name });
+  });
+  $('leave').addEventListener('click', () => {
+    game.stop();
+    go({ name });
+  });
+  $('invite').addEventListener('click', () => {
+    if (roomId) void copy(roomLink(roomId), $('invite'));
+  });
+  window.addEventListener('pagehide', () => game.stop());
+  game.start();
+}
+
+function main(): void {
+  setFavicon();
+  const params = new URLSearchParams(location.search);
+  const rawName = params.get('name');
+  const room = params.get('room');
+  const quick = params.get('quick') === '1';
+  if (rawName !== null && (room !== null || quick)) {
+    const name = validateName(rawName);
+    if (!name) {
+      showLobby(params, 'That name is not allowed: use 1–20 visible characters.');
+      return;
+    }
+    if (room !== null && !isValidRoomId(room)) {
+      showLobby(params, 'That room id is not valid (1–32 letters, digits, "-" or "_").');
+      return;
+    }
+    saveName(name);
+    startGame(quick ? null : room, name);
+    return;
+  }
+  showLobby(params);
+}
+
+main();

@@ -1,0 +1,502 @@
+/**
+ * Canvas drawing: the arena scaled to fit the window, orbs, players with names (canvas text, never
+ * markup), the HUD and the scoreboard. Pure presentation: it draws what it is given.
+ */
+import palette from '../../assets/web/palette.json';
+import type { StickView } from './input';
+import { STICK_RADIUS } from './input';
+import type { ConnStatus } from './net';
+import type { ArenaInfo } from './protocol';
+
+export { palette };
+
+export interface DrawPlayer {
+  id: string;
+  name: string;
+  x: number;
+  y: number;
+  score: number;
+  color: string;
+  me: boolean;
+}
+
+export interface DrawOrb {
+  id: number;
+  x: number;
+  y: number;
+}
+
+export interface Pop {
+  x: number;
+  y: number;
+  born: number;
+  color: string;
+}
+
+export interface Hud {
+  status: ConnStatus;
+  statusText: string;
+  roomId: string | null;
+  pingMs: number | null;
+  tickRate: number | null;
+  players: number;
+  maxPlayers: number | null;
+  tick: number;
+}
+
+export interface Frame {
+  arena: ArenaInfo | null;
+  players: DrawPlayer[];
+  orbs: DrawOrb[];
+  pops: Pop[];
+  hud: Hud;
+  stick: StickView | null;
+  boosting: boolean;
+  /** Seconds, for animation. */
+  time: number;
+}
+
+/** A stable colour for a player id, the same on every client. */
+export function playerColor(id: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  const colors = palette.players;
+  return colors[(h >>> 0) % colors.length]!;
+}
+
+const FONT = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif`;
+const MONO = `ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+
+export class Renderer {
+  private readonly ctx: CanvasRenderingContext2D;
+  private cssW = 0;
+  private cssH = 0;
+  private dpr = 1;
+  private scale = 1;
+  private ox = 0;
+  private oy = 0;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('canvas 2D is not available');
+    this.ctx = ctx;
+  }
+
+  /** Matches the canvas to its CSS size and the device pixel ratio. Cheap when unchanged. */
+  private fit(): void {
+    const rect = this.canvas.getBoundingClientRect();
+    const dpr = Math.min(window.devicePixelRatio || 1, 3);
+    const w = Math.max(1, Math.round(rect.width));
+    const h = Math.max(1, Math.round(rect.height));
+    if (w !== this.cssW || h !== this.cssH || dpr !== this.dpr) {
+      this.cssW = w;
+      this.cssH = h;
+      this.dpr = dpr;
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+  }
+
+  private layout(arena: ArenaInfo): void {
+    const margin = this.cssW < 600 ? 8 : 24;
+    const top = this.cssW < 600 ? 64 : 24;
+    const availW = this.cssW - margin * 2;
+    const availH = this.cssH - top - margin;
+    this.scale = Math.max(0.05, Math.min(availW / arena.width, availH / arena.height));
+    this.ox = (this.cssW - arena.width * this.scale) / 2;
+    this.oy = top + (availH - arena.height * this.scale) / 2;
+  }
+
+  draw(f: Frame): void {
+    this.fit();
+    const ctx = this.ctx;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.fillStyle = palette.background;
+    ctx.fillRect(0, 0, this.cssW, this.cssH);
+    this.drawBackdrop(f.time);
+
+    if (f.arena) {
+      this.layout(f.arena);
+      this.drawArena(f.arena);
+      this.drawPops(f, f.arena);
+      this.drawOrbs(f.orbs, f.arena, f.time);
+      // Others first, me on top.
+      const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
+      for (const p of sorted) this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
+      for (const p of sorted) this.drawName(p, f.arena);
+    }
+    this.drawHud(f.hud);
+    if (f.arena) this.drawScoreboard(f.players);
+    if (f.stick) this.drawStick(f.stick);
+    this.drawBanner(f.hud);
+  }
+
+  private drawBackdrop(t: number): void {
+    const ctx = this.ctx;
+    const g = ctx.createRadialGradient(
+      this.cssW * 0.5,
+      this.cssH * 0.45,
+      0,
+      this.cssW * 0.5,
+      this.cssH * 0.45,
+      Math.max(this.cssW, this.cssH) * 0.75,
+    );
+    g.addColorStop(0, `rgba(59, 91, 219, ${0.1 + 0.02 * Math.sin(t * 0.5)})`);
+    g.addColorStop(1, 'rgba(0, 0, 0, 0)');
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, this.cssW, this.cssH);
+  }
+
+  private sx(x: number): number {
+    return this.ox + x * this.scale;
+  }
+
+  private sy(y: number): number {
+    return this.oy + y * this.scale;
+  }
+
+  private drawArena(a: ArenaInfo): void {
+    const ctx = this.ctx;
+    const x = this.sx(0);
+    const y = this.sy(0);
+    const w = a.width * this.scale;
+    const h = a.height * this.scale;
+    const r = Math.min(18, 40 * this.scale);
+
+    ctx.save();
+    ctx.shadowColor = 'rgba(59, 91, 219, 0.55)';
+    ctx.shadowBlur = 28;
+    roundRect(ctx, x, y, w, h, r);
+    const floor = ctx.createLinearGradient(x, y, x, y + h);
+    floor.addColorStop(0, palette.floorEdge);
+    floor.addColorStop(0.5, palette.floor);
+    floor.addColorStop(1, palette.floorEdge);
+    ctx.fillStyle = floor;
+    ctx.fill();
+    ctx.restore();
+
+    ctx.save();
+    roundRect(ctx, x, y, w, h, r);
+    ctx.clip();
+    ctx.strokeStyle = palette.grid;
+    ctx.lineWidth = 1;
+    const step = 100 * this.scale;
+    ctx.beginPath();
+    for (let gx = x + step; gx < x + w - 1; gx += step) {
+      ctx.moveTo(Math.round(gx) + 0.5, y);
+      ctx.lineTo(Math.round(gx) + 0.5, y + h);
+    }
+    for (let gy = y + step; gy < y + h - 1; gy += step) {
+      ctx.moveTo(x, Math.round(gy) + 0.5);
+      ctx.lineTo(x + w, Math.round(gy) + 0.5);
+    }
+    ctx.stroke();
+    ctx.restore();
+
+    ctx.save();
+    roundRect(ctx, x, y, w, h, r);
+    ctx.strokeStyle = palette.border;
+    ctx.globalAlpha = 0.85;
+    ctx.lineWidth = 2;
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  private drawOrbs(orbs: DrawOrb[], a: ArenaInfo, t: number): void {
+    const ctx = this.ctx;
+    const base = Math.max(2.5, a.orb_radius * this.scale);
+    for (const o of orbs) {
+      const x = this.sx(o.x);
+      const y = this.sy(o.y);
+      const pulse = 1 + 0.12 * Math.sin(t * 4 + o.id * 1.7);
+      const r = base * pulse;
+      const glow = ctx.createRadialGradient(x, y, 0, x, y, r * 3.2);
+      glow.addColorStop(0, 'rgba(255, 209, 102, 0.55)');
+      glow.addColorStop(1, 'rgba(255, 209, 102, 0)');
+      ctx.fillStyle = glow;
+      ctx.beginPath();
+      ctx.arc(x, y, r * 3.2, 0, Math.PI * 2);
+      ctx.fill();
+      const body = ctx.createRadialGradient(x - r * 0.3, y - r * 0.3, r * 0.1, x, y, r);
+      body.addColorStop(0, palette.orbCore);
+      body.addColorStop(1, palette.orb);
+      ctx.fillStyle = body;
+      ctx.beginPath();
+      ctx.arc(x, y, r, 0, Math.PI * 2);
+      ctx.fill();
+    }
+  }
+
+  private drawPops(f: Frame, a: ArenaInfo): void {
+    const ctx = this.ctx;
+    for (const p of f.pops) {
+      const age = f.time - p.born;
+      if (age < 0 || age > 0.5) continue;
+      const k = age / 0.5;
+      ctx.save();
+      ctx.globalAlpha = 1 - k;
+      ctx.strokeStyle = palette.orb;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(
+        this.sx(p.x),
+        this.sy(p.y),
+        (a.orb_radius + k * a.player_radius * 1.6) * this.scale,
+        0,
+        Math.PI * 2,
+      );
+      ctx.stroke();
+      ctx.restore();
+    }
+  }
+
+  private drawPlayer(p: DrawPlayer, a: ArenaInfo, t: number, boosting: boolean): void {
+    const ctx = this.ctx;
+    const x = this.sx(p.x);
+    const y = this.sy(p.y);
+    const r = Math.max(4, a.player_radius * this.scale);
+
+    ctx.save();
+    // Soft glow in the player's colour.
+    ctx.shadowColor = p.color;
+    ctx.shadowBlur = p.me ? 22 : 12;
+    const body = ctx.createRadialGradient(x - r * 0.35, y - r * 0.4, r * 0.15, x, y, r);
+    body.addColorStop(0, lighten(p.color, 0.35));
+    body.addColorStop(1, p.color);
+    ctx.fillStyle = body;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.restore();
+
+    ctx.lineWidth = Math.max(1.5, r * 0.1);
+    ctx.strokeStyle = 'rgba(0, 0, 0, 0.35)';
+    ctx.beginPath();
+    ctx.arc(x, y, r - ctx.lineWidth / 2, 0, Math.PI * 2);
+    ctx.stroke();
+
+    if (p.me) {
+      // Highlight: a white ring and a slow pulse around it.
+      ctx.strokeStyle = '#ffffff';
+      ctx.lineWidth = Math.max(2, r * 0.14);
+      ctx.beginPath();
+      ctx.arc(x, y, r + ctx.lineWidth * 0.9, 0, Math.PI * 2);
+      ctx.stroke();
+      const pulse = (t * 0.8) % 1;
+      ctx.save();
+      ctx.globalAlpha = 0.45 * (1 - pulse);
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(x, y, r * (1.25 + pulse * 0.6), 0, Math.PI * 2);
+      ctx.stroke();
+      ctx.restore();
+      if (boosting) {
+        ctx.save();
+        ctx.globalAlpha = 0.8;
+        ctx.strokeStyle = palette.orb;
+        ctx.setLineDash([4, 5]);
+        ctx.lineDashOffset = -t * 40;
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.arc(x, y, r * 1.55, 0, Math.PI * 2);
+        ctx.stroke();
+        ctx.restore();
+      }
+    }
+
+    // Score inside the circle.
+    const fs = Math.max(9, Math.min(18, r * 0.8));
+    ctx.font = `700 ${fs}px ${FONT}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = 'rgba(6, 9, 18, 0.85)';
+    ctx.fillText(String(p.score), x, y + 1);
+  }
+
+  private drawName(p: DrawPlayer, a: ArenaInfo): void {
+    const ctx = this.ctx;
+    const x = this.sx(p.x);
+    const r = Math.max(4, a.player_radius * this.scale);
+    const y = this.sy(p.y) - r - (p.me ? 10 : 7);
+    const fs = Math.max(11, Math.min(15, r * 0.7));
+    ctx.font = `${p.me ? 700 : 600} ${fs}px ${FONT}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    const label = fitText(ctx, p.name, 160);
+    ctx.lineJoin = 'round';
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
+    ctx.strokeText(label, x, y);
+    ctx.fillStyle = p.me ? '#ffffff' : palette.text;
+    ctx.fillText(label, x, y);
+  }
+
+  private drawHud(h: Hud): void {
+    const ctx = this.ctx;
+    const x = 12;
+    const y = 12;
+    const w = 236;
+    const lh = 19;
+    panel(ctx, x, y, w, 12 + lh * 3);
+    const color =
+      h.status === 'connected' ? palette.ok : h.status === 'refused' ? palette.bad : palette.warn;
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.arc(x + 16, y + 6 + lh / 2 + 1, 4.5, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.font = `700 13px ${FONT}`;
+    ctx.fillStyle = palette.text;
+    const statusLabel =
+      h.status === 'connected'
+        ? 'Connected'
+        : h.status === 'refused'
+          ? 'Disconnected'
+          : h.status === 'closed'
+            ? 'Closed'
+            : h.status === 'reconnecting'
+              ? 'Reconnecting…'
+              : 'Connecting…';
+    ctx.fillText(statusLabel, x + 28, y + 6 + lh / 2 + 1);
+    ctx.font = `500 12px ${FONT}`;
+    ctx.fillStyle = palette.textDim;
+    const room = h.roomId ? fitText(ctx, `Room ${h.roomId}`, 140) : 'No room yet';
+    const count = h.maxPlayers ? `${h.players}/${h.maxPlayers} players` : '';
+    ctx.fillText(room, x + 12, y + 6 + lh * 1.5 + 1);
+    ctx.textAlign = 'right';
+    ctx.fillText(count, x + w - 12, y + 6 + lh * 1.5 + 1);
+    ctx.textAlign = 'left';
+    ctx.font = `500 12px ${MONO}`;
+    ctx.fillStyle = palette.text;
+    const ping = h.pingMs === null ? '–' : `${Math.round(h.pingMs)} ms`;
+    const rate = h.tickRate === null ? '–' : `${h.tickRate} Hz`;
+    ctx.fillText(`ping ${ping}`, x + 12, y + 6 + lh * 2.5 + 1);
+    ctx.fillText(rate, x + 104, y + 6 + lh * 2.5 + 1);
+    ctx.textAlign = 'right';
+    ctx.fillStyle = palette.textDim;
+    ctx.fillText(`#${h.tick}`, x + w - 12, y + 6 + lh * 2.5 + 1);
+  }
+
+  private drawScoreboard(players: DrawPlayer[]): void {
+    const ctx = this.ctx;
+    const rows = [...players].sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+    const shown = rows.slice(0, 8);
+    const w = 196;
+    const lh = 22;
+    const x = this.cssW - w - 12;
+    const y = 12;
+    if (x < 260 && this.cssW < 600) return; // tiny screens: the HUD wins
+    panel(ctx, x, y, w, 34 + lh * Math.max(1, shown.length));
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.font = `700 11px ${FONT}`;
+    ctx.fillStyle = palette.textDim;
+    ctx.fillText('SCOREBOARD', x + 12, y + 17);
+    shown.forEach((p, i) => {
+      const ry = y + 34 + lh * i + lh / 2;
+      if (p.me) {
+        ctx.fillStyle = 'rgba(255, 255, 255, 0.08)';
+        roundRect(ctx, x + 5, ry - lh / 2 + 1, w - 10, lh - 2, 6);
+        ctx.fill();
+      }
+      ctx.fillStyle = p.color;
+      ctx.beginPath();
+      ctx.arc(x + 17, ry, 5, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.font = `${p.me ? 700 : 500} 13px ${FONT}`;
+      ctx.fillStyle = p.me ? '#ffffff' : palette.text;
+      ctx.textAlign = 'left';
+      ctx.fillText(fitText(ctx, p.name, w - 80), x + 30, ry + 1);
+      ctx.textAlign = 'right';
+      ctx.font = `700 13px ${MONO}`;
+      ctx.fillText(String(p.score), x + w - 12, ry + 1);
+    });
+  }
+
+  private drawStick(s: StickView): void {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.globalAlpha = 0.5;
+    ctx.strokeStyle = '#ffffff';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.arc(s.originX, s.originY, STICK_RADIUS, 0, Math.PI * 2);
+    ctx.stroke();
+    let dx = s.x - s.originX;
+    let dy = s.y - s.originY;
+    const len = Math.hypot(dx, dy);
+    if (len > STICK_RADIUS) {
+      dx = (dx / len) * STICK_RADIUS;
+      dy = (dy / len) * STICK_RADIUS;
+    }
+    ctx.fillStyle = '#ffffff';
+    ctx.globalAlpha = 0.35;
+    ctx.beginPath();
+    ctx.arc(s.originX + dx, s.originY + dy, 26, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.restore();
+  }
+
+  private drawBanner(h: Hud): void {
+    if (h.status === 'connected' || h.status === 'refused' || h.status === 'closed') return;
+    const ctx = this.ctx;
+    ctx.font = `600 14px ${FONT}`;
+    const text = fitText(ctx, h.statusText, Math.min(560, this.cssW - 40));
+    const w = ctx.measureText(text).width + 40;
+    const x = (this.cssW - w) / 2;
+    const y = this.cssH - 64;
+    panel(ctx, x, y, w, 36);
+    ctx.fillStyle = palette.warn;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(text, this.cssW / 2, y + 18);
+  }
+}
+
+function panel(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number): void {
+  ctx.save();
+  roundRect(ctx, x, y, w, h, 10);
+  ctx.fillStyle = palette.panel;
+  ctx.fill();
+  ctx.strokeStyle = palette.panelBorder;
+  ctx.lineWidth = 1;
+  ctx.stroke();
+  ctx.restore();
+}
+
+function roundRect(
+  ctx: CanvasRenderingContext2D,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  r: number,
+): void {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+/** Truncates `text` with an ellipsis to fit `maxWidth` in the current font. */
+function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number): string {
+  if (ctx.measureText(text).width <= maxWidth) return text;
+  const chars = [...text];
+  while (chars.length > 1 && ctx.measureText(chars.join('') + '…').width > maxWidth) chars.pop();
+  return chars.join('') + '…';
+}
+
+function lighten(hex: string, amount: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex);
+  if (!m) return hex;
+  const n = parseInt(m[1]!, 16);
+  const mix = (c: number) => Math.round(c + (255 - c) * amount);
+  return `rgb(${mix((n >> 16) & 255)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
+}
