@@ -1,0 +1,88 @@
+//! Server configuration: every limit and tunable, with safe defaults. The binary fills it from
+//! command-line flags and environment variables; tests build it directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tickcast_shared::limits::MAX_CLIENT_MESSAGE_BYTES;
+
+/// Everything the runtime can be tuned with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Simulation ticks (and snapshots) per second.
+    pub tick_rate: u16,
+    pub max_players_per_room: usize,
+    pub max_rooms: usize,
+    /// How long an empty room lives before it is disposed (a player re-joining keeps it).
+    pub empty_room_grace: Duration,
+    /// A session that has not taken a snapshot for this long is disconnected (close 4004).
+    pub stall_timeout: Duration,
+    /// A connection that has not joined a room within this time is closed (1008).
+    pub join_timeout: Duration,
+    /// The server pings this often …
+    pub heartbeat_interval: Duration,
+    /// … and closes a client it has heard nothing from for this long.
+    pub client_timeout: Duration,
+    /// `SO_SNDBUF` per connection in bytes (0 = the kernel's auto-tuning, up to ~4 MiB).
+    pub socket_send_buffer: usize,
+    /// actix's HTTP/1 write buffer per connection; the session freezes once it is full.
+    pub h1_write_buffer: usize,
+    /// A session skips (and so drops) a snapshot while more than this many bytes sit unsent in
+    /// its socket: the client is not reading, and a newer snapshot will follow.
+    pub unsent_limit: usize,
+    /// Largest client message (and frame) in bytes.
+    pub max_message_bytes: usize,
+    /// HTTP worker threads (sessions); 0 = one per CPU.
+    pub workers: usize,
+    /// Threads that run room actors (rooms are spread over them); 0 = one per CPU.
+    pub room_threads: usize,
+    /// The built web client to serve at `/` (`web-client/dist`).
+    pub static_dir: Option<PathBuf>,
+    /// Seed for room RNGs; `None` = random. Room `n` gets `seed + n`.
+    pub seed: Option<u64>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            tick_rate: 30,
+            max_players_per_room: 16,
+            max_rooms: 1000,
+            empty_room_grace: Duration::from_secs(5),
+            stall_timeout: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(5),
+            client_timeout: Duration::from_secs(15),
+            socket_send_buffer: 16 * 1024,
+            h1_write_buffer: 8 * 1024,
+            unsent_limit: 8 * 1024,
+            max_message_bytes: MAX_CLIENT_MESSAGE_BYTES,
+            workers: 0,
+            room_threads: 0,
+            static_dir: None,
+            seed: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub(crate) fn cpus() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
+    pub(crate) fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            Self::cpus()
+        } else {
+            self.workers
+        }
+    }
+
+    pub(crate) fn room_thread_count(&self) -> usize {
+        if self.room_threads == 0 {
+            Self::cpus()
+        } else {
+            self.room_threads
+        }
+    }
+}

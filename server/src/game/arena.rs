@@ -1,0 +1,412 @@
+//! The arena: players move in a 2-D box with inertia and collect orbs that respawn at random
+//! places. Pure and deterministic for a given seed and input sequence (ChaCha8 RNG, f32 math,
+//! players processed in join order).
+//!
+//! The physics is specified in `shared/PROTOCOL.md` so clients can predict their own player.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use tickcast_shared::{ArenaInfo, ArenaState, Controls, Orb, PlayerId, PlayerState};
+
+use super::Game;
+
+/// The arena's parameters, as loaded from `assets/arena.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArenaConfig {
+    pub width: f32,
+    pub height: f32,
+    pub player_radius: f32,
+    pub orb_radius: f32,
+    pub accel: f32,
+    pub max_speed: f32,
+    pub drag: f32,
+    pub boost: f32,
+    pub orb_count: u16,
+}
+
+/// Why an arena configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ArenaConfigError {
+    #[error("cannot read arena config: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid arena config: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid arena config: {0}")]
+    Invalid(&'static str),
+}
+
+impl Default for ArenaConfig {
+    fn default() -> Self {
+        let i = ArenaInfo::default();
+        ArenaConfig {
+            width: i.width,
+            height: i.height,
+            player_radius: i.player_radius,
+            orb_radius: i.orb_radius,
+            accel: i.accel,
+            max_speed: i.max_speed,
+            drag: i.drag,
+            boost: i.boost,
+            orb_count: 24,
+        }
+    }
+}
+
+impl ArenaConfig {
+    /// Parses and checks a TOML arena description.
+    pub fn from_toml(text: &str) -> Result<Self, ArenaConfigError> {
+        let c: ArenaConfig = toml::from_str(text)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Loads and checks `path`.
+    pub fn load(path: &std::path::Path) -> Result<Self, ArenaConfigError> {
+        Self::from_toml(&std::fs::read_to_string(path)?)
+    }
+
+    fn validate(&self) -> Result<(), ArenaConfigError> {
+        let all = [
+            self.width,
+            self.height,
+            self.player_radius,
+            self.orb_radius,
+            self.accel,
+            self.max_speed,
+            self.drag,
+            self.boost,
+        ];
+        if all.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(ArenaConfigError::Invalid(
+                "every number must be finite and > 0",
+            ));
+        }
+        if self.width <= 2.0 * self.player_radius || self.height <= 2.0 * self.player_radius {
+            return Err(ArenaConfigError::Invalid(
+                "the arena must be wider than a player",
+            ));
+        }
+        if self.drag > 1.0 {
+            return Err(ArenaConfigError::Invalid(
+                "drag is a fraction kept per second (0..=1)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn info(&self) -> ArenaInfo {
+        ArenaInfo {
+            width: self.width,
+            height: self.height,
+            player_radius: self.player_radius,
+            orb_radius: self.orb_radius,
+            accel: self.accel,
+            max_speed: self.max_speed,
+            drag: self.drag,
+            boost: self.boost,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Player {
+    id: PlayerId,
+    name: String,
+    x: f32,
+    y: f32,
+    vx: f32,
+    vy: f32,
+    score: u32,
+    last_input: u32,
+    controls: Controls,
+}
+
+/// The arena game. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Arena {
+    config: ArenaConfig,
+    rng: ChaCha8Rng,
+    players: Vec<Player>,
+    orbs: Vec<Orb>,
+}
+
+impl Arena {
+    pub fn new(config: ArenaConfig, seed: u64) -> Self {
+        let mut arena = Arena {
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            players: Vec::new(),
+            orbs: Vec::with_capacity(config.orb_count as usize),
+        };
+        for id in 0..config.orb_count {
+            let (x, y) = arena.random_point(config.orb_radius);
+            arena.orbs.push(Orb { id, x, y });
+        }
+        arena
+    }
+
+    fn random_point(&mut self, margin: f32) -> (f32, f32) {
+        let c = &self.config;
+        (
+            self.rng.gen_range(margin..=c.width - margin),
+            self.rng.gen_range(margin..=c.height - margin),
+        )
+    }
+
+    /// Position of a player, for tests and tools.
+    pub fn position(&self, id: PlayerId) -> Option<(f32, f32)> {
+        self.players.iter().find(|p| p.id == id).map(|p| (p.x, p.y))
+    }
+
+    /// Puts an orb at a chosen place (tests).
+    pub fn place_orb(&mut self, index: usize, x: f32, y: f32) {
+        if let Some(o) = self.orbs.get_mut(index) {
+            o.x = x;
+            o.y = y;
+        }
+    }
+
+    /// Moves a player to a chosen place (tests).
+    pub fn place_player(&mut self, id: PlayerId, x: f32, y: f32) {
+        if let Some(p) = self.players.iter_mut().find(|p| p.id == id) {
+            p.x = x;
+            p.y = y;
+        }
+    }
+}
+
+impl Game for Arena {
+    type Input = Controls;
+    type State = ArenaState;
+    type Info = ArenaInfo;
+
+    fn info(&self) -> ArenaInfo {
+        self.config.info()
+    }
+
+    fn player_joined(&mut self, id: PlayerId, name: &str) {
+        let (x, y) = self.random_point(self.config.player_radius);
+        self.players.push(Player {
+            id,
+            name: name.to_string(),
+            x,
+            y,
+            vx: 0.0,
+            vy: 0.0,
+            score: 0,
+            last_input: 0,
+            controls: Controls::default(),
+        });
+    }
+
+    fn player_left(&mut self, id: PlayerId) {
+        self.players.retain(|p| p.id != id);
+    }
+
+    fn apply_input(&mut self, id: PlayerId, seq: u32, input: &Controls) {
+        if let Some(p) = self.players.iter_mut().find(|p| p.id == id) {
+            p.controls = input.sanitized();
+            p.last_input = seq;
+        }
+    }
+
+    fn step(&mut self, dt: f32) {
+        let c = self.config;
+        let keep = c.drag.powf(dt);
+        for p in &mut self.players {
+            let k = if p.controls.boost() { c.boost } else { 1.0 };
+            p.vx += p.controls.x * c.accel * k * dt;
+            p.vy += p.controls.y * c.accel * k * dt;
+            p.vx *= keep;
+            p.vy *= keep;
+            let speed = (p.vx * p.vx + p.vy * p.vy).sqrt();
+            let max = c.max_speed * k;
+            if speed > max {
+                p.vx = p.vx / speed * max;
+                p.vy = p.vy / speed * max;
+            }
+            p.x += p.vx * dt;
+            p.y += p.vy * dt;
+            let r = c.player_radius;
+            if p.x < r || p.x > c.width - r {
+                p.x = p.x.clamp(r, c.width - r);
+                p.vx = 0.0;
+            }
+            if p.y < r || p.y > c.height - r {
+                p.y = p.y.clamp(r, c.height - r);
+                p.vy = 0.0;
+            }
+        }
+        let reach = c.player_radius + c.orb_radius;
+        for pi in 0..self.players.len() {
+            for oi in 0..self.orbs.len() {
+                let (p, o) = (&self.players[pi], self.orbs[oi]);
+                let (dx, dy) = (p.x - o.x, p.y - o.y);
+                if dx * dx + dy * dy <= reach * reach {
+                    self.players[pi].score += 1;
+                    let (x, y) = self.random_point(c.orb_radius);
+                    self.orbs[oi].x = x;
+                    self.orbs[oi].y = y;
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> ArenaState {
+        ArenaState {
+            players: self
+                .players
+                .iter()
+                .map(|p| PlayerState {
+                    id: p.id,
+                    name: p.name.clone(),
+                    x: p.x,
+                    y: p.y,
+                    vx: p.vx,
+                    vy: p.vy,
+                    score: p.score,
+                    last_input: p.last_input,
+                })
+                .collect(),
+            orbs: self.orbs.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    const DT: f32 = 1.0 / 30.0;
+
+    fn pid(n: u8) -> PlayerId {
+        Uuid::from_bytes([n; 16])
+    }
+
+    fn run(seed: u64, ticks: u32) -> Vec<ArenaState> {
+        let mut g = Arena::new(ArenaConfig::default(), seed);
+        g.player_joined(pid(1), "a");
+        g.player_joined(pid(2), "b");
+        let mut out = Vec::new();
+        for t in 1..=ticks {
+            let dir = (t as f32 * 0.1).sin();
+            g.apply_input(
+                pid(1),
+                t,
+                &Controls::new(dir, 1.0 - dir.abs(), (t % 3 == 0) as u8),
+            );
+            g.apply_input(pid(2), t, &Controls::new(-1.0, dir, 0));
+            g.step(DT);
+            out.push(g.snapshot());
+        }
+        out
+    }
+
+    #[test]
+    fn same_seed_and_inputs_give_identical_states() {
+        assert_eq!(run(7, 300), run(7, 300));
+    }
+
+    #[test]
+    fn different_seeds_place_orbs_differently() {
+        assert_ne!(run(1, 1)[0].orbs, run(2, 1)[0].orbs);
+    }
+
+    #[test]
+    fn players_never_leave_the_arena() {
+        let c = ArenaConfig::default();
+        let mut g = Arena::new(c, 3);
+        g.player_joined(pid(1), "a");
+        for t in 1..=200 {
+            g.apply_input(pid(1), t, &Controls::new(1.0, -1.0, Controls::BOOST));
+            g.step(DT);
+        }
+        let s = g.snapshot();
+        let p = &s.players[0];
+        assert_eq!(p.x, c.width - c.player_radius);
+        assert_eq!(p.y, c.player_radius);
+        assert_eq!(
+            (p.vx, p.vy),
+            (0.0, 0.0),
+            "velocity into a wall is cancelled"
+        );
+    }
+
+    #[test]
+    fn inertia_builds_speed_gradually_up_to_the_cap() {
+        let c = ArenaConfig::default();
+        let mut g = Arena::new(c, 3);
+        g.player_joined(pid(1), "a");
+        g.place_player(pid(1), 100.0, 450.0);
+        g.apply_input(pid(1), 1, &Controls::new(1.0, 0.0, 0));
+        g.step(DT);
+        let v1 = g.snapshot().players[0].vx;
+        assert!(v1 > 0.0 && v1 < c.max_speed);
+        for _ in 0..60 {
+            g.step(DT);
+        }
+        let v = g.snapshot().players[0].vx;
+        assert!(v > v1 && v <= c.max_speed + 1e-3, "{v}");
+        // Release the stick: drag slows the player down.
+        g.apply_input(pid(1), 2, &Controls::default());
+        g.step(DT);
+        assert!(g.snapshot().players[0].vx < v);
+    }
+
+    #[test]
+    fn touching_an_orb_scores_and_respawns_it() {
+        let mut g = Arena::new(ArenaConfig::default(), 9);
+        g.player_joined(pid(1), "a");
+        let (x, y) = g.position(pid(1)).unwrap();
+        g.place_orb(0, x + 5.0, y);
+        g.step(DT);
+        let s = g.snapshot();
+        assert_eq!(s.players[0].score, 1);
+        let o = s.orbs[0];
+        assert!((o.x, o.y) != (x + 5.0, y), "the orb moved");
+        assert_eq!(s.orbs.len(), ArenaConfig::default().orb_count as usize);
+    }
+
+    #[test]
+    fn hostile_controls_are_sanitized() {
+        let mut g = Arena::new(ArenaConfig::default(), 1);
+        g.player_joined(pid(1), "a");
+        g.apply_input(pid(1), 1, &Controls::new(f32::NAN, f32::INFINITY, 0));
+        g.step(DT);
+        let p = &g.snapshot().players[0];
+        assert!(p.x.is_finite() && p.y.is_finite());
+        assert_eq!((p.vx, p.vy), (0.0, 0.0));
+    }
+
+    #[test]
+    fn snapshot_reports_the_last_applied_input_per_player() {
+        let mut g = Arena::new(ArenaConfig::default(), 1);
+        g.player_joined(pid(1), "a");
+        g.player_joined(pid(2), "b");
+        g.apply_input(pid(1), 5, &Controls::default());
+        let s = g.snapshot();
+        assert_eq!((s.players[0].last_input, s.players[1].last_input), (5, 0));
+        g.player_left(pid(1));
+        assert_eq!(g.snapshot().players.len(), 1);
+    }
+
+    #[test]
+    fn the_shipped_config_file_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml");
+        let c = ArenaConfig::load(std::path::Path::new(path)).unwrap();
+        assert_eq!(c, ArenaConfig::default());
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let ok =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml"))
+                .unwrap();
+        assert!(ArenaConfig::from_toml(&ok.replace("width = 1600.0", "width = -1.0")).is_err());
+        assert!(ArenaConfig::from_toml(&ok.replace("drag = 0.02", "drag = 2.0")).is_err());
+        assert!(ArenaConfig::from_toml(&format!("{ok}\nbogus = 1\n")).is_err());
+    }
+}

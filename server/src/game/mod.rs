@@ -1,0 +1,61 @@
+//! The game layer: the [`Game`] trait the room runtime drives, and the games bundled with
+//! tickcast ([`arena`], the demo; [`counter`], a tiny second game that proves the runtime is not
+//! arena-shaped).
+//!
+//! A game is pure and deterministic: no actix, no I/O, no clock. The room actor owns one
+//! instance, feeds it inputs and asks it for snapshot state once per tick; unit tests step it
+//! tick by tick without any actor.
+
+pub mod arena;
+pub mod counter;
+
+use serde::{de::DeserializeOwned, Serialize};
+use tickcast_shared::PlayerId;
+
+/// A game the room runtime can host.
+///
+/// Call order per tick: [`Game::apply_input`] for each queued input (in seq order per player),
+/// then one [`Game::step`], then one [`Game::snapshot`] whose result is encoded once and sent to
+/// every session of the room.
+pub trait Game: Send + Unpin + 'static {
+    /// The control state a client sends in `Input.controls`.
+    type Input: DeserializeOwned + Clone + Send + Unpin + 'static;
+    /// The entity data sent in `Snapshot.state`. It must carry each player's last applied input
+    /// seq, because one encoding serves every session of the room.
+    type State: Serialize;
+    /// Parameters sent once in `Welcome.game`.
+    type Info: Serialize + Clone + Send + 'static;
+
+    /// Parameters a client needs (arena size, physics constants …).
+    fn info(&self) -> Self::Info;
+
+    /// A player entered the room.
+    fn player_joined(&mut self, id: PlayerId, name: &str);
+
+    /// A player left the room (any kind of disconnect).
+    fn player_left(&mut self, id: PlayerId);
+
+    /// Applies one input; `seq` is strictly greater than the player's previous one (the runtime
+    /// guarantees it) and is the value the snapshot must report as that player's ack.
+    fn apply_input(&mut self, id: PlayerId, seq: u32, input: &Self::Input);
+
+    /// Advances the simulation by one tick of `dt` seconds.
+    fn step(&mut self, dt: f32);
+
+    /// The state to broadcast after this tick.
+    fn snapshot(&self) -> Self::State;
+}
+
+/// Makes one game instance per room. `seed` is the room's random seed (rooms are reproducible
+/// from it and the inputs).
+pub trait GameFactory: Send + Sync + 'static {
+    type Game: Game;
+    fn create(&self, seed: u64) -> Self::Game;
+}
+
+impl<G: Game, F: Fn(u64) -> G + Send + Sync + 'static> GameFactory for F {
+    type Game = G;
+    fn create(&self, seed: u64) -> G {
+        self(seed)
+    }
+}

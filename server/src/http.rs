@@ -1,0 +1,93 @@
+//! HTTP routes: the WebSocket upgrade, the JSON/Prometheus endpoints and the static web client.
+//!
+//! - `GET /ws` — upgrade to a [`Session`] (behind the [`FrameGuard`] size check);
+//! - `GET /rooms` — JSON list of rooms; `GET /rooms/{id}` — one room with per-player counters;
+//! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
+//! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+
+use crate::conn::ConnHandle;
+use crate::frame_guard::FrameGuard;
+use crate::game::Game;
+use crate::registry::{InspectRoom, ListRooms};
+use crate::session::{Session, SessionEnv};
+
+/// Registers every route for game `G`.
+pub fn routes<G: Game>(cfg: &mut web::ServiceConfig, static_dir: Option<&Path>) {
+    cfg.route("/ws", web::get().to(upgrade::<G>))
+        .route("/rooms", web::get().to(list_rooms::<G>))
+        .route("/rooms/{id}", web::get().to(inspect_room::<G>))
+        .route("/healthz", web::get().to(healthz::<G>))
+        .route("/metrics", web::get().to(metrics::<G>));
+    match static_dir.filter(|d| d.join("index.html").is_file()) {
+        Some(dir) => {
+            cfg.service(actix_files::Files::new("/", dir).index_file("index.html"));
+        }
+        None => {
+            cfg.route("/", web::get().to(no_client));
+        }
+    }
+}
+
+async fn upgrade<G: Game>(
+    req: HttpRequest,
+    payload: web::Payload,
+    env: web::Data<SessionEnv<G>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let limit = env.config.max_message_bytes;
+    let conn = req.conn_data::<Arc<ConnHandle>>().cloned();
+    let (guarded, oversized) = FrameGuard::new(payload, limit);
+    let session = Session::new(env.get_ref().clone(), conn, oversized);
+    ws::WsResponseBuilder::new(session, &req, guarded)
+        .frame_size(limit)
+        .start()
+}
+
+async fn list_rooms<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+    match env.registry.send(ListRooms).await {
+        Ok(rooms) => HttpResponse::Ok().json(rooms),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+async fn inspect_room<G: Game>(
+    env: web::Data<SessionEnv<G>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    match env.registry.send(InspectRoom(id.into_inner())).await {
+        Ok(Some(detail)) => HttpResponse::Ok().json(detail),
+        Ok(None) => HttpResponse::NotFound().json(serde_json::json!({"error": "no such room"})),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+async fn healthz<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "rooms": env.metrics.rooms.get(),
+        "connections": env.metrics.connections.get(),
+    }))
+}
+
+async fn metrics<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(env.metrics.render())
+}
+
+async fn no_client() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        "<!doctype html><meta charset=utf-8><title>tickcast</title>\
+         <h1>tickcast is running</h1>\
+         <p>The browser client is not built. Build it with \
+         <code>cd web-client &amp;&amp; npm ci &amp;&amp; npm run build</code> and start the server \
+         with <code>--static-dir web-client/dist</code> (or just run <code>./run-demo.sh</code>).</p>\
+         <p>Game clients connect to <code>/ws</code>; see <a href=/rooms>/rooms</a>, \
+         <a href=/metrics>/metrics</a>, <a href=/healthz>/healthz</a>.</p>",
+    )
+}

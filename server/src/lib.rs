@@ -1,0 +1,198 @@
+//! # tickcast-server — an authoritative, actor-model game-state server
+//!
+//! Layers, from the socket inwards:
+//! - [`http`]: actix-web routes (`/ws`, `/rooms`, `/healthz`, `/metrics`, static files), with
+//!   per-connection socket tuning from [`conn`] and the [`frame_guard`] size check;
+//! - [`session`]: one actor per WebSocket connection — decode, validate, forward, write;
+//! - [`registry`]: one actor that creates, matches, lists and disposes rooms;
+//! - [`room`]: one actor per room running the fixed-tick loop ([`schedule`]), encoding one
+//!   snapshot per tick and handing it to every [`seat`] (latest wins: backpressure);
+//! - [`game`]: the pure, deterministic simulation behind the [`Game`] trait, with the bundled
+//!   [`game::arena::Arena`] and a tiny [`game::counter::Counter`].
+//!
+//! [`run`] is the entry point shared by the binary and the tests; [`spawn`] runs it on a
+//! background thread and returns a handle.
+//!
+//! ```no_run
+//! use tickcast_server::{game::arena::{Arena, ArenaConfig}, spawn, ServerConfig};
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let server = spawn(listener, ServerConfig::default(), |seed| Arena::new(ArenaConfig::default(), seed))?;
+//! println!("clients connect to {}", server.ws_url());
+//! server.shutdown()?; // clients get close 1001
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod config;
+pub mod conn;
+pub mod frame_guard;
+pub mod game;
+pub mod http;
+pub mod metrics;
+pub mod registry;
+pub mod room;
+pub mod schedule;
+pub mod seat;
+pub mod session;
+
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Arbiter};
+use actix_web::{web, App, HttpServer};
+use tokio::sync::{oneshot, watch};
+
+pub use config::ServerConfig;
+pub use game::{Game, GameFactory};
+pub use metrics::Metrics;
+
+use conn::SocketTuning;
+use registry::{DisposeAll, Registry};
+use session::SessionEnv;
+
+/// How long sessions get to flush their close frames on shutdown before connections are cut.
+const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
+
+/// Serves tickcast on `listener` until `shutdown` resolves, then closes every session with 1001
+/// and returns within about two seconds. Must run inside an actix `System`.
+pub async fn run<F: GameFactory>(
+    listener: TcpListener,
+    config: ServerConfig,
+    factory: F,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::new());
+    let arbiters: Vec<Arbiter> = (0..config.room_thread_count())
+        .map(|_| Arbiter::new())
+        .collect();
+    let handles: Vec<_> = arbiters.iter().map(Arbiter::handle).collect();
+    let registry = {
+        let (factory, handles, config, metrics) = (
+            Arc::new(factory),
+            handles.clone(),
+            config.clone(),
+            metrics.clone(),
+        );
+        Registry::<F::Game>::start_in_arbiter(&handles[0].clone(), move |_| {
+            Registry::new(factory, handles, config, metrics)
+        })
+    };
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let env = SessionEnv {
+        registry: registry.clone(),
+        config: config.clone(),
+        metrics: metrics.clone(),
+        shutdown: shutdown_rx,
+    };
+    let tuning = SocketTuning {
+        send_buffer: config.socket_send_buffer,
+    };
+    let static_dir = config.static_dir.clone();
+    let server = HttpServer::new(move || {
+        let static_dir = static_dir.clone();
+        App::new()
+            .app_data(web::Data::new(env.clone()))
+            .configure(move |cfg| http::routes::<F::Game>(cfg, static_dir.as_deref()))
+    })
+    .workers(config.worker_count())
+    .h1_write_buffer_size(config.h1_write_buffer.max(1))
+    .on_connect(move |conn, ext| tuning.on_connect(conn, ext))
+    .disable_signals()
+    .shutdown_timeout(2)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    let mut server_task = actix_web::rt::spawn(server);
+
+    tokio::select! {
+        res = &mut server_task => {
+            return res.map_err(io::Error::other)?;
+        }
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: closing sessions with 1001");
+    let _ = shutdown_tx.send(true);
+    let t0 = Instant::now();
+    while metrics.connections.get() > 0 && t0.elapsed() < SHUTDOWN_DRAIN {
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    handle.stop(false).await;
+    let _ = registry.send(DisposeAll).await;
+    for a in arbiters {
+        a.stop();
+    }
+    let _ = server_task.await;
+    Ok(())
+}
+
+/// A server running on a background thread (tests, embedding). Dropping it shuts it down.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://ADDR/ws`
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// `http://ADDR{path}`
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Closes every session with 1001 and waits for the server thread to end.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| io::Error::other("the server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+/// Runs [`run`] on a new thread with its own actix `System`, serving on `listener`.
+pub fn spawn<F: GameFactory>(
+    listener: TcpListener,
+    config: ServerConfig,
+    factory: F,
+) -> io::Result<ServerHandle> {
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("tickcast-server".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(run(listener, config, factory, async {
+                let _ = stopped.await;
+            }))
+        })?;
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}

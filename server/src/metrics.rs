@@ -1,0 +1,168 @@
+//! Prometheus metrics (the `prometheus` crate), shared by every actor through an `Arc<Metrics>`
+//! and rendered as text at `GET /metrics`. Names carry their unit; counters end in `_total`.
+//! The standard `process_*` metrics (CPU seconds, resident memory, open fds) come from the
+//! crate's process collector, so a load run can tell the server's cost from the bots'.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub connections: IntGauge,
+    pub connections_total: IntCounter,
+    pub rooms: IntGauge,
+    pub players: IntGauge,
+    pub ticks_total: IntCounter,
+    pub tick_duration_seconds: Histogram,
+    pub tick_overruns_total: IntCounter,
+    pub snapshot_encodings_total: IntCounter,
+    pub snapshot_bytes_total: IntCounter,
+    pub frames_sent_total: IntCounter,
+    pub frame_bytes_sent_total: IntCounter,
+    pub frames_dropped_total: IntCounter,
+    pub decode_errors_total: IntCounter,
+    pub protocol_closes_total: IntCounter,
+    pub stalled_disconnects_total: IntCounter,
+    pub inputs_total: IntCounter,
+    pub inputs_dropped_total: IntCounter,
+    pub room_panics_total: IntCounter,
+}
+
+fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::with_opts(Opts::new(name, help)).expect("metric names should be valid");
+    r.register(Box::new(c.clone()))
+        .expect("metric names should be unique");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::with_opts(Opts::new(name, help)).expect("metric names should be valid");
+    r.register(Box::new(g.clone()))
+        .expect("metric names should be unique");
+    g
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let r = Registry::new();
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("the process collector should register once");
+        let tick_duration_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "tickcast_tick_duration_seconds",
+                "Time to run one room tick: inputs, step, encode, fan-out.",
+            )
+            .buckets(vec![
+                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+            ]),
+        )
+        .expect("histogram options should be valid");
+        r.register(Box::new(tick_duration_seconds.clone()))
+            .expect("metric names should be unique");
+        Metrics {
+            connections: gauge(&r, "tickcast_connections", "Open WebSocket sessions."),
+            connections_total: counter(
+                &r,
+                "tickcast_connections_total",
+                "WebSocket sessions opened.",
+            ),
+            rooms: gauge(&r, "tickcast_rooms", "Rooms alive."),
+            players: gauge(&r, "tickcast_players", "Players seated in rooms."),
+            ticks_total: counter(&r, "tickcast_ticks_total", "Room ticks run, all rooms."),
+            tick_duration_seconds,
+            tick_overruns_total: counter(
+                &r,
+                "tickcast_tick_overruns_total",
+                "Tick deadlines skipped because a tick ran past them.",
+            ),
+            snapshot_encodings_total: counter(
+                &r,
+                "tickcast_snapshot_encodings_total",
+                "Snapshots encoded (one per room per tick, shared by all its sessions).",
+            ),
+            snapshot_bytes_total: counter(
+                &r,
+                "tickcast_snapshot_bytes_total",
+                "Bytes of snapshots encoded (counted once per encoding).",
+            ),
+            frames_sent_total: counter(
+                &r,
+                "tickcast_frames_sent_total",
+                "Snapshot frames written to sessions.",
+            ),
+            frame_bytes_sent_total: counter(
+                &r,
+                "tickcast_frame_bytes_sent_total",
+                "Snapshot payload bytes written to sessions.",
+            ),
+            frames_dropped_total: counter(
+                &r,
+                "tickcast_frames_dropped_total",
+                "Stale snapshots replaced before a slow session could take them (backpressure).",
+            ),
+            decode_errors_total: counter(
+                &r,
+                "tickcast_decode_errors_total",
+                "Client messages that were not valid tickcast MessagePack.",
+            ),
+            protocol_closes_total: counter(
+                &r,
+                "tickcast_protocol_closes_total",
+                "Sessions closed for a protocol error (1002, 1003, 1007, 1008, 1009).",
+            ),
+            stalled_disconnects_total: counter(
+                &r,
+                "tickcast_stalled_disconnects_total",
+                "Sessions disconnected for not reading snapshots within the stall timeout.",
+            ),
+            inputs_total: counter(&r, "tickcast_inputs_total", "Inputs accepted from clients."),
+            inputs_dropped_total: counter(
+                &r,
+                "tickcast_inputs_dropped_total",
+                "Inputs dropped: stale seq, queue overflow or rate limit.",
+            ),
+            room_panics_total: counter(
+                &r,
+                "tickcast_room_panics_total",
+                "Rooms stopped because their game code panicked.",
+            ),
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::with_capacity(8192);
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec should not fail");
+        String::from_utf8(out).expect("the text encoder should write UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_our_metrics_and_the_process_metrics() {
+        let m = Metrics::new();
+        m.frames_dropped_total.inc_by(3);
+        let text = m.render();
+        assert!(text.contains("tickcast_frames_dropped_total 3"), "{text}");
+        assert!(text.contains("tickcast_tick_duration_seconds_bucket"));
+        #[cfg(target_os = "linux")]
+        assert!(text.contains("process_resident_memory_bytes"));
+    }
+}

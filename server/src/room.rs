@@ -1,0 +1,402 @@
+//! The room actor: owns one [`Game`] instance and runs its fixed-tick loop.
+//!
+//! Per tick it drains each seat's queued inputs into the game, steps it, encodes **one**
+//! MessagePack snapshot, and offers the same `Bytes` to every seat (latest wins, see
+//! [`crate::seat`]), waking each session with a `try_send` on the one `Recipient` it stored.
+//! It never `do_send`s to sessions and never clones a recipient per send.
+//!
+//! Talks to: sessions (through seats and wakes), the registry (player left, room failed).
+//! A panic in the game's code is caught here: the room closes its sessions with 1011, tells the
+//! registry, and stops — other rooms, on their own actors, keep ticking.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use actix_web_actors::ws::{CloseCode, CloseReason};
+use bytes::Bytes;
+use tickcast_shared::{close, encode_into, PlayerId, ServerMsg, Snapshot};
+
+use crate::config::ServerConfig;
+use crate::game::Game;
+use crate::metrics::Metrics;
+use crate::schedule::TickSchedule;
+use crate::seat::{Seat, SeatStats};
+use crate::session::Wake;
+
+// ---- messages the room handles ----
+
+/// Seat a player (sent by the registry after it reserved the seat).
+pub struct AddPlayer<G: Game> {
+    pub player_id: PlayerId,
+    pub name: String,
+    pub seat: Arc<Seat<G::Input>>,
+    /// The session's wake-up recipient; the room keeps this one and never clones it.
+    pub wake: Recipient<Wake>,
+}
+
+impl<G: Game> Message for AddPlayer<G> {
+    type Result = Result<Admitted<G::Info>, RoomError>;
+}
+
+/// What a session needs for its Welcome.
+#[derive(Debug, Clone)]
+pub struct Admitted<I> {
+    pub tick: u64,
+    pub tick_rate: u16,
+    pub max_players: u16,
+    pub info: I,
+}
+
+/// Why the room refused a player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("the room is full")]
+    Full,
+    #[error("the room has failed")]
+    Failed,
+}
+
+/// A player's session ended (any kind of disconnect).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemovePlayer {
+    pub player_id: PlayerId,
+}
+
+/// Stop the room (it is empty and its grace period is over).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Dispose;
+
+/// Per-player detail for `GET /rooms/{id}`.
+#[derive(Message)]
+#[rtype(result = "RoomDetail")]
+pub struct Inspect;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomDetail {
+    pub id: String,
+    pub tick: u64,
+    pub players: Vec<PlayerDetail>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlayerDetail {
+    pub id: PlayerId,
+    pub name: String,
+    #[serde(flatten)]
+    pub stats: SeatStats,
+}
+
+/// What the room tells the registry.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub enum RoomEvent {
+    PlayerLeft { room_id: Arc<str> },
+    Failed { room_id: Arc<str> },
+}
+
+// ---- the actor ----
+
+/// Numbers the registry reads without a message (for `GET /rooms`).
+#[derive(Debug, Default)]
+pub struct RoomStats {
+    pub tick: AtomicU64,
+}
+
+struct Member<I> {
+    player_id: PlayerId,
+    name: String,
+    seat: Arc<Seat<I>>,
+    wake: Recipient<Wake>,
+}
+
+pub struct Room<G: Game> {
+    id: Arc<str>,
+    game: G,
+    members: Vec<Member<G::Input>>,
+    tick: u64,
+    schedule: TickSchedule,
+    dt: f32,
+    stall_ticks: u64,
+    config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
+    stats: Arc<RoomStats>,
+    registry: Recipient<RoomEvent>,
+    encode_buf: Vec<u8>,
+    input_buf: Vec<(u32, G::Input)>,
+}
+
+impl<G: Game> Room<G> {
+    pub fn new(
+        id: Arc<str>,
+        game: G,
+        config: Arc<ServerConfig>,
+        metrics: Arc<Metrics>,
+        stats: Arc<RoomStats>,
+        registry: Recipient<RoomEvent>,
+    ) -> Self {
+        let period = TickSchedule::period_for(config.tick_rate);
+        let stall_ticks = (config.stall_timeout.as_secs_f64() / period.as_secs_f64()).ceil() as u64;
+        Room {
+            id,
+            game,
+            members: Vec::new(),
+            tick: 0,
+            schedule: TickSchedule::new(Instant::now(), period),
+            dt: period.as_secs_f32(),
+            stall_ticks: stall_ticks.max(1),
+            config,
+            metrics,
+            stats,
+            registry,
+            encode_buf: Vec::with_capacity(1024),
+            input_buf: Vec::new(),
+        }
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>, deadline: Instant) {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        ctx.run_later(wait, |room, ctx| room.tick(ctx));
+    }
+
+    /// One tick: inputs → step → encode once → offer to every seat.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let started = Instant::now();
+        let stepped = catch_unwind(AssertUnwindSafe(|| {
+            for m in &self.members {
+                m.seat.drain_inputs(&mut self.input_buf);
+                for (seq, input) in self.input_buf.drain(..) {
+                    self.game.apply_input(m.player_id, seq, &input);
+                }
+            }
+            self.game.step(self.dt);
+            self.game.snapshot()
+        }));
+        let state = match stepped {
+            Ok(state) => state,
+            Err(panic) => return self.fail(ctx, panic),
+        };
+        self.tick += 1;
+        self.stats.tick.store(self.tick, Relaxed);
+        let msg: ServerMsg<G::State, G::Info> = ServerMsg::Snapshot(Snapshot {
+            tick: self.tick,
+            server_time_ms: now_ms(),
+            state,
+        });
+        if let Err(e) = encode_into(&msg, &mut self.encode_buf) {
+            tracing::error!(room_id = %self.id, error = %e, "snapshot encoding failed");
+            return self.fail(ctx, Box::new("snapshot encoding failed"));
+        }
+        drop(msg);
+        // One allocation per room per tick; every seat gets a reference-counted handle to it.
+        let bytes = Bytes::copy_from_slice(&self.encode_buf);
+        self.metrics.snapshot_encodings_total.inc();
+        self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
+        self.fan_out(ctx, bytes);
+
+        self.metrics.ticks_total.inc();
+        self.metrics
+            .tick_duration_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let (deadline, skipped) = self.schedule.advance(Instant::now());
+        if skipped > 0 {
+            self.metrics.tick_overruns_total.inc_by(skipped);
+            tracing::warn!(room_id = %self.id, skipped, "tick overran its budget");
+        }
+        self.arm(ctx, deadline);
+    }
+
+    fn fan_out(&mut self, ctx: &mut Context<Self>, bytes: Bytes) {
+        let mut dropped = 0;
+        let mut i = 0;
+        while i < self.members.len() {
+            let m = &self.members[i];
+            if self.tick.saturating_sub(m.seat.taken_tick()) > self.stall_ticks {
+                let m = self.members.swap_remove(i);
+                self.disconnect_stalled(ctx, m);
+                continue;
+            }
+            if m.seat.offer(self.tick, bytes.clone()) {
+                dropped += 1;
+            }
+            match m.wake.try_send(Wake) {
+                // Full: a wake is already queued, the session will find the newest snapshot.
+                Ok(()) | Err(SendError::Full(_)) => i += 1,
+                // The session is gone without telling us (e.g. it died mid-join): free the seat.
+                Err(SendError::Closed(_)) => {
+                    let m = self.members.swap_remove(i);
+                    self.remove_member(m);
+                }
+            }
+        }
+        if dropped > 0 {
+            self.metrics.frames_dropped_total.inc_by(dropped);
+        }
+    }
+
+    /// The session has not taken a snapshot within the stall timeout. It may be frozen (actix
+    /// stops polling a session whose socket is full, timers included), so the room acts: it
+    /// stops feeding the seat, asks the session to close with 4004 in case it still runs, and
+    /// shortly after shuts the socket down from outside, which unblocks actix's dispatcher.
+    fn disconnect_stalled(&mut self, ctx: &mut Context<Self>, m: Member<G::Input>) {
+        tracing::info!(room_id = %self.id, player_id = %m.player_id, "disconnecting a stalled client");
+        self.metrics.stalled_disconnects_total.inc();
+        m.seat.request_close(CloseReason {
+            code: CloseCode::Other(close::TOO_SLOW),
+            description: Some("too slow: snapshots were not read in time".into()),
+        });
+        let _ = m.wake.try_send(Wake);
+        let seat = m.seat.clone();
+        ctx.run_later(Duration::from_millis(500), move |_, _| {
+            seat.shutdown_connection()
+        });
+        self.remove_member(m);
+    }
+
+    fn remove_member(&mut self, m: Member<G::Input>) {
+        self.metrics.players.dec();
+        let left = catch_unwind(AssertUnwindSafe(|| self.game.player_left(m.player_id)));
+        if left.is_err() {
+            tracing::error!(room_id = %self.id, "game panicked in player_left");
+        }
+        self.registry.do_send(RoomEvent::PlayerLeft {
+            room_id: self.id.clone(),
+        });
+    }
+
+    fn fail(&mut self, ctx: &mut Context<Self>, panic: Box<dyn Any + Send>) {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(room_id = %self.id, panic = %what, players = self.members.len(), "room failed; closing its sessions");
+        self.metrics.room_panics_total.inc();
+        for m in self.members.drain(..) {
+            self.metrics.players.dec();
+            m.seat.request_close(CloseReason {
+                code: CloseCode::Error,
+                description: Some("the room failed; please rejoin".into()),
+            });
+            let _ = m.wake.try_send(Wake);
+        }
+        self.registry.do_send(RoomEvent::Failed {
+            room_id: self.id.clone(),
+        });
+        ctx.stop();
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl<G: Game> Actor for Room<G> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(room_id = %self.id, tick_rate = self.config.tick_rate, "room started");
+        self.schedule = TickSchedule::new(Instant::now(), self.schedule.period());
+        let first = self.schedule.first();
+        self.arm(ctx, first);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        tracing::info!(room_id = %self.id, tick = self.tick, "room stopped");
+    }
+}
+
+impl<G: Game> Handler<AddPlayer<G>> for Room<G> {
+    type Result = Result<Admitted<G::Info>, RoomError>;
+
+    fn handle(&mut self, msg: AddPlayer<G>, ctx: &mut Context<Self>) -> Self::Result {
+        if self.members.len() >= self.config.max_players_per_room {
+            return Err(RoomError::Full);
+        }
+        let joined = catch_unwind(AssertUnwindSafe(|| {
+            self.game.player_joined(msg.player_id, &msg.name);
+            self.game.info()
+        }));
+        let info = match joined {
+            Ok(info) => info,
+            Err(panic) => {
+                self.fail(ctx, panic);
+                return Err(RoomError::Failed);
+            }
+        };
+        tracing::info!(room_id = %self.id, player_id = %msg.player_id, name = %msg.name, "player joined");
+        msg.seat.mark_joined_at(self.tick);
+        self.metrics.players.inc();
+        self.members.push(Member {
+            player_id: msg.player_id,
+            name: msg.name,
+            seat: msg.seat,
+            wake: msg.wake,
+        });
+        Ok(Admitted {
+            tick: self.tick,
+            tick_rate: self.config.tick_rate,
+            max_players: self.config.max_players_per_room.min(u16::MAX as usize) as u16,
+            info,
+        })
+    }
+}
+
+impl<G: Game> Handler<RemovePlayer> for Room<G> {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemovePlayer, _: &mut Context<Self>) {
+        if let Some(i) = self
+            .members
+            .iter()
+            .position(|m| m.player_id == msg.player_id)
+        {
+            let m = self.members.swap_remove(i);
+            tracing::info!(room_id = %self.id, player_id = %m.player_id, "player left");
+            self.remove_member(m);
+        }
+    }
+}
+
+impl<G: Game> Handler<Dispose> for Room<G> {
+    type Result = ();
+
+    fn handle(&mut self, _: Dispose, ctx: &mut Context<Self>) {
+        for m in self.members.drain(..) {
+            self.metrics.players.dec();
+            m.seat.request_close(CloseReason {
+                code: CloseCode::Away,
+                description: Some("room closed".into()),
+            });
+            let _ = m.wake.try_send(Wake);
+        }
+        ctx.stop();
+    }
+}
+
+impl<G: Game> Handler<Inspect> for Room<G> {
+    type Result = MessageResult<Inspect>;
+
+    fn handle(&mut self, _: Inspect, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(RoomDetail {
+            id: self.id.to_string(),
+            tick: self.tick,
+            players: self
+                .members
+                .iter()
+                .map(|m| PlayerDetail {
+                    id: m.player_id,
+                    name: m.name.clone(),
+                    stats: m.seat.stats(),
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! A seat: the state one session and its room share, and the heart of backpressure.
+//!
+//! # Why latest-wins works here
+//! The room never queues snapshots for a session. Each tick it *replaces* the seat's single
+//! pending snapshot (an `Option<Bytes>`: the same reference-counted bytes for every seat, so a
+//! replace is a pointer swap, not a copy) and then `try_send`s a `Wake` to the session through
+//! the one `Recipient` it stored at join (a full mailbox just means a wake is already queued). A
+//! replaced snapshot that was still pending is a stale frame the session never wrote: it is
+//! counted as dropped. So per session at most one snapshot waits in the server, whatever the
+//! client does.
+//!
+//! A session whose socket is full stops taking snapshots (see `session.rs`: it checks the
+//! kernel's unsent byte count before writing, and actix stops polling it entirely once its write
+//! buffer is full). The room notices that through [`Seat::taken_tick`] — the session cannot,
+//! because a frozen actor runs no timers — and after the stall timeout it stops feeding the seat
+//! and shuts the TCP connection down from outside through [`crate::conn::ConnHandle`].
+//!
+//! Inputs travel the other way through a small bounded queue, so a flooding client can never grow
+//! the room's mailbox: the room drains the queue once per tick.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use actix_web_actors::ws::CloseReason;
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::conn::ConnHandle;
+
+/// How many inputs wait per player between two ticks; older ones are dropped first.
+pub const INPUT_QUEUE_CAPACITY: usize = 8;
+
+/// What the room has for the session.
+pub struct Seat<I> {
+    /// The newest snapshot the session has not written yet.
+    pending: Mutex<Option<(u64, Bytes)>>,
+    /// Inputs not yet applied, in arrival (= seq) order.
+    inputs: Mutex<VecDeque<(u32, I)>>,
+    /// Set by the room when the session must close (stall, room failure, shutdown).
+    close: Mutex<Option<CloseReason>>,
+    /// Tick of the last snapshot the session took (written by the session, read by the room).
+    taken_tick: AtomicU64,
+    frames_sent: AtomicU64,
+    frames_dropped: AtomicU64,
+    inputs_dropped: AtomicU64,
+    conn: Option<Arc<ConnHandle>>,
+}
+
+/// Per-seat counters, as reported in `/rooms/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SeatStats {
+    pub frames_sent: u64,
+    pub frames_dropped: u64,
+    pub inputs_dropped: u64,
+    pub taken_tick: u64,
+}
+
+impl<I> Seat<I> {
+    pub fn new(conn: Option<Arc<ConnHandle>>) -> Self {
+        Seat {
+            pending: Mutex::new(None),
+            inputs: Mutex::new(VecDeque::with_capacity(INPUT_QUEUE_CAPACITY)),
+            close: Mutex::new(None),
+            taken_tick: AtomicU64::new(0),
+            frames_sent: AtomicU64::new(0),
+            frames_dropped: AtomicU64::new(0),
+            inputs_dropped: AtomicU64::new(0),
+            conn,
+        }
+    }
+
+    /// Room: make the snapshot of `tick` the pending one. Returns true when it replaced a stale
+    /// one (a drop).
+    pub fn offer(&self, tick: u64, snapshot: Bytes) -> bool {
+        let stale = self.pending.lock().replace((tick, snapshot)).is_some();
+        if stale {
+            self.frames_dropped.fetch_add(1, Relaxed);
+        }
+        stale
+    }
+
+    /// Session: take the pending snapshot (if any) to write it, recording its tick.
+    pub fn take(&self) -> Option<Bytes> {
+        let (tick, bytes) = self.pending.lock().take()?;
+        self.taken_tick.store(tick, Relaxed);
+        self.frames_sent.fetch_add(1, Relaxed);
+        Some(bytes)
+    }
+
+    /// Session: the snapshot is pending but the socket cannot take it now; it stays for the next
+    /// wake (and is dropped if a newer one comes first).
+    pub fn has_pending(&self) -> bool {
+        self.pending.lock().is_some()
+    }
+
+    /// Room: the tick of the last snapshot the session wrote.
+    pub fn taken_tick(&self) -> u64 {
+        self.taken_tick.load(Relaxed)
+    }
+
+    /// Room: the session was just added at `tick`; it counts as up to date.
+    pub fn mark_joined_at(&self, tick: u64) {
+        self.taken_tick.store(tick, Relaxed);
+    }
+
+    /// Session: queue an input; the oldest is dropped when the queue is full.
+    pub fn push_input(&self, seq: u32, input: I) {
+        let mut q = self.inputs.lock();
+        if q.len() >= INPUT_QUEUE_CAPACITY {
+            q.pop_front();
+            self.inputs_dropped.fetch_add(1, Relaxed);
+        }
+        q.push_back((seq, input));
+    }
+
+    /// Room: take every queued input, oldest first.
+    pub fn drain_inputs(&self, into: &mut Vec<(u32, I)>) {
+        into.extend(self.inputs.lock().drain(..));
+    }
+
+    /// Room: ask the session to close with `reason` at its next wake.
+    pub fn request_close(&self, reason: CloseReason) {
+        *self.close.lock() = Some(reason);
+        self.pending.lock().take();
+    }
+
+    /// Session: a close the room asked for.
+    pub fn close_requested(&self) -> Option<CloseReason> {
+        self.close.lock().take()
+    }
+
+    /// Room: shut the TCP connection down from outside (the session may be frozen).
+    pub fn shutdown_connection(&self) {
+        if let Some(conn) = &self.conn {
+            conn.shutdown();
+        }
+    }
+
+    pub fn conn(&self) -> Option<&Arc<ConnHandle>> {
+        self.conn.as_ref()
+    }
+
+    pub fn stats(&self) -> SeatStats {
+        SeatStats {
+            frames_sent: self.frames_sent.load(Relaxed),
+            frames_dropped: self.frames_dropped.load(Relaxed),
+            inputs_dropped: self.inputs_dropped.load(Relaxed),
+            taken_tick: self.taken_tick.load(Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_snapshot_wins_and_replaced_ones_are_counted() {
+        let seat: Seat<()> = Seat::new(None);
+        assert!(!seat.offer(1, Bytes::from_static(b"1")));
+        assert!(seat.offer(2, Bytes::from_static(b"2")));
+        assert!(seat.offer(3, Bytes::from_static(b"3")));
+        assert_eq!(seat.take().as_deref(), Some(&b"3"[..]));
+        assert_eq!(seat.take(), None);
+        let s = seat.stats();
+        assert_eq!((s.frames_sent, s.frames_dropped, s.taken_tick), (1, 2, 3));
+    }
+
+    #[test]
+    fn the_input_queue_is_bounded_and_keeps_the_newest() {
+        let seat: Seat<u32> = Seat::new(None);
+        for seq in 1..=20 {
+            seat.push_input(seq, seq);
+        }
+        let mut out = Vec::new();
+        seat.drain_inputs(&mut out);
+        assert_eq!(out.len(), INPUT_QUEUE_CAPACITY);
+        assert_eq!(out.first().unwrap().0, 20 - INPUT_QUEUE_CAPACITY as u32 + 1);
+        assert_eq!(out.last().unwrap().0, 20);
+        assert_eq!(
+            seat.stats().inputs_dropped,
+            20 - INPUT_QUEUE_CAPACITY as u64
+        );
+    }
+
+    #[test]
+    fn a_close_request_discards_the_pending_snapshot() {
+        let seat: Seat<()> = Seat::new(None);
+        seat.offer(1, Bytes::from_static(b"x"));
+        seat.request_close(CloseReason::from(actix_web_actors::ws::CloseCode::Away));
+        assert!(!seat.has_pending());
+        assert!(seat.close_requested().is_some());
+        assert!(seat.close_requested().is_none());
+    }
+}

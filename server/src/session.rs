@@ -1,0 +1,459 @@
+//! The session actor: one per WebSocket connection.
+//!
+//! It decodes frames (reassembling fragmented messages up to the size limit), validates and
+//! forwards the join to the registry and inputs to its seat, answers pings, writes snapshots when
+//! its room wakes it, and closes with the right code on any protocol error: 1002 protocol error,
+//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, heartbeat), 1009 too big,
+//! 4000–4005 for join refusals (see `shared/PROTOCOL.md`). On any kind of disconnect it leaves its
+//! room (`stopped`), and the room also frees the seat itself if the session vanished.
+//!
+//! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use actix_http::ws::Item;
+use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
+use bytes::BytesMut;
+use tickcast_shared::{
+    close, decode_client, encode, error_code, validate, ClientMsg, ErrorMsg, Pong, ServerMsg,
+    Welcome, PROTOCOL_VERSION,
+};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::config::ServerConfig;
+use crate::conn::ConnHandle;
+use crate::frame_guard::Tripped;
+use crate::game::Game;
+use crate::metrics::Metrics;
+use crate::registry::{JoinError, JoinRoom, Registry};
+use crate::room::{RemovePlayer, Room};
+use crate::seat::Seat;
+
+// ---- messages the session handles ----
+
+/// "Your seat has something for you": a new snapshot, or a close request. Carries no data: the
+/// data waits in the seat, so a session that is woken late still finds only the newest snapshot.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+// ---- the actor ----
+
+/// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
+const MAILBOX_CAPACITY: usize = 1;
+
+enum Phase<G: Game> {
+    /// Connected, no join yet.
+    Lobby,
+    /// Join sent to the registry, waiting for the answer.
+    Joining,
+    Joined {
+        room: Addr<Room<G>>,
+        room_id: Arc<str>,
+        player_id: Uuid,
+        seat: Arc<Seat<G::Input>>,
+    },
+    /// A close frame was queued; everything else is ignored.
+    Closing,
+}
+
+/// Everything a session needs from the server, shared by all sessions.
+pub struct SessionEnv<G: Game> {
+    pub registry: Addr<Registry<G>>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl<G: Game> Clone for SessionEnv<G> {
+    fn clone(&self) -> Self {
+        SessionEnv {
+            registry: self.registry.clone(),
+            config: self.config.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+pub struct Session<G: Game> {
+    env: SessionEnv<G>,
+    conn: Option<Arc<ConnHandle>>,
+    oversized: Tripped,
+    phase: Phase<G>,
+    last_heard: Instant,
+    last_seq: u32,
+    ack_tick: u64,
+    stale_input_reported: bool,
+    /// A fragmented message being reassembled.
+    fragments: Option<BytesMut>,
+}
+
+impl<G: Game> Session<G> {
+    pub fn new(env: SessionEnv<G>, conn: Option<Arc<ConnHandle>>, oversized: Tripped) -> Self {
+        Session {
+            env,
+            conn,
+            oversized,
+            phase: Phase::Lobby,
+            last_heard: Instant::now(),
+            last_seq: 0,
+            ack_tick: 0,
+            stale_input_reported: false,
+            fragments: None,
+        }
+    }
+
+    fn ids(&self) -> (Option<&str>, Option<Uuid>) {
+        match &self.phase {
+            Phase::Joined {
+                room_id, player_id, ..
+            } => (Some(room_id), Some(*player_id)),
+            _ => (None, None),
+        }
+    }
+
+    /// Queue a close frame and stop. Protocol-error codes are counted.
+    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: u16, reason: &str) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        if matches!(code, 1002 | 1003 | 1007 | 1008 | 1009) {
+            self.env.metrics.protocol_closes_total.inc();
+        }
+        let (room_id, player_id) = self.ids();
+        tracing::debug!(?room_id, ?player_id, code, reason, "closing session");
+        self.leave_room();
+        self.phase = Phase::Closing;
+        ctx.close(Some(CloseReason {
+            code: CloseCode::from(code),
+            description: Some(reason.to_string()),
+        }));
+        ctx.stop();
+    }
+
+    fn leave_room(&mut self) {
+        if let Phase::Joined {
+            room, player_id, ..
+        } = &self.phase
+        {
+            room.do_send(RemovePlayer {
+                player_id: *player_id,
+            });
+        }
+    }
+
+    fn send(&self, ctx: &mut ws::WebsocketContext<Self>, msg: &ServerMsg<G::State, G::Info>) {
+        match encode(msg) {
+            Ok(bytes) => ctx.binary(bytes),
+            Err(e) => tracing::error!(error = %e, "could not encode a server message"),
+        }
+    }
+
+    fn send_error(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, message: &str) {
+        self.send(
+            ctx,
+            &ServerMsg::Error(ErrorMsg {
+                code,
+                message: message.to_string(),
+            }),
+        );
+    }
+
+    fn on_message(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
+        let msg: ClientMsg<G::Input> = match decode_client(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.env.metrics.decode_errors_total.inc();
+                return self.close(
+                    ctx,
+                    close::INVALID_PAYLOAD,
+                    &format!("invalid message: {e}"),
+                );
+            }
+        };
+        match msg {
+            ClientMsg::Join(join) => self.on_join(join, ctx),
+            ClientMsg::Input(input) => {
+                let Phase::Joined { seat, .. } = &self.phase else {
+                    return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
+                };
+                self.ack_tick = self.ack_tick.max(input.ack_tick);
+                if input.seq <= self.last_seq {
+                    self.env.metrics.inputs_dropped_total.inc();
+                    if !std::mem::replace(&mut self.stale_input_reported, true) {
+                        self.send_error(
+                            ctx,
+                            error_code::STALE_INPUT,
+                            "input seq must increase; stale inputs are ignored",
+                        );
+                    }
+                    return;
+                }
+                self.last_seq = input.seq;
+                seat.push_input(input.seq, input.controls);
+                self.env.metrics.inputs_total.inc();
+            }
+            ClientMsg::Ping(ping) => self.send(
+                ctx,
+                &ServerMsg::Pong(Pong {
+                    client_time: ping.client_time,
+                    server_time_ms: SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                }),
+            ),
+        }
+    }
+
+    fn on_join(&mut self, join: tickcast_shared::Join, ctx: &mut ws::WebsocketContext<Self>) {
+        if !matches!(self.phase, Phase::Lobby) {
+            return self.send_error(ctx, error_code::ALREADY_JOINED, "already joined; ignored");
+        }
+        if join.version != PROTOCOL_VERSION {
+            let reason = format!(
+                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                join.version
+            );
+            return self.close(ctx, close::VERSION_MISMATCH, &reason);
+        }
+        let name = match validate::player_name(&join.name) {
+            Ok(n) => n,
+            Err(e) => return self.close(ctx, close::INVALID_JOIN, &format!("invalid name: {e}")),
+        };
+        if let Some(room) = &join.room {
+            if let Err(e) = validate::room_id(room) {
+                return self.close(ctx, close::INVALID_JOIN, &format!("invalid room id: {e}"));
+            }
+        }
+        self.phase = Phase::Joining;
+        let player_id = Uuid::new_v4();
+        let seat = Arc::new(Seat::new(self.conn.clone()));
+        let request = JoinRoom::<G> {
+            room: join.room,
+            player_id,
+            name,
+            seat: seat.clone(),
+            wake: ctx.address().recipient(),
+        };
+        self.env
+            .registry
+            .send(request)
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                if !matches!(act.phase, Phase::Joining) {
+                    return; // closed meanwhile; the room frees the seat on its next tick
+                }
+                match res {
+                    Ok(Ok(joined)) => {
+                        let a = joined.admitted;
+                        tracing::debug!(room_id = %joined.room_id, %player_id, "joined");
+                        let welcome = ServerMsg::Welcome(Welcome {
+                            player_id,
+                            room_id: joined.room_id.to_string(),
+                            tick_rate: a.tick_rate,
+                            tick: a.tick,
+                            max_players: a.max_players,
+                            game: a.info,
+                            resume_token: None,
+                        });
+                        act.send(ctx, &welcome);
+                        act.phase = Phase::Joined {
+                            room: joined.room,
+                            room_id: joined.room_id,
+                            player_id,
+                            seat,
+                        };
+                    }
+                    Ok(Err(JoinError::RoomFull)) => {
+                        act.close(ctx, close::ROOM_FULL, "room is full")
+                    }
+                    Ok(Err(JoinError::ServerFull)) => {
+                        act.close(ctx, close::SERVER_FULL, "server is full; try again later")
+                    }
+                    Ok(Err(JoinError::RoomFailed)) | Err(_) => {
+                        act.close(ctx, close::INTERNAL_ERROR, "could not join the room")
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+
+    fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
+        let max = self.env.config.max_message_bytes;
+        match item {
+            Item::FirstText(_) => self.close(
+                ctx,
+                close::UNSUPPORTED_DATA,
+                "text frames are not supported; send binary",
+            ),
+            Item::FirstBinary(b) => {
+                if self.fragments.is_some() {
+                    return self.close(
+                        ctx,
+                        close::PROTOCOL_ERROR,
+                        "new fragmented message before the last ended",
+                    );
+                }
+                if b.len() > max {
+                    return self.close(ctx, close::MESSAGE_TOO_BIG, "message too big");
+                }
+                self.fragments = Some(BytesMut::from(&b[..]));
+            }
+            Item::Continue(b) => self.append_fragment(&b, false, ctx),
+            Item::Last(b) => self.append_fragment(&b, true, ctx),
+        }
+    }
+
+    fn append_fragment(&mut self, b: &[u8], last: bool, ctx: &mut ws::WebsocketContext<Self>) {
+        let max = self.env.config.max_message_bytes;
+        let Some(buf) = self.fragments.as_mut() else {
+            return self.close(
+                ctx,
+                close::PROTOCOL_ERROR,
+                "continuation without a first fragment",
+            );
+        };
+        if buf.len() + b.len() > max {
+            self.fragments = None;
+            return self.close(ctx, close::MESSAGE_TOO_BIG, "message too big");
+        }
+        buf.extend_from_slice(b);
+        if last {
+            if let Some(whole) = self.fragments.take() {
+                self.on_message(&whole, ctx);
+            }
+        }
+    }
+}
+
+impl<G: Game> Actor for Session<G> {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        self.env.metrics.connections.inc();
+        self.env.metrics.connections_total.inc();
+
+        let cfg = self.env.config.clone();
+        ctx.run_later(cfg.join_timeout, |act, ctx| {
+            if matches!(act.phase, Phase::Lobby | Phase::Joining) {
+                act.close(
+                    ctx,
+                    close::POLICY_VIOLATION,
+                    "join timeout: send a join first",
+                );
+            }
+        });
+        ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
+            if act.last_heard.elapsed() > cfg.client_timeout {
+                act.close(ctx, close::POLICY_VIOLATION, "heartbeat timeout");
+            } else {
+                ctx.ping(b"");
+            }
+        });
+        let mut shutdown = self.env.shutdown.clone();
+        ctx.spawn(
+            async move {
+                let _ = shutdown.wait_for(|down| *down).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| act.close(ctx, close::GOING_AWAY, "server shutting down")),
+        );
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.env.metrics.connections.dec();
+        self.leave_room();
+    }
+}
+
+impl<G: Game> Handler<Wake> for Session<G> {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
+        let Phase::Joined { seat, .. } = &self.phase else {
+            return;
+        };
+        if let Some(reason) = seat.close_requested() {
+            let code: u16 = reason.code.into();
+            let text = reason.description.unwrap_or_default();
+            // The room already removed the player: don't ask it again.
+            self.phase = Phase::Lobby;
+            return self.close(ctx, code, &text);
+        }
+        // The client is not reading: leave the snapshot pending. If a newer one comes first it
+        // replaces this one (a counted drop); the client gets the newest when it reads again.
+        if let Some(unsent) = self.conn.as_ref().and_then(|c| c.unsent_bytes()) {
+            if unsent > self.env.config.unsent_limit {
+                return;
+            }
+        }
+        if let Some(bytes) = seat.take() {
+            self.env.metrics.frames_sent_total.inc();
+            self.env
+                .metrics
+                .frame_bytes_sent_total
+                .inc_by(bytes.len() as u64);
+            ctx.binary(bytes);
+        }
+    }
+}
+
+impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
+    fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
+        if matches!(self.phase, Phase::Closing) {
+            return;
+        }
+        self.last_heard = Instant::now();
+        let msg = match item {
+            Ok(m) => m,
+            Err(e) => {
+                let (code, reason) = if self.oversized.get() || matches!(e, ProtocolError::Overflow)
+                {
+                    (close::MESSAGE_TOO_BIG, "message too big".to_string())
+                } else if matches!(&e, ProtocolError::Io(io) if io.to_string().to_lowercase().contains("utf-8"))
+                {
+                    (close::INVALID_PAYLOAD, "invalid UTF-8".to_string())
+                } else {
+                    (close::PROTOCOL_ERROR, format!("protocol error: {e}"))
+                };
+                return self.close(ctx, code, &reason);
+            }
+        };
+        match msg {
+            ws::Message::Binary(b) => {
+                if self.fragments.is_some() {
+                    return self.close(
+                        ctx,
+                        close::PROTOCOL_ERROR,
+                        "data frame inside a fragmented message",
+                    );
+                }
+                self.on_message(&b, ctx);
+            }
+            ws::Message::Continuation(item) => self.on_fragment(item, ctx),
+            ws::Message::Text(_) => self.close(
+                ctx,
+                close::UNSUPPORTED_DATA,
+                "text frames are not supported; send binary",
+            ),
+            ws::Message::Ping(p) => ctx.pong(&p),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Close(reason) => {
+                self.leave_room();
+                self.phase = Phase::Closing;
+                ctx.close(reason);
+                ctx.stop();
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        // The client's half of the stream ended (EOF, reset, or the frame guard cut it off).
+        ctx.stop();
+    }
+}
