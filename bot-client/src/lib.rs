@@ -1,0 +1,56 @@
+//! # tickcast-bot — headless players and a load generator for tickcast servers
+//!
+//! Built on [`tickcast_shared`] alone for the protocol. Two levels:
+//!
+//! - [`Bot`] (module `bot`): one scripted player on one WebSocket — `connect`, `send_input`,
+//!   `send_ping`, `next_snapshot`, `wait_for_ack`, `close` … — for end-to-end tests.
+//! - [`LoadRun`] (module `load_run`) with a [`LoadConfig`] (module `load_config`): thousands of
+//!   bots as tasks on one tokio runtime, measured into a [`Report`] (module `report`).
+//!
+//! The measurement parts, each in its own module:
+//!
+//! | module | noun |
+//! |---|---|
+//! | `ack` | [`AckTracker`] — input→ack latency matching |
+//! | `delivery` | [`DeliveryTracker`] — tick gaps as drops, inter-arrival jitter, the steady [`Window`] |
+//! | `snapshot_view` | [`SnapshotView`] — allocation-free reading of snapshot frames |
+//! | `behaviour` | [`Behaviour`] and [`Steering`] — wander, chase, idle |
+//! | `summary` | [`Summary`] — p50/p90/p99/max of an HDR histogram, in ms |
+//! | `server_metrics` | [`ServerSample`] — the server's CPU and RSS from `/metrics` |
+//! | `process_usage` | [`ProcessUsage`] — this process's CPU and RSS |
+//! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
+//! | `error` | [`BotError`] |
+//! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
+//!
+//! Every figure in a [`Report`] covers the steady window only (after the ramp and `warmup`).
+
+pub mod ack;
+pub mod behaviour;
+pub mod bot;
+pub mod delivery;
+pub mod duration;
+pub mod error;
+pub mod load_config;
+pub mod load_run;
+pub mod process_usage;
+mod progress;
+pub mod report;
+pub mod server_metrics;
+mod session;
+pub mod snapshot_view;
+pub mod summary;
+mod tally;
+
+pub use ack::AckTracker;
+pub use behaviour::{Behaviour, Steering};
+pub use bot::{Bot, CloseInfo, Event, Frame, Message, Traffic};
+pub use delivery::{Arrival, DeliveryTracker, Window};
+pub use duration::{parse_duration, DurationError};
+pub use error::BotError;
+pub use load_config::{ConfigError, LoadConfig, RoomChoice};
+pub use load_run::{LoadError, LoadRun, StopHandle};
+pub use process_usage::ProcessUsage;
+pub use report::{Report, Thresholds};
+pub use server_metrics::{metrics_url_for, ServerSample};
+pub use snapshot_view::{OwnPlayer, ScanError, SnapshotView};
+pub use summary::Summary;

@@ -1,0 +1,189 @@
+//! [`LoadConfig`]: everything a [`crate::LoadRun`] needs to know, with sensible defaults.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::behaviour::Behaviour;
+
+/// Which room bots ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RoomChoice {
+    /// `room: nil` — the server's matchmaking puts each bot in any room with space.
+    #[default]
+    Any,
+    /// Every bot joins (or creates) this room id.
+    Named(String),
+}
+
+impl FromStr for RoomChoice {
+    type Err = String;
+    /// `any` or a room id (`[A-Za-z0-9_-]{1,32}`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "any" {
+            return Ok(RoomChoice::Any);
+        }
+        tickcast_shared::validate::room_id(s).map_err(|e| format!("room {s:?}: {e}"))?;
+        Ok(RoomChoice::Named(s.to_string()))
+    }
+}
+
+impl fmt::Display for RoomChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoomChoice::Any => f.write_str("any"),
+            RoomChoice::Named(id) => f.write_str(id),
+        }
+    }
+}
+
+impl Serialize for RoomChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid load configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// A load run's parameters. Build with [`LoadConfig::new`] and adjust fields.
+///
+/// Timeline: bots connect (at `ramp_per_second`, or as fast as `max_connecting` allows); when
+/// every connection attempt has finished the *ramp* ends and the bots play for `duration`. The
+/// first `warmup` of that is excluded; the rest is the *steady window* every figure in the
+/// report covers. Then every bot closes with 1000.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadConfig {
+    /// The server's WebSocket URL, e.g. `ws://127.0.0.1:8080/ws`.
+    pub url: String,
+    /// Number of bots (connections).
+    pub bots: u32,
+    /// Play time after the ramp (warmup included).
+    pub duration: Duration,
+    /// Start of the play time excluded from the measurements.
+    pub warmup: Duration,
+    pub room: RoomChoice,
+    /// New connections per second; `None` = as fast as possible.
+    pub ramp_per_second: Option<f64>,
+    /// Connection attempts in flight at once.
+    pub max_connecting: usize,
+    /// Inputs per second per bot (0 = none; pings are still sent).
+    pub input_hz: f64,
+    /// Time between two pings of one bot.
+    pub ping_interval: Duration,
+    pub behaviour: Behaviour,
+    /// Where to scrape server CPU and RSS; `None` = don't.
+    pub metrics_url: Option<String>,
+    /// Bot names are `{name_prefix}{index}` (at most 20 characters in all).
+    pub name_prefix: String,
+    /// Timeout for TCP connect + handshake, and again for the welcome.
+    pub connect_timeout: Duration,
+    /// Seed for the bots' movement.
+    pub seed: u64,
+    /// Show the live progress line (only honoured when stdout is a terminal).
+    pub progress: bool,
+    /// Histogram shards (lock striping); about twice the runtime's worker threads.
+    pub shards: usize,
+}
+
+impl LoadConfig {
+    /// `bots` wandering bots on `url` for `duration`, 30 inputs/s, 1 s warmup, any room, the
+    /// metrics URL derived from `url`, no progress line.
+    pub fn new(url: impl Into<String>, bots: u32, duration: Duration) -> Self {
+        let url = url.into();
+        LoadConfig {
+            metrics_url: crate::server_metrics::metrics_url_for(&url),
+            url,
+            bots,
+            duration,
+            warmup: Duration::from_secs(1).min(duration / 2),
+            room: RoomChoice::Any,
+            ramp_per_second: None,
+            max_connecting: 256,
+            input_hz: 30.0,
+            ping_interval: Duration::from_secs(1),
+            behaviour: Behaviour::Wander,
+            name_prefix: "bot-".into(),
+            connect_timeout: Duration::from_secs(10),
+            seed: 1,
+            progress: false,
+            shards: 2,
+        }
+    }
+
+    /// Checks the values are usable together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError(m));
+        if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
+            return bad(format!(
+                "url {:?} must start with ws:// or wss://",
+                self.url
+            ));
+        }
+        if self.bots == 0 {
+            return bad("bots must be at least 1".into());
+        }
+        if self.warmup >= self.duration {
+            return bad(format!(
+                "warmup ({:?}) must be shorter than duration ({:?})",
+                self.warmup, self.duration
+            ));
+        }
+        if !(self.input_hz.is_finite() && (0.0..=1000.0).contains(&self.input_hz)) {
+            return bad(format!(
+                "input rate {} must be within 0..=1000 Hz",
+                self.input_hz
+            ));
+        }
+        if let Some(r) = self.ramp_per_second {
+            if !(r.is_finite() && r > 0.0) {
+                return bad(format!(
+                    "ramp {r} must be a positive number of bots per second"
+                ));
+            }
+        }
+        if self.ping_interval.is_zero() {
+            return bad("ping interval must be positive".into());
+        }
+        if self.max_connecting == 0 || self.shards == 0 {
+            return bad("max_connecting and shards must be positive".into());
+        }
+        let longest = format!("{}{}", self.name_prefix, self.bots.saturating_sub(1));
+        if let Err(e) = tickcast_shared::validate::player_name(&longest) {
+            return bad(format!("bot name {longest:?}: {e}"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_mistakes_are_caught() {
+        let c = LoadConfig::new("ws://127.0.0.1:1/ws", 10, Duration::from_secs(5));
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.metrics_url.as_deref(), Some("http://127.0.0.1:1/metrics"));
+        let mut w = c.clone();
+        w.warmup = Duration::from_secs(5);
+        assert!(w.validate().is_err());
+        let mut n = c.clone();
+        n.name_prefix = "a-very-long-bot-name-".into();
+        assert!(n.validate().is_err());
+        assert!(LoadConfig::new("http://x", 1, Duration::from_secs(1))
+            .validate()
+            .is_err());
+    }
+
+    #[test]
+    fn room_choice_parses() {
+        assert_eq!("any".parse(), Ok(RoomChoice::Any));
+        assert_eq!("r-1".parse(), Ok(RoomChoice::Named("r-1".into())));
+        assert!("a b".parse::<RoomChoice>().is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! [`LoadRun`]: many bots against one server, measured — the engine behind the `tickcast-bot`
+//! binary, usable from tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tickcast_bot::LoadError> {
+//! use std::time::Duration;
+//! use tickcast_bot::{LoadConfig, LoadRun};
+//!
+//! let report = LoadRun::new(LoadConfig::new("ws://127.0.0.1:8080/ws", 200, Duration::from_secs(5)))
+//!     .run()
+//!     .await?;
+//! assert_eq!(report.connected, 200);
+//! assert!(report.delivery > 0.99, "{}", report.table());
+//! # Ok(()) }
+//! ```
+//!
+//! All bots are tasks on the caller's tokio runtime (a current-thread runtime is enough for
+//! thousands). The run: spawn bots (ramp) → every attempt answered → `warmup` → steady window
+//! (server metrics and this process's CPU read at both ends) → stop → every bot closes with 1000 →
+//! [`Report`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+use crate::bot::CLOSE_TIMEOUT;
+use crate::delivery::Window;
+use crate::load_config::{ConfigError, LoadConfig};
+use crate::process_usage::ProcessUsage;
+use crate::progress::Progress;
+use crate::report::Report;
+use crate::server_metrics::{ScrapeError, ServerSample};
+use crate::session::{Outcome, Session, Shared};
+use crate::summary::{micros_histogram, record, Summary};
+use crate::tally::Tally;
+
+/// How long one metrics scrape may take.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the bot process checks its own scheduling lag.
+const LAG_PROBE: Duration = Duration::from_millis(20);
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Ends a run early (e.g. on Ctrl-C); the run still closes its bots and returns a report.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<watch::Sender<bool>>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// One load run. See the module docs.
+#[derive(Debug)]
+pub struct LoadRun {
+    config: LoadConfig,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl LoadRun {
+    pub fn new(config: LoadConfig) -> Self {
+        LoadRun {
+            config,
+            stop: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// A handle that ends the run early.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stop))
+    }
+
+    /// Runs the bots and measures. Bounded: ramp + `duration` + connect and close timeouts.
+    pub async fn run(self) -> Result<Report, LoadError> {
+        self.config.validate()?;
+        let cfg = self.config.clone();
+        let t0 = Instant::now();
+        let shared = Arc::new(Shared {
+            config: cfg.clone(),
+            t0,
+            window: OnceLock::new(),
+            tally: Tally::new(cfg.shards),
+        });
+        let mut stop = self.stop.subscribe();
+        let progress = tokio::spawn(
+            Progress::new(cfg.progress).run(Arc::clone(&shared), self.stop.subscribe()),
+        );
+        let lag = tokio::spawn(lag_probe(Arc::clone(&shared), self.stop.subscribe()));
+
+        // Ramp: spawn bots, at most `max_connecting` attempts in flight.
+        let slots = Arc::new(Semaphore::new(cfg.max_connecting));
+        let mut sessions = JoinSet::new();
+        for i in 0..cfg.bots as usize {
+            if let Some(rate) = cfg.ramp_per_second {
+                let at = t0 + Duration::from_secs_f64(i as f64 / rate);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => {}
+                    _ = stopped(&mut stop) => break,
+                }
+            }
+            let permit = tokio::select! {
+                p = Arc::clone(&slots).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break, // never closed
+                },
+                _ = stopped(&mut stop) => break,
+            };
+            sessions.spawn(Session::new(i, Arc::clone(&shared)).run(self.stop.subscribe(), permit));
+        }
+        // The ramp is over when every attempt has been answered (all slots free again).
+        tokio::select! {
+            _ = slots.acquire_many(cfg.max_connecting as u32) => {}
+            _ = stopped(&mut stop) => {}
+        }
+        let ramp_end = Instant::now();
+        let planned = Window {
+            start: ramp_end + cfg.warmup,
+            end: ramp_end + cfg.duration,
+        };
+        let _ = shared.window.set(planned);
+
+        let mut start_sample = (None, None);
+        let mut end_sample = (None, None);
+        let stopped_early = *stop.borrow();
+        if !stopped_early {
+            tokio::select! {
+                _ = tokio::time::sleep_until(planned.start.into()) => {}
+                _ = stopped(&mut stop) => {}
+            }
+        }
+        let stopped_early = *stop.borrow();
+        if !stopped_early {
+            start_sample = (
+                ProcessUsage::now(),
+                Some(scrape(cfg.metrics_url.as_deref()).await),
+            );
+            tokio::select! {
+                _ = tokio::time::sleep_until(planned.end.into()) => {}
+                _ = stopped(&mut stop) => {}
+            }
+            end_sample = (
+                ProcessUsage::now(),
+                Some(scrape(cfg.metrics_url.as_deref()).await),
+            );
+        }
+        let stopped_early = *stop.borrow();
+        let effective = Window {
+            start: planned.start,
+            end: Instant::now().clamp(planned.start, planned.end),
+        };
+        self.stop.send_replace(true);
+
+        // Collect every bot's outcome; they close within CLOSE_TIMEOUT, connects time out too.
+        let deadline =
+            Instant::now() + CLOSE_TIMEOUT + cfg.connect_timeout * 2 + Duration::from_secs(2);
+        let mut outcomes = Vec::with_capacity(cfg.bots as usize);
+        let mut lost = 0u64;
+        loop {
+            match tokio::time::timeout_at(deadline.into(), sessions.join_next()).await {
+                Ok(Some(Ok(o))) => outcomes.push(o),
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "bot task failed");
+                    lost += 1;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    lost += sessions.len() as u64;
+                    sessions.abort_all();
+                    break;
+                }
+            }
+        }
+        let _ = progress.await;
+        let lag = lag.await.unwrap_or_else(|_| micros_histogram());
+
+        let mut report = aggregate(&cfg, &shared, outcomes, effective);
+        if lost > 0 {
+            report.error_kinds.insert("bot_task_lost".into(), lost);
+            report.errors += lost;
+        }
+        report.bot_loop_lag_ms = Summary::of(&lag);
+        report.ramp_s = round(ramp_end.duration_since(t0).as_secs_f64());
+        report.stopped_early = stopped_early;
+        apply_usage(&mut report, start_sample, end_sample);
+        Ok(report)
+    }
+}
+
+/// Resolves once the run is told to stop (or the stop sender is gone).
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+async fn scrape(url: Option<&str>) -> Result<ServerSample, String> {
+    let url = url.ok_or_else(|| "no metrics url".to_string())?;
+    ServerSample::scrape(url, SCRAPE_TIMEOUT)
+        .await
+        .map_err(|e: ScrapeError| e.to_string())
+}
+
+type Sample = (Option<ProcessUsage>, Option<Result<ServerSample, String>>);
+
+/// Bot and server CPU / memory over the window.
+fn apply_usage(report: &mut Report, start: Sample, end: Sample) {
+    let per_1000 = |v: f64, n: u32| (n > 0).then(|| round(v / f64::from(n) * 1000.0));
+    if let (Some(a), Some(b)) = (start.0, end.0) {
+        let cores = b.cores_since(&a);
+        report.bot_cpu_cores = Some(round(cores));
+        report.bot_cpu_cores_per_1000_bots = per_1000(cores, report.connected);
+        report.bot_rss_bytes = Some(b.rss_bytes);
+    }
+    match (start.1, end.1) {
+        (Some(Ok(a)), Some(Ok(b))) => {
+            if let Some(cores) = b.cores_since(&a) {
+                report.server_cpu_cores = Some(round(cores));
+                report.server_cpu_cores_per_1000_clients = per_1000(cores, report.connected);
+            }
+            report.server_rss_bytes = b.rss_bytes;
+            if report.connected > 0 {
+                report.server_rss_per_client_bytes = b
+                    .rss_bytes
+                    .map(|r| (r / f64::from(report.connected)).round());
+            }
+            if b.cpu_seconds.is_none() || b.rss_bytes.is_none() {
+                report.server_metrics_error = Some("process metrics missing from /metrics".into());
+            }
+        }
+        (Some(Err(e)), _) | (_, Some(Err(e))) => report.server_metrics_error = Some(e),
+        _ => report.server_metrics_error = Some("run ended before the steady window".into()),
+    }
+}
+
+fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: Window) -> Report {
+    let window_s = window.len().as_secs_f64();
+    let per_s = |n: u64| {
+        if window_s > 0.0 {
+            round(n as f64 / window_s)
+        } else {
+            0.0
+        }
+    };
+    let mut r = Report {
+        bots: cfg.bots,
+        url: cfg.url.clone(),
+        room: cfg.room.to_string(),
+        behaviour: cfg.behaviour.to_string(),
+        input_hz: cfg.input_hz,
+        duration_s: cfg.duration.as_secs_f64(),
+        warmup_s: cfg.warmup.as_secs_f64(),
+        window_s: round(window_s),
+        ..Report::default()
+    };
+    let mut rooms = HashSet::new();
+    let (mut bytes_in, mut bytes_out) = (0, 0);
+    let mut closes: BTreeMap<String, u64> = BTreeMap::new();
+    for o in outcomes {
+        if o.joined {
+            r.connected += 1;
+        }
+        if let Some(room) = o.room {
+            rooms.insert(room);
+        }
+        r.tick_rate = r.tick_rate.or(o.tick_rate);
+        if let Some(mut d) = o.delivery {
+            d.set_window(window);
+            d.finish();
+            r.snapshots_received += d.received();
+            r.snapshots_dropped += d.dropped();
+            r.snapshots_stale += d.stale();
+        }
+        bytes_in += o.window_traffic.bytes_in;
+        bytes_out += o.window_traffic.bytes_out;
+        for (k, v) in o.errors {
+            *r.error_kinds.entry(k).or_default() += v;
+        }
+        if let Some(c) = o.close {
+            *closes.entry(c.to_string()).or_default() += 1;
+        }
+        for (k, v) in o.server_errors {
+            *r.server_errors.entry(k.to_string()).or_default() += v;
+        }
+        r.inputs_unacked += o.inputs_unacked;
+    }
+    r.closes = closes;
+    r.rooms = rooms.len() as u64;
+    r.errors = r.error_kinds.values().sum();
+    r.snapshots_expected = r.snapshots_received + r.snapshots_dropped;
+    r.delivery = if r.snapshots_expected > 0 {
+        r.snapshots_received as f64 / r.snapshots_expected as f64
+    } else {
+        0.0
+    };
+    r.snapshots_per_s = per_s(r.snapshots_received);
+    r.bytes_in_per_s = per_s(bytes_in);
+    r.bytes_out_per_s = per_s(bytes_out);
+    let (h, join) = shared.tally.window();
+    r.input_ack_ms = Summary::of(&h.ack);
+    r.rtt_ms = Summary::of(&h.rtt);
+    r.jitter_ms = Summary::of(&h.jitter);
+    r.join_ms = Summary::of(&join);
+    r
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Measures how late this process's timers fire during the steady window: the bot's own
+/// saturation, reported next to the server's figures.
+async fn lag_probe(
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> hdrhistogram::Histogram<u64> {
+    let mut h = micros_histogram();
+    let mut timer = tokio::time::interval(LAG_PROBE);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let stopped = stopped(&mut stop);
+    tokio::pin!(stopped);
+    loop {
+        let scheduled = tokio::select! {
+            _ = &mut stopped => break,
+            t = timer.tick() => t.into_std(),
+        };
+        let now = Instant::now();
+        if shared.window.get().is_some_and(|w| w.contains(now)) {
+            record(&mut h, now.saturating_duration_since(scheduled));
+        }
+    }
+    h
+}

@@ -1,0 +1,325 @@
+//! [`Report`]: the result of a load run — the JSON document `--json` writes, the summary table,
+//! and the pass/fail check against [`Thresholds`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::summary::Summary;
+
+/// Pass/fail limits for a run (`--max-p99-ack-ms`, `--min-delivery`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Highest acceptable p99 input→ack latency, ms.
+    pub max_p99_ack_ms: Option<f64>,
+    /// Lowest acceptable delivery ratio (0..1).
+    pub min_delivery: Option<f64>,
+}
+
+/// Everything a load run measured. Rates and percentiles cover the steady window only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// Bots asked for.
+    pub bots: u32,
+    /// Bots that received a welcome.
+    pub connected: u32,
+    /// Failed connects + unexpected closes + decode/protocol errors (see `error_kinds`).
+    pub errors: u64,
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Received ÷ expected snapshots over the steady window (0..1; 0 with no connected bot).
+    pub delivery: f64,
+    pub snapshots_received: u64,
+    pub snapshots_expected: u64,
+    pub snapshots_dropped: u64,
+    /// Snapshots whose tick was not newer than the previous one (should be 0).
+    pub snapshots_stale: u64,
+    pub input_ack_ms: Summary,
+    pub rtt_ms: Summary,
+    /// `|Δarrival − Δtick·period|` between consecutive snapshots of one bot.
+    pub jitter_ms: Summary,
+    /// TCP connect + WebSocket handshake + join → welcome.
+    pub join_ms: Summary,
+    /// How late the bot process's own timers fire: high values mean the bot, not the server, is
+    /// the bottleneck.
+    pub bot_loop_lag_ms: Summary,
+    /// Aggregate snapshots per second received by all bots.
+    pub snapshots_per_s: f64,
+    /// WebSocket frame bytes per second (payload + frame headers).
+    pub bytes_in_per_s: f64,
+    pub bytes_out_per_s: f64,
+    /// Inputs sent in the window that were still unacknowledged more than 1 s later.
+    pub inputs_unacked: u64,
+    /// Server CPU cores used over the steady window (from `process_cpu_seconds_total`).
+    pub server_cpu_cores: Option<f64>,
+    pub server_cpu_cores_per_1000_clients: Option<f64>,
+    /// Server RSS at the end of the steady window (`process_resident_memory_bytes`).
+    pub server_rss_bytes: Option<f64>,
+    /// Server RSS ÷ connected bots.
+    pub server_rss_per_client_bytes: Option<f64>,
+    /// Why server figures are missing, when they are.
+    pub server_metrics_error: Option<String>,
+    /// This process's CPU cores over the steady window.
+    pub bot_cpu_cores: Option<f64>,
+    pub bot_cpu_cores_per_1000_bots: Option<f64>,
+    pub bot_rss_bytes: Option<u64>,
+    /// Close codes the bots received, by code ("1000" for the normal end, "1006" for none).
+    pub closes: BTreeMap<String, u64>,
+    /// Non-fatal server error messages, by code.
+    pub server_errors: BTreeMap<String, u64>,
+    /// Rooms the bots were put in.
+    pub rooms: u64,
+    /// Snapshot rate the server announced.
+    pub tick_rate: Option<u16>,
+    pub url: String,
+    pub room: String,
+    pub behaviour: String,
+    pub input_hz: f64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// How long the ramp (all connection attempts) took.
+    pub ramp_s: f64,
+    /// Length of the steady window.
+    pub window_s: f64,
+    /// The run was stopped before its planned end.
+    pub stopped_early: bool,
+    pub thresholds: Thresholds,
+    /// Thresholds missed (empty = pass).
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    /// Checks the report against `t`, stores the verdict in `thresholds`/`failures` and returns
+    /// whether it passed.
+    pub fn check(&mut self, t: Thresholds) -> bool {
+        self.thresholds = t;
+        self.failures.clear();
+        if let Some(max) = t.max_p99_ack_ms {
+            if self.input_ack_ms.count == 0 {
+                self.failures
+                    .push(format!("no input was acknowledged (limit p99 ≤ {max} ms)"));
+            } else if self.input_ack_ms.p99 > max {
+                self.failures.push(format!(
+                    "p99 input→ack {:.1} ms > {max} ms",
+                    self.input_ack_ms.p99
+                ));
+            }
+        }
+        if let Some(min) = t.min_delivery {
+            if self.delivery < min {
+                self.failures.push(format!(
+                    "delivery {:.4} < {min} ({} of {} snapshots)",
+                    self.delivery, self.snapshots_received, self.snapshots_expected
+                ));
+            }
+        }
+        self.failures.is_empty()
+    }
+
+    /// Whether every threshold checked by [`Report::check`] was met.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// A human-readable summary table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".to_string(), f);
+        let lat = |x: &Summary| {
+            if x.count == 0 {
+                "n/a".to_string()
+            } else {
+                format!(
+                    "p50 {:>7.2}  p90 {:>7.2}  p99 {:>7.2}  max {:>8.2} ms  (n={})",
+                    x.p50, x.p90, x.p99, x.max, x.count
+                )
+            }
+        };
+        let rows: Vec<(&str, String)> = vec![
+            ("url", self.url.clone()),
+            (
+                "bots",
+                format!(
+                    "{} connected of {} asked, {} rooms, {} errors",
+                    self.connected, self.bots, self.rooms, self.errors
+                ),
+            ),
+            (
+                "window",
+                format!(
+                    "{:.1} s steady (ramp {:.1} s, warmup {:.1} s){}",
+                    self.window_s,
+                    self.ramp_s,
+                    self.warmup_s,
+                    if self.stopped_early {
+                        ", stopped early"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            (
+                "delivery",
+                format!(
+                    "{:.3}%  ({} received, {} dropped, {} stale)",
+                    self.delivery * 100.0,
+                    self.snapshots_received,
+                    self.snapshots_dropped,
+                    self.snapshots_stale
+                ),
+            ),
+            ("input→ack", lat(&self.input_ack_ms)),
+            ("rtt", lat(&self.rtt_ms)),
+            ("jitter", lat(&self.jitter_ms)),
+            ("join", lat(&self.join_ms)),
+            ("bot loop lag", lat(&self.bot_loop_lag_ms)),
+            (
+                "throughput",
+                format!(
+                    "{:.0} snapshots/s, in {}/s, out {}/s",
+                    self.snapshots_per_s,
+                    human_bytes(self.bytes_in_per_s),
+                    human_bytes(self.bytes_out_per_s)
+                ),
+            ),
+            (
+                "server",
+                match &self.server_metrics_error {
+                    Some(e) if self.server_cpu_cores.is_none() => format!("n/a ({e})"),
+                    _ => format!(
+                        "cpu {} cores ({} per 1000 clients), rss {} ({} per client)",
+                        opt(self.server_cpu_cores, &|v| format!("{v:.3}")),
+                        opt(self.server_cpu_cores_per_1000_clients, &|v| format!(
+                            "{v:.3}"
+                        )),
+                        opt(self.server_rss_bytes, &human_bytes),
+                        opt(self.server_rss_per_client_bytes, &human_bytes),
+                    ),
+                },
+            ),
+            (
+                "bot process",
+                format!(
+                    "cpu {} cores ({} per 1000 bots), rss {}",
+                    opt(self.bot_cpu_cores, &|v| format!("{v:.3}")),
+                    opt(self.bot_cpu_cores_per_1000_bots, &|v| format!("{v:.3}")),
+                    opt(self.bot_rss_bytes.map(|b| b as f64), &human_bytes),
+                ),
+            ),
+            ("closes", map_text(&self.closes)),
+            ("error kinds", map_text(&self.error_kinds)),
+            ("server errors", map_text(&self.server_errors)),
+        ];
+        for (k, v) in rows {
+            let _ = writeln!(s, "{k:>14}  {v}");
+        }
+        if self.thresholds != Thresholds::default() {
+            let verdict = if self.passed() {
+                "PASS".to_string()
+            } else {
+                format!("FAIL: {}", self.failures.join("; "))
+            };
+            let _ = writeln!(s, "{:>14}  {verdict}", "thresholds");
+        }
+        s
+    }
+}
+
+fn map_text(m: &BTreeMap<String, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}×{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `12.3 KiB`-style byte counts.
+pub(crate) fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_pass_and_fail() {
+        let mut r = Report {
+            delivery: 0.99,
+            snapshots_received: 99,
+            snapshots_expected: 100,
+            input_ack_ms: Summary {
+                p50: 30.0,
+                p90: 50.0,
+                p99: 70.0,
+                max: 90.0,
+                mean: 35.0,
+                count: 10,
+            },
+            ..Report::default()
+        };
+        assert!(r.check(Thresholds {
+            max_p99_ack_ms: Some(80.0),
+            min_delivery: Some(0.98)
+        }));
+        assert!(!r.check(Thresholds {
+            max_p99_ack_ms: Some(60.0),
+            min_delivery: Some(0.995)
+        }));
+        assert_eq!(r.failures.len(), 2);
+        assert!(r.table().contains("FAIL"));
+        r.input_ack_ms = Summary::default();
+        assert!(!r.check(Thresholds {
+            max_p99_ack_ms: Some(60.0),
+            min_delivery: None
+        }));
+    }
+
+    #[test]
+    fn json_has_the_documented_keys() {
+        let v = serde_json::to_value(Report::default()).unwrap();
+        for key in [
+            "bots",
+            "connected",
+            "errors",
+            "delivery",
+            "input_ack_ms",
+            "rtt_ms",
+            "snapshots_per_s",
+            "bytes_in_per_s",
+            "bytes_out_per_s",
+            "server_cpu_cores",
+            "server_rss_bytes",
+            "bot_cpu_cores_per_1000_bots",
+            "jitter_ms",
+            "join_ms",
+            "closes",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        for key in ["p50", "p90", "p99", "max"] {
+            assert!(v["input_ack_ms"].get(key).is_some());
+            assert!(v["rtt_ms"].get(key).is_some());
+        }
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512.0), "512 B");
+        assert_eq!(human_bytes(1536.0), "1.5 KiB");
+        assert_eq!(human_bytes(3.0 * 1024.0 * 1024.0), "3.0 MiB");
+    }
+}
