@@ -1,0 +1,280 @@
+//! Shared helpers for the end-to-end tests: start a real server on port 0 and talk to it with
+//! real WebSocket clients (tokio-tungstenite). Every wait has a timeout; nothing sleeps and hopes.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tickcast_server::game::arena::{Arena, ArenaConfig};
+use tickcast_server::{spawn, ServerConfig, ServerHandle};
+use tickcast_shared::{
+    decode, encode, ClientMsg, Controls, Input, Join, ServerMsg, Snapshot, Welcome,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+pub const TICK_RATE: u16 = 30;
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A config for tests: fast timeouts, fixed seed.
+pub fn test_config() -> ServerConfig {
+    ServerConfig {
+        tick_rate: TICK_RATE,
+        max_players_per_room: 8,
+        empty_room_grace: Duration::from_millis(300),
+        stall_timeout: Duration::from_secs(4),
+        seed: Some(42),
+        workers: 2,
+        room_threads: 1,
+        ..ServerConfig::default()
+    }
+}
+
+/// A real arena server on 127.0.0.1:0.
+pub fn start_arena(config: ServerConfig) -> ServerHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding port 0 should work");
+    spawn(listener, config, |seed| {
+        Arena::new(ArenaConfig::default(), seed)
+    })
+    .expect("the server should start")
+}
+
+/// GET a JSON document from the server (blocking HTTP client on a blocking thread).
+pub async fn get_json(url: String) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || {
+        ureq::get(&url)
+            .timeout(WAIT)
+            .call()
+            .map_err(|e| format!("GET {url}: {e}"))
+            .and_then(|r| {
+                r.into_json::<serde_json::Value>()
+                    .map_err(|e| e.to_string())
+            })
+    })
+    .await
+    .expect("the blocking task should not panic")
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// GET a text document.
+pub async fn get_text(url: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        ureq::get(&url)
+            .timeout(WAIT)
+            .call()
+            .map_err(|e| format!("GET {url}: {e}"))
+            .and_then(|r| r.into_string().map_err(|e| e.to_string()))
+    })
+    .await
+    .expect("the blocking task should not panic")
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One Prometheus sample value (first line starting with `name `).
+pub async fn metric(server: &ServerHandle, name: &str) -> f64 {
+    let text = get_text(server.http_url("/metrics")).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("metric {name} missing"))
+        .trim()
+        .parse()
+        .expect("a metric value should be a number")
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What a client saw next.
+#[derive(Debug)]
+pub enum Event {
+    Msg(ServerMsg),
+    Closed(Option<(u16, String)>),
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<TcpStream>,
+    pub welcome: Option<Welcome>,
+    pub seq: u32,
+    pub newest_tick: u64,
+}
+
+impl Client {
+    /// Connects to `/ws` over a plain TCP socket (optionally with a small receive buffer, to make
+    /// a non-reading client fill up quickly).
+    pub async fn connect_with(addr: SocketAddr, recv_buffer: Option<usize>) -> Client {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket should be created");
+        if let Some(n) = recv_buffer {
+            socket
+                .set_recv_buffer_size(n)
+                .expect("SO_RCVBUF should be settable");
+        }
+        socket
+            .connect(&addr.into())
+            .expect("connecting to the test server should work");
+        socket
+            .set_nonblocking(true)
+            .expect("nonblocking should be settable");
+        let tcp = TcpStream::from_std(socket.into()).expect("tokio should adopt the socket");
+        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
+            .await
+            .expect("the WebSocket handshake should succeed");
+        Client {
+            ws,
+            welcome: None,
+            seq: 0,
+            newest_tick: 0,
+        }
+    }
+
+    pub async fn connect(addr: SocketAddr) -> Client {
+        Self::connect_with(addr, None).await
+    }
+
+    /// Connects and joins; panics unless a Welcome comes back.
+    pub async fn join(addr: SocketAddr, join: Join) -> Client {
+        let mut c = Self::connect(addr).await;
+        c.send(&ClientMsg::Join(join)).await;
+        c.expect_welcome().await;
+        c
+    }
+
+    pub async fn expect_welcome(&mut self) -> &Welcome {
+        loop {
+            match self.next(WAIT).await {
+                Event::Msg(ServerMsg::Welcome(w)) => {
+                    self.welcome = Some(w);
+                    return self.welcome.as_ref().expect("just set");
+                }
+                Event::Msg(_) => continue,
+                Event::Closed(c) => panic!("closed instead of welcome: {c:?}"),
+            }
+        }
+    }
+
+    pub fn player_id(&self) -> uuid::Uuid {
+        self.welcome.as_ref().expect("joined").player_id
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        let bytes = encode(msg).expect("test messages should encode");
+        self.ws
+            .send(Message::Binary(bytes))
+            .await
+            .expect("send should work");
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws.send(msg).await.expect("send should work");
+    }
+
+    /// Sends the next input (seq + 1) with these controls.
+    pub async fn input(&mut self, controls: Controls) -> u32 {
+        self.seq += 1;
+        let msg = ClientMsg::Input(Input {
+            seq: self.seq,
+            ack_tick: self.newest_tick,
+            controls,
+        });
+        self.send(&msg).await;
+        self.seq
+    }
+
+    /// The next server message or close, within `timeout` (panics on timeout).
+    pub async fn next(&mut self, timeout: Duration) -> Event {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let item = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no server message within {timeout:?}"));
+            match item {
+                Some(Ok(Message::Binary(b))) => {
+                    let msg: ServerMsg = decode(&b).expect("server messages should decode");
+                    if let ServerMsg::Snapshot(s) = &msg {
+                        self.newest_tick = self.newest_tick.max(s.tick);
+                    }
+                    return Event::Msg(msg);
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Event::Closed(frame.map(|f| (u16::from(f.code), f.reason.into_owned())))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Event::Closed(None),
+            }
+        }
+    }
+
+    pub async fn next_snapshot(&mut self) -> Snapshot {
+        loop {
+            match self.next(WAIT).await {
+                Event::Msg(ServerMsg::Snapshot(s)) => return s,
+                Event::Msg(_) => continue,
+                Event::Closed(c) => panic!("closed while waiting for a snapshot: {c:?}"),
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code and reason.
+    pub async fn expect_close(&mut self) -> (u16, String) {
+        loop {
+            match self.next(WAIT).await {
+                Event::Msg(_) => continue,
+                Event::Closed(Some(c)) => return c,
+                Event::Closed(None) => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+
+    /// Counts snapshots for `window`; returns (received, distinct consecutive-tick gaps total).
+    pub async fn count_snapshots(&mut self, window: Duration) -> (u64, u64) {
+        let end = tokio::time::Instant::now() + window;
+        let (mut got, mut missing, mut last) = (0u64, 0u64, None::<u64>);
+        while tokio::time::Instant::now() < end {
+            let Ok(item) = tokio::time::timeout_at(end, self.ws.next()).await else {
+                break;
+            };
+            if let Some(Ok(Message::Binary(b))) = item {
+                if let Ok(ServerMsg::Snapshot(s)) = decode::<ServerMsg>(&b) {
+                    got += 1;
+                    if let Some(l) = last {
+                        missing += s.tick.saturating_sub(l + 1);
+                    }
+                    last = Some(s.tick);
+                    self.newest_tick = s.tick;
+                }
+            } else if !matches!(item, Some(Ok(_))) {
+                panic!("connection ended while counting snapshots: {item:?}");
+            }
+        }
+        (got, missing)
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// Close code helper for tungstenite.
+pub fn code(c: CloseCode) -> u16 {
+    u16::from(c)
+}

@@ -1,0 +1,301 @@
+//! End-to-end: joining, playing, matchmaking and room lifecycle against a real server.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+use tickcast_server::game::counter::{Counter, CounterState};
+use tickcast_server::{spawn, ServerConfig};
+use tickcast_shared::{
+    decode, encode, ClientMsg, Controls, Input, Join, ServerMsg, PROTOCOL_VERSION,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn two_clients_in_a_room_see_each_other_move_and_acks_advance() {
+    let server = start_arena(test_config());
+    let mut a = Client::join(server.addr(), Join::room("duel", "alice")).await;
+    let mut b = Client::join(server.addr(), Join::room("duel", "bob")).await;
+    assert_eq!(a.welcome.as_ref().unwrap().room_id, "duel");
+    assert_eq!(b.welcome.as_ref().unwrap().tick_rate, TICK_RATE);
+    let (a_id, b_id) = (a.player_id(), b.player_id());
+    assert_ne!(a_id, b_id);
+
+    // B sees both players and A's starting position.
+    let start = loop {
+        let s = b.next_snapshot().await;
+        if let Some(p) = s.state.players.iter().find(|p| p.id == a_id) {
+            assert!(s
+                .state
+                .players
+                .iter()
+                .any(|p| p.id == b_id && p.name == "bob"));
+            break p.x;
+        }
+    };
+    // A holds "right"; B must see A move right, and A must see its inputs acknowledged.
+    let mut last_ack = 0;
+    let moved = tokio::time::timeout(WAIT, async {
+        loop {
+            let seq = a.input(Controls::new(1.0, 0.0, 0)).await;
+            let sa = a.next_snapshot().await;
+            let me = sa
+                .state
+                .players
+                .iter()
+                .find(|p| p.id == a_id)
+                .expect("A is in its own snapshot");
+            assert!(me.last_input >= last_ack, "acks never go backwards");
+            assert!(
+                me.last_input <= seq,
+                "the server cannot ack an input not yet sent"
+            );
+            last_ack = me.last_input;
+            let sb = b.next_snapshot().await;
+            let seen = sb
+                .state
+                .players
+                .iter()
+                .find(|p| p.id == a_id)
+                .expect("B sees A")
+                .x;
+            if seen > start + 50.0 && last_ack >= 10 {
+                return seen;
+            }
+        }
+    })
+    .await
+    .expect("B should see A move right and A's acks should advance within 5 s");
+    assert!(moved > start);
+    // B's own ack is still 0: acks are per player inside the shared snapshot.
+    let sb = b.next_snapshot().await;
+    assert_eq!(
+        sb.state
+            .players
+            .iter()
+            .find(|p| p.id == b_id)
+            .unwrap()
+            .last_input,
+        0
+    );
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_full_room_sends_the_next_player_to_a_new_room_and_empty_rooms_are_disposed() {
+    let server = start_arena(ServerConfig {
+        max_players_per_room: 2,
+        ..test_config()
+    });
+    let p1 = Client::join(server.addr(), Join::any_room("p1")).await;
+    let p2 = Client::join(server.addr(), Join::any_room("p2")).await;
+    let p3 = Client::join(server.addr(), Join::any_room("p3")).await;
+    let r1 = p1.welcome.as_ref().unwrap().room_id.clone();
+    assert_eq!(
+        p2.welcome.as_ref().unwrap().room_id,
+        r1,
+        "matchmaking fills a room first"
+    );
+    let r2 = p3.welcome.as_ref().unwrap().room_id.clone();
+    assert_ne!(r1, r2, "a full room sends the next player to a new room");
+
+    let rooms = get_json(server.http_url("/rooms")).await;
+    let find = |id: &str| {
+        rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+    };
+    assert_eq!(find(&r1).expect("room 1 listed")["players"], 2);
+    assert_eq!(find(&r2).expect("room 2 listed")["players"], 1);
+    assert_eq!(find(&r1).unwrap()["capacity"], 2);
+
+    // A named room that is full refuses with 4001.
+    let _n1 = Client::join(server.addr(), Join::room("tiny", "n1")).await;
+    let _n2 = Client::join(server.addr(), Join::room("tiny", "n2")).await;
+    let mut n3 = Client::connect(server.addr()).await;
+    n3.send(&ClientMsg::Join(Join::room("tiny", "n3"))).await;
+    assert_eq!(n3.expect_close().await.0, tickcast_shared::close::ROOM_FULL);
+
+    // Empty room 2; after the grace period it is gone while room 1 stays.
+    p3.close().await;
+    let url = server.http_url("/rooms");
+    eventually(WAIT, "the emptied room to be disposed", || {
+        let url = url.clone();
+        let (r1, r2) = (r1.clone(), r2.clone());
+        async move {
+            let rooms = get_json(url).await;
+            let ids: Vec<_> = rooms
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect();
+            (!ids.contains(&r2) && ids.contains(&r1)).then_some(())
+        }
+    })
+    .await;
+    drop((p1, p2));
+}
+
+#[tokio::test]
+async fn a_player_who_disconnects_leaves_the_room() {
+    let server = start_arena(test_config());
+    let a = Client::join(server.addr(), Join::room("leave", "a")).await;
+    let mut b = Client::join(server.addr(), Join::room("leave", "b")).await;
+    let a_id = a.player_id();
+    drop(a); // TCP dropped without a close frame
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let s = b.next_snapshot().await;
+            if s.state.players.iter().all(|p| p.id != a_id) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("A should disappear from B's snapshots");
+}
+
+#[tokio::test]
+async fn ping_is_answered_with_the_client_time_echoed() {
+    let server = start_arena(test_config());
+    let mut c = Client::connect(server.addr()).await;
+    c.send(&ClientMsg::Ping(tickcast_shared::Ping {
+        client_time: 1234.5,
+    }))
+    .await;
+    loop {
+        match c.next(WAIT).await {
+            Event::Msg(ServerMsg::Pong(p)) => {
+                assert_eq!(p.client_time, 1234.5);
+                assert!(p.server_time_ms > 1_700_000_000_000);
+                break;
+            }
+            Event::Msg(_) => {}
+            Event::Closed(c) => panic!("closed: {c:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn exactly_one_snapshot_encoding_per_room_per_tick() {
+    let server = start_arena(test_config());
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        clients.push(Client::join(server.addr(), Join::room("one-encode", format!("p{i}"))).await);
+    }
+    for c in &mut clients {
+        c.next_snapshot().await;
+    }
+    let ticks = metric(&server, "tickcast_ticks_total").await;
+    let encodings = metric(&server, "tickcast_snapshot_encodings_total").await;
+    let sent = metric(&server, "tickcast_frames_sent_total").await;
+    assert!(ticks > 0.0);
+    assert_eq!(encodings, ticks, "one encoding per tick with one room");
+    assert!(
+        sent > encodings,
+        "six sessions share each encoding ({sent} frames, {encodings} encodings)"
+    );
+}
+
+#[tokio::test]
+async fn http_endpoints_answer() {
+    let server = start_arena(test_config());
+    let health = get_json(server.http_url("/healthz")).await;
+    assert_eq!(health["status"], "ok");
+    let metrics = get_text(server.http_url("/metrics")).await;
+    for name in [
+        "tickcast_connections",
+        "tickcast_rooms",
+        "tickcast_ticks_total",
+        "tickcast_tick_duration_seconds_bucket",
+        "tickcast_snapshot_bytes_total",
+        "tickcast_frames_sent_total",
+        "tickcast_frames_dropped_total",
+        "tickcast_decode_errors_total",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
+    }
+    let page = get_text(server.http_url("/")).await;
+    assert!(
+        page.contains("tickcast"),
+        "a helpful page when the web client is not built"
+    );
+}
+
+#[tokio::test]
+async fn a_second_game_runs_on_the_same_room_runtime() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = spawn(listener, test_config(), |_seed| Counter::default()).unwrap();
+    let mut c = Client::connect(server.addr()).await;
+    c.send(&ClientMsg::Join(Join::room("count", "c"))).await;
+    // The counter's messages are not arena-shaped: decode them with its own types.
+    let raw = |m: Message| match m {
+        Message::Binary(b) => b,
+        other => panic!("unexpected {other:?}"),
+    };
+    use futures_util::{SinkExt, StreamExt};
+    let welcome: ServerMsg<CounterState, String> =
+        decode(&raw(c.ws.next().await.unwrap().unwrap())).unwrap();
+    assert!(
+        matches!(&welcome, ServerMsg::Welcome(w) if w.game == "counter"),
+        "{welcome:?}"
+    );
+    for seq in 1..=3u32 {
+        let input: ClientMsg<i32> = ClientMsg::Input(Input {
+            seq,
+            ack_tick: 0,
+            controls: 5,
+        });
+        c.ws.send(Message::Binary(encode(&input).unwrap()))
+            .await
+            .unwrap();
+    }
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let msg: ServerMsg<CounterState, String> =
+                decode(&raw(c.ws.next().await.unwrap().unwrap())).unwrap();
+            if let ServerMsg::Snapshot(s) = msg {
+                if s.state.total == 15 {
+                    assert_eq!(
+                        s.state.players[0].1, 3,
+                        "the counter acks the last input too"
+                    );
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the counter should reach 15");
+    let _ = PROTOCOL_VERSION;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_sends_close_1001() {
+    let server = start_arena(test_config());
+    let mut a = Client::join(server.addr(), Join::any_room("a")).await;
+    let mut lobby = Client::connect(server.addr()).await; // connected, never joined
+    a.next_snapshot().await;
+    let t0 = std::time::Instant::now();
+    let stopper = std::thread::spawn(move || server.shutdown());
+    assert_eq!(a.expect_close().await.0, tickcast_shared::close::GOING_AWAY);
+    assert_eq!(
+        lobby.expect_close().await.0,
+        tickcast_shared::close::GOING_AWAY
+    );
+    stopper.join().unwrap().expect("shutdown should succeed");
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        t0.elapsed()
+    );
+}
