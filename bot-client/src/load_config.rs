@@ -78,6 +78,9 @@ pub struct LoadConfig {
     pub behaviour: Behaviour,
     /// Where to scrape server CPU and RSS; `None` = don't.
     pub metrics_url: Option<String>,
+    /// The server's pid when it runs on this machine: its CPU and RSS are then read from
+    /// `/proc/<pid>` (finer than whole-second `process_cpu_seconds_total`).
+    pub server_pid: Option<u32>,
     /// Bot names are `{name_prefix}{index}` (at most 20 characters in all).
     pub name_prefix: String,
     /// Timeout for TCP connect + handshake, and again for the welcome.
@@ -97,6 +100,7 @@ impl LoadConfig {
         let url = url.into();
         LoadConfig {
             metrics_url: crate::server_metrics::metrics_url_for(&url),
+            server_pid: None,
             url,
             bots,
             duration,

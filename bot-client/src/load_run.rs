@@ -129,8 +129,8 @@ impl LoadRun {
         };
         let _ = shared.window.set(planned);
 
-        let mut start_sample = (None, None);
-        let mut end_sample = (None, None);
+        let mut start_sample = Probe::default();
+        let mut end_sample = Probe::default();
         let stopped_early = *stop.borrow();
         if !stopped_early {
             tokio::select! {
@@ -140,18 +140,12 @@ impl LoadRun {
         }
         let stopped_early = *stop.borrow();
         if !stopped_early {
-            start_sample = (
-                ProcessUsage::now(),
-                Some(scrape(cfg.metrics_url.as_deref()).await),
-            );
+            start_sample = Probe::take(&cfg).await;
             tokio::select! {
                 _ = tokio::time::sleep_until(planned.end.into()) => {}
                 _ = stopped(&mut stop) => {}
             }
-            end_sample = (
-                ProcessUsage::now(),
-                Some(scrape(cfg.metrics_url.as_deref()).await),
-            );
+            end_sample = Probe::take(&cfg).await;
         }
         let stopped_early = *stop.borrow();
         let effective = Window {
@@ -201,42 +195,77 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-async fn scrape(url: Option<&str>) -> Result<ServerSample, String> {
-    let url = url.ok_or_else(|| "no metrics url".to_string())?;
+/// Resource readings taken at one end of the steady window.
+#[derive(Default)]
+struct Probe {
+    bot: Option<ProcessUsage>,
+    server_proc: Option<ProcessUsage>,
+    metrics: Option<Result<ServerSample, String>>,
+}
+
+impl Probe {
+    async fn take(cfg: &LoadConfig) -> Probe {
+        let bot = ProcessUsage::now();
+        let server_proc = cfg.server_pid.and_then(ProcessUsage::of_pid);
+        let metrics = match cfg.metrics_url.as_deref() {
+            Some(url) => Some(scrape(url).await),
+            None => None,
+        };
+        Probe {
+            bot,
+            server_proc,
+            metrics,
+        }
+    }
+}
+
+async fn scrape(url: &str) -> Result<ServerSample, String> {
     ServerSample::scrape(url, SCRAPE_TIMEOUT)
         .await
         .map_err(|e: ScrapeError| e.to_string())
 }
 
-type Sample = (Option<ProcessUsage>, Option<Result<ServerSample, String>>);
-
-/// Bot and server CPU / memory over the window.
-fn apply_usage(report: &mut Report, start: Sample, end: Sample) {
+/// Bot and server CPU / memory over the window: the server from `/proc/<pid>` when given its
+/// pid, else from its metrics endpoint.
+fn apply_usage(report: &mut Report, start: Probe, end: Probe) {
     let per_1000 = |v: f64, n: u32| (n > 0).then(|| round(v / f64::from(n) * 1000.0));
-    if let (Some(a), Some(b)) = (start.0, end.0) {
+    let per_client = |v: f64, n: u32| (n > 0).then(|| (v / f64::from(n)).round());
+    if let (Some(a), Some(b)) = (start.bot, end.bot) {
         let cores = b.cores_since(&a);
         report.bot_cpu_cores = Some(round(cores));
         report.bot_cpu_cores_per_1000_bots = per_1000(cores, report.connected);
         report.bot_rss_bytes = Some(b.rss_bytes);
     }
-    match (start.1, end.1) {
+    let n = report.connected;
+    match (start.metrics, end.metrics) {
         (Some(Ok(a)), Some(Ok(b))) => {
+            report.server_counters = b.counter_deltas(&a);
             if let Some(cores) = b.cores_since(&a) {
                 report.server_cpu_cores = Some(round(cores));
-                report.server_cpu_cores_per_1000_clients = per_1000(cores, report.connected);
+                report.server_cpu_cores_per_1000_clients = per_1000(cores, n);
+                report.server_usage_source = Some("metrics".into());
             }
             report.server_rss_bytes = b.rss_bytes;
-            if report.connected > 0 {
-                report.server_rss_per_client_bytes = b
-                    .rss_bytes
-                    .map(|r| (r / f64::from(report.connected)).round());
-            }
+            report.server_rss_per_client_bytes = b.rss_bytes.and_then(|r| per_client(r, n));
             if b.cpu_seconds.is_none() || b.rss_bytes.is_none() {
-                report.server_metrics_error = Some("process metrics missing from /metrics".into());
+                report.server_metrics_error =
+                    Some("process metrics missing from the metrics endpoint".into());
             }
         }
         (Some(Err(e)), _) | (_, Some(Err(e))) => report.server_metrics_error = Some(e),
+        (None, None) if report.window_s > 0.0 => {
+            report.server_metrics_error = Some("no metrics url".into())
+        }
         _ => report.server_metrics_error = Some("run ended before the steady window".into()),
+    }
+    if let (Some(a), Some(b)) = (start.server_proc, end.server_proc) {
+        let cores = b.cores_since(&a);
+        report.server_cpu_cores = Some(round(cores));
+        report.server_cpu_cores_per_1000_clients = per_1000(cores, n);
+        report.server_rss_bytes = Some(b.rss_bytes as f64);
+        report.server_rss_per_client_bytes = per_client(b.rss_bytes as f64, n);
+        report.server_usage_source = Some("proc".into());
+        report.server_metrics_error = None;
     }
 }
 

@@ -49,6 +49,10 @@ struct Cli {
     /// `none` to skip).
     #[arg(long)]
     metrics_url: Option<String>,
+    /// The server's pid, when it runs on this machine: read its CPU and RSS from /proc/PID
+    /// (finer than the metrics endpoint's whole-second CPU counter).
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Fail (exit 2) if p99 input→ack latency exceeds this many milliseconds.
     #[arg(long)]
     max_p99_ack_ms: Option<f64>,
@@ -92,6 +96,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     config.input_hz = cli.input_hz;
     config.behaviour = cli.behaviour;
     config.seed = cli.seed;
+    config.server_pid = cli.server_pid;
     config.name_prefix = cli.name_prefix.clone();
     config.connect_timeout = cli.connect_timeout;
     config.shards = cli.threads.max(1) * 2;

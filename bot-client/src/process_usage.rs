@@ -20,8 +20,18 @@ const USER_HZ: f64 = 100.0;
 impl ProcessUsage {
     /// Reads `/proc/self/stat` and `/proc/self/status`; `None` where they do not exist.
     pub fn now() -> Option<ProcessUsage> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        Self::read("/proc/self")
+    }
+
+    /// The same for another local process (e.g. the server under test, for CPU time finer than
+    /// the whole seconds some Prometheus process collectors export).
+    pub fn of_pid(pid: u32) -> Option<ProcessUsage> {
+        Self::read(&format!("/proc/{pid}"))
+    }
+
+    fn read(dir: &str) -> Option<ProcessUsage> {
+        let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+        let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
         Some(ProcessUsage {
             at: Instant::now(),
             cpu_seconds: parse_cpu_seconds(&stat)?,
@@ -75,5 +85,8 @@ mod tests {
         let u = ProcessUsage::now().expect("linux /proc");
         assert!(u.rss_bytes > 0);
         assert!(u.cpu_seconds >= 0.0);
+        let same = ProcessUsage::of_pid(std::process::id()).expect("own pid");
+        assert!(same.cpu_seconds >= u.cpu_seconds);
+        assert!(ProcessUsage::of_pid(u32::MAX).is_none());
     }
 }

@@ -57,8 +57,14 @@ pub struct Report {
     pub server_rss_bytes: Option<f64>,
     /// Server RSS ÷ connected bots.
     pub server_rss_per_client_bytes: Option<f64>,
+    /// Where the server CPU/RSS figures come from: `"proc"` (`/proc/<server pid>`) or
+    /// `"metrics"` (the Prometheus endpoint).
+    pub server_usage_source: Option<String>,
     /// Why server figures are missing, when they are.
     pub server_metrics_error: Option<String>,
+    /// Growth of the server's unlabelled `*_total` counters over the window (e.g.
+    /// `tickcast_snapshot_encodings_total` against `tickcast_ticks_total`).
+    pub server_counters: BTreeMap<String, f64>,
     /// This process's CPU cores over the steady window.
     pub bot_cpu_cores: Option<f64>,
     pub bot_cpu_cores_per_1000_bots: Option<f64>,

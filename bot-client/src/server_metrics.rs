@@ -5,6 +5,7 @@
 //! steady window does not justify an HTTP client dependency. Missing metrics are `None`, never an
 //! error: not every server exports them.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,7 +30,7 @@ pub enum ScrapeError {
 }
 
 /// One reading of the server's process metrics.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerSample {
     /// When the response arrived.
     pub at: Instant,
@@ -37,6 +38,8 @@ pub struct ServerSample {
     pub cpu_seconds: Option<f64>,
     /// `process_resident_memory_bytes`.
     pub rss_bytes: Option<f64>,
+    /// Every unlabelled counter (`*_total`) other than the process ones, by name.
+    pub counters: BTreeMap<String, f64>,
 }
 
 impl ServerSample {
@@ -54,7 +57,16 @@ impl ServerSample {
             at,
             cpu_seconds: metric(text, "process_cpu_seconds_total"),
             rss_bytes: metric(text, "process_resident_memory_bytes"),
+            counters: counters(text),
         }
+    }
+
+    /// How much each counter grew between `earlier` and `self`.
+    pub fn counter_deltas(&self, earlier: &ServerSample) -> BTreeMap<String, f64> {
+        self.counters
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v - earlier.counters.get(k)?)))
+            .collect()
     }
 
     /// Server CPU cores used between `earlier` and `self`.
@@ -79,6 +91,21 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
             };
             rest.split_whitespace().next()?.parse().ok()
         })
+}
+
+/// Unlabelled `*_total` samples, except `process_*`.
+fn counters(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("process_"))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?;
+            if !name.ends_with("_total") || name.contains('{') {
+                return None;
+            }
+            Some((name.to_string(), parts.next()?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The metrics URL next to a WebSocket URL: same host and port, path `/metrics`.
@@ -178,6 +205,10 @@ mod tests {
         assert_eq!(s.rss_bytes, Some(10_485_760.0));
         let none = ServerSample::parse("tickcast_rooms 3\n", Instant::now());
         assert_eq!((none.cpu_seconds, none.rss_bytes), (None, None));
+        let a = ServerSample::parse("x_total 3\ny_total{a=\"b\"} 1\nz 4\n", Instant::now());
+        let b = ServerSample::parse("x_total 10\n", Instant::now());
+        assert_eq!(a.counters.len(), 1);
+        assert_eq!(b.counter_deltas(&a).get("x_total"), Some(&7.0));
     }
 
     #[test]
@@ -187,11 +218,12 @@ mod tests {
             at: t,
             cpu_seconds: Some(10.0),
             rss_bytes: None,
+            counters: BTreeMap::new(),
         };
         let b = ServerSample {
             at: t + Duration::from_secs(4),
             cpu_seconds: Some(11.0),
-            rss_bytes: None,
+            ..a.clone()
         };
         assert_eq!(b.cores_since(&a), Some(0.25));
     }
