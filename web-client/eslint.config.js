@@ -34,4 +34,9 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js', 'vite.config.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
+  {
+    // The e2e test passes functions to the page (page.evaluate / waitForFunction).
+    files: ['e2e/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
 );

@@ -32,6 +32,8 @@ export interface TickcastView {
   readonly players: readonly TickcastPlayerView[];
   /** The last close that ended the session, if any. */
   readonly closed: { readonly code: number; readonly reason: string } | null;
+  /** Smoothed time spent drawing one frame, ms. */
+  readonly drawMs: number;
 }
 
 export interface GameOptions {
@@ -58,6 +60,7 @@ let currentView: TickcastView = Object.freeze({
   arena: null,
   players: Object.freeze([]),
   closed: null,
+  drawMs: 0,
 });
 
 /** Installs the read-only `window.tickcast` getter (once). */
@@ -91,10 +94,13 @@ export class Game {
   private rafId = 0;
   private lastFrameAt = 0;
   private pingMs: number | null = null;
+  private rtts: number[] = [];
   private closed: { code: number; reason: string } | null = null;
   private orbsSeen = new Map<number, Orb>();
   private pops: Pop[] = [];
   private renderedPlayers: DrawPlayer[] = [];
+  /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
+  private drawMs = 0;
 
   constructor(private readonly opts: GameOptions) {
     installView();
@@ -111,7 +117,11 @@ export class Game {
       pong: (p) => {
         const rtt = performance.now() - p.client_time;
         if (rtt >= 0 && rtt < 60_000) {
-          this.pingMs = this.pingMs === null ? rtt : this.pingMs * 0.7 + rtt * 0.3;
+          // The median of the last few round trips: steady, and one slow frame does not spike it.
+          this.rtts.push(rtt);
+          if (this.rtts.length > 5) this.rtts.shift();
+          const sorted = [...this.rtts].sort((a, b) => a - b);
+          this.pingMs = sorted[sorted.length >> 1]!;
         }
       },
       error: () => {},
@@ -250,6 +260,7 @@ export class Game {
     const t = now / 1000;
     this.pops = this.pops.filter((p) => t - p.born < 0.6);
     const w = this.welcome;
+    const t0 = performance.now();
     this.renderer.draw({
       arena: this.arena,
       players: this.renderedPlayers,
@@ -269,6 +280,7 @@ export class Game {
       boosting: (this.lastControls.buttons & 1) === 1,
       time: t,
     });
+    this.drawMs = this.drawMs * 0.9 + (performance.now() - t0) * 0.1;
     this.publish();
   }
 
@@ -291,6 +303,7 @@ export class Game {
         ),
       ),
       closed: this.closed ? Object.freeze({ ...this.closed }) : null,
+      drawMs: Math.round(this.drawMs * 100) / 100,
     });
   }
 }

@@ -78,6 +78,11 @@ export class Renderer {
   private scale = 1;
   private ox = 0;
   private oy = 0;
+  /** Background, arena floor, grid and border, redrawn only when the layout changes. */
+  private staticLayer: HTMLCanvasElement | null = null;
+  private staticKey = '';
+  /** Pre-rendered glowing sprites (orbs, player glows), keyed by size and colour. */
+  private sprites = new Map<string, HTMLCanvasElement>();
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext('2d');
@@ -113,14 +118,12 @@ export class Renderer {
   draw(f: Frame): void {
     this.fit();
     const ctx = this.ctx;
+    if (f.arena) this.layout(f.arena);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.staticCanvas(f.arena), 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    ctx.fillStyle = palette.background;
-    ctx.fillRect(0, 0, this.cssW, this.cssH);
-    this.drawBackdrop(f.time);
 
     if (f.arena) {
-      this.layout(f.arena);
-      this.drawArena(f.arena);
       this.drawPops(f, f.arena);
       this.drawOrbs(f.orbs, f.arena, f.time);
       // Others first, me on top.
@@ -131,11 +134,56 @@ export class Renderer {
     this.drawHud(f.hud);
     if (f.arena) this.drawScoreboard(f.players);
     if (f.stick) this.drawStick(f.stick);
+    this.drawHint();
     this.drawBanner(f.hud);
   }
 
-  private drawBackdrop(t: number): void {
-    const ctx = this.ctx;
+  /**
+   * The parts that do not move, drawn once per layout into an offscreen canvas: a software
+   * (GPU-less) browser would otherwise spend most of each frame on gradients and blur.
+   */
+  private staticCanvas(arena: ArenaInfo | null): HTMLCanvasElement {
+    const key = `${this.canvas.width}x${this.canvas.height}@${this.dpr}:${arena ? `${arena.width}x${arena.height}:${this.scale}` : '-'}`;
+    if (this.staticLayer && key === this.staticKey) return this.staticLayer;
+    const layer = this.staticLayer ?? document.createElement('canvas');
+    layer.width = this.canvas.width;
+    layer.height = this.canvas.height;
+    const ctx = layer.getContext('2d')!;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.fillStyle = palette.background;
+    ctx.fillRect(0, 0, this.cssW, this.cssH);
+    this.drawBackdrop(ctx);
+    if (arena) this.drawArena(ctx, arena);
+    this.staticLayer = layer;
+    this.staticKey = key;
+    return layer;
+  }
+
+  /** A square sprite of `size` CSS px drawn by `paint` (cached), at device resolution. */
+  private sprite(
+    key: string,
+    size: number,
+    paint: (ctx: CanvasRenderingContext2D, c: number) => void,
+  ): HTMLCanvasElement {
+    const fullKey = `${key}@${size.toFixed(2)}x${this.dpr}`;
+    let c = this.sprites.get(fullKey);
+    if (!c) {
+      if (this.sprites.size > 128) this.sprites.clear();
+      c = document.createElement('canvas');
+      c.width = c.height = Math.ceil(size * this.dpr);
+      const ctx = c.getContext('2d')!;
+      ctx.scale(this.dpr, this.dpr);
+      paint(ctx, size / 2);
+      this.sprites.set(fullKey, c);
+    }
+    return c;
+  }
+
+  private drawSprite(img: HTMLCanvasElement, x: number, y: number, size: number): void {
+    this.ctx.drawImage(img, x - size / 2, y - size / 2, size, size);
+  }
+
+  private drawBackdrop(ctx: CanvasRenderingContext2D): void {
     const g = ctx.createRadialGradient(
       this.cssW * 0.5,
       this.cssH * 0.45,
@@ -144,7 +192,7 @@ export class Renderer {
       this.cssH * 0.45,
       Math.max(this.cssW, this.cssH) * 0.75,
     );
-    g.addColorStop(0, `rgba(59, 91, 219, ${0.1 + 0.02 * Math.sin(t * 0.5)})`);
+    g.addColorStop(0, 'rgba(59, 91, 219, 0.11)');
     g.addColorStop(1, 'rgba(0, 0, 0, 0)');
     ctx.fillStyle = g;
     ctx.fillRect(0, 0, this.cssW, this.cssH);
@@ -158,8 +206,7 @@ export class Renderer {
     return this.oy + y * this.scale;
   }
 
-  private drawArena(a: ArenaInfo): void {
-    const ctx = this.ctx;
+  private drawArena(ctx: CanvasRenderingContext2D, a: ArenaInfo): void {
     const x = this.sx(0);
     const y = this.sy(0);
     const w = a.width * this.scale;
@@ -206,27 +253,27 @@ export class Renderer {
   }
 
   private drawOrbs(orbs: DrawOrb[], a: ArenaInfo, t: number): void {
-    const ctx = this.ctx;
     const base = Math.max(2.5, a.orb_radius * this.scale);
-    for (const o of orbs) {
-      const x = this.sx(o.x);
-      const y = this.sy(o.y);
-      const pulse = 1 + 0.12 * Math.sin(t * 4 + o.id * 1.7);
-      const r = base * pulse;
-      const glow = ctx.createRadialGradient(x, y, 0, x, y, r * 3.2);
+    const size = base * 7;
+    const img = this.sprite('orb', size, (ctx, c) => {
+      const r = base;
+      const glow = ctx.createRadialGradient(c, c, 0, c, c, c);
       glow.addColorStop(0, 'rgba(255, 209, 102, 0.55)');
+      glow.addColorStop(0.45, 'rgba(255, 209, 102, 0.12)');
       glow.addColorStop(1, 'rgba(255, 209, 102, 0)');
       ctx.fillStyle = glow;
-      ctx.beginPath();
-      ctx.arc(x, y, r * 3.2, 0, Math.PI * 2);
-      ctx.fill();
-      const body = ctx.createRadialGradient(x - r * 0.3, y - r * 0.3, r * 0.1, x, y, r);
+      ctx.fillRect(0, 0, c * 2, c * 2);
+      const body = ctx.createRadialGradient(c - r * 0.3, c - r * 0.3, r * 0.1, c, c, r);
       body.addColorStop(0, palette.orbCore);
       body.addColorStop(1, palette.orb);
       ctx.fillStyle = body;
       ctx.beginPath();
-      ctx.arc(x, y, r, 0, Math.PI * 2);
+      ctx.arc(c, c, r, 0, Math.PI * 2);
       ctx.fill();
+    });
+    for (const o of orbs) {
+      const pulse = 1 + 0.12 * Math.sin(t * 4 + o.id * 1.7);
+      this.drawSprite(img, this.sx(o.x), this.sy(o.y), size * pulse);
     }
   }
 
@@ -259,18 +306,23 @@ export class Renderer {
     const y = this.sy(p.y);
     const r = Math.max(4, a.player_radius * this.scale);
 
-    ctx.save();
-    // Soft glow in the player's colour.
-    ctx.shadowColor = p.color;
-    ctx.shadowBlur = p.me ? 22 : 12;
-    const body = ctx.createRadialGradient(x - r * 0.35, y - r * 0.4, r * 0.15, x, y, r);
-    body.addColorStop(0, lighten(p.color, 0.35));
-    body.addColorStop(1, p.color);
-    ctx.fillStyle = body;
-    ctx.beginPath();
-    ctx.arc(x, y, r, 0, Math.PI * 2);
-    ctx.fill();
-    ctx.restore();
+    // Soft glow and shaded body in the player's colour, pre-rendered once per colour and size.
+    const size = r * 4;
+    const img = this.sprite(`player:${p.color}:${p.me ? 1 : 0}`, size, (g, c) => {
+      const glow = g.createRadialGradient(c, c, r * 0.8, c, c, c);
+      glow.addColorStop(0, withAlpha(p.color, p.me ? 0.55 : 0.35));
+      glow.addColorStop(1, withAlpha(p.color, 0));
+      g.fillStyle = glow;
+      g.fillRect(0, 0, c * 2, c * 2);
+      const body = g.createRadialGradient(c - r * 0.35, c - r * 0.4, r * 0.15, c, c, r);
+      body.addColorStop(0, lighten(p.color, 0.35));
+      body.addColorStop(1, p.color);
+      g.fillStyle = body;
+      g.beginPath();
+      g.arc(c, c, r, 0, Math.PI * 2);
+      g.fill();
+    });
+    this.drawSprite(img, x, y, size);
 
     ctx.lineWidth = Math.max(1.5, r * 0.1);
     ctx.strokeStyle = 'rgba(0, 0, 0, 0.35)';
@@ -441,6 +493,16 @@ export class Renderer {
     ctx.restore();
   }
 
+  private drawHint(): void {
+    if (this.cssW < 600) return;
+    const ctx = this.ctx;
+    ctx.font = `500 12px ${FONT}`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = palette.textDim;
+    ctx.fillText('WASD / arrows to move  ·  Shift to boost  ·  grab the orbs', 16, this.cssH - 24);
+  }
+
   private drawBanner(h: Hud): void {
     if (h.status === 'connected' || h.status === 'refused' || h.status === 'closed') return;
     const ctx = this.ctx;
@@ -491,6 +553,13 @@ function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number):
   const chars = [...text];
   while (chars.length > 1 && ctx.measureText(chars.join('') + '…').width > maxWidth) chars.pop();
   return chars.join('') + '…';
+}
+
+function withAlpha(hex: string, alpha: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex);
+  if (!m) return hex;
+  const n = parseInt(m[1]!, 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
 function lighten(hex: string, amount: number): string {

@@ -1,0 +1,363 @@
+// Browser end-to-end test: the real tickcast-server binary serving web-client/dist, two headless
+// Chromium pages (Debian's /usr/bin/chromium driven by playwright-core) in the same room; keys
+// held in page A must move A's player as seen by page B.
+//
+//   npm run test:e2e                       build the client if stale, cargo-build the server, test
+//   TICKCAST_SERVER_BIN=path npm run test:e2e   use an already-built server binary
+//   CHROMIUM_PATH=/path/to/chromium            another Chromium
+//   node e2e/e2e.mjs --screenshot ../assets/screenshot.png   also save a README screenshot
+//   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
+//
+// Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const webDir = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = resolve(webDir, '..');
+const resultsDir = join(webDir, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Two pages play at once: keep timers and rendering of the page not in front at full speed.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+const LISTEN_RE = /^tickcast listening on (http:\/\/127\.0\.0\.1:(\d+))\s*$/;
+const SERVER_START_TIMEOUT_MS = 30_000;
+const BUILD_TIMEOUT_MS = 20 * 60_000;
+
+const screenshotArg = process.argv.indexOf('--screenshot');
+const readmeScreenshot =
+  screenshotArg > 0 ? resolve(process.cwd(), process.argv[screenshotArg + 1] ?? '') : null;
+
+let passed = 0;
+const cleanups = [];
+
+function log(...args) {
+  console.log('[e2e]', ...args);
+}
+
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+  passed++;
+  log(`ok ${passed} - ${what}`);
+}
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
+}
+
+/** Builds web-client/dist when it is missing or older than its sources. */
+function ensureClientBuilt() {
+  const built = newestMtime(join(webDir, 'dist', 'index.html'));
+  const sources = Math.max(
+    newestMtime(join(webDir, 'src')),
+    newestMtime(join(webDir, 'index.html')),
+    newestMtime(join(webDir, 'vite.config.ts')),
+    newestMtime(join(webDir, 'package-lock.json')),
+    newestMtime(join(repoRoot, 'assets', 'web')),
+  );
+  if (built > sources) {
+    log('web-client/dist is up to date');
+    return;
+  }
+  log('building the web client (npm run build)…');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: webDir, stdio: 'inherit', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status ?? r.signal})`);
+}
+
+function serverBinary() {
+  if (process.env.TICKCAST_SERVER_BIN) return resolve(process.env.TICKCAST_SERVER_BIN);
+  log('building the server (cargo build -q -p tickcast-server)…');
+  const r = spawnSync('cargo', ['build', '-q', '-p', 'tickcast-server'], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    timeout: BUILD_TIMEOUT_MS,
+  });
+  if (r.error) throw new Error(`cannot run cargo: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`cargo build -p tickcast-server failed (exit ${r.status})`);
+  const targetDir = process.env.CARGO_TARGET_DIR
+    ? resolve(repoRoot, process.env.CARGO_TARGET_DIR)
+    : join(repoRoot, 'target');
+  return join(targetDir, 'debug', 'tickcast-server');
+}
+
+/** Starts the real server on port 0 and resolves with its URL once it prints the listening line. */
+function startServer(bin) {
+  if (!existsSync(bin)) throw new Error(`server binary not found: ${bin}`);
+  mkdirSync(resultsDir, { recursive: true });
+  const logPath = join(resultsDir, 'server.log');
+  const logFile = createWriteStream(logPath);
+  const args = ['--port', '0', '--static-dir', 'web-client/dist'];
+  log(`starting ${bin} ${args.join(' ')} (log: ${logPath})`);
+  const child = spawn(bin, args, {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+  });
+  let exited = false;
+  const exitPromise = new Promise((res) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      res({ code, signal });
+    }),
+  );
+  child.stderr.pipe(logFile);
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const { code, signal } = await exitPromise;
+    clearTimeout(t);
+    log(`server stopped (${signal ?? `exit ${code}`})`);
+  };
+  cleanups.push(stop);
+  return new Promise((res, rej) => {
+    const timer = setTimeout(
+      () =>
+        rej(new Error(`no "tickcast listening on …" line within ${SERVER_START_TIMEOUT_MS} ms`)),
+      SERVER_START_TIMEOUT_MS,
+    );
+    const lines = createInterface({ input: child.stdout });
+    let found = false;
+    lines.on('line', (line) => {
+      logFile.write(`[stdout] ${line}\n`);
+      const m = LISTEN_RE.exec(line);
+      if (m && !found) {
+        found = true;
+        clearTimeout(timer);
+        res({ url: m[1], stop });
+      } else if (m) {
+        log(`warning: a second listening line: ${line}`);
+      }
+    });
+    exitPromise.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (!found) rej(new Error(`server exited before listening (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+async function startMock() {
+  const { startMockServer } = await import('./mock-server.mjs');
+  const server = await startMockServer({ port: 0 });
+  cleanups.push(server.stop);
+  log('USING THE MOCK SERVER (TICKCAST_E2E_MOCK=1): not a test of the real server');
+  return server;
+}
+
+const view = () => window.tickcast;
+
+async function viewOf(page) {
+  return page.evaluate(view);
+}
+
+/**
+ * Waits until `predicate(arg)` (run in the page, reading `window.tickcast`) is true; on timeout
+ * the error says what the page showed.
+ */
+async function waitView(page, label, predicate, arg, timeout = 20_000) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout, polling: 50 });
+  } catch (e) {
+    const seen = await page.evaluate(view).catch(() => 'unavailable');
+    throw new Error(
+      `timed out after ${timeout} ms waiting for ${label}; window.tickcast = ${JSON.stringify(seen)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+async function main() {
+  ensureClientBuilt();
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
+    );
+  }
+  const server = process.env.TICKCAST_E2E_MOCK
+    ? await startMock()
+    : await startServer(serverBinary());
+  log(`server at ${server.url}`);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  cleanups.push(() => browser.close());
+  const pageErrors = [];
+  const open = async (label) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') log(`[${label} console] ${m.text()}`);
+    });
+    return page;
+  };
+
+  const room = `e2e-${randomBytes(4).toString('hex')}`;
+  const nameA = 'A';
+  const nameB = '<b>B</b>';
+  const pageA = await open('A');
+  const pageB = await open('B');
+  const link = (name) => `${server.url}/?room=${room}&name=${encodeURIComponent(name)}`;
+  await pageA.goto(link(nameA));
+  await pageB.goto(link(nameB));
+
+  const bothThere = (room) => {
+    const t = window.tickcast;
+    return !!t && t.connected && t.roomId === room && t.players.length === 2;
+  };
+  await waitView(pageA, 'page A connected and seeing 2 players', bothThere, room);
+  await waitView(pageB, 'page B connected and seeing 2 players', bothThere, room);
+  check(true, `both pages joined room ${room} and see 2 players`);
+
+  const a0 = await viewOf(pageA);
+  const b0 = await viewOf(pageB);
+  check(a0.playerId && b0.playerId && a0.playerId !== b0.playerId, 'distinct player ids');
+  check(typeof a0.tick === 'number' && a0.tick > 0, `snapshots arrive (tick ${a0.tick})`);
+  const aInB = b0.players.find((p) => p.id === a0.playerId);
+  check(aInB && aInB.name === nameA, 'page B renders player A with its name');
+  check(
+    b0.players.some((p) => p.name === nameB) &&
+      (await pageB.evaluate(() => document.querySelector('b') === null)),
+    'a name with markup is shown as text, never as HTML',
+  );
+
+  // Move A towards the side with more room, so the wall cannot stop it.
+  const width = a0.arena?.width ?? 1600;
+  const right = aInB.x < width / 2;
+  const key = right ? 'ArrowRight' : 'ArrowLeft';
+  const margin = 150;
+  log(`A is at x=${aInB.x.toFixed(1)} in B's view; holding ${key} in page A`);
+  await pageA.bringToFront();
+  await pageA.keyboard.down(key);
+  const movedBy = ({ id, x0, right, margin }) => {
+    const p = window.tickcast.players.find((q) => q.id === id);
+    return p && (right ? p.x > x0 + margin : p.x < x0 - margin);
+  };
+  await waitView(
+    pageA,
+    `A's own (predicted) player to move ${margin} units`,
+    movedBy,
+    { id: a0.playerId, x0: a0.players.find((p) => p.id === a0.playerId).x, right, margin },
+    10_000,
+  );
+  check(true, `page A sees its own player move (${key})`);
+  await waitView(
+    pageB,
+    `page B to see A move ${margin} units ${right ? 'right' : 'left'}`,
+    movedBy,
+    { id: a0.playerId, x0: aInB.x, right, margin },
+    10_000,
+  );
+  const b1 = await viewOf(pageB);
+  const aInB1 = b1.players.find((p) => p.id === a0.playerId);
+  check(true, `page B sees A move from x=${aInB.x.toFixed(1)} to x=${aInB1.x.toFixed(1)}`);
+  await pageA.keyboard.up(key);
+
+  // The HUD's ping comes from ping/pong.
+  await waitView(
+    pageA,
+    'a ping measurement',
+    () => typeof window.tickcast.pingMs === 'number',
+    null,
+    5000,
+  );
+  check(true, `ping measured (${(await viewOf(pageA)).pingMs} ms)`);
+
+  mkdirSync(resultsDir, { recursive: true });
+  await pageA.screenshot({ path: join(resultsDir, 'e2e-page-a.png') });
+  await pageB.screenshot({ path: join(resultsDir, 'e2e-page-b.png') });
+  log(`screenshots in ${resultsDir}`);
+
+  if (readmeScreenshot) await takeReadmeScreenshot(pageA, pageB, a0.playerId);
+
+  check(
+    pageErrors.length === 0,
+    `no uncaught page errors${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`,
+  );
+}
+
+/** Plays both pages for a few seconds so the picture has motion and scores, then shoots page A. */
+async function takeReadmeScreenshot(pageA, pageB, idA) {
+  const hold = async (page, keys, until) => {
+    await page.bringToFront();
+    for (const k of keys) await page.keyboard.down(k);
+    await page.waitForFunction(until.fn, until.arg, { timeout: 8000, polling: 50 }).catch(() => {});
+    for (const k of keys) await page.keyboard.up(k);
+  };
+  const movedFar = {
+    fn: ({ id }) => {
+      const p = window.tickcast.players.find((q) => q.id === id);
+      return p && p.y < 250;
+    },
+    arg: { id: idA },
+  };
+  await hold(pageA, ['ArrowUp', 'ArrowRight'], movedFar);
+  const idB = (await viewOf(pageB)).playerId;
+  await hold(pageB, ['ArrowDown', 'ArrowLeft'], {
+    fn: ({ id }) => {
+      const p = window.tickcast.players.find((q) => q.id === id);
+      return p && p.y > 620;
+    },
+    arg: { id: idB },
+  });
+  await pageA.bringToFront();
+  await pageA.keyboard.down('ArrowDown');
+  await pageA.keyboard.down('Shift');
+  await pageA
+    .waitForFunction(
+      ({ id }) => {
+        const p = window.tickcast.players.find((q) => q.id === id);
+        return p && p.y > 420;
+      },
+      { id: idA },
+      { timeout: 8000, polling: 16 },
+    )
+    .catch(() => {});
+  mkdirSync(dirname(readmeScreenshot), { recursive: true });
+  await pageA.screenshot({ path: readmeScreenshot });
+  await pageA.keyboard.up('Shift');
+  await pageA.keyboard.up('ArrowDown');
+  log(`README screenshot: ${readmeScreenshot}`);
+}
+
+let failed = 0;
+try {
+  await main();
+} catch (e) {
+  failed = 1;
+  console.error(`[e2e] FAILED: ${e instanceof Error ? e.message : e}`);
+  if (existsSync(join(resultsDir, 'server.log'))) {
+    console.error(`[e2e] server log: ${join(resultsDir, 'server.log')}`);
+  }
+} finally {
+  for (const c of cleanups.reverse()) {
+    await Promise.resolve()
+      .then(c)
+      .catch((e) => console.error('[e2e] cleanup:', e.message));
+  }
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
