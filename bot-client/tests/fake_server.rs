@@ -85,7 +85,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
         tokio::select! {
             _ = timer.tick() => {
                 tick += 1;
-                if b.skip_every.is_some_and(|k| tick % k == 0) {
+                if b.skip_every.is_some_and(|k| tick.checked_rem(k) == Some(0)) {
                     continue;
                 }
                 let me = PlayerState {
