@@ -38,6 +38,7 @@ const CHROMIUM_ARGS = [
 const LISTEN_RE = /^tickcast listening on (http:\/\/127\.0\.0\.1:(\d+))\s*$/;
 const SERVER_START_TIMEOUT_MS = 30_000;
 const BUILD_TIMEOUT_MS = 20 * 60_000;
+const MAX_PLAYERS = 2;
 
 const screenshotArg = process.argv.indexOf('--screenshot');
 const readmeScreenshot =
@@ -98,18 +99,26 @@ function serverBinary() {
   return join(targetDir, 'debug', 'tickcast-server');
 }
 
-/** Starts the real server on port 0 and resolves with its URL once it prints the listening line. */
-function startServer(bin) {
+/**
+ * Starts the real server (on port 0 the first time, on the same port for the restart) and
+ * resolves with its URL once it prints the listening line.
+ */
+function startServer(bin, port = 0) {
   if (!existsSync(bin)) throw new Error(`server binary not found: ${bin}`);
   mkdirSync(resultsDir, { recursive: true });
-  const logPath = join(resultsDir, 'server.log');
+  const logPath = join(resultsDir, port ? 'server-restarted.log' : 'server.log');
   const logFile = createWriteStream(logPath);
-  const args = ['--port', '0', '--static-dir', 'web-client/dist'];
+  const args = ['--port', String(port), '--static-dir', 'web-client/dist'];
   log(`starting ${bin} ${args.join(' ')} (log: ${logPath})`);
   const child = spawn(bin, args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+    env: {
+      ...process.env,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+      // Rooms of 2, so that a third player is refused with 4001 (room full).
+      TICKCAST_MAX_PLAYERS_PER_ROOM: String(MAX_PLAYERS),
+    },
   });
   let exited = false;
   const exitPromise = new Promise((res) =>
@@ -154,9 +163,9 @@ function startServer(bin) {
   });
 }
 
-async function startMock() {
+async function startMock(port = 0) {
   const { startMockServer } = await import('./mock-server.mjs');
-  const server = await startMockServer({ port: 0 });
+  const server = await startMockServer({ port, maxPlayers: MAX_PLAYERS });
   cleanups.push(server.stop);
   log('USING THE MOCK SERVER (TICKCAST_E2E_MOCK=1): not a test of the real server');
   return server;
@@ -193,9 +202,9 @@ async function main() {
       `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
     );
   }
-  const server = process.env.TICKCAST_E2E_MOCK
-    ? await startMock()
-    : await startServer(serverBinary());
+  const mock = !!process.env.TICKCAST_E2E_MOCK;
+  const bin = mock ? null : serverBinary();
+  const server = mock ? await startMock() : await startServer(bin);
   log(`server at ${server.url}`);
 
   const browser = await chromium.launch({
@@ -244,9 +253,9 @@ async function main() {
     'a name with markup is shown as text, never as HTML',
   );
 
-  // Move A towards the side with more room, so the wall cannot stop it.
+  // Move A right, unless it spawned too close to the right wall.
   const width = a0.arena?.width ?? 1600;
-  const right = aInB.x < width / 2;
+  const right = aInB.x < width - 400;
   const key = right ? 'ArrowRight' : 'ArrowLeft';
   const margin = 150;
   log(`A is at x=${aInB.x.toFixed(1)} in B's view; holding ${key} in page A`);
@@ -276,6 +285,38 @@ async function main() {
   check(true, `page B sees A move from x=${aInB.x.toFixed(1)} to x=${aInB1.x.toFixed(1)}`);
   await pageA.keyboard.up(key);
 
+  // Prediction/reconciliation against the real server: once A coasts to a stop, where A draws
+  // itself (predicted) and where B draws A (interpolated server state) agree.
+  await waitView(
+    pageA,
+    "A's own position to settle",
+    async () => {
+      const t = window.tickcast;
+      const me = t.players.find((p) => p.id === t.playerId);
+      const x = me?.x;
+      await new Promise((r) => setTimeout(r, 300));
+      const again = window.tickcast.players.find((p) => p.id === t.playerId);
+      return me && again && Math.abs(again.x - x) < 0.5;
+    },
+    null,
+    15_000,
+  );
+  const settledA = (await viewOf(pageA)).players.find((p) => p.id === a0.playerId);
+  await waitView(
+    pageB,
+    "B's view of A to match A's own view",
+    ({ id, x, y }) => {
+      const p = window.tickcast.players.find((q) => q.id === id);
+      return p && Math.hypot(p.x - x, p.y - y) < 3;
+    },
+    { id: a0.playerId, x: settledA.x, y: settledA.y },
+    10_000,
+  );
+  check(
+    true,
+    `A's predicted position (${settledA.x.toFixed(1)}, ${settledA.y.toFixed(1)}) matches B's view after reconciliation`,
+  );
+
   // The HUD's ping comes from ping/pong.
   await waitView(
     pageA,
@@ -292,6 +333,46 @@ async function main() {
   log(`screenshots in ${resultsDir}`);
 
   if (readmeScreenshot) await takeReadmeScreenshot(pageA, pageB, a0.playerId);
+
+  // A third player in a room of 2 is refused (4001) and told so in plain words.
+  const pageC = await open('C');
+  await pageC.goto(link('C'));
+  await waitView(
+    pageC,
+    'page C to be refused',
+    () => window.tickcast.closed !== null,
+    null,
+    15_000,
+  );
+  const c = await viewOf(pageC);
+  const notice = await pageC.evaluate(() => ({
+    shown: !document.getElementById('notice').hidden,
+    text: document.getElementById('notice-text').textContent,
+    reason: document.getElementById('notice-reason').textContent,
+  }));
+  check(
+    c.closed.code === 4001 && notice.shown && /full/i.test(notice.text),
+    `a third player is refused with 4001 and sees "${notice.text}" / "${notice.reason}"`,
+  );
+  await pageC.screenshot({ path: join(resultsDir, 'e2e-room-full.png') });
+  await pageC.close();
+
+  // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
+  const port = Number(new URL(server.url).port);
+  log('restarting the server on the same port');
+  await server.stop();
+  await waitView(
+    pageA,
+    'page A to notice the restart',
+    () => !window.tickcast.connected,
+    null,
+    10_000,
+  );
+  const restarted = mock ? await startMock(port) : await startServer(bin, port);
+  check(restarted.url === server.url, `server restarted at ${restarted.url}`);
+  await waitView(pageA, 'page A to reconnect', bothThere, room, 30_000);
+  await waitView(pageB, 'page B to reconnect', bothThere, room, 30_000);
+  check(true, 'both pages reconnected with backoff and see each other again');
 
   check(
     pageErrors.length === 0,

@@ -106,10 +106,12 @@ export class Renderer {
   }
 
   private layout(arena: ArenaInfo): void {
-    const margin = this.cssW < 600 ? 8 : 24;
-    const top = this.cssW < 600 ? 64 : 24;
+    const small = this.cssW < 600;
+    const margin = small ? 8 : 24;
+    const top = small ? 64 : 24;
+    const bottom = small ? 8 : 44; // room for the controls hint and the toolbar
     const availW = this.cssW - margin * 2;
-    const availH = this.cssH - top - margin;
+    const availH = this.cssH - top - bottom;
     this.scale = Math.max(0.05, Math.min(availW / arena.width, availH / arena.height));
     this.ox = (this.cssW - arena.width * this.scale) / 2;
     this.oy = top + (availH - arena.height * this.scale) / 2;
@@ -500,7 +502,7 @@ export class Renderer {
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
     ctx.fillStyle = palette.textDim;
-    ctx.fillText('WASD / arrows to move  ·  Shift to boost  ·  grab the orbs', 16, this.cssH - 24);
+    ctx.fillText('WASD / arrows to move  ·  Shift to boost  ·  grab the orbs', 16, this.cssH - 26);
   }
 
   private drawBanner(h: Hud): void {
