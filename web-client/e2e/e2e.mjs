@@ -357,6 +357,29 @@ async function main() {
   await pageC.screenshot({ path: join(resultsDir, 'e2e-room-full.png') });
   await pageC.close();
 
+  // The lobby lists the room, and quick-play (any room with space) joins another one, since
+  // this one is full; the address bar becomes that room's invite link.
+  const pageD = await open('D');
+  await pageD.goto(`${server.url}/`);
+  await pageD.waitForFunction(
+    (room) =>
+      [...document.querySelectorAll('#room-list li')].some((li) => li.textContent.includes(room)),
+    room,
+    { timeout: 10_000, polling: 100 },
+  );
+  check(true, `the lobby lists room ${room} from GET /rooms`);
+  await pageD.fill('#name', 'D');
+  await pageD.screenshot({ path: join(resultsDir, 'e2e-lobby.png') });
+  await pageD.click('#quick');
+  await waitView(pageD, 'quick-play to join a room', () => window.tickcast.connected, null, 15_000);
+  const d = await viewOf(pageD);
+  const dUrl = new URL(pageD.url());
+  check(
+    d.roomId && d.roomId !== room && dUrl.searchParams.get('room') === d.roomId,
+    `quick-play joined room ${d.roomId} (not the full one) and the URL is its invite link`,
+  );
+  await pageD.close();
+
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
   const port = Number(new URL(server.url).port);
   log('restarting the server on the same port');

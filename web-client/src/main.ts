@@ -220,7 +220,7 @@ function startGame(room: string | null, name: string): void {
   });
   $('notice-back').addEventListener('click', () => {
     game.stop();
-    go(roomId ? { room: roomId, name } : { name });
+    go({ name });
   });
   $('leave').addEventListener('click', () => {
     game.stop();
