@@ -45,3 +45,8 @@ pub use messages::*;
 /// The protocol version this crate speaks. A client states it in [`Join::version`]; the server
 /// refuses any other value with close code [`close::VERSION_MISMATCH`].
 pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test: Rust formatting, lints, unit, property, doc and end-to-end tests; the web
+# client's lint, format check, unit tests, build and the browser end-to-end test in headless
+# Chromium. Installs what it needs (npm packages with `npm ci`, Debian's chromium) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, property, doc, end-to-end)"
+cargo test --workspace
+
+step "web client: npm ci"
+(cd web-client && npm ci --no-audit --no-fund)
+
+step "web client: lint, format, unit tests, build"
+(cd web-client && npm run lint && npm run format:check && npm test && npm run build)
+
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing Debian's chromium for the browser test"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+step "browser end-to-end test (real server, headless Chromium)"
+cargo build -q -p tickcast-server
+(cd web-client && TICKCAST_SERVER_BIN="$PWD/../target/debug/tickcast-server" npm run test:e2e)
+
+printf '\nall tests passed\n'
