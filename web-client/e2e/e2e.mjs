@@ -332,7 +332,7 @@ async function main() {
   await pageB.screenshot({ path: join(resultsDir, 'e2e-page-b.png') });
   log(`screenshots in ${resultsDir}`);
 
-  if (readmeScreenshot) await takeReadmeScreenshot(pageA, pageB, a0.playerId);
+  if (readmeScreenshot) await takeReadmeScreenshot(browser, server.url);
 
   // A third player in a room of 2 is refused (4001) and told so in plain words.
   const pageC = await open('C');
@@ -403,47 +403,79 @@ async function main() {
   );
 }
 
-/** Plays both pages for a few seconds so the picture has motion and scores, then shoots page A. */
-async function takeReadmeScreenshot(pageA, pageB, idA) {
-  const hold = async (page, keys, until) => {
-    await page.bringToFront();
-    for (const k of keys) await page.keyboard.down(k);
-    await page.waitForFunction(until.fn, until.arg, { timeout: 8000, polling: 50 }).catch(() => {});
-    for (const k of keys) await page.keyboard.up(k);
+/**
+ * For the README picture: both pages play for a while (an in-page autopilot presses the arrow
+ * keys towards the nearest orb) until someone has a few points, then page A is captured.
+ */
+async function takeReadmeScreenshot(browser, baseUrl) {
+  const demoRoom = `demo-${randomBytes(3).toString('hex')}`;
+  const pages = [];
+  for (const name of ['nova', 'pixel']) {
+    const ctx = await browser.newContext({
+      viewport: { width: 1280, height: 720 },
+      deviceScaleFactor: 1.5,
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${baseUrl}/?room=${demoRoom}&name=${name}`);
+    pages.push(page);
+  }
+  const [pageA, pageB] = pages;
+  for (const page of pages) {
+    await page.waitForFunction(
+      () => window.tickcast.connected && window.tickcast.players.length === 2,
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+  }
+  // Each player hunts the orbs of its own half, so they do not chase the same one.
+  const autopilot = (side) => {
+    const held = new Set();
+    const press = (key, down) => {
+      if (down === held.has(key)) return;
+      if (down) held.add(key);
+      else held.delete(key);
+      window.dispatchEvent(new KeyboardEvent(down ? 'keydown' : 'keyup', { key, code: key }));
+    };
+    window.__autopilot = setInterval(() => {
+      const t = window.tickcast;
+      const me = t.players.find((p) => p.id === t.playerId);
+      if (!me || t.orbs.length === 0) return;
+      const half = t.arena.width / 2;
+      const mine = t.orbs.filter((o) => (side === 0 ? o.x < half : o.x >= half));
+      const orbs = mine.length > 0 ? mine : t.orbs;
+      let best = orbs[0];
+      for (const o of orbs) {
+        if (Math.hypot(o.x - me.x, o.y - me.y) < Math.hypot(best.x - me.x, best.y - me.y)) best = o;
+      }
+      const dx = best.x - me.x;
+      const dy = best.y - me.y;
+      press('ArrowRight', dx > 12);
+      press('ArrowLeft', dx < -12);
+      press('ArrowDown', dy > 12);
+      press('ArrowUp', dy < -12);
+    }, 50);
+    window.__autopilotStop = () => {
+      clearInterval(window.__autopilot);
+      for (const k of [...held]) press(k, false);
+    };
   };
-  const movedFar = {
-    fn: ({ id }) => {
-      const p = window.tickcast.players.find((q) => q.id === id);
-      return p && p.y < 250;
-    },
-    arg: { id: idA },
-  };
-  await hold(pageA, ['ArrowUp', 'ArrowRight'], movedFar);
-  const idB = (await viewOf(pageB)).playerId;
-  await hold(pageB, ['ArrowDown', 'ArrowLeft'], {
-    fn: ({ id }) => {
-      const p = window.tickcast.players.find((q) => q.id === id);
-      return p && p.y > 620;
-    },
-    arg: { id: idB },
-  });
-  await pageA.bringToFront();
-  await pageA.keyboard.down('ArrowDown');
-  await pageA.keyboard.down('Shift');
+  await pageA.evaluate(autopilot, 0);
+  await pageB.evaluate(autopilot, 1);
   await pageA
     .waitForFunction(
-      ({ id }) => {
-        const p = window.tickcast.players.find((q) => q.id === id);
-        return p && p.y > 420;
+      () => {
+        const scores = window.tickcast.players.map((p) => p.score);
+        return scores.length === 2 && Math.min(...scores) >= 3 && Math.max(...scores) >= 5;
       },
-      { id: idA },
-      { timeout: 8000, polling: 16 },
+      null,
+      { timeout: 30_000, polling: 100 },
     )
-    .catch(() => {});
+    .catch(() => log('README screenshot: scores did not reach the target; shooting anyway'));
   mkdirSync(dirname(readmeScreenshot), { recursive: true });
   await pageA.screenshot({ path: readmeScreenshot });
-  await pageA.keyboard.up('Shift');
-  await pageA.keyboard.up('ArrowDown');
+  for (const page of pages) await page.context().close();
   log(`README screenshot: ${readmeScreenshot}`);
 }
 

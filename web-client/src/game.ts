@@ -7,7 +7,7 @@ import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus } from './net';
 import { Predictor } from './prediction';
 import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
-import { Renderer, playerColor, type DrawPlayer, type Pop } from './render';
+import { Renderer, assignColors, playerColor, type DrawPlayer, type Pop } from './render';
 
 export interface TickcastPlayerView {
   readonly id: string;
@@ -32,6 +32,8 @@ export interface TickcastView {
   readonly players: readonly TickcastPlayerView[];
   /** The last close that ended the session, if any. */
   readonly closed: { readonly code: number; readonly reason: string } | null;
+  /** Orbs of the newest snapshot. */
+  readonly orbs: readonly { readonly id: number; readonly x: number; readonly y: number }[];
   /** Smoothed time spent drawing one frame, ms. */
   readonly drawMs: number;
 }
@@ -60,6 +62,7 @@ let currentView: TickcastView = Object.freeze({
   arena: null,
   players: Object.freeze([]),
   closed: null,
+  orbs: Object.freeze([]),
   drawMs: 0,
 });
 
@@ -99,6 +102,7 @@ export class Game {
   private orbsSeen = new Map<number, Orb>();
   private pops: Pop[] = [];
   private renderedPlayers: DrawPlayer[] = [];
+  private colors = new Map<string, string>();
   /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
   private drawMs = 0;
 
@@ -180,6 +184,7 @@ export class Game {
     );
     const mine = s.state.players.find((p) => p.id === me);
     if (mine) this.predictor.reconcile(mine);
+    this.colors = assignColors(s.state.players.map((p) => p.id));
     // Orbs that moved were collected: leave a short "pop" where they were.
     const t = now / 1000;
     for (const o of s.state.orbs) {
@@ -246,7 +251,7 @@ export class Game {
         x: pos.x,
         y: pos.y,
         score: p.score,
-        color: playerColor(p.id),
+        color: this.colors.get(p.id) ?? playerColor(p.id),
         me: p.id === me,
       });
     }
@@ -303,6 +308,7 @@ export class Game {
         ),
       ),
       closed: this.closed ? Object.freeze({ ...this.closed }) : null,
+      orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
       drawMs: Math.round(this.drawMs * 100) / 100,
     });
   }

@@ -137,8 +137,9 @@ function showLobby(params: URLSearchParams, error?: string): void {
           count.textContent = r.capacity ? `${r.players}/${r.capacity}` : String(r.players);
           const join = document.createElement('button');
           join.type = 'button';
-          join.textContent = 'Join';
-          join.disabled = r.capacity > 0 && r.players >= r.capacity;
+          const full = r.capacity > 0 && r.players >= r.capacity;
+          join.textContent = full ? 'Full' : 'Join';
+          join.disabled = full;
           join.addEventListener('click', () => {
             const n = requireName();
             if (n) go({ room: r.id, name: n });
@@ -164,6 +165,14 @@ function showLobby(params: URLSearchParams, error?: string): void {
 
   const share = $('share');
   const shareLink = $<HTMLInputElement>('share-link');
+  // The invite link appears as soon as the room id is valid (the room is created on first join).
+  const updateShare = () => {
+    const room = roomInput.value.trim();
+    share.hidden = !isValidRoomId(room);
+    if (!share.hidden) shareLink.value = roomLink(room);
+  };
+  roomInput.addEventListener('input', updateShare);
+  updateShare();
   $<HTMLFormElement>('create').addEventListener('submit', (e) => {
     e.preventDefault();
     const room = roomInput.value.trim();
@@ -174,8 +183,6 @@ function showLobby(params: URLSearchParams, error?: string): void {
     }
     const name = requireName();
     if (!name) return;
-    shareLink.value = roomLink(room);
-    share.hidden = false;
     go({ room, name });
   });
   $('copy').addEventListener('click', () => void copy(shareLink.value, $('copy')));

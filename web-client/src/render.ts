@@ -56,15 +56,38 @@ export interface Frame {
   time: number;
 }
 
-/** A stable colour for a player id, the same on every client. */
-export function playerColor(id: string): string {
+function hashId(id: string): number {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) {
     h ^= id.charCodeAt(i);
     h = Math.imul(h, 16777619);
   }
+  return h >>> 0;
+}
+
+/** A stable colour for a player id, the same on every client. */
+export function playerColor(id: string): string {
   const colors = palette.players;
-  return colors[(h >>> 0) % colors.length]!;
+  return colors[hashId(id) % colors.length]!;
+}
+
+/**
+ * Colours for everyone in a room: each player gets its hashed colour, or the next one not taken
+ * by a player listed before it. Every client sees the same snapshot order, so every client
+ * picks the same colours, and two players share a colour only when the palette runs out.
+ */
+export function assignColors(ids: readonly string[]): Map<string, string> {
+  const colors = palette.players;
+  const taken = new Set<number>();
+  const out = new Map<string, string>();
+  for (const id of ids) {
+    let i = hashId(id) % colors.length;
+    for (let step = 0; step < colors.length && taken.has(i); step++) i = (i + 1) % colors.length;
+    if (taken.size >= colors.length) i = hashId(id) % colors.length;
+    taken.add(i);
+    out.set(id, colors[i]!);
+  }
+  return out;
 }
 
 const FONT = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif`;
@@ -81,6 +104,8 @@ export class Renderer {
   /** Background, arena floor, grid and border, redrawn only when the layout changes. */
   private staticLayer: HTMLCanvasElement | null = null;
   private staticKey = '';
+  /** Recent drawn positions per player (arena units), for motion trails. */
+  private trails = new Map<string, { x: number; y: number; t: number }[]>();
   /** Pre-rendered glowing sprites (orbs, player glows), keyed by size and colour. */
   private sprites = new Map<string, HTMLCanvasElement>();
 
@@ -130,6 +155,7 @@ export class Renderer {
       this.drawOrbs(f.orbs, f.arena, f.time);
       // Others first, me on top.
       const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
+      this.drawTrails(sorted, f.arena, f.time);
       for (const p of sorted) this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
       for (const p of sorted) this.drawName(p, f.arena);
     }
@@ -300,6 +326,38 @@ export class Renderer {
       ctx.stroke();
       ctx.restore();
     }
+  }
+
+  /** A short fading tail behind each moving player (the last ~0.25 s of drawn positions). */
+  private drawTrails(players: DrawPlayer[], a: ArenaInfo, t: number): void {
+    const ctx = this.ctx;
+    const alive = new Set<string>();
+    for (const p of players) {
+      alive.add(p.id);
+      let trail = this.trails.get(p.id);
+      if (!trail) this.trails.set(p.id, (trail = []));
+      const last = trail[trail.length - 1];
+      // A jump (reconnect, respawn) starts a new trail instead of drawing a streak.
+      if (last && Math.hypot(p.x - last.x, p.y - last.y) > a.player_radius * 4) trail.length = 0;
+      trail.push({ x: p.x, y: p.y, t });
+      while (trail.length > 0 && t - trail[0]!.t > 0.25) trail.shift();
+      if (trail.length < 2) continue;
+      const r = Math.max(4, a.player_radius * this.scale);
+      ctx.save();
+      ctx.lineCap = 'round';
+      ctx.strokeStyle = p.color;
+      for (let i = 1; i < trail.length; i++) {
+        const k = i / trail.length;
+        ctx.globalAlpha = 0.28 * k;
+        ctx.lineWidth = r * 1.4 * k;
+        ctx.beginPath();
+        ctx.moveTo(this.sx(trail[i - 1]!.x), this.sy(trail[i - 1]!.y));
+        ctx.lineTo(this.sx(trail[i]!.x), this.sy(trail[i]!.y));
+        ctx.stroke();
+      }
+      ctx.restore();
+    }
+    for (const id of this.trails.keys()) if (!alive.has(id)) this.trails.delete(id);
   }
 
   private drawPlayer(p: DrawPlayer, a: ArenaInfo, t: number, boosting: boolean): void {
