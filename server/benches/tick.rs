@@ -1,0 +1,153 @@
+//! Criterion benchmarks of the per-tick work: snapshot encode/decode for rooms of 8, 32 and 128
+//! players, one simulation step, and a room's whole tick including the fan-out to N seats
+//! (offer to each seat's latest-wins slot + wake its session actor).
+//!
+//! Run: `cargo bench -p tickcast-server --bench tick`. Results are recorded in BENCHMARKS.md.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tickcast_server::game::arena::{Arena, ArenaConfig};
+use tickcast_server::game::Game;
+use tickcast_server::seat::Seat;
+use tickcast_server::session::Wake;
+use tickcast_shared::{decode, encode_into, ArenaState, Controls, ServerMsg, Snapshot};
+use uuid::Uuid;
+
+const SIZES: [usize; 3] = [8, 32, 128];
+const DT: f32 = 1.0 / 30.0;
+
+fn arena_with(players: usize) -> (Arena, Vec<Uuid>) {
+    let mut g = Arena::new(ArenaConfig::default(), 7);
+    let ids: Vec<Uuid> = (0..players)
+        .map(|i| Uuid::from_u128(i as u128 + 1))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        g.player_joined(*id, &format!("player-{i}"));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let a = i as f32;
+        g.apply_input(*id, 1, &Controls::new(a.sin(), a.cos(), (i % 2) as u8));
+    }
+    for _ in 0..30 {
+        g.step(DT);
+    }
+    (g, ids)
+}
+
+fn snapshot_msg(g: &Arena, tick: u64) -> ServerMsg {
+    ServerMsg::Snapshot(Snapshot {
+        tick,
+        server_time_ms: 1_764_000_000_000,
+        state: g.snapshot(),
+    })
+}
+
+fn codec(c: &mut Criterion) {
+    let mut group = c.benchmark_group("snapshot");
+    for n in SIZES {
+        let (g, _) = arena_with(n);
+        let msg = snapshot_msg(&g, 1000);
+        let mut buf = Vec::new();
+        encode_into(&msg, &mut buf).unwrap();
+        group.throughput(Throughput::Bytes(buf.len() as u64));
+        group.bench_with_input(BenchmarkId::new("encode", n), &msg, |b, msg| {
+            let mut out = Vec::with_capacity(buf.len());
+            b.iter(|| encode_into(msg, &mut out).unwrap());
+        });
+        group.bench_with_input(BenchmarkId::new("decode", n), &buf, |b, bytes| {
+            b.iter(|| decode::<ServerMsg>(bytes).unwrap());
+        });
+        group.bench_with_input(BenchmarkId::new("state", n), &g, |b, g| {
+            b.iter(|| g.snapshot());
+        });
+    }
+    group.finish();
+}
+
+fn step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("arena_step");
+    for n in SIZES {
+        let (g, ids) = arena_with(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            let mut g = g.clone();
+            let mut seq = 1;
+            b.iter(|| {
+                seq += 1;
+                for id in &ids {
+                    g.apply_input(*id, seq, &Controls::new(0.5, -0.5, 0));
+                }
+                g.step(DT);
+            });
+        });
+    }
+    group.finish();
+}
+
+/// A stand-in session: takes the snapshot when woken, like `Session`'s Wake handler.
+struct Sink(Arc<Seat<Controls>>);
+
+impl Actor for Sink {
+    type Context = Context<Self>;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1);
+    }
+}
+
+impl Handler<Wake> for Sink {
+    type Result = ();
+    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {
+        let _ = self.0.take();
+    }
+}
+
+/// The room's whole tick for a room of 8 players fanned out to N seats: drain inputs, step,
+/// build the state, encode once, then offer + try_send(Wake) per seat.
+fn room_tick(c: &mut Criterion) {
+    let mut group = c.benchmark_group("room_tick_fanout");
+    let sys = System::new();
+    for seats in [8usize, 128, 1024] {
+        let (g, ids) = arena_with(8);
+        let sinks: Vec<(Arc<Seat<Controls>>, Recipient<Wake>)> = sys.block_on(async {
+            (0..seats)
+                .map(|_| {
+                    let seat = Arc::new(Seat::new(None));
+                    let addr = Sink(seat.clone()).start();
+                    (seat, addr.recipient())
+                })
+                .collect()
+        });
+        group.throughput(Throughput::Elements(seats as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(seats), &seats, |b, _| {
+            let mut g = g.clone();
+            let mut buf = Vec::with_capacity(2048);
+            let mut tick = 0u64;
+            let mut inputs = Vec::new();
+            b.iter(|| {
+                tick += 1;
+                for (i, (seat, _)) in sinks.iter().enumerate().take(ids.len()) {
+                    seat.push_input(tick as u32, Controls::new(1.0, 0.0, 0));
+                    seat.drain_inputs(&mut inputs);
+                    for (seq, input) in inputs.drain(..) {
+                        g.apply_input(ids[i], seq, &input);
+                    }
+                }
+                g.step(DT);
+                let msg: ServerMsg<ArenaState> = snapshot_msg(&g, tick);
+                encode_into(&msg, &mut buf).unwrap();
+                let bytes = Bytes::copy_from_slice(&buf);
+                for (seat, wake) in &sinks {
+                    seat.offer(tick, bytes.clone());
+                    let _ = wake.try_send(Wake);
+                }
+            });
+        });
+        drop(sinks);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec, step, room_tick);
+criterion_main!(benches);
