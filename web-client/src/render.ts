@@ -305,25 +305,27 @@ export class Renderer {
     }
   }
 
+  /** A collected orb bursts into a few sparks that fly out and fade. */
   private drawPops(f: Frame, a: ArenaInfo): void {
     const ctx = this.ctx;
+    const life = 0.45;
     for (const p of f.pops) {
       const age = f.time - p.born;
-      if (age < 0 || age > 0.5) continue;
-      const k = age / 0.5;
+      if (age < 0 || age > life) continue;
+      const k = age / life;
+      const cx = this.sx(p.x);
+      const cy = this.sy(p.y);
+      const dist = (a.orb_radius + k * a.player_radius * 2) * this.scale;
+      const r = Math.max(1.2, a.orb_radius * this.scale * 0.45 * (1 - k));
       ctx.save();
-      ctx.globalAlpha = 1 - k;
-      ctx.strokeStyle = palette.orb;
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.arc(
-        this.sx(p.x),
-        this.sy(p.y),
-        (a.orb_radius + k * a.player_radius * 1.6) * this.scale,
-        0,
-        Math.PI * 2,
-      );
-      ctx.stroke();
+      ctx.globalAlpha = 1 - k * k;
+      ctx.fillStyle = palette.orb;
+      for (let i = 0; i < 8; i++) {
+        const ang = (i / 8) * Math.PI * 2 + p.born;
+        ctx.beginPath();
+        ctx.arc(cx + Math.cos(ang) * dist, cy + Math.sin(ang) * dist, r, 0, Math.PI * 2);
+        ctx.fill();
+      }
       ctx.restore();
     }
   }
