@@ -123,6 +123,10 @@ impl LoadRun {
             _ = stopped(&mut stop) => {}
         }
         let ramp_end = Instant::now();
+        if crate::tally::Live::get(&shared.tally.live.connected) == 0 {
+            // Nobody joined: there is nothing to measure, do not wait out the duration.
+            self.stop.send_replace(true);
+        }
         let planned = Window {
             start: ramp_end + cfg.warmup,
             end: ramp_end + cfg.duration,
@@ -233,6 +237,7 @@ fn apply_usage(report: &mut Report, start: Probe, end: Probe) {
     if let (Some(a), Some(b)) = (start.bot, end.bot) {
         let cores = b.cores_since(&a);
         report.bot_cpu_cores = Some(round(cores));
+        report.bot_sys_cores = Some(round(b.sys_cores_since(&a)));
         report.bot_cpu_cores_per_1000_bots = per_1000(cores, report.connected);
         report.bot_rss_bytes = Some(b.rss_bytes);
     }

@@ -24,9 +24,10 @@ struct Cli {
     /// Play time after the ramp, warmup included: `30`, `30s`, `2m`.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     duration: Duration,
-    /// Start of the play time excluded from the measurements: `5`, `5s`.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    warmup: Duration,
+    /// Start of the play time excluded from the measurements: `5`, `5s`
+    /// [default: 2s, or a quarter of --duration when that is shorter].
+    #[arg(long, value_parser = parse_duration)]
+    warmup: Option<Duration>,
     /// Write the JSON report to this file (`-` for stdout).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -89,7 +90,9 @@ fn main() -> ExitCode {
 fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let mut config = LoadConfig::new(cli.url.clone(), cli.bots, cli.duration);
-    config.warmup = cli.warmup;
+    config.warmup = cli
+        .warmup
+        .unwrap_or_else(|| Duration::from_secs(2).min(cli.duration / 4));
     config.room = cli.room.clone();
     config.ramp_per_second = cli.ramp;
     config.max_connecting = cli.max_connecting;

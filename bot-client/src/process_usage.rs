@@ -10,6 +10,8 @@ pub struct ProcessUsage {
     pub at: Instant,
     /// User + system CPU seconds since the process started (all threads).
     pub cpu_seconds: f64,
+    /// The system (kernel) part of `cpu_seconds`: for a network-bound process, mostly TCP.
+    pub sys_seconds: f64,
     /// Resident set size in bytes.
     pub rss_bytes: u64,
 }
@@ -34,7 +36,8 @@ impl ProcessUsage {
         let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
         Some(ProcessUsage {
             at: Instant::now(),
-            cpu_seconds: parse_cpu_seconds(&stat)?,
+            cpu_seconds: parse_cpu_seconds(&stat)?.0,
+            sys_seconds: parse_cpu_seconds(&stat)?.1,
             rss_bytes: parse_vm_rss(&status)?,
         })
     }
@@ -47,16 +50,26 @@ impl ProcessUsage {
         }
         (self.cpu_seconds - earlier.cpu_seconds).max(0.0) / wall
     }
+
+    /// The system (kernel) share of [`ProcessUsage::cores_since`].
+    pub fn sys_cores_since(&self, earlier: &ProcessUsage) -> f64 {
+        let wall = self.at.saturating_duration_since(earlier.at).as_secs_f64();
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        (self.sys_seconds - earlier.sys_seconds).max(0.0) / wall
+    }
 }
 
-/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in seconds. The command name
-/// (field 2) may contain spaces and parentheses, so fields are counted after the last `)`.
-fn parse_cpu_seconds(stat: &str) -> Option<f64> {
+/// (utime + stime, stime) (fields 14 and 15) of a `/proc/<pid>/stat` line, in seconds. The
+/// command name (field 2) may contain spaces and parentheses, so fields are counted after the
+/// last `)`.
+fn parse_cpu_seconds(stat: &str) -> Option<(f64, f64)> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace(); // field 3 onwards
     let utime: f64 = fields.nth(11)?.parse().ok()?;
     let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / USER_HZ)
+    Some(((utime + stime) / USER_HZ, stime / USER_HZ))
 }
 
 /// `VmRSS:   1234 kB` of `/proc/<pid>/status`, in bytes.
@@ -73,7 +86,7 @@ mod tests {
     #[test]
     fn parses_proc_stat_with_an_awkward_command_name() {
         let stat = "4242 (tick (cast) bot) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 3 0 100 200 300";
-        assert_eq!(parse_cpu_seconds(stat), Some(3.0));
+        assert_eq!(parse_cpu_seconds(stat), Some((3.0, 0.5)));
         assert_eq!(
             parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"),
             Some(2 * 1024 * 1024)

@@ -68,6 +68,8 @@ pub struct Report {
     /// This process's CPU cores over the steady window.
     pub bot_cpu_cores: Option<f64>,
     pub bot_cpu_cores_per_1000_bots: Option<f64>,
+    /// The kernel (system) part of `bot_cpu_cores` — on loopback mostly TCP for both ends.
+    pub bot_sys_cores: Option<f64>,
     pub bot_rss_bytes: Option<u64>,
     /// Close codes the bots received, by code ("1000" for the normal end, "1006" for none).
     pub closes: BTreeMap<String, u64>,
@@ -206,8 +208,9 @@ impl Report {
             (
                 "bot process",
                 format!(
-                    "cpu {} cores ({} per 1000 bots), rss {}",
+                    "cpu {} cores ({} system; {} per 1000 bots), rss {}",
                     opt(self.bot_cpu_cores, &|v| format!("{v:.3}")),
+                    opt(self.bot_sys_cores, &|v| format!("{v:.3}")),
                     opt(self.bot_cpu_cores_per_1000_bots, &|v| format!("{v:.3}")),
                     opt(self.bot_rss_bytes.map(|b| b as f64), &human_bytes),
                 ),
