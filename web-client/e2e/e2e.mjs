@@ -380,6 +380,44 @@ async function main() {
   );
   await pageD.close();
 
+  // Touch: on a phone-sized page, dragging on the canvas is a virtual stick.
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    hasTouch: true,
+    isMobile: true,
+    deviceScaleFactor: 2,
+  });
+  const pageE = await phone.newPage();
+  pageE.on('pageerror', (e) => pageErrors.push(`E: ${e.message}`));
+  await pageE.goto(`${server.url}/?room=${room}-touch&name=E`);
+  const alone = () => window.tickcast.connected && window.tickcast.players.length === 1;
+  await waitView(pageE, 'the phone page to join', alone, null, 15_000);
+  const e0 = await viewOf(pageE);
+  const eX0 = e0.players[0].x;
+  const dir = eX0 < (e0.arena?.width ?? 1600) - 400 ? 1 : -1;
+  const cdp = await phone.newCDPSession(pageE);
+  const touch = (type, x) =>
+    cdp.send('Input.dispatchTouchEvent', {
+      type,
+      touchPoints: type === 'touchEnd' ? [] : [{ x, y: 500, id: 1 }],
+    });
+  await touch('touchStart', 195);
+  for (let i = 1; i <= 4; i++) await touch('touchMove', 195 + dir * 20 * i);
+  await waitView(
+    pageE,
+    'the touch-dragged player to move',
+    ({ x0, dir }) => {
+      const me = window.tickcast.players[0];
+      return me && (me.x - x0) * dir > 150;
+    },
+    { x0: eX0, dir },
+    10_000,
+  );
+  await pageE.screenshot({ path: join(resultsDir, 'e2e-phone.png') });
+  await touch('touchEnd', 0);
+  check(true, `a touch drag moves the player on a phone-sized page (from x=${eX0.toFixed(1)})`);
+  await phone.close();
+
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
   const port = Number(new URL(server.url).port);
   log('restarting the server on the same port');

@@ -283,6 +283,7 @@ export class Game {
       },
       stick: this.input.stick(),
       boosting: (this.lastControls.buttons & 1) === 1,
+      focus: this.renderedPlayers.find((p) => p.me) ?? null,
       time: t,
     });
     this.drawMs = this.drawMs * 0.9 + (performance.now() - t0) * 0.1;

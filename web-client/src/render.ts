@@ -52,6 +52,8 @@ export interface Frame {
   hud: Hud;
   stick: StickView | null;
   boosting: boolean;
+  /** Our own player's position: the view follows it when the arena does not fit. */
+  focus: { x: number; y: number } | null;
   /** Seconds, for animation. */
   time: number;
 }
@@ -90,6 +92,11 @@ export function assignColors(ids: readonly string[]): Map<string, string> {
   return out;
 }
 
+/** Players are never drawn smaller than this scale (arena units → CSS px); the view scrolls. */
+const MIN_SCALE = 0.55;
+/** Room around the cached arena layer for its glow. */
+const ARENA_PAD = 40;
+
 const FONT = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif`;
 const MONO = `ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace`;
 
@@ -101,9 +108,12 @@ export class Renderer {
   private scale = 1;
   private ox = 0;
   private oy = 0;
-  /** Background, arena floor, grid and border, redrawn only when the layout changes. */
-  private staticLayer: HTMLCanvasElement | null = null;
-  private staticKey = '';
+  /** The window's background, redrawn only when the window size changes. */
+  private bgLayer: HTMLCanvasElement | null = null;
+  private bgKey = '';
+  /** Arena floor, grid and border at the current scale, redrawn only when the scale changes. */
+  private arenaLayer: HTMLCanvasElement | null = null;
+  private arenaKey = '';
   /** Recent drawn positions per player (arena units), for motion trails. */
   private trails = new Map<string, { x: number; y: number; t: number }[]>();
   /** Pre-rendered glowing sprites (orbs, player glows), keyed by size and colour. */
@@ -130,25 +140,48 @@ export class Renderer {
     }
   }
 
-  private layout(arena: ArenaInfo): void {
-    const small = this.cssW < 600;
+  /**
+   * Scales the arena to fit the window. On small screens (phones) where that would make players
+   * tiny, a minimum scale applies and the view follows `focus` (our own player) instead.
+   */
+  private layout(arena: ArenaInfo, focus: { x: number; y: number } | null): void {
+    const small = this.cssW < 600 || this.cssH < 500;
     const margin = small ? 8 : 24;
     const top = small ? 64 : 24;
     const bottom = small ? 8 : 44; // room for the controls hint and the toolbar
     const availW = this.cssW - margin * 2;
     const availH = this.cssH - top - bottom;
-    this.scale = Math.max(0.05, Math.min(availW / arena.width, availH / arena.height));
-    this.ox = (this.cssW - arena.width * this.scale) / 2;
-    this.oy = top + (availH - arena.height * this.scale) / 2;
+    const fit = Math.min(availW / arena.width, availH / arena.height);
+    this.scale = Math.max(0.05, Math.max(fit, Math.min(MIN_SCALE, availH / arena.height)));
+    const place = (size: number, avail: number, start: number, f: number | undefined) => {
+      const s = size * this.scale;
+      if (s <= avail || f === undefined) return start + (avail - s) / 2;
+      const centred = start + avail / 2 - f * this.scale;
+      return Math.min(start, Math.max(start + avail - s, centred));
+    };
+    // Whole device pixels, so the cached arena layer is drawn crisp.
+    const snap = (v: number) => Math.round(v * this.dpr) / this.dpr;
+    this.ox = snap(place(arena.width, availW, margin, focus?.x));
+    this.oy = snap(place(arena.height, availH, top, focus?.y));
   }
 
   draw(f: Frame): void {
     this.fit();
     const ctx = this.ctx;
-    if (f.arena) this.layout(f.arena);
+    if (f.arena) this.layout(f.arena, f.focus);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(this.staticCanvas(f.arena), 0, 0);
+    ctx.drawImage(this.background(), 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    if (f.arena) {
+      const layer = this.arenaCanvas(f.arena);
+      ctx.drawImage(
+        layer,
+        this.ox - ARENA_PAD,
+        this.oy - ARENA_PAD,
+        layer.width / this.dpr,
+        layer.height / this.dpr,
+      );
+    }
 
     if (f.arena) {
       this.drawPops(f, f.arena);
@@ -167,13 +200,13 @@ export class Renderer {
   }
 
   /**
-   * The parts that do not move, drawn once per layout into an offscreen canvas: a software
-   * (GPU-less) browser would otherwise spend most of each frame on gradients and blur.
+   * The parts that do not move are drawn once into offscreen canvases: a software (GPU-less)
+   * browser would otherwise spend most of each frame on gradients and blur.
    */
-  private staticCanvas(arena: ArenaInfo | null): HTMLCanvasElement {
-    const key = `${this.canvas.width}x${this.canvas.height}@${this.dpr}:${arena ? `${arena.width}x${arena.height}:${this.scale}` : '-'}`;
-    if (this.staticLayer && key === this.staticKey) return this.staticLayer;
-    const layer = this.staticLayer ?? document.createElement('canvas');
+  private background(): HTMLCanvasElement {
+    const key = `${this.canvas.width}x${this.canvas.height}`;
+    if (this.bgLayer && key === this.bgKey) return this.bgLayer;
+    const layer = this.bgLayer ?? document.createElement('canvas');
     layer.width = this.canvas.width;
     layer.height = this.canvas.height;
     const ctx = layer.getContext('2d')!;
@@ -181,9 +214,23 @@ export class Renderer {
     ctx.fillStyle = palette.background;
     ctx.fillRect(0, 0, this.cssW, this.cssH);
     this.drawBackdrop(ctx);
-    if (arena) this.drawArena(ctx, arena);
-    this.staticLayer = layer;
-    this.staticKey = key;
+    this.bgLayer = layer;
+    this.bgKey = key;
+    return layer;
+  }
+
+  private arenaCanvas(arena: ArenaInfo): HTMLCanvasElement {
+    const key = `${arena.width}x${arena.height}:${this.scale}@${this.dpr}`;
+    if (this.arenaLayer && key === this.arenaKey) return this.arenaLayer;
+    const layer = this.arenaLayer ?? document.createElement('canvas');
+    layer.width = Math.ceil((arena.width * this.scale + ARENA_PAD * 2) * this.dpr);
+    layer.height = Math.ceil((arena.height * this.scale + ARENA_PAD * 2) * this.dpr);
+    const ctx = layer.getContext('2d')!;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.clearRect(0, 0, layer.width, layer.height);
+    this.drawArena(ctx, arena, ARENA_PAD, ARENA_PAD);
+    this.arenaLayer = layer;
+    this.arenaKey = key;
     return layer;
   }
 
@@ -234,9 +281,7 @@ export class Renderer {
     return this.oy + y * this.scale;
   }
 
-  private drawArena(ctx: CanvasRenderingContext2D, a: ArenaInfo): void {
-    const x = this.sx(0);
-    const y = this.sy(0);
+  private drawArena(ctx: CanvasRenderingContext2D, a: ArenaInfo, x: number, y: number): void {
     const w = a.width * this.scale;
     const h = a.height * this.scale;
     const r = Math.min(18, 40 * this.scale);
