@@ -435,6 +435,24 @@ async function main() {
   await waitView(pageB, 'page B to reconnect', bothThere, room, 30_000);
   check(true, 'both pages reconnected with backoff and see each other again');
 
+  // Inputs still count after the reconnect (seq keeps increasing across connections).
+  const r0 = await viewOf(pageB);
+  const ra = r0.players.find((p) => p.id !== r0.playerId);
+  const rRight = ra.x < (r0.arena?.width ?? 1600) - 400;
+  const rKey = rRight ? 'ArrowRight' : 'ArrowLeft';
+  const aId = (await viewOf(pageA)).playerId;
+  await pageA.bringToFront();
+  await pageA.keyboard.down(rKey);
+  await waitView(
+    pageB,
+    'page B to see A move after the reconnect',
+    movedBy,
+    { id: aId, x0: ra.x, right: rRight, margin: 100 },
+    10_000,
+  );
+  await pageA.keyboard.up(rKey);
+  check(true, `after the reconnect, page B again sees A move (${rKey})`);
+
   check(
     pageErrors.length === 0,
     `no uncaught page errors${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`,
