@@ -2,9 +2,12 @@
 //! command-line flags and environment variables; tests build it directly.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tickcast_shared::limits::MAX_CLIENT_MESSAGE_BYTES;
+
+use crate::token::TokenKey;
 
 /// Everything the runtime can be tuned with.
 #[derive(Debug, Clone)]
@@ -40,6 +43,29 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Seed for room RNGs; `None` = random. Room `n` gets `seed + n`.
     pub seed: Option<u64>,
+    /// Open WebSocket sessions at most; further upgrades get HTTP 503.
+    pub max_connections: usize,
+    /// Open sessions per client IP at most; further upgrades get HTTP 429.
+    pub max_connections_per_ip: usize,
+    /// Apply the per-IP limit to loopback peers too (off: local load tests and a same-host proxy
+    /// without `trust_proxy` are not limited per IP).
+    pub limit_loopback: bool,
+    /// Take the client IP from the last `X-Forwarded-For` entry (only behind a reverse proxy
+    /// that sets it; otherwise clients could pick their own address).
+    pub trust_proxy: bool,
+    /// Browser origins allowed to upgrade (`https://game.example`); empty = any. Requests without
+    /// an `Origin` header (non-browser clients) are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// When set, `/ws` requires a signed `?token=` (see [`crate::token`]).
+    pub auth: Option<TokenKey>,
+    /// Client messages per second a session may sustain, as a multiple of the tick rate.
+    pub message_rate_factor: f64,
+    /// Messages a session may send in a burst above that rate, as a multiple of the tick rate.
+    /// Excess messages are dropped; a session that keeps flooding until it has overdrawn a
+    /// whole burst is closed with 1008.
+    pub message_burst_factor: f64,
+    /// Serve HTTPS/WSS with this rustls configuration (see [`crate::tls`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +87,15 @@ impl Default for ServerConfig {
             room_threads: 0,
             static_dir: None,
             seed: None,
+            max_connections: 20_000,
+            max_connections_per_ip: 64,
+            limit_loopback: false,
+            trust_proxy: false,
+            allowed_origins: Vec::new(),
+            auth: None,
+            message_rate_factor: 3.0,
+            message_burst_factor: 2.0,
+            tls: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Per-connection socket tuning and a handle to the connection's socket.
 //!
-//! Called from `HttpServer::on_connect` for every accepted TCP connection:
+//! Called from `HttpServer::on_connect` for every accepted TCP connection (plain, or the TCP
+//! stream under a rustls `TlsStream`):
 //! - a small `SO_SNDBUF`, so a client that stops reading fills the kernel's buffer within about a
 //!   second instead of after megabytes (Linux auto-tunes it up to ~4 MiB otherwise; measured:
 //!   ~128 s of stale snapshots before the session froze);
@@ -12,6 +13,7 @@
 use std::any::Any;
 use std::net::Shutdown;
 
+use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 use socket2::{SockRef, Socket};
@@ -65,7 +67,12 @@ impl SocketTuning {
     /// The `on_connect` callback: tune the socket and stash a [`ConnHandle`] in the connection's
     /// extensions, where the WebSocket route picks it up.
     pub fn on_connect(&self, conn: &dyn Any, ext: &mut Extensions) {
-        let Some(tcp) = conn.downcast_ref::<TcpStream>() else {
+        let tcp = if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
+            tcp
+        } else if let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() {
+            // TLS: tune the TCP socket underneath (backpressure works on its bytes the same way).
+            tls.get_ref().0
+        } else {
             return;
         };
         let _ = tcp.set_nodelay(true);

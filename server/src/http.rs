@@ -1,6 +1,7 @@
 //! HTTP routes: the WebSocket upgrade, the JSON/Prometheus endpoints and the static web client.
 //!
-//! - `GET /ws` — upgrade to a [`Session`] (behind the [`FrameGuard`] size check);
+//! - `GET /ws` — upgrade to a [`Session`] once [`Admission`] allows it (origin 403, token 401,
+//!   connection limits 429/503), behind the [`FrameGuard`] size check;
 //! - `GET /rooms` — JSON list of rooms; `GET /rooms/{id}` — one room with per-player counters;
 //! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
+use crate::admission::Admission;
 use crate::conn::ConnHandle;
 use crate::frame_guard::FrameGuard;
 use crate::game::Game;
@@ -38,11 +40,16 @@ async fn upgrade<G: Game>(
     req: HttpRequest,
     payload: web::Payload,
     env: web::Data<SessionEnv<G>>,
+    admission: web::Data<Admission>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let ticket = match admission.check(&req) {
+        Ok(t) => t,
+        Err(refusal) => return Ok(refusal.response()),
+    };
     let limit = env.config.max_message_bytes;
     let conn = req.conn_data::<Arc<ConnHandle>>().cloned();
     let (guarded, oversized) = FrameGuard::new(payload, limit);
-    let session = Session::new(env.get_ref().clone(), conn, oversized);
+    let session = Session::new(env.get_ref().clone(), conn, oversized).with_ticket(ticket);
     ws::WsResponseBuilder::new(session, &req, guarded)
         .frame_size(limit)
         .start()

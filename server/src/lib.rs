@@ -1,9 +1,12 @@
 //! # tickcast-server — an authoritative, actor-model game-state server
 //!
 //! Layers, from the socket inwards:
+//! - [`tls`]: optional rustls (`https://`, `wss://`);
 //! - [`http`]: actix-web routes (`/ws`, `/rooms`, `/healthz`, `/metrics`, static files), with
-//!   per-connection socket tuning from [`conn`] and the [`frame_guard`] size check;
-//! - [`session`]: one actor per WebSocket connection — decode, validate, forward, write;
+//!   per-connection socket tuning from [`conn`], the [`admission`] checks before an upgrade
+//!   (origin, [`token`], connection limits) and the [`frame_guard`] size check;
+//! - [`session`]: one actor per WebSocket connection — decode, validate, rate-limit
+//!   ([`rate_limit`]), forward, write;
 //! - [`registry`]: one actor that creates, matches, lists and disposes rooms;
 //! - [`room`]: one actor per room running the fixed-tick loop ([`schedule`]), encoding one
 //!   snapshot per tick and handing it to every [`seat`] (latest wins: backpressure);
@@ -23,17 +26,21 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod admission;
 pub mod config;
 pub mod conn;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
 pub mod metrics;
+pub mod rate_limit;
 pub mod registry;
 pub mod room;
 pub mod schedule;
 pub mod seat;
 pub mod session;
+pub mod tls;
+pub mod token;
 
 use std::future::Future;
 use std::io;
@@ -49,6 +56,7 @@ pub use config::ServerConfig;
 pub use game::{Game, GameFactory};
 pub use metrics::Metrics;
 
+use admission::Admission;
 use conn::SocketTuning;
 use registry::{DisposeAll, Registry};
 use session::SessionEnv;
@@ -56,8 +64,9 @@ use session::SessionEnv;
 /// How long sessions get to flush their close frames on shutdown before connections are cut.
 const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
 
-/// Serves tickcast on `listener` until `shutdown` resolves, then closes every session with 1001
-/// and returns within about two seconds. Must run inside an actix `System`.
+/// Serves tickcast on `listener` (over TLS when `config.tls` is set) until `shutdown` resolves,
+/// then closes every session with 1001 and returns within about two seconds. Must run inside an
+/// actix `System`.
 pub async fn run<F: GameFactory>(
     listener: TcpListener,
     config: ServerConfig,
@@ -91,19 +100,24 @@ pub async fn run<F: GameFactory>(
     let tuning = SocketTuning {
         send_buffer: config.socket_send_buffer,
     };
+    let admission = web::Data::new(Admission::new(config.clone(), metrics.clone()));
     let static_dir = config.static_dir.clone();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
         App::new()
             .app_data(web::Data::new(env.clone()))
+            .app_data(admission.clone())
             .configure(move |cfg| http::routes::<F::Game>(cfg, static_dir.as_deref()))
     })
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))
     .on_connect(move |conn, ext| tuning.on_connect(conn, ext))
     .disable_signals()
-    .shutdown_timeout(2)
-    .listen(listener)?
+    .shutdown_timeout(2);
+    let server = match &config.tls {
+        Some(tls) => server.listen_rustls_0_23(listener, (**tls).clone())?,
+        None => server.listen(listener)?,
+    }
     .run();
     let handle = server.handle();
     let mut server_task = actix_web::rt::spawn(server);
@@ -132,6 +146,7 @@ pub async fn run<F: GameFactory>(
 /// A server running on a background thread (tests, embedding). Dropping it shuts it down.
 pub struct ServerHandle {
     addr: SocketAddr,
+    tls: bool,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
@@ -141,14 +156,16 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `ws://ADDR/ws`
+    /// `ws://ADDR/ws` (`wss://` with TLS)
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
+        let s = if self.tls { "s" } else { "" };
+        format!("ws{s}://{}/ws", self.addr)
     }
 
-    /// `http://ADDR{path}`
+    /// `http://ADDR{path}` (`https://` with TLS)
     pub fn http_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let s = if self.tls { "s" } else { "" };
+        format!("http{s}://{}{path}", self.addr)
     }
 
     /// Closes every session with 1001 and waits for the server thread to end.
@@ -182,6 +199,7 @@ pub fn spawn<F: GameFactory>(
     factory: F,
 ) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
+    let tls = config.tls.is_some();
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("tickcast-server".into())
@@ -192,6 +210,7 @@ pub fn spawn<F: GameFactory>(
         })?;
     Ok(ServerHandle {
         addr,
+        tls,
         stop: Some(stop),
         thread: Some(thread),
     })

@@ -1,13 +1,15 @@
-//! The `tickcast-server` binary: flags and environment → [`ServerConfig`], logging, signals.
-//! Everything else lives in the library.
+//! The `tickcast-server` binary: flags and environment → [`ServerConfig`], logging, signals,
+//! and the `token` subcommand that mints a join token for testing. Everything else lives in the
+//! library.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tickcast_server::game::arena::{Arena, ArenaConfig};
+use tickcast_server::token::{unix_now, Claims, TokenKey};
 use tickcast_server::ServerConfig;
 
 /// An authoritative multiplayer game-state server: WebSocket sessions, fixed-tick rooms,
@@ -15,6 +17,8 @@ use tickcast_server::ServerConfig;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to bind.
     #[arg(long, env = "TICKCAST_BIND", default_value = "127.0.0.1")]
     bind: String,
@@ -62,9 +66,66 @@ struct Args {
     /// Seed for room RNGs (reproducible rooms); random when absent.
     #[arg(long, env = "TICKCAST_SEED")]
     seed: Option<u64>,
+    /// Seconds between server pings.
+    #[arg(long, env = "TICKCAST_HEARTBEAT_INTERVAL", default_value_t = 5.0)]
+    heartbeat_interval: f64,
+    /// Seconds without hearing from a client before it is closed (1008).
+    #[arg(long, env = "TICKCAST_CLIENT_TIMEOUT", default_value_t = 15.0)]
+    client_timeout: f64,
+    /// Open WebSocket sessions at most (further upgrades: HTTP 503).
+    #[arg(long, env = "TICKCAST_MAX_CONNECTIONS", default_value_t = 20_000)]
+    max_connections: usize,
+    /// Open sessions per client IP at most (further upgrades: HTTP 429). Loopback is exempt
+    /// unless --limit-loopback.
+    #[arg(long, env = "TICKCAST_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
+    /// Apply the per-IP limit to loopback clients too.
+    #[arg(long, env = "TICKCAST_LIMIT_LOOPBACK")]
+    limit_loopback: bool,
+    /// Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry.
+    #[arg(long, env = "TICKCAST_TRUST_PROXY")]
+    trust_proxy: bool,
+    /// Browser origins allowed to open /ws, comma-separated (e.g. https://game.example);
+    /// any origin when absent. Clients that send no Origin header are always allowed.
+    #[arg(long, env = "TICKCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Require a signed join token (`/ws?token=…`) made with this secret.
+    #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true)]
+    auth_secret: Option<String>,
+    /// Client messages per second a session may sustain, in multiples of the tick rate.
+    #[arg(long, env = "TICKCAST_MESSAGE_RATE", default_value_t = 3.0)]
+    message_rate: f64,
+    /// Messages a session may burst above that rate, in multiples of the tick rate.
+    #[arg(long, env = "TICKCAST_MESSAGE_BURST", default_value_t = 2.0)]
+    message_burst: f64,
+    /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
+    #[arg(long, env = "TICKCAST_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TICKCAST_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log filter, `RUST_LOG` syntax (e.g. `info,tickcast_server::room=debug`).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a signed join token (what a login service would hand a player).
+    Token {
+        /// The server's --auth-secret.
+        #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The player name the token allows.
+        #[arg(long)]
+        name: String,
+        /// Seconds until the token expires.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// The login service's account id (optional; logged by the server).
+        #[arg(long)]
+        player_id: Option<String>,
+    },
 }
 
 fn secs(v: f64, flag: &str) -> anyhow::Result<Duration> {
@@ -75,6 +136,21 @@ fn secs(v: f64, flag: &str) -> anyhow::Result<Duration> {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Token {
+        secret,
+        name,
+        ttl,
+        player_id,
+    }) = &args.command
+    {
+        let token = TokenKey::new(secret.as_bytes()).mint(&Claims {
+            name: name.clone(),
+            player_id: player_id.clone(),
+            expires: unix_now().saturating_add(*ttl),
+        });
+        println!("{token}");
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&args.log)
@@ -102,6 +178,30 @@ async fn main() -> anyhow::Result<()> {
         room_threads: args.room_threads,
         static_dir: Some(args.static_dir.clone()),
         seed: args.seed,
+        heartbeat_interval: secs(args.heartbeat_interval, "heartbeat-interval")?
+            .max(Duration::from_millis(100)),
+        client_timeout: secs(args.client_timeout, "client-timeout")?,
+        max_connections: args.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
+        limit_loopback: args.limit_loopback,
+        trust_proxy: args.trust_proxy,
+        allowed_origins: args
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim().to_string())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        auth: args
+            .auth_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| TokenKey::new(s.as_bytes())),
+        message_rate_factor: args.message_rate,
+        message_burst_factor: args.message_burst,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tickcast_server::tls::load_pem(cert, key)?),
+            _ => None,
+        },
         ..ServerConfig::default()
     };
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
@@ -110,9 +210,15 @@ async fn main() -> anyhow::Result<()> {
     if !args.static_dir.join("index.html").is_file() {
         tracing::warn!(dir = %args.static_dir.display(), "web client not built; serving a help page at /");
     }
-    tracing::info!(%addr, tick_rate = config.tick_rate, "tickcast listening");
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, tick_rate = config.tick_rate, tls = config.tls.is_some(),
+        auth = config.auth.is_some(), origins = ?config.allowed_origins, "tickcast listening");
     // Scripts and tests read this line to find the port when --port 0 is used.
-    println!("tickcast listening on http://{addr}");
+    println!("tickcast listening on {scheme}://{addr}");
 
     tickcast_server::run(
         listener,

@@ -4,7 +4,8 @@
 //! crate's process collector, so a load run can tell the server's cost from the bots'.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Every metric the server exports.
@@ -28,6 +29,8 @@ pub struct Metrics {
     pub inputs_total: IntCounter,
     pub inputs_dropped_total: IntCounter,
     pub room_panics_total: IntCounter,
+    /// WebSocket upgrades refused before the upgrade, by `reason` (origin, auth, per_ip, total).
+    pub upgrades_refused_total: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -63,6 +66,16 @@ impl Metrics {
         )
         .expect("histogram options should be valid");
         r.register(Box::new(tick_duration_seconds.clone()))
+            .expect("metric names should be unique");
+        let upgrades_refused_total = IntCounterVec::new(
+            Opts::new(
+                "tickcast_upgrades_refused_total",
+                "WebSocket upgrades refused before the upgrade (403 origin, 401 auth, 429 per_ip, 503 total).",
+            ),
+            &["reason"],
+        )
+        .expect("metric names should be valid");
+        r.register(Box::new(upgrades_refused_total.clone()))
             .expect("metric names should be unique");
         Metrics {
             connections: gauge(&r, "tickcast_connections", "Open WebSocket sessions."),
@@ -131,6 +144,7 @@ impl Metrics {
                 "tickcast_room_panics_total",
                 "Rooms stopped because their game code panicked.",
             ),
+            upgrades_refused_total,
             registry: r,
         }
     }

@@ -3,9 +3,13 @@
 //! It decodes frames (reassembling fragmented messages up to the size limit), validates and
 //! forwards the join to the registry and inputs to its seat, answers pings, writes snapshots when
 //! its room wakes it, and closes with the right code on any protocol error: 1002 protocol error,
-//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, heartbeat), 1009 too big,
-//! 4000–4005 for join refusals (see `shared/PROTOCOL.md`). On any kind of disconnect it leaves its
-//! room (`stopped`), and the room also frees the seat itself if the session vanished.
+//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, heartbeat, flood), 1009 too
+//! big, 4000–4005 for join refusals (see `shared/PROTOCOL.md`). Every data frame and ping is
+//! charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
+//! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
+//! the token the upgrade was admitted with (else 4003). On any kind of disconnect it leaves its
+//! room (`stopped`), and the room also frees the seat itself if the session vanished. It holds
+//! its admission [`Ticket`] until it is dropped, which frees its connection slot.
 //!
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
@@ -23,11 +27,13 @@ use tickcast_shared::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::admission::Ticket;
 use crate::config::ServerConfig;
 use crate::conn::ConnHandle;
 use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
+use crate::rate_limit::{TokenBucket, Verdict};
 use crate::registry::{JoinError, JoinRoom, Registry};
 use crate::room::{RemovePlayer, Room};
 use crate::seat::Seat;
@@ -90,10 +96,20 @@ pub struct Session<G: Game> {
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
+    /// The message rate limit.
+    bucket: TokenBucket,
+    /// The admission slot (released on drop) and the join token's claims.
+    ticket: Option<Ticket>,
 }
 
 impl<G: Game> Session<G> {
     pub fn new(env: SessionEnv<G>, conn: Option<Arc<ConnHandle>>, oversized: Tripped) -> Self {
+        let tick_rate = f64::from(env.config.tick_rate);
+        let bucket = TokenBucket::new(
+            env.config.message_rate_factor * tick_rate,
+            env.config.message_burst_factor * tick_rate,
+            Instant::now(),
+        );
         Session {
             env,
             conn,
@@ -104,6 +120,35 @@ impl<G: Game> Session<G> {
             ack_tick: 0,
             stale_input_reported: false,
             fragments: None,
+            bucket,
+            ticket: None,
+        }
+    }
+
+    /// Attaches the admission ticket: held until the session is dropped.
+    pub fn with_ticket(mut self, ticket: Ticket) -> Self {
+        self.ticket = Some(ticket);
+        self
+    }
+
+    /// Charges one incoming data frame or ping to the rate limit. `false`: ignore the frame
+    /// (dropped, or the session is being closed for flooding).
+    fn within_rate(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        match self.bucket.take(Instant::now()) {
+            Verdict::Accept => true,
+            Verdict::Drop => {
+                self.env.metrics.inputs_dropped_total.inc();
+                false
+            }
+            Verdict::Close => {
+                self.env.metrics.inputs_dropped_total.inc();
+                self.close(
+                    ctx,
+                    close::POLICY_VIOLATION,
+                    "input flood: too many messages",
+                );
+                false
+            }
         }
     }
 
@@ -224,6 +269,16 @@ impl<G: Game> Session<G> {
             Ok(n) => n,
             Err(e) => return self.close(ctx, close::INVALID_JOIN, &format!("invalid name: {e}")),
         };
+        if let Some(claims) = self.ticket.as_ref().and_then(|t| t.claims.as_ref()) {
+            if claims.name.trim() != name {
+                return self.close(
+                    ctx,
+                    close::INVALID_JOIN,
+                    "the name does not match the join token",
+                );
+            }
+            tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
+        }
         if let Some(room) = &join.room {
             if let Err(e) = validate::room_id(room) {
                 return self.close(ctx, close::INVALID_JOIN, &format!("invalid room id: {e}"));
@@ -425,6 +480,8 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
             }
         };
         match msg {
+            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Ping(_)
+                if !self.within_rate(ctx) => {}
             ws::Message::Binary(b) => {
                 if self.fragments.is_some() {
                     return self.close(
