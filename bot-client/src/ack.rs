@@ -23,7 +23,8 @@ impl AckTracker {
     /// server that never acknowledges cannot make a bot grow without bound.
     pub fn new(capacity: usize) -> Self {
         AckTracker {
-            pending: VecDeque::with_capacity(capacity.max(1)),
+            // A handful are in flight normally (input→ack is a tick or two); grow only if needed.
+            pending: VecDeque::with_capacity(capacity.clamp(1, 8)),
             capacity: capacity.max(1),
             acked: 0,
             evicted: 0,

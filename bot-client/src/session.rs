@@ -21,8 +21,8 @@ use crate::load_config::{LoadConfig, RoomChoice};
 use crate::snapshot_view::SnapshotView;
 use crate::tally::{Live, Tally};
 
-/// Inputs kept waiting for an acknowledgement per bot.
-const ACK_CAPACITY: usize = 512;
+/// Inputs kept waiting for an acknowledgement per bot (8 s at 30 Hz).
+const ACK_CAPACITY: usize = 256;
 /// An input not acknowledged after this long counts as unacknowledged.
 const ACK_OVERDUE: Duration = Duration::from_secs(1);
 
