@@ -103,10 +103,14 @@ function serverBinary() {
  * Starts the real server (on port 0 the first time, on the same port for the restart) and
  * resolves with its URL once it prints the listening line.
  */
-function startServer(bin, port = 0) {
+function startServer(
+  bin,
+  port = 0,
+  { label = port ? 'server-restarted' : 'server', env = {} } = {},
+) {
   if (!existsSync(bin)) throw new Error(`server binary not found: ${bin}`);
   mkdirSync(resultsDir, { recursive: true });
-  const logPath = join(resultsDir, port ? 'server-restarted.log' : 'server.log');
+  const logPath = join(resultsDir, `${label}.log`);
   const logFile = createWriteStream(logPath);
   const args = ['--port', String(port), '--static-dir', 'web-client/dist'];
   log(`starting ${bin} ${args.join(' ')} (log: ${logPath})`);
@@ -118,6 +122,7 @@ function startServer(bin, port = 0) {
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       // Rooms of 2, so that a third player is refused with 4001 (room full).
       TICKCAST_MAX_PLAYERS_PER_ROOM: String(MAX_PLAYERS),
+      ...env,
     },
   });
   let exited = false;
@@ -417,6 +422,42 @@ async function main() {
   await touch('touchEnd', 0);
   check(true, `a touch drag moves the player on a phone-sized page (from x=${eX0.toFixed(1)})`);
   await phone.close();
+
+  // A server that requires signed join tokens: a bad token gets a clear message (HTTP 401 on the
+  // upgrade, which a browser cannot see, so the client asks), a good one plays.
+  if (!mock) {
+    const secret = `e2e-${randomBytes(8).toString('hex')}`;
+    const authed = await startServer(bin, 0, {
+      label: 'server-auth',
+      env: { TICKCAST_AUTH_SECRET: secret },
+    });
+    const minted = spawnSync(bin, ['token', '--secret', secret, '--name', 'T'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const token = minted.stdout.trim().split('\n').pop();
+    check(minted.status === 0 && token, 'minted a join token with `tickcast-server token`');
+    const pageT = await open('T');
+    await pageT.goto(`${authed.url}/?room=${room}&name=T&token=not-a-valid-token`);
+    await waitView(
+      pageT,
+      'the bad token to be refused',
+      () => window.tickcast.closed !== null,
+      null,
+      15_000,
+    );
+    const t = await viewOf(pageT);
+    const tNotice = await pageT.evaluate(() => document.getElementById('notice-text').textContent);
+    check(
+      t.closed.code === 401 && /token/i.test(tNotice),
+      `a bad join token is refused: "${tNotice}" (HTTP ${t.closed.code})`,
+    );
+    await pageT.goto(`${authed.url}/?room=${room}&name=T&token=${encodeURIComponent(token)}`);
+    await waitView(pageT, 'the good token to play', () => window.tickcast.connected, null, 15_000);
+    check(true, 'a valid join token plays');
+    await pageT.close();
+    await authed.stop();
+  }
 
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
   const port = Number(new URL(server.url).port);

@@ -49,9 +49,11 @@ export function roomLink(room: string, name?: string): string {
   return url.toString();
 }
 
+/** Navigates within the app; a join token in the page URL stays (it is not part of invites). */
 function go(params: Record<string, string>): void {
   const url = new URL(location.href);
-  url.search = new URLSearchParams(params).toString();
+  const token = url.searchParams.get('token');
+  url.search = new URLSearchParams(token ? { ...params, token } : params).toString();
   url.hash = '';
   location.assign(url.toString());
 }
@@ -213,14 +215,16 @@ function startGame(room: string | null, name: string): void {
       roomId = id;
       document.title = `${id} · tickcast arena`;
       // Quick-play learns its room here: make the address bar an invite link.
-      history.replaceState(null, '', roomLink(id, name));
+      const link = new URL(roomLink(id, name));
+      const token = new URLSearchParams(location.search).get('token');
+      if (token) link.searchParams.set('token', token);
+      history.replaceState(null, '', link.toString());
     },
     onRefused: (code, message, reason) => {
       $('notice-title').textContent = code === 1000 ? 'Disconnected' : "Can't play right now";
       $('notice-text').textContent = message;
-      $('notice-reason').textContent = reason
-        ? `Server said: “${reason}” (close code ${code})`
-        : `Close code ${code}`;
+      const what = code < 1000 ? `HTTP ${code}` : `close code ${code}`;
+      $('notice-reason').textContent = reason ? `Server said: “${reason}” (${what})` : what;
       $('notice').hidden = false;
       $('notice-back').focus();
     },

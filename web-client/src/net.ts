@@ -25,7 +25,10 @@ export interface ConnectionEvents {
   snapshot(s: Snapshot): void;
   pong(p: Pong): void;
   error(e: ErrorMsg): void;
-  /** The server refused us or closed for good: show `message` (and the close reason). */
+  /**
+   * The server refused us or closed for good: show `message` (and the server's `reason`).
+   * `code` is the close code, or the HTTP status (< 1000) when the upgrade itself was refused.
+   */
   refused(code: number, message: string, reason: string): void;
 }
 
@@ -42,9 +45,56 @@ export function backoffDelay(attempt: number, policy = DEFAULT_BACKOFF, random =
   return Math.round(base * (0.75 + random() * 0.5));
 }
 
+/**
+ * The server's WebSocket URL for this page: `/ws` on the same host, carrying the page's
+ * `?token=` (a signed join token from a login service) when there is one.
+ */
 export function defaultSocketUrl(loc: Location = location): string {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${loc.host}/ws`;
+  const url = new URL(`${proto}//${loc.host}/ws`);
+  const token = new URLSearchParams(loc.search).get('token');
+  if (token) url.searchParams.set('token', token);
+  return url.toString();
+}
+
+/** What a refused upgrade means; `retry` = worth trying again later. */
+export interface UpgradeRefusal {
+  status: number;
+  message: string;
+  /** The server's own words (its plain-text answer), when it gave any. */
+  detail: string;
+  retry: boolean;
+}
+
+/**
+ * A browser cannot see why a WebSocket upgrade failed (it only reports close 1006), so after an
+ * attempt that never opened, the client asks the same URL over plain HTTP: the server runs its
+ * admission checks (origin 403, token 401, limits 429/503) before looking at upgrade headers.
+ */
+export async function probeUpgrade(wsUrl: string): Promise<UpgradeRefusal | null> {
+  const url = wsUrl.replace(/^ws/, 'http');
+  let status: number;
+  let detail = '';
+  try {
+    const res = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
+    status = res.status;
+    if (status >= 400) detail = (await res.text().catch(() => '')).trim().slice(0, 200);
+  } catch {
+    return null; // unreachable, or a cross-origin refusal the browser hides from us
+  }
+  const r = (message: string, retry: boolean) => ({ status, message, detail, retry });
+  switch (status) {
+    case 401:
+      return r('The server refused the join token (missing, invalid or expired).', false);
+    case 403:
+      return r("The server does not allow this page's origin.", false);
+    case 429:
+      return r('Too many connections from your address.', true);
+    case 503:
+      return r('The server is full right now.', true);
+    default:
+      return null;
+  }
 }
 
 const PING_INTERVAL_MS = 1000;
@@ -57,6 +107,8 @@ export class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private welcomed = false;
+  /** Whether the current attempt's socket ever opened. */
+  private opened = false;
 
   constructor(
     private readonly url: string,
@@ -104,8 +156,10 @@ export class Connection {
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.opened = false;
     ws.onopen = () => {
       if (this.ws !== ws) return;
+      this.opened = true;
       this.send({
         type: 'join',
         body: {
@@ -156,8 +210,25 @@ export class Connection {
       this.welcomed = false;
       this.clearTimers();
       if (this.stopped) return;
-      this.onUnexpectedClose(ev.code, ev.reason);
+      if (!this.opened) void this.onUpgradeFailed();
+      else this.onUnexpectedClose(ev.code, ev.reason);
     };
+  }
+
+  /** The socket never opened: find out whether the server refused us, and why. */
+  private async onUpgradeFailed(): Promise<void> {
+    const refusal = await probeUpgrade(this.url);
+    if (this.stopped) return;
+    if (refusal && !refusal.retry) {
+      // Refused before the upgrade: `code` is the HTTP status (401, 403), not a close code.
+      this.stopped = true;
+      this.events.status('refused', refusal.message);
+      this.events.refused(refusal.status, refusal.message, refusal.detail);
+      return;
+    }
+    const delay = backoffDelay(this.attempt);
+    this.attempt++;
+    this.scheduleReconnect(delay, refusal ? refusal.message : 'Cannot reach the server.');
   }
 
   private onUnexpectedClose(code: number, reason: string): void {

@@ -168,3 +168,40 @@ describe('connection', () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 });
+
+describe('refused upgrades', () => {
+  function failToOpen(fetchImpl: () => Promise<unknown>) {
+    vi.stubGlobal('fetch', vi.fn(fetchImpl));
+    const { log, events } = recorder();
+    new Connection('ws://x/ws?token=t', 'r', 'a', events).start();
+    FakeSocket.all[0]!.serverClose(1006);
+    return log;
+  }
+
+  it('explains a refused join token (HTTP 401) and stops', async () => {
+    const log = failToOpen(async () => ({
+      status: 401,
+      text: async () => 'unauthorized: token expired\n',
+    }));
+    await vi.runAllTimersAsync();
+    expect(fetch).toHaveBeenCalledWith('http://x/ws?token=t', expect.anything());
+    expect(log).toContain('refused:401:unauthorized: token expired');
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('explains a refused origin (HTTP 403) and stops', async () => {
+    const log = failToOpen(async () => ({ status: 403, text: async () => 'origin not allowed' }));
+    await vi.runAllTimersAsync();
+    expect(log).toContain('refused:403:origin not allowed');
+  });
+
+  it('keeps retrying when the server is unreachable or full', async () => {
+    const log = failToOpen(async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await vi.advanceTimersByTimeAsync(700);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(log.filter((l) => l.startsWith('refused'))).toEqual([]);
+    expect(log.at(-1)).toBe('status:reconnecting');
+  });
+});
