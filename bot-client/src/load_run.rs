@@ -190,6 +190,7 @@ impl LoadRun {
         report.ramp_s = round(ramp_end.duration_since(t0).as_secs_f64());
         report.stopped_early = stopped_early;
         apply_usage(&mut report, start_sample, end_sample);
+        add_warnings(&mut report);
         Ok(report)
     }
 }
@@ -263,7 +264,17 @@ fn apply_usage(report: &mut Report, start: Probe, end: Probe) {
         }
         _ => report.server_metrics_error = Some("run ended before the steady window".into()),
     }
+    if report.server_usage_source.as_deref() == Some("metrics") && report.window_s < 60.0 {
+        report.warnings.push(
+            "server CPU comes from process_cpu_seconds_total, which may move in whole seconds: \
+             use --server-pid for a local server or a window of a minute or more"
+                .into(),
+        );
+    }
     if let (Some(a), Some(b)) = (start.server_proc, end.server_proc) {
+        report
+            .warnings
+            .retain(|w| !w.starts_with("server CPU comes from"));
         let cores = b.cores_since(&a);
         report.server_cpu_cores = Some(round(cores));
         report.server_cpu_cores_per_1000_clients = per_1000(cores, n);
@@ -271,6 +282,29 @@ fn apply_usage(report: &mut Report, start: Probe, end: Probe) {
         report.server_rss_per_client_bytes = per_client(b.rss_bytes as f64, n);
         report.server_usage_source = Some("proc".into());
         report.server_metrics_error = None;
+    }
+}
+
+/// Flags figures that do not mean what they seem to.
+fn add_warnings(r: &mut Report) {
+    let period_ms = 1000.0 / f64::from(r.tick_rate.unwrap_or(30).max(1));
+    if r.bot_loop_lag_ms.p99 > period_ms {
+        r.warnings.push(format!(
+            "bot loop lag p99 {:.1} ms exceeds a tick period ({period_ms:.1} ms): the bot process or \
+             the machine is saturated, so latency and delivery are pessimistic for the server",
+            r.bot_loop_lag_ms.p99
+        ));
+    }
+    if r.connected < r.bots {
+        r.warnings.push(format!(
+            "{} of {} bots did not join",
+            r.bots - r.connected,
+            r.bots
+        ));
+    }
+    if r.stopped_early {
+        r.warnings
+            .push("the run was stopped before its planned end".into());
     }
 }
 

@@ -94,6 +94,8 @@ pub struct Report {
     pub thresholds: Thresholds,
     /// Thresholds missed (empty = pass).
     pub failures: Vec<String>,
+    /// Reasons to read the figures with care (a saturated bot process, coarse server counters …).
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -221,6 +223,9 @@ impl Report {
         ];
         for (k, v) in rows {
             let _ = writeln!(s, "{k:>14}  {v}");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "{:>14}  {w}", "warning");
         }
         if self.thresholds != Thresholds::default() {
             let verdict = if self.passed() {
