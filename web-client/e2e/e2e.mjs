@@ -288,6 +288,50 @@ async function main() {
   const b1 = await viewOf(pageB);
   const aInB1 = b1.players.find((p) => p.id === a0.playerId);
   check(true, `page B sees A move from x=${aInB.x.toFixed(1)} to x=${aInB1.x.toFixed(1)}`);
+
+  // Smoothness while A keeps moving: sample the drawn x of A on both pages every frame. No frame
+  // may step backwards (beyond a hair) or jump faster than the boosted top speed allows.
+  const sampleX = (id) =>
+    new Promise((res) => {
+      const out = [];
+      const f = (t) => {
+        const p = window.tickcast.players.find((q) => q.id === id);
+        if (p) out.push([t, p.x]);
+        if (out.length < 45) requestAnimationFrame(f);
+        else res(out);
+      };
+      requestAnimationFrame(f);
+    });
+  const [seenByA, seenByB] = await Promise.all([
+    pageA.evaluate(sampleX, a0.playerId),
+    pageB.evaluate(sampleX, a0.playerId),
+  ]);
+  const smooth = (samples, label) => {
+    const sign = right ? 1 : -1;
+    let back = 0;
+    let fastest = 0;
+    for (let i = 1; i < samples.length; i++) {
+      const dx = (samples[i][1] - samples[i - 1][1]) * sign;
+      const dt = Math.max(1, samples[i][0] - samples[i - 1][0]) / 1000;
+      back = Math.max(back, -dx);
+      fastest = Math.max(fastest, Math.abs(dx) / dt);
+    }
+    log(
+      `${label}: ${samples.length} frames, largest backward step ${back.toFixed(2)}, fastest ${fastest.toFixed(0)} units/s`,
+    );
+    return { back, fastest };
+  };
+  const maxSpeed = 320 * 1.6;
+  const sa = smooth(seenByA, "A's own (predicted) motion");
+  const sb = smooth(seenByB, "A's motion in page B (interpolated)");
+  check(
+    sb.back <= 0.5 && sb.fastest <= maxSpeed * 1.5,
+    'page B draws A moving smoothly (no backward steps, no jumps)',
+  );
+  check(
+    sa.back <= 3 && sa.fastest <= maxSpeed * 2,
+    'page A draws its own predicted motion without visible corrections',
+  );
   await pageA.keyboard.up(key);
 
   // Prediction/reconciliation against the real server: once A coasts to a stop, where A draws
