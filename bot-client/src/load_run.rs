@@ -302,6 +302,13 @@ fn add_warnings(r: &mut Report) {
             r.bots
         ));
     }
+    if let Some(limit) = crate::process_usage::open_files_limit() {
+        if limit < u64::from(r.bots) + 64 {
+            r.warnings.push(format!(
+                "the open-file limit ({limit}) is below the bot count plus headroom: raise `ulimit -n`"
+            ));
+        }
+    }
     if r.stopped_early {
         r.warnings
             .push("the run was stopped before its planned end".into());

@@ -103,7 +103,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
     config.name_prefix = cli.name_prefix.clone();
     config.connect_timeout = cli.connect_timeout;
     config.shards = cli.threads.max(1) * 2;
-    config.progress = !cli.quiet && std::io::stdout().is_terminal();
+    let json_to_stdout = cli.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    config.progress = !cli.quiet && !json_to_stdout && std::io::stdout().is_terminal();
     match cli.metrics_url.as_deref() {
         Some("none") => config.metrics_url = None,
         Some(u) => config.metrics_url = Some(u.to_string()),
@@ -153,7 +154,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     }
     if !cli.quiet {
         let table = report.table();
-        if cli.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        if json_to_stdout {
             eprint!("{table}");
         } else {
             print!("{table}");

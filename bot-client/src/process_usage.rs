@@ -72,6 +72,22 @@ fn parse_cpu_seconds(stat: &str) -> Option<(f64, f64)> {
     Some(((utime + stime) / USER_HZ, stime / USER_HZ))
 }
 
+/// This process's soft limit on open files (`Max open files` in `/proc/self/limits`); `None`
+/// when unknown or unlimited. Each bot holds one socket.
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// `VmRSS:   1234 kB` of `/proc/<pid>/status`, in bytes.
 fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -91,6 +107,10 @@ mod tests {
             parse_vm_rss("Name:\tx\nVmRSS:\t  2048 kB\n"),
             Some(2 * 1024 * 1024)
         );
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_open_files_limit(limits), Some(1024));
+        assert!(open_files_limit().is_some());
     }
 
     #[test]
