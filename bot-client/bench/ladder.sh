@@ -26,16 +26,14 @@ ROOM_SIZE=8
 
 command -v jq >/dev/null || { echo "ladder.sh needs jq" >&2; exit 1; }
 
-# Each bot is one socket in the bot process and one in the server process.
+# Each bot is one socket in the bot process and at least one in the server process (the server
+# may hold more than one descriptor per connection), so take the whole hard limit.
 max_bots=0
 for n in $STEPS; do (( n > max_bots )) && max_bots=$n; done
-want=$(( max_bots + 1024 ))
 hard=$(ulimit -Hn)
-if [[ "$hard" != unlimited ]] && (( hard < want )); then
-  echo "warning: hard fd limit $hard < $want: the largest steps will fail to connect" >&2
-  ulimit -n "$hard"
-else
-  ulimit -n "$want"
+ulimit -n "$hard"
+if [[ "$hard" != unlimited ]] && (( hard < 2 * max_bots + 1024 )); then
+  echo "warning: hard fd limit $hard < $(( 2 * max_bots + 1024 )): a server holding two descriptors per client may run out at the largest step" >&2
 fi
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
