@@ -91,7 +91,15 @@ export class Game {
   private newestTick = 0;
   /** Strictly increasing for the whole page session (also across reconnects and resumes). */
   private seq = 0;
-  private lastInputAt = 0;
+  /**
+   * Inputs follow a fixed schedule: input k is due at `inputT0 + k × period`. Both animation
+   * frames and a timer (which keeps running when frames stop, e.g. in a background tab) pump
+   * it, so inputs go out at the tick rate and our player is drawn from the schedule, not from
+   * the jittery moments the callbacks happened to run.
+   */
+  private inputT0 = 0;
+  private inputsDone = 0;
+  private inputPeriod = 1000 / 30;
   private lastControls: Controls = { x: 0, y: 0, buttons: 0 };
   private inputTimer: ReturnType<typeof setInterval> | null = null;
   private rafId = 0;
@@ -202,8 +210,21 @@ export class Game {
 
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
-    const period = 1000 / tickRate;
-    this.inputTimer = setInterval(() => this.sendInput(), period);
+    this.inputPeriod = 1000 / tickRate;
+    this.inputT0 = performance.now();
+    this.inputsDone = 0;
+    this.inputTimer = setInterval(() => this.pumpInputs(performance.now()), this.inputPeriod);
+  }
+
+  /** Sends the inputs that are due by `now` (after a long stall, only the newest few). */
+  private pumpInputs(now: number): void {
+    if (!this.inputTimer) return;
+    const due = Math.floor((now - this.inputT0) / this.inputPeriod);
+    if (due - this.inputsDone > 3) this.inputsDone = due - 1;
+    while (this.inputsDone < due) {
+      this.inputsDone++;
+      this.sendInput();
+    }
   }
 
   private stopInputLoop(): void {
@@ -221,7 +242,6 @@ export class Game {
     });
     if (!sent) return;
     this.predictor.applyInput(this.seq, controls);
-    this.lastInputAt = performance.now();
     this.lastControls = controls;
   }
 
@@ -236,8 +256,8 @@ export class Game {
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
-    const period = 1000 / this.welcome.tick_rate;
-    const alpha = (now - this.lastInputAt) / period;
+    const lastStepAt = this.inputT0 + this.inputsDone * this.inputPeriod;
+    const alpha = (now - lastStepAt) / this.inputPeriod;
     const mine = this.predictor.renderPosition(alpha, elapsed);
     const out: DrawPlayer[] = [];
     for (const p of s.state.players) {
@@ -259,6 +279,7 @@ export class Game {
   }
 
   private frame(now: number): void {
+    this.pumpInputs(now);
     const elapsed = this.lastFrameAt ? Math.min(0.25, (now - this.lastFrameAt) / 1000) : 0;
     this.lastFrameAt = now;
     this.computePlayers(now, elapsed);
