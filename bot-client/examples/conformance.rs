@@ -299,9 +299,8 @@ async fn main() {
             let mut b = Bot::connect(&url, &Join::room(room.clone(), "b"))
                 .await
                 .map_err(e)?;
-            let sa = a.next_snapshot().await.map_err(e)?;
+            let mut sa = a.next_snapshot().await.map_err(e)?;
             let mut sb = b.next_snapshot().await.map_err(e)?;
-            let mut sa = sa;
             // Line the two streams up on one tick (bounded: a few ticks apart at most).
             for _ in 0..20 {
                 if sa.tick < sb.tick {
