@@ -11,11 +11,13 @@
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { chromium } from 'playwright-core';
+import { ensureBuilt } from '../scripts/ensure-built.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(webDir, '..');
@@ -55,32 +57,6 @@ function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
   passed++;
   log(`ok ${passed} - ${what}`);
-}
-
-function newestMtime(path) {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
-}
-
-/** Builds web-client/dist when it is missing or older than its sources. */
-function ensureClientBuilt() {
-  const built = newestMtime(join(webDir, 'dist', 'index.html'));
-  const sources = Math.max(
-    newestMtime(join(webDir, 'src')),
-    newestMtime(join(webDir, 'index.html')),
-    newestMtime(join(webDir, 'vite.config.ts')),
-    newestMtime(join(webDir, 'package-lock.json')),
-    newestMtime(join(repoRoot, 'assets', 'web')),
-  );
-  if (built > sources) {
-    log('web-client/dist is up to date');
-    return;
-  }
-  log('building the web client (npm run build)…');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: webDir, stdio: 'inherit', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status ?? r.signal})`);
 }
 
 function serverBinary() {
@@ -201,7 +177,7 @@ async function waitView(page, label, predicate, arg, timeout = 20_000) {
 }
 
 async function main() {
-  ensureClientBuilt();
+  ensureBuilt();
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
@@ -405,6 +381,42 @@ async function main() {
   );
   await pageC.screenshot({ path: join(resultsDir, 'e2e-room-full.png') });
   await pageC.close();
+
+  // An out-of-date client: the Join is rewritten on its way to the real server to claim protocol
+  // version 2; the server closes with 4000 and the page says what to do.
+  const pageV = await open('V');
+  await pageV.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    let first = true;
+    ws.onMessage((msg) => {
+      if (first && typeof msg !== 'string') {
+        first = false;
+        const join = new Decoder().decode(msg);
+        join.join[0] = 2;
+        upstream.send(Buffer.from(new Encoder().encode(join)));
+      } else {
+        upstream.send(msg);
+      }
+    });
+  });
+  await pageV.goto(link('V'));
+  await waitView(
+    pageV,
+    'the version mismatch to be refused',
+    () => window.tickcast.closed !== null,
+    null,
+    15_000,
+  );
+  const v = await viewOf(pageV);
+  const vNotice = await pageV.evaluate(() => ({
+    text: document.getElementById('notice-text').textContent,
+    reason: document.getElementById('notice-reason').textContent,
+  }));
+  check(
+    v.closed.code === 4000 && /out of date/i.test(vNotice.text),
+    `a protocol version mismatch is refused with 4000: "${vNotice.text}" / "${vNotice.reason}"`,
+  );
+  await pageV.close();
 
   // The lobby lists the room, and quick-play (any room with space) joins another one, since
   // this one is full; the address bar becomes that room's invite link.
