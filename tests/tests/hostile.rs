@@ -486,7 +486,7 @@ async fn a_huge_frame_streamed_slowly_is_cut_off_without_buffering() {
 async fn non_finite_and_huge_numbers_in_inputs_are_neutralised() {
     scenario(test_config(), |addr, server| async move {
         let mut c = Client::join(addr, Join::room(ROOM, "nan")).await;
-        let info = c.welcome.as_ref().unwrap().game.clone();
+        let info = c.welcome.as_ref().unwrap().game;
         let me = c.player_id();
         // Body layout: [seq, ack_tick, [x, y, buttons]]; x and y may be any float or int.
         let inputs = [
@@ -626,10 +626,8 @@ async fn an_input_flood_is_dropped_then_closed_with_1008() {
         let dropped_before = metric(&server, "tickcast_inputs_dropped_total").await;
         let mut steady = Client::join(addr, Join::room(ROOM, "steady")).await;
         let mut flood = Client::join(addr, Join::room(ROOM, "flood")).await;
-        let mut seq = 0;
         // Far over the rate, without waiting for anything.
-        for _ in 0..2000 {
-            seq += 1;
+        for seq in 1..=2000 {
             let msg = ClientMsg::Input(Input {
                 seq,
                 ack_tick: 0,
