@@ -195,9 +195,16 @@ async fn a_load_run_counts_skipped_ticks_as_drops() {
         "{}",
         report.table()
     );
-    // One tick in ten is never sent: delivery 0.9, give or take the window edges.
+    // One tick in ten is never sent: delivery 0.9, give or take the window edges. The lower
+    // bound is loose because a starved CI machine can add real silence at the window's end.
     assert!(
-        (0.85..=0.93).contains(&report.delivery),
+        (0.5..=0.93).contains(&report.delivery),
+        "{}",
+        report.table()
+    );
+    // Every tenth tick is a drop: at least one drop per nine received (less one per bot edge).
+    assert!(
+        report.snapshots_dropped * 9 + 20 >= report.snapshots_received,
         "{}",
         report.table()
     );
