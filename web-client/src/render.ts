@@ -92,7 +92,9 @@ export function assignColors(ids: readonly string[]): Map<string, string> {
   return out;
 }
 
-/** Players are never drawn smaller than this scale (arena units → CSS px); the view scrolls. */
+/** Below this fit-to-window scale (arena units → CSS px) the view zooms in and follows us… */
+const FOLLOW_BELOW_SCALE = 0.4;
+/** …to this scale (or as far as the window's height allows). */
 const MIN_SCALE = 0.55;
 /** Room around the cached arena layer for its glow. */
 const ARENA_PAD = 40;
@@ -152,7 +154,9 @@ export class Renderer {
     const availW = this.cssW - margin * 2;
     const availH = this.cssH - top - bottom;
     const fit = Math.min(availW / arena.width, availH / arena.height);
-    this.scale = Math.max(0.05, Math.max(fit, Math.min(MIN_SCALE, availH / arena.height)));
+    // Only when the whole arena would be really small (phones): zoom in and follow.
+    const zoom = fit < FOLLOW_BELOW_SCALE ? Math.min(MIN_SCALE, availH / arena.height) : fit;
+    this.scale = Math.max(0.05, fit, zoom);
     const place = (size: number, avail: number, start: number, f: number | undefined) => {
       const s = size * this.scale;
       if (s <= avail || f === undefined) return start + (avail - s) / 2;
