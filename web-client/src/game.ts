@@ -106,6 +106,7 @@ export class Game {
   private lastFrameAt = 0;
   private pingMs: number | null = null;
   private rtts: number[] = [];
+  private pongs = 0;
   private closed: { code: number; reason: string } | null = null;
   private orbsSeen = new Map<number, Orb>();
   private pops: Pop[] = [];
@@ -128,6 +129,8 @@ export class Game {
       snapshot: (s) => this.onSnapshot(s),
       pong: (p) => {
         const rtt = performance.now() - p.client_time;
+        // The first round trip overlaps page start-up (and the server's join work): skip it.
+        if (this.pongs++ === 0) return;
         if (rtt >= 0 && rtt < 60_000) {
           // The median of the last few round trips: steady, and one slow frame does not spike it.
           this.rtts.push(rtt);
