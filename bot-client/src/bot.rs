@@ -432,6 +432,16 @@ impl Bot {
         }
     }
 
+    /// The next binary message exactly as received (e.g. to check that every player of a room
+    /// gets the same snapshot bytes). A close is `Err(Closed)`. Cancel-safe.
+    pub async fn next_bytes(&mut self) -> Result<Vec<u8>, BotError> {
+        let bytes = self.next_binary().await?;
+        if let Ok(Some(view)) = SnapshotView::scan(&bytes, &self.key) {
+            self.newest_tick = self.newest_tick.max(view.tick);
+        }
+        Ok(bytes)
+    }
+
     /// The next snapshot, skipping pongs and non-fatal errors. A close is `Err(Closed)`.
     pub async fn next_snapshot(&mut self) -> Result<Snapshot, BotError> {
         loop {

@@ -157,8 +157,14 @@ async fn a_single_scripted_bot_joins_gets_acked_pings_and_closes_cleanly() {
         })
     );
 
+    let raw = bot.next_bytes().await.unwrap();
+    assert!(matches!(
+        decode::<ServerMsg>(&raw),
+        Ok(ServerMsg::Snapshot(_))
+    ));
+
     let t = bot.traffic();
-    assert!(t.messages_in >= 3 && t.messages_out == 4, "{t:?}");
+    assert!(t.messages_in >= 4 && t.messages_out == 4, "{t:?}");
     assert_eq!(bot.close().await.unwrap().code, 1000);
 }
 
