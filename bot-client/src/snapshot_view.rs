@@ -267,11 +267,11 @@ impl<'a> Reader<'a> {
             let data = match b {
                 0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => 0,
                 0x80..=0x8f => {
-                    pending += 2 * u64::from(b & 0x0f);
+                    pending = pending.saturating_add(2 * u64::from(b & 0x0f));
                     0
                 }
                 0x90..=0x9f => {
-                    pending += u64::from(b & 0x0f);
+                    pending = pending.saturating_add(u64::from(b & 0x0f));
                     0
                 }
                 0xa0..=0xbf => usize::from(b & 0x1f),
@@ -293,19 +293,19 @@ impl<'a> Reader<'a> {
                 0xd7 => 9,
                 0xd8 => 17,
                 0xdc => {
-                    pending += self.be(2)?;
+                    pending = pending.saturating_add(self.be(2)?);
                     0
                 }
                 0xdd => {
-                    pending += self.be(4)?;
+                    pending = pending.saturating_add(self.be(4)?);
                     0
                 }
                 0xde => {
-                    pending += 2 * self.be(2)?;
+                    pending = pending.saturating_add(2 * self.be(2)?);
                     0
                 }
                 0xdf => {
-                    pending += 2 * self.be(4)?;
+                    pending = pending.saturating_add(2 * self.be(4)?);
                     0
                 }
                 // 0xc1 is "never used" in MessagePack.
