@@ -234,36 +234,51 @@ async function main() {
     'a name with markup is shown as text, never as HTML',
   );
 
-  // Move A right, unless it spawned too close to the right wall.
+  // Hold ArrowRight in page A: page B must see A's x increase by a clear margin. (If A spawned
+  // near the right wall, it first walks left to make room.)
   const width = a0.arena?.width ?? 1600;
-  const right = aInB.x < width - 400;
-  const key = right ? 'ArrowRight' : 'ArrowLeft';
-  const margin = 150;
-  log(`A is at x=${aInB.x.toFixed(1)} in B's view; holding ${key} in page A`);
-  await pageA.bringToFront();
-  await pageA.keyboard.down(key);
   const movedBy = ({ id, x0, right, margin }) => {
     const p = window.tickcast.players.find((q) => q.id === id);
     return p && (right ? p.x > x0 + margin : p.x < x0 - margin);
   };
+  await pageA.bringToFront();
+  if (aInB.x > width - 400) {
+    log(`A spawned at x=${aInB.x.toFixed(1)}, near the right wall: walking it left first`);
+    await pageA.keyboard.down('ArrowLeft');
+    await waitView(
+      pageA,
+      'A to walk away from the right wall',
+      ({ id, limit }) => window.tickcast.players.find((q) => q.id === id)?.x < limit,
+      { id: a0.playerId, limit: width - 500 },
+      10_000,
+    );
+    await pageA.keyboard.up('ArrowLeft');
+  }
+  const right = true;
+  const key = 'ArrowRight';
+  const margin = 150;
+  const xA0 = (await viewOf(pageA)).players.find((p) => p.id === a0.playerId).x;
+  const xB0 = (await viewOf(pageB)).players.find((p) => p.id === a0.playerId).x;
+  log(`A is at x=${xB0.toFixed(1)} in B's view; holding ${key} in page A`);
+  await pageA.keyboard.down(key);
   await waitView(
     pageA,
     `A's own (predicted) player to move ${margin} units`,
     movedBy,
-    { id: a0.playerId, x0: a0.players.find((p) => p.id === a0.playerId).x, right, margin },
+    { id: a0.playerId, x0: xA0, right, margin },
     10_000,
   );
   check(true, `page A sees its own player move (${key})`);
   await waitView(
     pageB,
-    `page B to see A move ${margin} units ${right ? 'right' : 'left'}`,
+    `page B to see A move ${margin} units right`,
     movedBy,
-    { id: a0.playerId, x0: aInB.x, right, margin },
+    { id: a0.playerId, x0: xB0, right, margin },
     10_000,
   );
   const b1 = await viewOf(pageB);
   const aInB1 = b1.players.find((p) => p.id === a0.playerId);
-  check(true, `page B sees A move from x=${aInB.x.toFixed(1)} to x=${aInB1.x.toFixed(1)}`);
+  check(true, `page B sees A's x increase from ${xB0.toFixed(1)} to ${aInB1.x.toFixed(1)}`);
 
   // Smoothness while A keeps moving: sample the drawn x of A on both pages every frame. No frame
   // may step backwards (beyond a hair) or jump faster than the boosted top speed allows.
