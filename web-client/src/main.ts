@@ -196,7 +196,8 @@ async function copy(text: string, button: HTMLElement): Promise<void> {
     await navigator.clipboard.writeText(text);
     button.textContent = 'Copied!';
   } catch {
-    button.textContent = 'Copy failed';
+    // No clipboard access (e.g. plain http on another host): let the player copy it by hand.
+    window.prompt('Copy this link:', text);
   }
   setTimeout(() => (button.textContent = label), 1500);
 }

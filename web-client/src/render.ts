@@ -548,6 +548,9 @@ export class Renderer {
     const ctx = this.ctx;
     const rows = [...players].sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
     const shown = rows.slice(0, 8);
+    // Always list ourselves, even when outside the top 8.
+    const me = rows.find((p) => p.me);
+    if (me && !shown.includes(me)) shown[shown.length - 1] = me;
     const w = 196;
     const lh = 22;
     const x = this.cssW - w - 12;
