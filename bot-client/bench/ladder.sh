@@ -90,11 +90,11 @@ done
 echo
 echo "Load ladder: ${TICK_RATE} Hz, rooms of ${ROOM_SIZE}, ${DURATION} per step (warmup ${WARMUP}), bot threads ${BOT_THREADS}, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| bots | joined | errors | server cores | cores / 1k clients | server RSS | RSS / client (marginal) | delivery | ack p50 ms | ack p99 ms | jitter p99 ms | bot cores | bot cores / 1k bots | bot loop lag p99 ms | notes |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| bots | joined | errors | server cores | cores / 1k clients | server RSS | RSS / client (marginal) | delivery | ack p50 ms | ack p99 ms | jitter p99 ms | snapshot age p99 ms | bot cores | bot cores / 1k bots | bot loop lag p99 ms | notes |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for n in $STEPS; do
   f="$OUT/report-$n.json"
-  [[ -s "$f" ]] || { echo "| $n | failed | | | | | | | | | | | | | |"; continue; }
+  [[ -s "$f" ]] || { echo "| $n | failed | | | | | | | | | | | | | | |"; continue; }
   jq -r '
     def n(d): if . == null then "n/a" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
     def mib: if . == null then "n/a" else ((. / 1048576 * 10 | round / 10 | tostring) + " MiB") end;
@@ -103,6 +103,6 @@ for n in $STEPS; do
        then (.server_rss_bytes - .server_idle_rss_bytes) / .connected else null end) as $marg
     | ([ (if any(.warnings[]?; startswith("bot loop lag")) then "bot saturated" else empty end),
          (.error_kinds | to_entries[] | "\(.key)×\(.value)") ] | join(", ")) as $notes
-    | "| \(.bots) | \(.connected) | \(.errors) | \(.server_cpu_cores | n(3)) | \(.server_cpu_cores_per_1000_clients | n(3)) | \(.server_rss_bytes | mib) | \(.server_rss_per_client_bytes | kib) (\($marg | kib)) | \(.delivery * 100 | n(3))% | \(.input_ack_ms.p50 | n(1)) | \(.input_ack_ms.p99 | n(1)) | \(.jitter_ms.p99 | n(1)) | \(.bot_cpu_cores | n(3)) | \(.bot_cpu_cores_per_1000_bots | n(3)) | \(.bot_loop_lag_ms.p99 | n(1)) | \($notes) |"
+    | "| \(.bots) | \(.connected) | \(.errors) | \(.server_cpu_cores | n(3)) | \(.server_cpu_cores_per_1000_clients | n(3)) | \(.server_rss_bytes | mib) | \(.server_rss_per_client_bytes | kib) (\($marg | kib)) | \(.delivery * 100 | n(3))% | \(.input_ack_ms.p50 | n(1)) | \(.input_ack_ms.p99 | n(1)) | \(.jitter_ms.p99 | n(1)) | \(.snapshot_age_ms.p99 | n(1)) | \(.bot_cpu_cores | n(3)) | \(.bot_cpu_cores_per_1000_bots | n(3)) | \(.bot_loop_lag_ms.p99 | n(1)) | \($notes) |"
   ' "$f"
 done

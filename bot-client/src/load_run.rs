@@ -382,6 +382,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
     r.input_ack_ms = Summary::of(&h.ack);
     r.rtt_ms = Summary::of(&h.rtt);
     r.jitter_ms = Summary::of(&h.jitter);
+    r.snapshot_age_ms = Summary::of(&h.age);
     r.join_ms = Summary::of(&join);
     r
 }

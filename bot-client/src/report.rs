@@ -38,6 +38,10 @@ pub struct Report {
     pub rtt_ms: Summary,
     /// `|Δarrival − Δtick·period|` between consecutive snapshots of one bot.
     pub jitter_ms: Summary,
+    /// Local wall clock at arrival − the snapshot's `server_time_ms`: how long after the server
+    /// stepped a tick the bots had it (tick → fan-out → socket → bot). Meaningful only when bot
+    /// and server share a clock (same machine); server_time_ms has millisecond resolution.
+    pub snapshot_age_ms: Summary,
     /// TCP connect + WebSocket handshake + join → welcome.
     pub join_ms: Summary,
     /// How late the bot process's own timers fire: high values mean the bot, not the server, is
@@ -181,6 +185,7 @@ impl Report {
             ("input→ack", lat(&self.input_ack_ms)),
             ("rtt", lat(&self.rtt_ms)),
             ("jitter", lat(&self.jitter_ms)),
+            ("snapshot age", lat(&self.snapshot_age_ms)),
             ("join", lat(&self.join_ms)),
             ("bot loop lag", lat(&self.bot_loop_lag_ms)),
             (

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::{Rng, SeedableRng};
 use tokio::sync::{watch, OwnedSemaphorePermit};
@@ -223,6 +223,15 @@ impl Session {
                             let mut shard = shared.tally.shard(self.index);
                             if let Some(j) = arrival.jitter {
                                 shard.jitter(j, arrival.in_window);
+                            }
+                            if arrival.in_window {
+                                let wall = SystemTime::now()
+                                    .duration_since(UNIX_EPOCH)
+                                    .unwrap_or_default();
+                                let sent = Duration::from_millis(view.server_time_ms);
+                                if let Some(age) = wall.checked_sub(sent) {
+                                    shard.age(age, true);
+                                }
                             }
                             if let Some(me) = view.me {
                                 ack.on_snapshot(me.last_input, now, |d| shard.ack(d, in_window));

@@ -16,6 +16,8 @@ pub(crate) struct Histos {
     pub ack: Histogram<u64>,
     pub rtt: Histogram<u64>,
     pub jitter: Histogram<u64>,
+    /// Local wall clock at arrival − the snapshot's `server_time_ms`.
+    pub age: Histogram<u64>,
 }
 
 impl Histos {
@@ -24,6 +26,7 @@ impl Histos {
             ack: micros_histogram(),
             rtt: micros_histogram(),
             jitter: micros_histogram(),
+            age: micros_histogram(),
         }
     }
 
@@ -32,12 +35,14 @@ impl Histos {
         let _ = self.ack.add(&other.ack);
         let _ = self.rtt.add(&other.rtt);
         let _ = self.jitter.add(&other.jitter);
+        let _ = self.age.add(&other.age);
     }
 
     fn reset(&mut self) {
         self.ack.reset();
         self.rtt.reset();
         self.jitter.reset();
+        self.age.reset();
     }
 }
 
@@ -65,6 +70,13 @@ impl Shard {
         record(&mut self.live.rtt, d);
         if in_window {
             record(&mut self.window.rtt, d);
+        }
+    }
+
+    /// Snapshot age is only kept for the window (the progress line does not show it).
+    pub fn age(&mut self, d: Duration, in_window: bool) {
+        if in_window {
+            record(&mut self.window.age, d);
         }
     }
 
