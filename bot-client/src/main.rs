@@ -19,23 +19,23 @@ struct Cli {
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
     /// Number of bots (one WebSocket each).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100)]
     bots: u32,
     /// Play time after the ramp, warmup included: `30`, `30s`, `2m`.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", default_value = "30s", value_parser = parse_duration)]
     duration: Duration,
     /// Start of the play time excluded from the measurements: `5`, `5s`
     /// [default: 2s, or a quarter of --duration when that is shorter].
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     warmup: Option<Duration>,
     /// Write the JSON report to this file (`-` for stdout).
-    #[arg(long)]
+    #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
     /// `any` (matchmaking) or a room id every bot joins.
-    #[arg(long, default_value = "any")]
+    #[arg(long, value_name = "any|ID", default_value = "any")]
     room: RoomChoice,
     /// New connections per second (default: as fast as --max-connecting allows).
-    #[arg(long)]
+    #[arg(long, value_name = "PER_SECOND")]
     ramp: Option<f64>,
     /// Connection attempts in flight at once.
     #[arg(long, default_value_t = 256)]
@@ -44,7 +44,7 @@ struct Cli {
     #[arg(long, default_value_t = 30.0)]
     input_hz: f64,
     /// How the bots move: wander, chase or idle.
-    #[arg(long, default_value = "wander")]
+    #[arg(long, value_name = "wander|chase|idle", default_value = "wander")]
     behaviour: Behaviour,
     /// Prometheus endpoint for server CPU/RSS (default: same host/port as --url, path /metrics;
     /// `none` to skip).
@@ -70,7 +70,7 @@ struct Cli {
     #[arg(long, default_value = "bot-")]
     name_prefix: String,
     /// Timeout for connecting and for the welcome, e.g. `10s`.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", default_value = "10s", value_parser = parse_duration)]
     connect_timeout: Duration,
     /// No progress line and no summary table (the JSON report is still written).
     #[arg(long, short)]
