@@ -98,44 +98,68 @@ function copy(m: Map<string, Point>): Map<string, Point> {
 const RESYNC_TICKS = 15;
 /** The render clock may run this much faster or slower than real time to catch up. */
 const MAX_RATE_ADJUST = 0.1;
+/** Arrivals kept for estimating the server's actual tick period and arrival line. */
+const WINDOW = 90;
 
+/**
+ * Maps local time onto the server's tick timeline. From the recent arrivals (tick, local time)
+ * it estimates the actual time per tick (an overloaded server ticks slower than nominal) and the
+ * earliest-arrival line `arrival(tick) = offset + tick × period`; the render target is `delayMs`
+ * behind that line, so snapshots delayed by jitter up to `delayMs` still arrive in time.
+ */
 export class RenderClock {
   readonly tickMs: number;
+  private arrivals: { tick: number; at: number }[] = [];
+  private period: number;
   private offset: number | null = null;
   private renderTick: number | null = null;
   private lastNow = 0;
 
   /**
-   * @param tickRate the room's tick rate (Hz)
-   * @param delayMs how far behind the estimated newest tick to render
+   * @param tickRate the room's nominal tick rate (Hz)
+   * @param delayMs how far behind the earliest-arrival line to render
    */
   constructor(
     tickRate: number,
     readonly delayMs = 100,
   ) {
     this.tickMs = 1000 / tickRate;
+    this.period = this.tickMs;
+  }
+
+  /** The estimated time between ticks, ms. */
+  get periodMs(): number {
+    return this.period;
   }
 
   /** Records that snapshot `tick` arrived at local time `nowMs`. */
   observe(tick: number, nowMs: number): void {
-    const sample = nowMs - tick * this.tickMs;
-    if (this.offset === null || Math.abs(sample - this.offset) > RESYNC_TICKS * this.tickMs * 4) {
-      this.offset = sample;
-    } else {
-      // Late arrivals (jitter) pull the estimate up slowly; early ones pull it down faster.
-      const k = sample < this.offset ? 0.2 : 0.05;
-      this.offset += (sample - this.offset) * k;
+    const a = this.arrivals;
+    const last = a[a.length - 1];
+    // A big jump (a long stall, a different server): start over.
+    if (last && (tick <= last.tick || nowMs - last.at > 2000)) a.length = 0;
+    a.push({ tick, at: nowMs });
+    if (a.length > WINDOW) a.shift();
+    const first = a[0]!;
+    if (a.length >= 10 && tick > first.tick) {
+      const p = (nowMs - first.at) / (tick - first.tick);
+      this.period = Math.min(this.tickMs * 2, Math.max(this.tickMs * 0.5, p));
+    } else if (a.length === 1) {
+      this.period = this.tickMs;
     }
+    let offset = Infinity;
+    for (const s of a) offset = Math.min(offset, s.at - s.tick * this.period);
+    this.offset = offset;
   }
 
   /** The tick to render at local time `nowMs`: smooth, never decreasing. */
   tick(nowMs: number): number {
     if (this.offset === null) return 0;
-    const target = (nowMs - this.offset - this.delayMs) / this.tickMs;
+    const target = (nowMs - this.offset - this.delayMs) / this.period;
     if (this.renderTick === null || Math.abs(target - this.renderTick) > RESYNC_TICKS) {
       this.renderTick = Math.max(this.renderTick ?? -Infinity, target);
     } else {
-      const elapsedTicks = Math.max(0, nowMs - this.lastNow) / this.tickMs;
+      const elapsedTicks = Math.max(0, nowMs - this.lastNow) / this.period;
       // How far off we would be after advancing at real-time speed.
       const error = target - (this.renderTick + elapsedTicks);
       const rate = 1 + Math.max(-MAX_RATE_ADJUST, Math.min(MAX_RATE_ADJUST, error * 0.2));

@@ -97,4 +97,26 @@ describe('render clock', () => {
     expect(mean).toBeGreaterThan(90);
     expect(mean).toBeLessThan(125);
   });
+
+  it('stays behind the newest snapshot when an overloaded server ticks 15 % slower', () => {
+    const clock = new RenderClock(30, 100);
+    const nominal = 1000 / 30;
+    const actual = nominal * 1.15;
+    let newest = 0;
+    let next = 1;
+    let prev = -Infinity;
+    let held = 0;
+    for (let now = 0; now < 10_000; now += 1000 / 60) {
+      while (next * actual + 20 <= now) {
+        clock.observe(next, next * actual + 20);
+        newest = next++;
+      }
+      if (newest === 0) continue;
+      const rt = clock.tick(now);
+      expect(rt).toBeGreaterThanOrEqual(prev);
+      prev = rt;
+      if (now > 2000 && rt >= newest) held++;
+    }
+    expect(held).toBe(0);
+  });
 });
