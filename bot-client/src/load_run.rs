@@ -36,7 +36,7 @@ use crate::report::Report;
 use crate::server_metrics::{ScrapeError, ServerSample};
 use crate::session::{Outcome, Session, Shared};
 use crate::summary::{micros_histogram, record, Summary};
-use crate::tally::Tally;
+use crate::tally::{Live, Tally};
 
 /// How long one metrics scrape may take.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -123,7 +123,7 @@ impl LoadRun {
             _ = stopped(&mut stop) => {}
         }
         let ramp_end = Instant::now();
-        if crate::tally::Live::get(&shared.tally.live.connected) == 0 {
+        if Live::get(&shared.tally.live.connected) == 0 {
             // Nobody joined: there is nothing to measure, do not wait out the duration.
             self.stop.send_replace(true);
         }
@@ -132,6 +132,10 @@ impl LoadRun {
             end: ramp_end + cfg.duration,
         };
         let _ = shared.window.set(planned);
+        let watcher = tokio::spawn(stop_when_all_gone(
+            Arc::clone(&shared),
+            Arc::clone(&self.stop),
+        ));
 
         let mut start_sample = Probe::default();
         let mut end_sample = Probe::default();
@@ -157,6 +161,7 @@ impl LoadRun {
             end: Instant::now().clamp(planned.start, planned.end),
         };
         self.stop.send_replace(true);
+        let all_gone = watcher.await.unwrap_or(false);
 
         // Collect every bot's outcome; they close within CLOSE_TIMEOUT, connects time out too.
         let deadline =
@@ -189,9 +194,33 @@ impl LoadRun {
         report.bot_loop_lag_ms = Summary::of(&lag);
         report.ramp_s = round(ramp_end.duration_since(t0).as_secs_f64());
         report.stopped_early = stopped_early;
+        if all_gone {
+            report
+                .warnings
+                .push("every bot was disconnected by the server before the end".into());
+        }
         apply_usage(&mut report, start_sample, end_sample);
         add_warnings(&mut report);
         Ok(report)
+    }
+}
+
+/// Ends the run when every bot that joined has been disconnected (nothing left to measure).
+/// Returns whether that happened.
+async fn stop_when_all_gone(shared: Arc<Shared>, stop: Arc<watch::Sender<bool>>) -> bool {
+    let mut rx = stop.subscribe();
+    let mut timer = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stopped(&mut rx) => return false,
+            _ = timer.tick() => {}
+        }
+        let live = &shared.tally.live;
+        let joined = Live::get(&live.connected);
+        if joined > 0 && Live::get(&live.disconnected) >= joined {
+            stop.send_replace(true);
+            return true;
+        }
     }
 }
 

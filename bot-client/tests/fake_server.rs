@@ -20,12 +20,14 @@ use tickcast_shared::{
 
 const TICK_RATE: u16 = 50;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Behaviour {
     /// Skip (do not send) every tick divisible by this.
     skip_every: Option<u64>,
     /// Refuse joins to this room with 4001.
     refuse_room: Option<&'static str>,
+    /// Close every connection with 1001 after this many snapshots.
+    kick_after: Option<u32>,
 }
 
 async fn fake_server(behaviour: Behaviour) -> String {
@@ -80,6 +82,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
         return;
     }
     let mut last_input = 0u32;
+    let mut sent = 0u32;
     let mut timer = tokio::time::interval(Duration::from_secs(1) / u32::from(TICK_RATE));
     loop {
         tokio::select! {
@@ -88,6 +91,13 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
                 if b.skip_every.is_some_and(|k| tick.checked_rem(k) == Some(0)) {
                     continue;
                 }
+                if b.kick_after.is_some_and(|k| sent >= k) {
+                    let bye = CloseFrame { code: CloseCode::from(1001), reason: "server shutting down".into() };
+                    let _ = ws.close(Some(bye)).await;
+                    while let Some(Ok(_)) = ws.next().await {}
+                    return;
+                }
+                sent += 1;
                 let me = PlayerState {
                     id: player_id, name: join.name.clone(), x: 10.0, y: 20.0, vx: 0.0, vy: 0.0,
                     score: 0, last_input,
@@ -130,6 +140,7 @@ async fn a_single_scripted_bot_joins_gets_acked_pings_and_closes_cleanly() {
     let url = fake_server(Behaviour {
         skip_every: None,
         refuse_room: None,
+        ..Default::default()
     })
     .await;
     let mut bot = Bot::connect(&url, &Join::any_room("solo")).await.unwrap();
@@ -173,6 +184,7 @@ async fn a_refused_join_is_a_typed_close() {
     let url = fake_server(Behaviour {
         skip_every: None,
         refuse_room: Some("full"),
+        ..Default::default()
     })
     .await;
     let err = Bot::connect(&url, &Join::room("full", "x"))
@@ -189,6 +201,7 @@ async fn a_load_run_counts_skipped_ticks_as_drops() {
     let url = fake_server(Behaviour {
         skip_every: Some(10),
         refuse_room: None,
+        ..Default::default()
     })
     .await;
     let mut cfg = LoadConfig::new(url, 20, Duration::from_millis(2500));
@@ -231,6 +244,7 @@ async fn a_load_run_against_a_refusing_room_reports_the_close_codes() {
     let url = fake_server(Behaviour {
         skip_every: None,
         refuse_room: Some("full"),
+        ..Default::default()
     })
     .await;
     let mut cfg = LoadConfig::new(url, 5, Duration::from_millis(600));
@@ -242,4 +256,32 @@ async fn a_load_run_against_a_refusing_room_reports_the_close_codes() {
     assert_eq!(report.closes.get("4001"), Some(&5));
     assert_eq!(report.error_kinds.get("closed_4001"), Some(&5));
     assert_eq!(report.delivery, 0.0);
+}
+
+#[tokio::test]
+async fn a_load_run_ends_early_when_the_server_drops_everyone() {
+    let url = fake_server(Behaviour {
+        skip_every: None,
+        refuse_room: None,
+        kick_after: Some(60),
+    })
+    .await;
+    let mut cfg = LoadConfig::new(url, 10, Duration::from_secs(30));
+    cfg.warmup = Duration::from_millis(200);
+    cfg.metrics_url = None;
+    let started = std::time::Instant::now();
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    // 60 snapshots at 50 Hz is ~1.2 s; the run must not wait out its 30 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{}",
+        report.table()
+    );
+    assert!(report.stopped_early, "{}", report.table());
+    assert_eq!(report.closes.get("1001"), Some(&10), "{}", report.table());
+    assert_eq!(report.error_kinds.get("closed_1001"), Some(&10));
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.contains("disconnected by the server")));
 }
