@@ -92,13 +92,12 @@ export class Game {
   /** Strictly increasing for the whole page session (also across reconnects and resumes). */
   private seq = 0;
   /**
-   * Inputs follow a fixed schedule: input k is due at `inputT0 + k × period`. Both animation
-   * frames and a timer (which keeps running when frames stop, e.g. in a background tab) pump
-   * it, so inputs go out at the tick rate and our player is drawn from the schedule, not from
-   * the jittery moments the callbacks happened to run.
+   * Inputs follow a schedule: one per server tick period (the estimated actual period, so a
+   * server running slow is not fed more inputs than it simulates). Both animation frames and a
+   * timer (which keeps running when frames stop, e.g. in a background tab) pump it, and our
+   * player is drawn from the schedule, not from the jittery moments the callbacks ran.
    */
-  private inputT0 = 0;
-  private inputsDone = 0;
+  private nextInputAt = 0;
   private inputPeriod = 1000 / 30;
   private lastControls: Controls = { x: 0, y: 0, buttons: 0 };
   private inputTimer: ReturnType<typeof setInterval> | null = null;
@@ -214,18 +213,17 @@ export class Game {
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
     this.inputPeriod = 1000 / tickRate;
-    this.inputT0 = performance.now();
-    this.inputsDone = 0;
-    this.inputTimer = setInterval(() => this.pumpInputs(performance.now()), this.inputPeriod);
+    this.nextInputAt = performance.now() + this.inputPeriod;
+    this.inputTimer = setInterval(() => this.pumpInputs(performance.now()), this.inputPeriod / 2);
   }
 
-  /** Sends the inputs that are due by `now` (after a long stall, only the newest few). */
+  /** Sends the inputs that are due by `now` (after a long stall, only one). */
   private pumpInputs(now: number): void {
     if (!this.inputTimer) return;
-    const due = Math.floor((now - this.inputT0) / this.inputPeriod);
-    if (due - this.inputsDone > 3) this.inputsDone = due - 1;
-    while (this.inputsDone < due) {
-      this.inputsDone++;
+    if (now - this.nextInputAt > this.inputPeriod * 3) this.nextInputAt = now;
+    while (now >= this.nextInputAt) {
+      this.inputPeriod = this.clock?.periodMs ?? this.inputPeriod;
+      this.nextInputAt += this.inputPeriod;
       this.sendInput();
     }
   }
@@ -259,8 +257,7 @@ export class Game {
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
-    const lastStepAt = this.inputT0 + this.inputsDone * this.inputPeriod;
-    const alpha = (now - lastStepAt) / this.inputPeriod;
+    const alpha = 1 - (this.nextInputAt - now) / this.inputPeriod;
     const mine = this.predictor.renderPosition(alpha, elapsed);
     const out: DrawPlayer[] = [];
     for (const p of s.state.players) {
