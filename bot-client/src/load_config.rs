@@ -153,8 +153,10 @@ impl LoadConfig {
         if self.ping_interval.is_zero() {
             return bad("ping interval must be positive".into());
         }
-        if self.max_connecting == 0 || self.shards == 0 {
-            return bad("max_connecting and shards must be positive".into());
+        if !(1..=65_536).contains(&self.max_connecting) || !(1..=1024).contains(&self.shards) {
+            return bad(
+                "max_connecting must be within 1..=65536 and shards within 1..=1024".into(),
+            );
         }
         let longest = format!("{}{}", self.name_prefix, self.bots.saturating_sub(1));
         if let Err(e) = tickcast_shared::validate::player_name(&longest) {
