@@ -541,6 +541,14 @@ async function main() {
     null,
     10_000,
   );
+  await waitView(
+    pageA,
+    'the reconnecting banner',
+    () => window.tickcast.status === 'reconnecting',
+    null,
+    10_000,
+  );
+  await pageA.screenshot({ path: join(resultsDir, 'e2e-reconnecting.png') });
   const restarted = mock ? await startMock(port) : await startServer(bin, port);
   check(restarted.url === server.url, `server restarted at ${restarted.url}`);
   await waitView(pageA, 'page A to reconnect', bothThere, room, 30_000);

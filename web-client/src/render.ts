@@ -620,8 +620,11 @@ export class Renderer {
   private drawBanner(h: Hud): void {
     if (h.status === 'connected' || h.status === 'refused' || h.status === 'closed') return;
     const ctx = this.ctx;
+    // The picture is stale while we are not connected: dim it.
+    ctx.fillStyle = 'rgba(6, 9, 18, 0.45)';
+    ctx.fillRect(0, 0, this.cssW, this.cssH);
     ctx.font = `600 14px ${FONT}`;
-    const text = fitText(ctx, h.statusText, Math.min(560, this.cssW - 40));
+    const text = fitText(ctx, h.statusText, Math.min(760, this.cssW - 40));
     const w = ctx.measureText(text).width + 40;
     const x = (this.cssW - w) / 2;
     const y = this.cssH - 64;

@@ -94,6 +94,14 @@ describe('decoding rules', () => {
     }
   });
 
+  it('ignores extra trailing fields a newer server may add', () => {
+    // {"pong": [1234.5, 7, "extra"]}
+    const msg = decodeServerMsg(
+      fromHex('81a4706f6e6793cb40934a000000000007a565787472 61'.replace(' ', '')),
+    );
+    expect(msg).toEqual({ type: 'pong', body: { client_time: 1234.5, server_time_ms: 7 } });
+  });
+
   it('accepts float 64 and ints where the protocol says f32', () => {
     // {"pong": [1, 2]} with an int client_time, and a snapshot orb with float64/int coordinates.
     const pong = decodeServerMsg(fromHex('81a4706f6e67920102'));
