@@ -101,8 +101,20 @@ for n in $STEPS; do
     def kib: if . == null then "n/a" else ((. / 1024 * 10 | round / 10 | tostring) + " KiB") end;
     (if .server_rss_bytes != null and .server_idle_rss_bytes != null and .connected > 0
        then (.server_rss_bytes - .server_idle_rss_bytes) / .connected else null end) as $marg
-    | ([ (if any(.warnings[]?; startswith("bot loop lag")) then "bot saturated" else empty end),
+    | ([ (if any(.warnings[]?; startswith("bot loop lag"))
+           then (if (.bot_cpu_cores // 0) >= 0.8 then "bot saturated" else "bot starved" end)
+           else empty end),
+         (if .host_load_1m != null then "load \(.host_load_1m)" else empty end),
          (.error_kinds | to_entries[] | "\(.key)×\(.value)") ] | join(", ")) as $notes
     | "| \(.bots) | \(.connected) | \(.errors) | \(.server_cpu_cores | n(3)) | \(.server_cpu_cores_per_1000_clients | n(3)) | \(.server_rss_bytes | mib) | \(.server_rss_per_client_bytes | kib) (\($marg | kib)) | \(.delivery * 100 | n(3))% | \(.input_ack_ms.p50 | n(1)) | \(.input_ack_ms.p99 | n(1)) | \(.jitter_ms.p99 | n(1)) | \(.snapshot_age_ms.p99 | n(1)) | \(.bot_cpu_cores | n(3)) | \(.bot_cpu_cores_per_1000_bots | n(3)) | \(.bot_loop_lag_ms.p99 | n(1)) | \($notes) |"
   ' "$f"
 done
+
+best=""
+for n in $STEPS; do
+  f="$OUT/report-$n.json"
+  [[ -s "$f" ]] || continue
+  if jq -e '.connected == .bots and .delivery >= 0.99' "$f" >/dev/null; then best=$n; fi
+done
+echo
+echo "Largest step with every bot joined and delivery ≥ 99 %: ${best:-none}"

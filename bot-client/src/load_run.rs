@@ -200,6 +200,8 @@ impl LoadRun {
                 .push("every bot was disconnected by the server before the end".into());
         }
         apply_usage(&mut report, start_sample, end_sample);
+        report.host_load_1m = crate::process_usage::load_average();
+        report.host_cpus = crate::process_usage::cpus();
         add_warnings(&mut report);
         Ok(report)
     }
@@ -323,6 +325,14 @@ fn add_warnings(r: &mut Report) {
              the machine is saturated, so latency and delivery are pessimistic for the server",
             r.bot_loop_lag_ms.p99
         ));
+    }
+    if let (Some(load), Some(cpus)) = (r.host_load_1m, r.host_cpus) {
+        if load > 1.5 * cpus as f64 {
+            r.warnings.push(format!(
+                "the machine was busy (load {load:.1} on {cpus} CPUs): other processes competed with \
+                 the server and the bots"
+            ));
+        }
     }
     if r.connected < r.bots {
         r.warnings.push(format!(

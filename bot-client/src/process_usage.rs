@@ -72,6 +72,21 @@ fn parse_cpu_seconds(stat: &str) -> Option<(f64, f64)> {
     Some(((utime + stime) / USER_HZ, stime / USER_HZ))
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`): runnable tasks competing for the CPUs.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The number of CPUs this process may run on.
+pub fn cpus() -> Option<usize> {
+    std::thread::available_parallelism().ok().map(|n| n.get())
+}
+
 /// This process's soft limit on open files (`Max open files` in `/proc/self/limits`); `None`
 /// when unknown or unlimited. Each bot holds one socket.
 pub fn open_files_limit() -> Option<u64> {

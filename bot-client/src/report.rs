@@ -75,6 +75,10 @@ pub struct Report {
     /// The kernel (system) part of `bot_cpu_cores` — on loopback mostly TCP for both ends.
     pub bot_sys_cores: Option<f64>,
     pub bot_rss_bytes: Option<u64>,
+    /// The machine's 1-minute load average at the end of the window, and its CPU count: a load
+    /// well above the CPU count means other work competed with the server and the bots.
+    pub host_load_1m: Option<f64>,
+    pub host_cpus: Option<usize>,
     /// Close codes the bots received, by code ("1000" for the normal end, "1006" for none).
     pub closes: BTreeMap<String, u64>,
     /// Non-fatal server error messages, by code.
@@ -220,6 +224,14 @@ impl Report {
                     opt(self.bot_sys_cores, &|v| format!("{v:.3}")),
                     opt(self.bot_cpu_cores_per_1000_bots, &|v| format!("{v:.3}")),
                     opt(self.bot_rss_bytes.map(|b| b as f64), &human_bytes),
+                ),
+            ),
+            (
+                "host",
+                format!(
+                    "load {} on {} CPUs",
+                    opt(self.host_load_1m, &|v| format!("{v:.2}")),
+                    self.host_cpus.map_or("?".into(), |n| n.to_string())
                 ),
             ),
             ("closes", map_text(&self.closes)),
