@@ -46,6 +46,50 @@ use crate::seat::Seat;
 #[rtype(result = "()")]
 pub struct Wake;
 
+// ---- pure checks (also driven by the fuzz targets in `fuzz/`) ----
+
+/// Why a message ends the session: the close code and reason to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// Decodes one whole client message (after reassembly): 1007 unless it is exactly one valid
+/// tickcast MessagePack message within the size limit.
+pub fn decode_message<I: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<ClientMsg<I>, Refusal> {
+    decode_client(bytes).map_err(|e| Refusal {
+        code: close::INVALID_PAYLOAD,
+        reason: format!("invalid message: {e}"),
+    })
+}
+
+/// Checks a join's version (4000), name and room id (4003); returns the trimmed name.
+pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Refusal> {
+    if join.version != PROTOCOL_VERSION {
+        return Err(Refusal {
+            code: close::VERSION_MISMATCH,
+            reason: format!(
+                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                join.version
+            ),
+        });
+    }
+    let name = validate::player_name(&join.name).map_err(|e| Refusal {
+        code: close::INVALID_JOIN,
+        reason: format!("invalid name: {e}"),
+    })?;
+    if let Some(room) = &join.room {
+        validate::room_id(room).map_err(|e| Refusal {
+            code: close::INVALID_JOIN,
+            reason: format!("invalid room id: {e}"),
+        })?;
+    }
+    Ok(name)
+}
+
 // ---- the actor ----
 
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
@@ -209,15 +253,11 @@ impl<G: Game> Session<G> {
     }
 
     fn on_message(&mut self, bytes: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
-        let msg: ClientMsg<G::Input> = match decode_client(bytes) {
+        let msg: ClientMsg<G::Input> = match decode_message(bytes) {
             Ok(m) => m,
-            Err(e) => {
+            Err(refusal) => {
                 self.env.metrics.decode_errors_total.inc();
-                return self.close(
-                    ctx,
-                    close::INVALID_PAYLOAD,
-                    &format!("invalid message: {e}"),
-                );
+                return self.close(ctx, refusal.code, &refusal.reason);
             }
         };
         match msg {
@@ -258,16 +298,9 @@ impl<G: Game> Session<G> {
         if !matches!(self.phase, Phase::Lobby) {
             return self.send_error(ctx, error_code::ALREADY_JOINED, "already joined; ignored");
         }
-        if join.version != PROTOCOL_VERSION {
-            let reason = format!(
-                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
-                join.version
-            );
-            return self.close(ctx, close::VERSION_MISMATCH, &reason);
-        }
-        let name = match validate::player_name(&join.name) {
+        let name = match validate_join(&join) {
             Ok(n) => n,
-            Err(e) => return self.close(ctx, close::INVALID_JOIN, &format!("invalid name: {e}")),
+            Err(refusal) => return self.close(ctx, refusal.code, &refusal.reason),
         };
         if let Some(claims) = self.ticket.as_ref().and_then(|t| t.claims.as_ref()) {
             if claims.name.trim() != name {
@@ -278,11 +311,6 @@ impl<G: Game> Session<G> {
                 );
             }
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
-        }
-        if let Some(room) = &join.room {
-            if let Err(e) = validate::room_id(room) {
-                return self.close(ctx, close::INVALID_JOIN, &format!("invalid room id: {e}"));
-            }
         }
         self.phase = Phase::Joining;
         let player_id = Uuid::new_v4();
