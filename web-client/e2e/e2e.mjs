@@ -11,7 +11,7 @@
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -664,8 +664,15 @@ try {
 } catch (e) {
   failed = 1;
   console.error(`[e2e] FAILED: ${e instanceof Error ? e.message : e}`);
-  if (existsSync(join(resultsDir, 'server.log'))) {
-    console.error(`[e2e] server log: ${join(resultsDir, 'server.log')}`);
+  const serverLog = join(resultsDir, 'server.log');
+  if (existsSync(serverLog)) {
+    const tail = readFileSync(serverLog, 'utf8')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;]*m/g, '') // colours
+      .trimEnd()
+      .split('\n')
+      .slice(-20);
+    console.error(`[e2e] last lines of ${serverLog}:\n${tail.join('\n')}`);
   }
 } finally {
   for (const c of cleanups.reverse()) {
