@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::summary::Summary;
 
 /// Pass/fail limits for a run (`--max-p99-ack-ms`, `--min-delivery`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Thresholds {
     /// Highest acceptable p99 input→ack latency, ms.
     pub max_p99_ack_ms: Option<f64>,
@@ -18,7 +19,9 @@ pub struct Thresholds {
 }
 
 /// Everything a load run measured. Rates and percentiles cover the steady window only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Deserialises too (missing keys take defaults), so tools and tests can read `--json` output back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     /// Bots asked for.
     pub bots: u32,
@@ -345,6 +348,20 @@ mod tests {
             assert!(v["input_ack_ms"].get(key).is_some());
             assert!(v["rtt_ms"].get(key).is_some());
         }
+    }
+
+    #[test]
+    fn reads_its_own_json_back() {
+        let mut r = Report {
+            bots: 3,
+            delivery: 0.5,
+            ..Report::default()
+        };
+        r.closes.insert("1000".into(), 3);
+        let back: Report = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        let partial: Report = serde_json::from_str(r#"{"bots": 7}"#).unwrap();
+        assert_eq!(partial.bots, 7);
     }
 
     #[test]

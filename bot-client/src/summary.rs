@@ -2,7 +2,7 @@
 //! shows them; and the histogram constructor every measurement uses.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Longest duration a histogram holds (microseconds); longer samples are clamped to it.
@@ -21,7 +21,8 @@ pub(crate) fn record(h: &mut Histogram<u64>, d: Duration) {
 }
 
 /// Percentiles of one measurement, in milliseconds (0 when there were no samples).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     pub p50: f64,
     pub p90: f64,
