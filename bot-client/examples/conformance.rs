@@ -23,7 +23,7 @@ fn closed_with(r: Result<Event, BotError>, code: u16) -> Result<String, String> 
 }
 
 async fn check(name: &str, f: impl std::future::Future<Output = Result<String, String>>) -> bool {
-    let r = tokio::time::timeout(Duration::from_secs(20), f)
+    let r = tokio::time::timeout(Duration::from_secs(30), f)
         .await
         .unwrap_or_else(|_| Err("check timed out".into()));
     match &r {
@@ -359,6 +359,20 @@ async fn main() {
             .then(|| format!("player {id} resumed"))
             .ok_or(format!("got player {id}, expected {}", w.player_id))
     })
+    .await;
+
+    ok &= check(
+        "no join within the join timeout is closed with 1008 (waits up to 15 s)",
+        async {
+            let mut bot = Bot::open(&url).await.map_err(e)?;
+            let started = std::time::Instant::now();
+            let r = bot
+                .wait_for(Duration::from_secs(15), |ev| matches!(ev, Event::Closed(_)))
+                .await;
+            closed_with(r, close::POLICY_VIOLATION)
+                .map(|c| format!("{c} after {:.1} s", started.elapsed().as_secs_f64()))
+        },
+    )
     .await;
 
     std::process::exit(if ok { 0 } else { 1 });
