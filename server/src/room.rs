@@ -121,6 +121,8 @@ pub struct Room<G: Game> {
     members: Vec<Member<G::Input>>,
     tick: u64,
     schedule: TickSchedule,
+    /// The server-wide instant every room's tick grid is aligned to.
+    epoch: Instant,
     dt: f32,
     stall_ticks: u64,
     config: Arc<ServerConfig>,
@@ -132,8 +134,10 @@ pub struct Room<G: Game> {
 }
 
 impl<G: Game> Room<G> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: Arc<str>,
+        epoch: Instant,
         game: G,
         config: Arc<ServerConfig>,
         metrics: Arc<Metrics>,
@@ -147,7 +151,8 @@ impl<G: Game> Room<G> {
             game,
             members: Vec::new(),
             tick: 0,
-            schedule: TickSchedule::new(Instant::now(), period),
+            schedule: TickSchedule::aligned(epoch, period, Instant::now()),
+            epoch,
             dt: period.as_secs_f32(),
             stall_ticks: stall_ticks.max(1),
             config,
@@ -303,7 +308,7 @@ impl<G: Game> Actor for Room<G> {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         tracing::info!(room_id = %self.id, tick_rate = self.config.tick_rate, "room started");
-        self.schedule = TickSchedule::new(Instant::now(), self.schedule.period());
+        self.schedule = TickSchedule::aligned(self.epoch, self.schedule.period(), Instant::now());
         let first = self.schedule.first();
         self.arm(ctx, first);
     }

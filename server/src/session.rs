@@ -92,6 +92,9 @@ pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Refusal> {
 
 // ---- the actor ----
 
+/// A session whose socket had nothing unsent checks again only after this many snapshots.
+const UNSENT_CHECK_EVERY: u8 = 4;
+
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
 const MAILBOX_CAPACITY: usize = 1;
 
@@ -140,6 +143,8 @@ pub struct Session<G: Game> {
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
+    /// Wakes left before the next unsent-bytes check (see the `Wake` handler).
+    unsent_check_in: u8,
     /// The message rate limit.
     bucket: TokenBucket,
     /// The admission slot (released on drop) and the join token's claims.
@@ -164,6 +169,7 @@ impl<G: Game> Session<G> {
             ack_tick: 0,
             stale_input_reported: false,
             fragments: None,
+            unsent_check_in: 0,
             bucket,
             ticket: None,
         }
@@ -470,10 +476,20 @@ impl<G: Game> Handler<Wake> for Session<G> {
         }
         // The client is not reading: leave the snapshot pending. If a newer one comes first it
         // replaces this one (a counted drop); the client gets the newest when it reads again.
-        if let Some(unsent) = self.conn.as_ref().and_then(|c| c.unsent_bytes()) {
+        // The check is a syscall, so a session whose socket was empty last time skips it for a
+        // few frames (at most UNSENT_CHECK_EVERY small frames can land in a full pipe).
+        if self.unsent_check_in == 0 {
+            let unsent = self
+                .conn
+                .as_ref()
+                .and_then(|c| c.unsent_bytes())
+                .unwrap_or(0);
             if unsent > self.env.config.unsent_limit {
                 return;
             }
+            self.unsent_check_in = if unsent == 0 { UNSENT_CHECK_EVERY } else { 0 };
+        } else {
+            self.unsent_check_in -= 1;
         }
         if let Some(bytes) = seat.take() {
             self.env.metrics.frames_sent_total.inc();

@@ -95,7 +95,7 @@ async fn a_stalled_client_is_dropped_then_disconnected_while_others_get_every_sn
         assert!(delivery >= 0.99, "reader {who} delivery {delivery}");
         let expected = window.as_secs_f64() * f64::from(TICK_RATE);
         assert!(
-            got as f64 >= expected * 0.9,
+            got as f64 >= expected * MIN_RATE_FRACTION,
             "reader {who} got {got} of ~{expected}"
         );
     }
@@ -139,8 +139,8 @@ async fn a_client_that_resumes_reading_gets_the_newest_snapshot_not_a_backlog() 
     let slow_id = slow.player_id();
     let first = slow.next_snapshot().await.tick;
 
-    // Stall for 3 s (90 ticks) while `a` keeps reading.
-    let stall = Duration::from_secs(3);
+    // Stall for 4 s (120 ticks) while `a` keeps reading: far more snapshots than the pipes hold.
+    let stall = Duration::from_secs(4);
     let (_, _) = a.count_snapshots(stall).await;
     let now_tick = a.newest_tick;
     let dropped = player_stats(&server, "resume", slow_id)

@@ -20,6 +20,12 @@ use tokio_tungstenite::WebSocketStream;
 pub const TICK_RATE: u16 = 30;
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// Snapshots a reader must get, as a fraction of `tick_rate × seconds`. Loose on purpose: on a
+/// loaded 2-core machine the room skips ticks it cannot run on time (no catch-up bursts), which
+/// lowers the rate without any snapshot being dropped. Drops are checked separately and strictly
+/// from tick numbers; this only catches a fan-out that stalls.
+pub const MIN_RATE_FRACTION: f64 = 0.7;
+
 /// A config for tests: fast timeouts, fixed seed.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
