@@ -297,32 +297,39 @@ async function main() {
     pageA.evaluate(sampleX, a0.playerId),
     pageB.evaluate(sampleX, a0.playerId),
   ]);
-  const smooth = (samples, label) => {
+  // A frame is "bad" if it steps backwards or moves faster than `limit` allows. A starved machine
+  // (CI running other work) may stall a frame or two, so a couple of bad frames are tolerated;
+  // systematic jitter or snapping would make many.
+  const maxSpeed = 320 * 1.6;
+  const smooth = (samples, label, { backLimit, speedLimit }) => {
     const sign = right ? 1 : -1;
     let back = 0;
     let fastest = 0;
+    const bad = [];
     for (let i = 1; i < samples.length; i++) {
       const dx = (samples[i][1] - samples[i - 1][1]) * sign;
       const dt = Math.max(1, samples[i][0] - samples[i - 1][0]) / 1000;
       back = Math.max(back, -dx);
       fastest = Math.max(fastest, Math.abs(dx) / dt);
+      if (-dx > backLimit || Math.abs(dx) / dt > speedLimit) {
+        bad.push(`frame ${i}: dx=${dx.toFixed(2)} in ${(dt * 1000).toFixed(1)} ms`);
+      }
     }
     log(
-      `${label}: ${samples.length} frames, largest backward step ${back.toFixed(2)}, fastest ${fastest.toFixed(0)} units/s`,
+      `${label}: ${samples.length} frames, largest backward step ${back.toFixed(2)}, fastest ${fastest.toFixed(0)} units/s, ${bad.length} bad${bad.length ? ` (${bad.join('; ')})` : ''}`,
     );
-    return { back, fastest };
+    return bad.length;
   };
-  const maxSpeed = 320 * 1.6;
-  const sa = smooth(seenByA, "A's own (predicted) motion");
-  const sb = smooth(seenByB, "A's motion in page B (interpolated)");
-  check(
-    sb.back <= 0.5 && sb.fastest <= maxSpeed * 1.5,
-    'page B draws A moving smoothly (no backward steps, no jumps)',
-  );
-  check(
-    sa.back <= 3 && sa.fastest <= maxSpeed * 2,
-    'page A draws its own predicted motion without visible corrections',
-  );
+  const badA = smooth(seenByA, "A's own (predicted) motion", {
+    backLimit: 3,
+    speedLimit: maxSpeed * 2,
+  });
+  const badB = smooth(seenByB, "A's motion in page B (interpolated)", {
+    backLimit: 0.5,
+    speedLimit: maxSpeed * 1.5,
+  });
+  check(badB <= 2, `page B draws A moving smoothly (${badB} of 44 frames off)`);
+  check(badA <= 2, `page A draws its own predicted motion smoothly (${badA} of 44 frames off)`);
   await pageA.keyboard.up(key);
 
   // Prediction/reconciliation against the real server: once A coasts to a stop, where A draws
