@@ -19,6 +19,7 @@
 //! | `server_metrics` | [`ServerSample`] — the server's CPU and RSS from `/metrics` |
 //! | `process_usage` | [`ProcessUsage`] — this process's CPU and RSS |
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
+//! | `join_token` | [`join_token`] — signed tokens for servers run with `--auth-secret` |
 //! | `error` | [`BotError`] |
 //! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
 //!
@@ -30,6 +31,7 @@ pub mod bot;
 pub mod delivery;
 pub mod duration;
 pub mod error;
+pub mod join_token;
 pub mod load_config;
 pub mod load_run;
 pub mod process_usage;
@@ -47,6 +49,7 @@ pub use bot::{Bot, CloseInfo, Event, Frame, Message, Traffic};
 pub use delivery::{Arrival, DeliveryTracker, Window};
 pub use duration::{parse_duration, DurationError};
 pub use error::BotError;
+pub use join_token::{join_token, with_token};
 pub use load_config::{ConfigError, LoadConfig, RoomChoice};
 pub use load_run::{LoadError, LoadRun, StopHandle};
 pub use process_usage::ProcessUsage;

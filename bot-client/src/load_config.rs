@@ -81,6 +81,10 @@ pub struct LoadConfig {
     /// The server's pid when it runs on this machine: its CPU and RSS are then read from
     /// `/proc/<pid>` (finer than whole-second `process_cpu_seconds_total`).
     pub server_pid: Option<u32>,
+    /// With the server's `--auth-secret`: every bot connects with a join token for its name.
+    pub auth_secret: Option<String>,
+    /// Lifetime of those tokens (they are checked when a bot connects).
+    pub token_ttl: Duration,
     /// Bot names are `{name_prefix}{index}` (at most 20 characters in all).
     pub name_prefix: String,
     /// Timeout for TCP connect + handshake, and again for the welcome.
@@ -101,6 +105,8 @@ impl LoadConfig {
         LoadConfig {
             metrics_url: crate::server_metrics::metrics_url_for(&url),
             server_pid: None,
+            auth_secret: None,
+            token_ttl: Duration::from_secs(3600),
             url,
             bots,
             duration,

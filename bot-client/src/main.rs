@@ -54,6 +54,9 @@ struct Cli {
     /// (finer than the metrics endpoint's whole-second CPU counter).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The server's --auth-secret: each bot connects with a signed join token for its name.
+    #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true)]
+    auth_secret: Option<String>,
     /// Fail (exit 2) if p99 input→ack latency exceeds this many milliseconds.
     #[arg(long)]
     max_p99_ack_ms: Option<f64>,
@@ -100,6 +103,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     config.behaviour = cli.behaviour;
     config.seed = cli.seed;
     config.server_pid = cli.server_pid;
+    config.auth_secret = cli.auth_secret.clone();
     config.name_prefix = cli.name_prefix.clone();
     config.connect_timeout = cli.connect_timeout;
     config.shards = cli.threads.max(1) * 2;

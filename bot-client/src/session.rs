@@ -17,6 +17,7 @@ use crate::behaviour::Steering;
 use crate::bot::{Bot, Frame, Traffic};
 use crate::delivery::{DeliveryTracker, Window};
 use crate::error::BotError;
+use crate::join_token::{join_token, with_token};
 use crate::load_config::{LoadConfig, RoomChoice};
 use crate::snapshot_view::SnapshotView;
 use crate::tally::{Live, Tally};
@@ -99,9 +100,21 @@ impl Session {
             name: format!("{}{}", cfg.name_prefix, self.index),
             resume: None,
         };
+        let url = match &cfg.auth_secret {
+            None => cfg.url.clone(),
+            Some(secret) => {
+                let expires = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .saturating_add(cfg.token_ttl)
+                    .as_secs();
+                let token = join_token(secret.as_bytes(), &join.name, "", expires);
+                with_token(&cfg.url, &token)
+            }
+        };
         let started = Instant::now();
         let connected = tokio::select! {
-            r = Bot::connect_timeout(&cfg.url, &join, cfg.connect_timeout) => r,
+            r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
             _ = crate::load_run::stopped(&mut stop) => {
                 drop(permit);
                 return self.outcome;
