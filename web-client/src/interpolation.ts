@@ -94,12 +94,18 @@ function copy(m: Map<string, Point>): Map<string, Point> {
   return out;
 }
 
-/** Beyond this distance (ticks) from its target, the render clock jumps instead of drifting. */
+/** Further than this (ticks) behind its target, the render clock jumps ahead… */
 const RESYNC_TICKS = 15;
+/** …and further than this ahead of it, it stops until the target catches up. */
+const FREEZE_TICKS = 3;
 /** The render clock may run this much faster or slower than real time to catch up. */
 const MAX_RATE_ADJUST = 0.1;
-/** Arrivals kept for estimating the server's actual tick period and arrival line. */
+/** Arrivals kept for estimating the server's actual tick period (~3 s at 30 Hz)… */
 const WINDOW = 90;
+/** …and the most recent of them that place the arrival line (~1 s). */
+const LINE_WINDOW = 30;
+/** No snapshot for this long (ms) means a stall: the arrival line is re-learnt. */
+const STALL_MS = 250;
 
 /**
  * Maps local time onto the server's tick timeline. From the recent arrivals (tick, local time)
@@ -136,8 +142,9 @@ export class RenderClock {
   observe(tick: number, nowMs: number): void {
     const a = this.arrivals;
     const last = a[a.length - 1];
-    // A big jump (a long stall, a different server): start over.
-    if (last && (tick <= last.tick || nowMs - last.at > 2000)) a.length = 0;
+    // The server stalled (or our tab did), or a different server: the old arrival line is no
+    // longer true, start over from here.
+    if (last && (tick <= last.tick || nowMs - last.at > STALL_MS)) a.length = 0;
     a.push({ tick, at: nowMs });
     if (a.length > WINDOW) a.shift();
     const first = a[0]!;
@@ -147,8 +154,11 @@ export class RenderClock {
     } else if (a.length === 1) {
       this.period = this.tickMs;
     }
+    // The earliest-arrival line over the last second (older samples only estimate the period).
     let offset = Infinity;
-    for (const s of a) offset = Math.min(offset, s.at - s.tick * this.period);
+    for (let i = Math.max(0, a.length - LINE_WINDOW); i < a.length; i++) {
+      offset = Math.min(offset, a[i]!.at - a[i]!.tick * this.period);
+    }
     this.offset = offset;
   }
 
@@ -156,8 +166,11 @@ export class RenderClock {
   tick(nowMs: number): number {
     if (this.offset === null) return 0;
     const target = (nowMs - this.offset - this.delayMs) / this.period;
-    if (this.renderTick === null || Math.abs(target - this.renderTick) > RESYNC_TICKS) {
+    if (this.renderTick === null || target - this.renderTick > RESYNC_TICKS) {
+      // Far behind (start, or our tab was asleep): jump ahead.
       this.renderTick = Math.max(this.renderTick ?? -Infinity, target);
+    } else if (target - this.renderTick < -FREEZE_TICKS) {
+      // Well ahead (the server stalled and the arrival line moved later): wait for it.
     } else {
       const elapsedTicks = Math.max(0, nowMs - this.lastNow) / this.period;
       // How far off we would be after advancing at real-time speed.

@@ -119,4 +119,35 @@ describe('render clock', () => {
     }
     expect(held).toBe(0);
   });
+
+  it('recovers within about a second after the server stalls for 600 ms', () => {
+    const clock = new RenderClock(30, 100);
+    const P = 1000 / 30;
+    const arrivals: [number, number][] = [];
+    let t = 20;
+    for (let k = 1; k <= 250; k++) {
+      t += k === 101 ? 600 : P;
+      arrivals.push([k, t]);
+    }
+    const stallEnd = arrivals[100]![1];
+    let next = 0;
+    let newest = 0;
+    let prev = -Infinity;
+    let heldAfter = 0;
+    for (let now = 0; now < t; now += 1000 / 60) {
+      while (next < arrivals.length && arrivals[next]![1] <= now) {
+        clock.observe(arrivals[next]![0], arrivals[next]![1]);
+        newest = arrivals[next]![0];
+        next++;
+      }
+      if (!newest) continue;
+      const rt = clock.tick(now);
+      expect(rt).toBeGreaterThanOrEqual(prev);
+      if (prev > -Infinity) expect(rt - prev).toBeLessThanOrEqual(0.5 * 1.1 + 1e-9);
+      prev = rt;
+      if (now > stallEnd + 1000 && rt >= newest) heldAfter++;
+    }
+    // A second after the stall, the clock renders between snapshots again.
+    expect(heldAfter).toBe(0);
+  });
 });
