@@ -224,7 +224,8 @@ function startGame(room: string | null, name: string): void {
     onRefused: (code, message, reason) => {
       $('notice-title').textContent = code === 1000 ? 'Disconnected' : "Can't play right now";
       $('notice-text').textContent = message;
-      const what = code < 1000 ? `HTTP ${code}` : `close code ${code}`;
+      const what =
+        code === 0 ? 'no connection' : code < 1000 ? `HTTP ${code}` : `close code ${code}`;
       $('notice-reason').textContent = reason ? `Server said: “${reason}” (${what})` : what;
       $('notice').hidden = false;
       $('notice-back').focus();
