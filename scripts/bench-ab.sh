@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 A=$1 B=$2 BOTS=${3:-1000} SECS=${4:-20} ROUNDS=${5:-3}
 BOT=target/release/tickcast-bot
 [ -x "$BOT" ] || cargo build -q --release -p tickcast-bot
-out=$(mktemp -d)
+out=target/ab/run-$$; mkdir -p "$out"
 run() { # label bin round
   local log="$out/$1-$3.log"
   "$2" --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 &
