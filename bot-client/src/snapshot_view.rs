@@ -148,6 +148,7 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], ScanError> {
         let end = self.pos.checked_add(n).ok_or(ScanError::Truncated)?;
         let s = self.buf.get(self.pos..end).ok_or(ScanError::Truncated)?;
@@ -155,11 +156,17 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// A big-endian unsigned integer of `n` bytes (1, 2, 4 or 8).
+    #[inline]
     fn be(&mut self, n: usize) -> Result<u64, ScanError> {
-        Ok(self
-            .take(n)?
-            .iter()
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        let s = self.take(n)?;
+        Ok(match *s {
+            [a] => u64::from(a),
+            [a, b] => u64::from(u16::from_be_bytes([a, b])),
+            [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            _ => s.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+        })
     }
 
     fn len_of(&mut self, n: usize) -> Result<usize, ScanError> {
