@@ -375,6 +375,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         ..Report::default()
     };
     let mut rooms = HashSet::new();
+    let mut worst: Option<f64> = None;
     let (mut bytes_in, mut bytes_out) = (0, 0);
     let mut closes: BTreeMap<String, u64> = BTreeMap::new();
     for o in outcomes {
@@ -388,6 +389,10 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         if let Some(mut d) = o.delivery {
             d.set_window(window);
             d.finish();
+            if d.expected() > 0 {
+                let ratio = d.received() as f64 / d.expected() as f64;
+                worst = Some(worst.map_or(ratio, |w: f64| w.min(ratio)));
+            }
             r.snapshots_received += d.received();
             r.snapshots_dropped += d.dropped();
             r.snapshots_stale += d.stale();
@@ -406,6 +411,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         r.inputs_unacked += o.inputs_unacked;
     }
     r.closes = closes;
+    r.delivery_worst_bot = worst.unwrap_or(0.0);
     r.rooms = rooms.len() as u64;
     r.errors = r.error_kinds.values().sum();
     r.snapshots_expected = r.snapshots_received + r.snapshots_dropped;

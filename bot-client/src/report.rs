@@ -32,6 +32,8 @@ pub struct Report {
     pub error_kinds: BTreeMap<String, u64>,
     /// Received ÷ expected snapshots over the steady window (0..1; 0 with no connected bot).
     pub delivery: f64,
+    /// The lowest delivery of any single bot (fairness: one starved room or socket shows here).
+    pub delivery_worst_bot: f64,
     pub snapshots_received: u64,
     pub snapshots_expected: u64,
     pub snapshots_dropped: u64,
@@ -182,8 +184,9 @@ impl Report {
             (
                 "delivery",
                 format!(
-                    "{:.3}%  ({} received, {} dropped, {} stale)",
+                    "{:.3}%, worst bot {:.1}%  ({} received, {} dropped, {} stale)",
                     self.delivery * 100.0,
+                    self.delivery_worst_bot * 100.0,
                     self.snapshots_received,
                     self.snapshots_dropped,
                     self.snapshots_stale
