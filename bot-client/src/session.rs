@@ -265,9 +265,11 @@ impl Session {
                         Ok(Frame::Other(ServerMsg::Error(e))) => {
                             *self.outcome.server_errors.entry(e.code).or_default() += 1;
                         }
-                        Ok(Frame::Other(ServerMsg::Welcome(_) | ServerMsg::Snapshot(_))) => {
+                        Ok(Frame::Other(ServerMsg::Welcome(_))) => {
                             self.outcome.error("protocol_second_welcome".into());
                         }
+                        // Snapshots are scanned, never returned as `Other`.
+                        Ok(Frame::Other(ServerMsg::Snapshot(_))) => {}
                         Ok(Frame::Closed(c)) => {
                             self.outcome.close = Some(c.code);
                             self.outcome.error(format!("closed_{}", c.code));
