@@ -29,10 +29,13 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"
   log="logs/$t.log"
   set +e
-  cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -jobs="$JOBS" -workers="$JOBS" \
+  par=()
+  (( JOBS > 1 )) && par=(-jobs="$JOBS" -workers="$JOBS")  # >1 forks workers logging to fuzz-N.log
+  cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" "${par[@]}" \
     -max_len=4096 -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
+  cat fuzz-*.log >>"$log" 2>/dev/null && rm -f fuzz-*.log
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
   eps=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | awk '{print $2}')
