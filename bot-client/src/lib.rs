@@ -19,7 +19,7 @@
 //! | `server_metrics` | [`ServerSample`] — the server's CPU and RSS from `/metrics` |
 //! | `process_usage` | [`ProcessUsage`] — this process's CPU and RSS |
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
-//! | `join_token` | [`join_token`] — signed tokens for servers run with `--auth-secret` |
+//! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
 //! | `error` | [`BotError`] |
 //! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
 //!
