@@ -56,6 +56,36 @@ impl ConnHandle {
     }
 }
 
+/// Raises this process's soft `RLIMIT_NOFILE` to its hard limit and returns the new soft limit.
+/// Each client holds two descriptors (its socket and the [`ConnHandle`] duplicate), so the usual
+/// soft limit of 1024 would cap a server at ~500 clients.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write one rlimit struct we own.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                lim.rlim_cur = lim.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(u64::from(lim.rlim_cur))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(u64::MAX)
+    }
+}
+
 /// Socket options applied to each accepted connection.
 #[derive(Debug, Clone, Copy)]
 pub struct SocketTuning {

@@ -158,6 +158,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    match tickcast_server::conn::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
 
     let arena = if args.arena_config.is_file() {
         ArenaConfig::load(&args.arena_config)?
