@@ -78,7 +78,7 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
                 }
             }
         }
-        Ok(u64::from(lim.rlim_cur))
+        Ok(lim.rlim_cur)
     }
     #[cfg(not(unix))]
     {
