@@ -49,5 +49,5 @@ for t in "${TARGETS[@]}"; do
     tail -n 40 "$log" >&2
   fi
 done
-printf '\n%s\n' "${summary[@]}"
+echo; printf '%s\n' "${summary[@]}"
 exit $status

@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    assert!(key.verify(s, 0).is_err(), "verified a token not minted here: {s:?}");
+    assert!(
+        key.verify(s, 0).is_err(),
+        "verified a token not minted here: {s:?}"
+    );
     // Minting any name (from the input) round-trips.
     let claims = Claims {
         name: s.chars().take(40).collect(),
