@@ -103,8 +103,6 @@ pub struct Registry<G: Game> {
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
     created: u64,
-    /// Every room's tick grid starts here (see [`crate::schedule::TickSchedule::aligned`]).
-    epoch: Instant,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
 }
@@ -126,7 +124,6 @@ impl<G: Game> Registry<G> {
             arbiters,
             next_arbiter: 0,
             created: 0,
-            epoch: Instant::now(),
             config,
             metrics,
         }
@@ -140,7 +137,6 @@ impl<G: Game> Registry<G> {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         let stats = Arc::new(RoomStats::default());
-        let epoch = self.epoch;
         let (factory, config, metrics, room_stats, registry, room_id) = (
             self.factory.clone(),
             self.config.clone(),
@@ -152,7 +148,6 @@ impl<G: Game> Registry<G> {
         let addr = Room::start_in_arbiter(arbiter, move |_| {
             Room::new(
                 room_id,
-                epoch,
                 factory.create(seed),
                 config,
                 metrics,

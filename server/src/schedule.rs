@@ -25,17 +25,6 @@ impl TickSchedule {
         }
     }
 
-    /// A schedule on the grid `epoch + n × period` whose first tick is the first grid point after
-    /// `now`. Rooms created at different times but sharing an epoch tick at the same instants, so
-    /// one timer wake-up serves every room of a thread and each session thread is woken once per
-    /// tick for all its sessions, instead of once per room.
-    pub fn aligned(epoch: Instant, period: Duration, now: Instant) -> Self {
-        let mut s = TickSchedule::new(epoch, period);
-        let elapsed = now.saturating_duration_since(epoch).as_nanos();
-        s.next = (elapsed / period.as_nanos()) as u64 + 1;
-        s
-    }
-
     /// The period for `hz` ticks per second.
     pub fn period_for(hz: u16) -> Duration {
         Duration::from_secs_f64(1.0 / f64::from(hz.max(1)))
@@ -112,20 +101,6 @@ mod tests {
         let mut s = TickSchedule::new(t0, P);
         let (next, skipped) = s.advance(t0 + P * 2);
         assert_eq!((next, skipped), (t0 + P * 3, 1));
-    }
-
-    #[test]
-    fn aligned_schedules_share_the_grid_of_their_epoch() {
-        let epoch = Instant::now();
-        let a = TickSchedule::aligned(epoch, P, epoch + Duration::from_millis(10));
-        let b = TickSchedule::aligned(epoch, P, epoch + Duration::from_millis(1000));
-        assert_eq!(a.first(), epoch + P);
-        assert_eq!(
-            b.first(),
-            epoch + P * 31,
-            "1000 ms is past 30 periods of 33 ms"
-        );
-        assert!(b.first() > epoch + Duration::from_millis(1000));
     }
 
     #[test]
