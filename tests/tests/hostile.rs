@@ -23,7 +23,7 @@ use tickcast_server::{ServerConfig, ServerHandle};
 use tickcast_shared::{
     close, decode, encode, error_code, ClientMsg, Controls, Input, Join, Ping, ServerMsg,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -192,6 +192,42 @@ fn join_bytes(name: &str) -> Vec<u8> {
     encode(&ClientMsg::<Controls>::Join(Join::room(ROOM, name))).expect("a join encodes")
 }
 
+/// The next server frame `(opcode, payload)` from `r` (bytes already read wait in `buf`), or
+/// `None` on EOF/reset; panics after `timeout`.
+async fn read_frame_from<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+) -> Option<(u8, Vec<u8>)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if buf.len() >= 2 {
+            let (op, len7) = (buf[0] & 0x0f, usize::from(buf[1] & 0x7f));
+            let (hlen, len) = match len7 {
+                126 if buf.len() >= 4 => (4, usize::from(u16::from_be_bytes([buf[2], buf[3]]))),
+                127 if buf.len() >= 10 => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&buf[2..10]);
+                    (10, u64::from_be_bytes(b) as usize)
+                }
+                126 | 127 => (usize::MAX, 0),
+                n => (2, n),
+            };
+            if hlen != usize::MAX && buf.len() >= hlen + len {
+                let payload = buf[hlen..hlen + len].to_vec();
+                buf.drain(..hlen + len);
+                return Some((op, payload));
+            }
+        }
+        let mut chunk = [0u8; 8192];
+        match tokio::time::timeout_at(deadline, r.read(&mut chunk)).await {
+            Err(_) => panic!("no frame within {timeout:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 impl Raw {
     async fn connect(addr: SocketAddr) -> Raw {
         let mut tcp = TcpStream::connect(addr).await.expect("connect");
@@ -244,36 +280,7 @@ impl Raw {
 
     /// The next server frame `(opcode, payload)`, or `None` on EOF/reset.
     async fn read_frame(&mut self, timeout: Duration) -> Option<(u8, Vec<u8>)> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.buf.len() >= 2 {
-                let (op, len7) = (self.buf[0] & 0x0f, usize::from(self.buf[1] & 0x7f));
-                let (hlen, len) = match len7 {
-                    126 if self.buf.len() >= 4 => (
-                        4,
-                        usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]])),
-                    ),
-                    127 if self.buf.len() >= 10 => {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(&self.buf[2..10]);
-                        (10, u64::from_be_bytes(b) as usize)
-                    }
-                    126 | 127 => (usize::MAX, 0),
-                    n => (2, n),
-                };
-                if hlen != usize::MAX && self.buf.len() >= hlen + len {
-                    let payload = self.buf[hlen..hlen + len].to_vec();
-                    self.buf.drain(..hlen + len);
-                    return Some((op, payload));
-                }
-            }
-            let mut chunk = [0u8; 8192];
-            match tokio::time::timeout_at(deadline, self.tcp.read(&mut chunk)).await {
-                Err(_) => panic!("no frame within {timeout:?}"),
-                Ok(Ok(0)) | Ok(Err(_)) => return None,
-                Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
+        read_frame_from(&mut self.tcp, &mut self.buf, timeout).await
     }
 
     /// Reads until a close frame; returns its code and reason. Counts the pings seen on the way.
@@ -458,16 +465,38 @@ async fn a_huge_frame_streamed_slowly_is_cut_off_without_buffering() {
         r.send(&[0x82, 0xff]).await;
         r.send(&(1u64 << 30).to_be_bytes()).await;
         r.send(&[9, 9, 9, 9]).await;
-        // Keep streaming payload in small pieces; the server must not wait for it.
-        let chunk = vec![0x42u8; 16 * 1024];
+        // Keep streaming payload (up to 64 MiB, 64 KiB at a time) while waiting for the close:
+        // the server must answer from the header, not after buffering what follows.
+        const MAX_STREAM: usize = 64 << 20;
         let t0 = Instant::now();
-        for _ in 0..64 {
-            if r.tcp.write_all(&chunk).await.is_err() {
-                break;
+        let (mut rd, mut wr) = r.tcp.split();
+        let buf = &mut r.buf;
+        let reader = async move {
+            loop {
+                match read_frame_from(&mut rd, buf, WAIT).await {
+                    Some((OP_CLOSE, p)) if p.len() >= 2 => return u16::from_be_bytes([p[0], p[1]]),
+                    Some(_) => continue,
+                    None => panic!("connection ended without a close frame"),
+                }
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let (code, _, _) = r.expect_close().await;
+        };
+        let writer = async move {
+            let chunk = vec![0x42u8; 64 * 1024];
+            let mut sent = 0;
+            while sent < MAX_STREAM && wr.write_all(&chunk).await.is_ok() {
+                sent += chunk.len();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            sent
+        };
+        tokio::pin!(reader);
+        let code = tokio::select! {
+            code = &mut reader => code,
+            sent = writer => {
+                assert!(sent < MAX_STREAM, "streamed all {sent} bytes without being cut off");
+                reader.await
+            }
+        };
         assert_eq!(code, close::MESSAGE_TOO_BIG);
         assert!(t0.elapsed() < WAIT);
         let rss_after = metric(&server, "process_resident_memory_bytes").await;
