@@ -113,7 +113,7 @@ fn room_tick(c: &mut Criterion) {
         let sinks: Vec<(Arc<Seat<Controls>>, Recipient<Wake>)> = sys.block_on(async {
             (0..seats)
                 .map(|_| {
-                    let seat = Arc::new(Seat::new(None));
+                    let seat = Arc::new(Seat::new());
                     let addr = Sink(seat.clone()).start();
                     (seat, addr.recipient())
                 })

@@ -6,9 +6,11 @@
 //!   second instead of after megabytes (Linux auto-tunes it up to ~4 MiB otherwise; measured:
 //!   ~128 s of stale snapshots before the session froze);
 //! - `TCP_NODELAY`, since every frame is latency-sensitive;
-//! - a duplicate of the socket's descriptor in a [`ConnHandle`], so the room can shut a stuck
-//!   connection down even while its session actor is frozen, and so the session can ask the
-//!   kernel how many bytes are still unsent before writing a snapshot.
+//! - the socket's descriptor number in a [`ConnFd`], through which the session asks the kernel
+//!   how many bytes are still unsent before writing a snapshot, and — only for a client that
+//!   stops reading — makes a [`ConnHandle`] (a duplicate descriptor) so the room can shut the
+//!   connection down even after the session actor has frozen. Healthy clients cost one
+//!   descriptor, not two.
 
 use std::any::Any;
 use std::net::Shutdown;
@@ -18,9 +20,52 @@ use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 use socket2::{SockRef, Socket};
 
-/// A duplicate of one connection's socket descriptor. Dropped with the connection's data, the
-/// session and the seat; the TCP connection closes only once every descriptor is closed, which
-/// happens when the session leaves its room.
+/// The connection's socket descriptor number, as seen in `on_connect`.
+///
+/// It is valid only while actix serves the connection. The session actor runs inside the
+/// connection's response body, polled by the very dispatcher that owns the socket, so inside the
+/// session's handlers the descriptor is open and is this connection's. Never use it elsewhere
+/// (another thread, `stopped`, a room): make a [`ConnHandle`] for that.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnFd(std::os::fd::RawFd);
+
+impl ConnFd {
+    /// Bytes queued in the kernel that TCP has not even sent yet (`SIOCOUTQNSD`), or `None` where
+    /// the platform cannot tell. Unlike `SIOCOUTQ` this excludes bytes in flight awaiting an ack,
+    /// so a healthy client on a long link reads ~0; it grows only when the peer's receive window
+    /// is closed — the client is not reading. Call only from the session's handlers.
+    pub fn unsent_bytes(self) -> Option<usize> {
+        #[cfg(target_os = "linux")]
+        {
+            /// `SIOCOUTQNSD` from `linux/sockios.h` (not exported by libc).
+            const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+            let mut n: libc::c_int = 0;
+            // SAFETY: SIOCOUTQNSD writes one c_int through the pointer. The descriptor is open
+            // (see the type's docs); on any other descriptor the ioctl fails harmlessly.
+            let r = unsafe { libc::ioctl(self.0, SIOCOUTQNSD as _, &mut n) };
+            (r == 0 && n >= 0).then_some(n as usize)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+
+    /// Duplicates the descriptor into an owned [`ConnHandle`]. Call only from the session's
+    /// handlers, while the connection is served.
+    pub fn duplicate(self) -> std::io::Result<ConnHandle> {
+        use std::os::fd::BorrowedFd;
+        // SAFETY: the descriptor is open for the duration of this call (see the type's docs).
+        let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
+        Ok(ConnHandle {
+            socket: Socket::from(fd.try_clone_to_owned()?),
+        })
+    }
+}
+
+/// An owned duplicate of one connection's socket descriptor, made only for a client that stopped
+/// reading. Held by its seat; the TCP connection closes only once every descriptor is closed,
+/// which happens when the seat is dropped after the session leaves its room.
 #[derive(Debug)]
 pub struct ConnHandle {
     socket: Socket,
@@ -32,33 +77,11 @@ impl ConnHandle {
     pub fn shutdown(&self) {
         let _ = self.socket.shutdown(Shutdown::Both);
     }
-
-    /// Bytes queued in the kernel that TCP has not even sent yet (`SIOCOUTQNSD`), or `None` where
-    /// the platform cannot tell. Unlike `SIOCOUTQ` this excludes bytes in flight awaiting an ack,
-    /// so a healthy client on a long link reads ~0; it grows only when the peer's receive window
-    /// is closed — the client is not reading.
-    pub fn unsent_bytes(&self) -> Option<usize> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            /// `SIOCOUTQNSD` from `linux/sockios.h` (not exported by libc).
-            const SIOCOUTQNSD: libc::c_ulong = 0x894B;
-            let mut n: libc::c_int = 0;
-            // SAFETY: SIOCOUTQNSD writes one c_int through the pointer; the descriptor is owned
-            // by `self.socket` and open for the lifetime of `self`.
-            let r = unsafe { libc::ioctl(self.socket.as_raw_fd(), SIOCOUTQNSD as _, &mut n) };
-            (r == 0 && n >= 0).then_some(n as usize)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            None
-        }
-    }
 }
 
 /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit and returns the new soft limit.
-/// Each client holds two descriptors (its socket and the [`ConnHandle`] duplicate), so the usual
-/// soft limit of 1024 would cap a server at ~500 clients.
+/// Each client holds a descriptor (two while it is stalled), so the usual soft limit of 1024 would
+/// cap a server at ~1000 clients.
 pub fn raise_open_file_limit() -> std::io::Result<u64> {
     #[cfg(unix)]
     {
@@ -94,7 +117,7 @@ pub struct SocketTuning {
 }
 
 impl SocketTuning {
-    /// The `on_connect` callback: tune the socket and stash a [`ConnHandle`] in the connection's
+    /// The `on_connect` callback: tune the socket and stash its [`ConnFd`] in the connection's
     /// extensions, where the WebSocket route picks it up.
     pub fn on_connect(&self, conn: &dyn Any, ext: &mut Extensions) {
         let tcp = if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
@@ -112,11 +135,7 @@ impl SocketTuning {
                 tracing::warn!(error = %e, "could not set SO_SNDBUF");
             }
         }
-        match sock.try_clone() {
-            Ok(socket) => {
-                ext.insert(std::sync::Arc::new(ConnHandle { socket }));
-            }
-            Err(e) => tracing::warn!(error = %e, "could not duplicate the socket descriptor"),
-        }
+        use std::os::fd::AsRawFd;
+        ext.insert(ConnFd(tcp.as_raw_fd()));
     }
 }

@@ -7,13 +7,12 @@
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use crate::admission::Admission;
-use crate::conn::ConnHandle;
+use crate::conn::ConnFd;
 use crate::frame_guard::FrameGuard;
 use crate::game::Game;
 use crate::registry::{InspectRoom, ListRooms};
@@ -47,7 +46,7 @@ async fn upgrade<G: Game>(
         Err(refusal) => return Ok(refusal.response()),
     };
     let limit = env.config.max_message_bytes;
-    let conn = req.conn_data::<Arc<ConnHandle>>().cloned();
+    let conn = req.conn_data::<ConnFd>().copied();
     let (guarded, oversized) = FrameGuard::new(payload, limit);
     let session = Session::new(env.get_ref().clone(), conn, oversized).with_ticket(ticket);
     ws::WsResponseBuilder::new(session, &req, guarded)

@@ -13,14 +13,14 @@
 //! kernel's unsent byte count before writing, and actix stops polling it entirely once its write
 //! buffer is full). The room notices that through [`Seat::taken_tick`] — the session cannot,
 //! because a frozen actor runs no timers — and after the stall timeout it stops feeding the seat
-//! and shuts the TCP connection down from outside through [`crate::conn::ConnHandle`].
+//! and shuts the TCP connection down from outside through the [`crate::conn::ConnHandle`] the
+//! session armed the seat with when it first saw its socket back up.
 //!
 //! Inputs travel the other way through a small bounded queue, so a flooding client can never grow
 //! the room's mailbox: the room drains the queue once per tick.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use actix_web_actors::ws::CloseReason;
 use bytes::Bytes;
@@ -30,6 +30,12 @@ use crate::conn::ConnHandle;
 
 /// How many inputs wait per player between two ticks; older ones are dropped first.
 pub const INPUT_QUEUE_CAPACITY: usize = 8;
+
+impl<I> Default for Seat<I> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// What the room has for the session.
 pub struct Seat<I> {
@@ -44,7 +50,8 @@ pub struct Seat<I> {
     frames_sent: AtomicU64,
     frames_dropped: AtomicU64,
     inputs_dropped: AtomicU64,
-    conn: Option<Arc<ConnHandle>>,
+    /// Made by the session once its client stops reading (see [`Seat::arm_shutdown`]).
+    conn: Mutex<Option<ConnHandle>>,
 }
 
 /// Per-seat counters, as reported in `/rooms/{id}`.
@@ -57,7 +64,7 @@ pub struct SeatStats {
 }
 
 impl<I> Seat<I> {
-    pub fn new(conn: Option<Arc<ConnHandle>>) -> Self {
+    pub fn new() -> Self {
         Seat {
             pending: Mutex::new(None),
             inputs: Mutex::new(VecDeque::with_capacity(INPUT_QUEUE_CAPACITY)),
@@ -66,7 +73,7 @@ impl<I> Seat<I> {
             frames_sent: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
-            conn,
+            conn: Mutex::new(None),
         }
     }
 
@@ -132,13 +139,20 @@ impl<I> Seat<I> {
 
     /// Room: shut the TCP connection down from outside (the session may be frozen).
     pub fn shutdown_connection(&self) {
-        if let Some(conn) = &self.conn {
+        if let Some(conn) = self.conn.lock().as_ref() {
             conn.shutdown();
         }
     }
 
-    pub fn conn(&self) -> Option<&Arc<ConnHandle>> {
-        self.conn.as_ref()
+    /// Session: its client has stopped reading; hand the room a way to shut the connection down
+    /// should the session freeze. Made lazily so that healthy clients cost one descriptor.
+    pub fn arm_shutdown(&self, conn: ConnHandle) {
+        self.conn.lock().get_or_insert(conn);
+    }
+
+    /// Whether [`Seat::arm_shutdown`] has been called.
+    pub fn shutdown_armed(&self) -> bool {
+        self.conn.lock().is_some()
     }
 
     pub fn stats(&self) -> SeatStats {
@@ -157,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_newest_snapshot_wins_and_replaced_ones_are_counted() {
-        let seat: Seat<()> = Seat::new(None);
+        let seat: Seat<()> = Seat::new();
         assert!(!seat.offer(1, Bytes::from_static(b"1")));
         assert!(seat.offer(2, Bytes::from_static(b"2")));
         assert!(seat.offer(3, Bytes::from_static(b"3")));
@@ -169,7 +183,7 @@ mod tests {
 
     #[test]
     fn the_input_queue_is_bounded_and_keeps_the_newest() {
-        let seat: Seat<u32> = Seat::new(None);
+        let seat: Seat<u32> = Seat::new();
         for seq in 1..=20 {
             seat.push_input(seq, seq);
         }
@@ -186,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_close_request_discards_the_pending_snapshot() {
-        let seat: Seat<()> = Seat::new(None);
+        let seat: Seat<()> = Seat::new();
         seat.offer(1, Bytes::from_static(b"x"));
         seat.request_close(CloseReason::from(actix_web_actors::ws::CloseCode::Away));
         assert!(!seat.has_pending());

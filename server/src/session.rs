@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::admission::Ticket;
 use crate::config::ServerConfig;
-use crate::conn::ConnHandle;
+use crate::conn::ConnFd;
 use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
@@ -92,9 +92,6 @@ pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Refusal> {
 
 // ---- the actor ----
 
-/// A session whose socket had nothing unsent checks again only after this many snapshots.
-const UNSENT_CHECK_EVERY: u8 = 4;
-
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
 const MAILBOX_CAPACITY: usize = 1;
 
@@ -134,7 +131,7 @@ impl<G: Game> Clone for SessionEnv<G> {
 
 pub struct Session<G: Game> {
     env: SessionEnv<G>,
-    conn: Option<Arc<ConnHandle>>,
+    conn: Option<ConnFd>,
     oversized: Tripped,
     phase: Phase<G>,
     last_heard: Instant,
@@ -143,8 +140,8 @@ pub struct Session<G: Game> {
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
-    /// Wakes left before the next unsent-bytes check (see the `Wake` handler).
-    unsent_check_in: u8,
+    /// Snapshot bytes written since the last unsent-bytes check (see the `Wake` handler).
+    written_since_check: usize,
     /// The message rate limit.
     bucket: TokenBucket,
     /// The admission slot (released on drop) and the join token's claims.
@@ -152,7 +149,7 @@ pub struct Session<G: Game> {
 }
 
 impl<G: Game> Session<G> {
-    pub fn new(env: SessionEnv<G>, conn: Option<Arc<ConnHandle>>, oversized: Tripped) -> Self {
+    pub fn new(env: SessionEnv<G>, conn: Option<ConnFd>, oversized: Tripped) -> Self {
         let tick_rate = f64::from(env.config.tick_rate);
         let bucket = TokenBucket::new(
             env.config.message_rate_factor * tick_rate,
@@ -169,7 +166,7 @@ impl<G: Game> Session<G> {
             ack_tick: 0,
             stale_input_reported: false,
             fragments: None,
-            unsent_check_in: 0,
+            written_since_check: usize::MAX,
             bucket,
             ticket: None,
         }
@@ -320,7 +317,7 @@ impl<G: Game> Session<G> {
         }
         self.phase = Phase::Joining;
         let player_id = Uuid::new_v4();
-        let seat = Arc::new(Seat::new(self.conn.clone()));
+        let seat = Arc::new(Seat::new());
         let request = JoinRoom::<G> {
             room: join.room,
             player_id,
@@ -476,20 +473,28 @@ impl<G: Game> Handler<Wake> for Session<G> {
         }
         // The client is not reading: leave the snapshot pending. If a newer one comes first it
         // replaces this one (a counted drop); the client gets the newest when it reads again.
-        // The check is a syscall, so a session whose socket was empty last time skips it for a
-        // few frames (at most UNSENT_CHECK_EVERY small frames can land in a full pipe).
-        if self.unsent_check_in == 0 {
-            let unsent = self
-                .conn
-                .as_ref()
-                .and_then(|c| c.unsent_bytes())
-                .unwrap_or(0);
-            if unsent > self.env.config.unsent_limit {
-                return;
+        // The check is a syscall, so while the socket drains it is made only once per
+        // `unsent_limit / 2` bytes written: a full pipe is noticed long before it reaches
+        // `SO_SNDBUF` and actix's write buffer, which is when this actor would freeze.
+        let limit = self.env.config.unsent_limit;
+        if self.written_since_check >= limit / 2 {
+            if let Some(fd) = self.conn {
+                let unsent = fd.unsent_bytes().unwrap_or(0);
+                if unsent > limit {
+                    if !seat.shutdown_armed() {
+                        // Give the room a way to end this connection should we freeze (a
+                        // duplicate descriptor; made now, while the socket is surely open).
+                        match fd.duplicate() {
+                            Ok(handle) => seat.arm_shutdown(handle),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not duplicate a stalled socket")
+                            }
+                        }
+                    }
+                    return;
+                }
+                self.written_since_check = if unsent == 0 { 0 } else { limit / 2 };
             }
-            self.unsent_check_in = if unsent == 0 { UNSENT_CHECK_EVERY } else { 0 };
-        } else {
-            self.unsent_check_in -= 1;
         }
         if let Some(bytes) = seat.take() {
             self.env.metrics.frames_sent_total.inc();
@@ -497,6 +502,7 @@ impl<G: Game> Handler<Wake> for Session<G> {
                 .metrics
                 .frame_bytes_sent_total
                 .inc_by(bytes.len() as u64);
+            self.written_since_check = self.written_since_check.saturating_add(bytes.len());
             ctx.binary(bytes);
         }
     }
