@@ -283,6 +283,97 @@ async fn tls_serves_wss_with_a_self_signed_certificate() {
     let _ = ws.close(None).await;
 }
 
+/// A self-signed "localhost" certificate: the server's TLS config and a client config that
+/// trusts it.
+fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a cert");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_pair.serialize_der().into());
+    let server = tickcast_server::tls::server_config(vec![cert.der().clone()], key)
+        .expect("a server config");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(cert.der().clone())
+        .expect("the cert is a valid root");
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    (server, Arc::new(client))
+}
+
+/// The per-connection socket handle works under TLS too: a wss client that stops reading is
+/// detected as stalled and its connection is shut down from outside its frozen session — the
+/// server's session count drops while the client still has not read a byte.
+#[tokio::test]
+async fn a_stalled_wss_client_is_cut_off_like_a_plain_one() {
+    let (server_tls, client_tls) = tls_pair();
+    let server = start_arena(ServerConfig {
+        tls: Some(server_tls),
+        stall_timeout: Duration::from_secs(1),
+        socket_send_buffer: 4096,
+        h1_write_buffer: 1024,
+        unsent_limit: 1024,
+        ..test_config()
+    });
+    let addr = server.addr();
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(client_tls.clone())
+        .resolver(move |_: &str| Ok(vec![addr]))
+        .timeout(WAIT)
+        .build();
+    let url = format!("https://localhost:{}/metrics", addr.port());
+    let connections = move || {
+        let (agent, url) = (agent.clone(), url.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let text = agent.get(&url).call().expect("GET /metrics over https");
+                let text = text.into_string().expect("text");
+                text.lines()
+                    .find_map(|l| l.strip_prefix("tickcast_connections "))
+                    .expect("the gauge")
+                    .trim()
+                    .parse::<f64>()
+                    .expect("a number")
+            })
+            .await
+            .expect("no panic")
+        }
+    };
+
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let tcp = TcpStream::from_std(socket.into()).unwrap();
+    let (mut stalled, _) = tokio_tungstenite::client_async_tls_with_config(
+        format!("wss://localhost:{}/ws", addr.port()),
+        tcp,
+        None,
+        Some(tokio_tungstenite::Connector::Rustls(client_tls)),
+    )
+    .await
+    .expect("wss handshake");
+    arena_join(&mut stalled, Join::room("slow", "stalled"))
+        .await
+        .expect("joins");
+    assert_eq!(connections().await, 1.0);
+    // Now it reads nothing. The server must end the session by itself.
+    eventually(
+        Duration::from_secs(8),
+        "the stalled wss session ended",
+        || {
+            let c = connections.clone();
+            async move { (c().await == 0.0).then_some(()) }
+        },
+    )
+    .await;
+    drop(stalled);
+}
+
 // ---- supervision ----
 
 type CounterMsg = ServerMsg<CounterState, String>;
