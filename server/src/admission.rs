@@ -7,6 +7,7 @@
 //! the counts go down exactly when sessions stop (however they stop). Refusals are counted in
 //! `tickcast_upgrades_refused_total{reason}`.
 //!
+//! IPv6 clients are counted per /64 network (one subscriber usually holds a whole /64).
 //! Behind a reverse proxy every peer address is the proxy's: with `trust_proxy` the client IP is
 //! the last address of `X-Forwarded-For` (the one the proxy appended). Loopback peers are exempt
 //! from the per-IP limit unless `limit_loopback` is set (local load tests open thousands of
@@ -119,6 +120,22 @@ struct TokenQuery {
     token: Option<String>,
 }
 
+/// The address a per-IP count is kept for: IPv4 addresses as they are (IPv4-mapped IPv6 too);
+/// IPv6 addresses by their /64 network, since one subscriber typically gets a whole /64 and
+/// could otherwise open `limit` connections from each of 2^64 addresses.
+fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 /// `scheme://host[:port]`, lower-cased, without a trailing slash.
 fn normalise_origin(o: &str) -> String {
     o.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -197,7 +214,9 @@ impl Admission {
             }
         };
         let client_ip = self.client_ip(req);
-        let counted_ip = client_ip.filter(|ip| self.config.limit_loopback || !ip.is_loopback());
+        let counted_ip = client_ip
+            .map(limit_key)
+            .filter(|ip| self.config.limit_loopback || !ip.is_loopback());
         let mut c = self.counts.lock();
         if let Some(ip) = counted_ip {
             if c.per_ip.get(&ip).copied().unwrap_or(0) >= self.config.max_connections_per_ip {
@@ -262,6 +281,33 @@ mod tests {
         let _s4 = a.check(&from("10.0.0.1").to_http_request()).unwrap();
         drop((s2, s3));
         assert_eq!(a.counts(), (1, 1));
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_network() {
+        let a = admission(ServerConfig {
+            max_connections_per_ip: 1,
+            ..ServerConfig::default()
+        });
+        let v6 = |ip: &str| {
+            TestRequest::get()
+                .uri("/ws")
+                .peer_addr(std::net::SocketAddr::new(ip.parse().unwrap(), 5000))
+                .to_http_request()
+        };
+        let _x = a.check(&v6("2001:db8:1:2::1")).unwrap();
+        assert_eq!(
+            a.check(&v6("2001:db8:1:2:ffff::9")).unwrap_err(),
+            Refusal::PerIpLimit,
+            "same /64"
+        );
+        let _y = a.check(&v6("2001:db8:1:3::1")).unwrap();
+        let _z = a.check(&v6("::ffff:10.0.0.1")).unwrap();
+        assert_eq!(
+            a.check(&from("10.0.0.1").to_http_request()).unwrap_err(),
+            Refusal::PerIpLimit,
+            "IPv4-mapped counts as the IPv4 address"
+        );
     }
 
     #[test]
