@@ -4,8 +4,8 @@
 //! forwards the join to the registry and inputs to its seat, answers pings, writes snapshots when
 //! its room wakes it, and closes with the right code on any protocol error: 1002 protocol error,
 //! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, heartbeat, flood), 1009 too
-//! big, 4000–4005 for join refusals (see `shared/PROTOCOL.md`). Every data frame and ping is
-//! charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
+//! big, 4000–4005 for join refusals (see `shared/PROTOCOL.md`). Every data frame, ping and pong
+//! is charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
 //! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
 //! the token the upgrade was admitted with (else 4003). On any kind of disconnect it leaves its
 //! room (`stopped`), and the room also frees the seat itself if the session vanished. It holds
@@ -530,7 +530,10 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
             }
         };
         match msg {
-            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Ping(_)
+            ws::Message::Binary(_)
+            | ws::Message::Continuation(_)
+            | ws::Message::Ping(_)
+            | ws::Message::Pong(_)
                 if !self.within_rate(ctx) => {}
             ws::Message::Binary(b) => {
                 if self.fragments.is_some() {

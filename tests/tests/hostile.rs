@@ -161,6 +161,7 @@ const OP_TEXT: u8 = 0x1;
 const OP_BIN: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
+const OP_PONG: u8 = 0xA;
 const FIN: u8 = 0x80;
 
 /// A client→server frame: `b0` = FIN/RSV/opcode bits.
@@ -642,6 +643,7 @@ async fn replays_repeats_and_out_of_order_messages_are_ignored() {
         );
         c.send_raw(Message::Binary(send(6))).await;
         wait_for_ack(&mut c, me, 6).await;
+        c.close().await;
         server
     })
     .await;
@@ -685,6 +687,22 @@ async fn an_input_flood_is_dropped_then_closed_with_1008() {
         let last = steady.seq;
         let me = steady.player_id();
         wait_for_ack(&mut steady, me, last).await;
+        assert_eq!(
+            metric(&server, "tickcast_inputs_dropped_total").await - dropped_before,
+            dropped,
+            "the steady client had inputs dropped"
+        );
+        steady.close().await;
+
+        // Control frames count too: a flood of WebSocket pings (each would cost a pong) or
+        // unsolicited pongs is closed the same way.
+        for (i, op) in [OP_PING, OP_PONG].into_iter().enumerate() {
+            let mut r = Raw::join(addr, &format!("ctl{i}")).await;
+            let burst: Vec<u8> = (0..500).flat_map(|_| frame(FIN | op, b"x", true)).collect();
+            r.send(&burst).await;
+            let (code, reason, _) = r.expect_close().await;
+            assert_eq!(code, close::POLICY_VIOLATION, "opcode {op}: {reason}");
+        }
         server
     })
     .await;
