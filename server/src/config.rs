@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub empty_room_grace: Duration,
     /// A session that has not taken a snapshot for this long is disconnected (close 4004).
     pub stall_timeout: Duration,
+    /// How long a player whose connection dropped keeps its seat for a resume (`Join.resume`).
+    pub resume_grace: Duration,
     /// A connection that has not joined a room within this time is closed (1008).
     pub join_timeout: Duration,
     /// The server pings this often …
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             max_rooms: 1000,
             empty_room_grace: Duration::from_secs(5),
             stall_timeout: Duration::from_secs(10),
+            resume_grace: Duration::from_secs(15),
             join_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(5),
             client_timeout: Duration::from_secs(15),

@@ -45,6 +45,9 @@ struct Args {
     /// Seconds without a snapshot read after which a client is disconnected (close 4004).
     #[arg(long, env = "TICKCAST_STALL_TIMEOUT", default_value_t = 10.0)]
     stall_timeout: f64,
+    /// Seconds a player whose connection dropped keeps its seat for a resume (`Join.resume`).
+    #[arg(long, env = "TICKCAST_RESUME_GRACE", default_value_t = 15.0)]
+    resume_grace: f64,
     /// Seconds a connection may take to join a room.
     #[arg(long, env = "TICKCAST_JOIN_TIMEOUT", default_value_t = 10.0)]
     join_timeout: f64,
@@ -175,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
         max_rooms: args.max_rooms.max(1),
         stall_timeout: secs(args.stall_timeout, "stall-timeout")?,
         join_timeout: secs(args.join_timeout, "join-timeout")?,
+        resume_grace: secs(args.resume_grace, "resume-grace")?,
         empty_room_grace: secs(args.empty_room_grace, "empty-room-grace")?,
         socket_send_buffer: args.socket_send_buffer,
         h1_write_buffer: args.h1_write_buffer.max(1024),

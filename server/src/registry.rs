@@ -8,7 +8,7 @@
 //! Talks to: sessions (join requests), rooms (admit, dispose, inspect; they report leaves and
 //! failures back), the HTTP layer (list, inspect).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +21,8 @@ use crate::config::ServerConfig;
 use crate::game::{Game, GameFactory};
 use crate::metrics::Metrics;
 use crate::room::{
-    AddPlayer, Admitted, Dispose, Inspect, Room, RoomDetail, RoomError, RoomEvent, RoomStats,
+    AddPlayer, Admitted, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent,
+    RoomStats,
 };
 use crate::seat::Seat;
 use crate::session::Wake;
@@ -34,6 +35,8 @@ pub struct JoinRoom<G: Game> {
     pub room: Option<String>,
     pub player_id: PlayerId,
     pub name: String,
+    /// The new player's resume token (see [`ResumeRoom`]).
+    pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
     pub wake: Recipient<Wake>,
 }
@@ -42,8 +45,20 @@ impl<G: Game> Message for JoinRoom<G> {
     type Result = Result<Joined<G>, JoinError>;
 }
 
+/// A session presents a resume token from an earlier Welcome.
+pub struct ResumeRoom<G: Game> {
+    pub resume_token: Arc<str>,
+    pub seat: Arc<Seat<G::Input>>,
+    pub wake: Recipient<Wake>,
+}
+
+impl<G: Game> Message for ResumeRoom<G> {
+    type Result = Result<Joined<G>, JoinError>;
+}
+
 /// A successful join.
 pub struct Joined<G: Game> {
+    pub player_id: PlayerId,
     pub room: Addr<Room<G>>,
     pub room_id: Arc<str>,
     pub admitted: Admitted<G::Info>,
@@ -58,6 +73,8 @@ pub enum JoinError {
     ServerFull,
     #[error("the room failed")]
     RoomFailed,
+    #[error("unknown or expired resume token")]
+    ResumeRefused,
 }
 
 /// `GET /rooms`.
@@ -99,6 +116,8 @@ struct Entry<G: Game> {
 
 pub struct Registry<G: Game> {
     rooms: BTreeMap<Arc<str>, Entry<G>>,
+    /// Resume token → the room holding that player's seat.
+    resumable: HashMap<Arc<str>, Arc<str>>,
     factory: Arc<dyn GameFactory<Game = G>>,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
@@ -120,6 +139,7 @@ impl<G: Game> Registry<G> {
         );
         Registry {
             rooms: BTreeMap::new(),
+            resumable: HashMap::new(),
             factory,
             arbiters,
             next_arbiter: 0,
@@ -268,9 +288,11 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
         entry.players += 1;
         entry.empty_since = None;
         let room = entry.addr.clone();
+        let (player_id, token) = (msg.player_id, msg.resume_token.clone());
         let add = AddPlayer::<G> {
             player_id: msg.player_id,
             name: msg.name,
+            resume_token: msg.resume_token,
             seat: msg.seat,
             wake: msg.wake,
         };
@@ -278,19 +300,57 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
             room.send(add)
                 .into_actor(self)
                 .map(move |res, reg, ctx| match res {
-                    Ok(Ok(admitted)) => Ok(Joined {
-                        room,
-                        room_id: id,
-                        admitted,
-                    }),
+                    Ok(Ok(admitted)) => {
+                        reg.resumable.insert(token, id.clone());
+                        Ok(Joined {
+                            player_id,
+                            room,
+                            room_id: id,
+                            admitted,
+                        })
+                    }
                     Ok(Err(RoomError::Full)) => {
                         reg.release(&id, ctx);
                         Err(JoinError::RoomFull)
                     }
-                    Ok(Err(RoomError::Failed)) | Err(_) => {
+                    Ok(Err(_)) | Err(_) => {
                         reg.release(&id, ctx);
                         Err(JoinError::RoomFailed)
                     }
+                }),
+        )
+    }
+}
+
+impl<G: Game> Handler<ResumeRoom<G>> for Registry<G> {
+    type Result = ResponseActFuture<Self, Result<Joined<G>, JoinError>>;
+
+    fn handle(&mut self, msg: ResumeRoom<G>, _: &mut Context<Self>) -> Self::Result {
+        let Some((room_id, room)) = self
+            .resumable
+            .get(&msg.resume_token)
+            .and_then(|id| self.rooms.get(id))
+            .map(|e| (e.id.clone(), e.addr.clone()))
+        else {
+            return Box::pin(fut::ready(Err(JoinError::ResumeRefused)));
+        };
+        let reattach = Reattach::<G> {
+            resume_token: msg.resume_token,
+            seat: msg.seat,
+            wake: msg.wake,
+        };
+        Box::pin(
+            room.send(reattach)
+                .into_actor(self)
+                .map(move |res, _, _| match res {
+                    Ok(Ok((player_id, admitted))) => Ok(Joined {
+                        player_id,
+                        room,
+                        room_id,
+                        admitted,
+                    }),
+                    Ok(Err(RoomError::UnknownToken)) => Err(JoinError::ResumeRefused),
+                    Ok(Err(_)) | Err(_) => Err(JoinError::RoomFailed),
                 }),
         )
     }
@@ -301,8 +361,15 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
 
     fn handle(&mut self, msg: RoomEvent, ctx: &mut Context<Self>) {
         match msg {
-            RoomEvent::PlayerLeft { room_id } => self.release(&room_id, ctx),
+            RoomEvent::PlayerLeft {
+                room_id,
+                resume_token,
+            } => {
+                self.resumable.remove(&resume_token);
+                self.release(&room_id, ctx)
+            }
             RoomEvent::Failed { room_id } => {
+                self.resumable.retain(|_, room| *room != room_id);
                 if self.rooms.remove(&room_id).is_some() {
                     self.metrics.rooms.dec();
                 }

@@ -33,6 +33,8 @@ use crate::session::Wake;
 pub struct AddPlayer<G: Game> {
     pub player_id: PlayerId,
     pub name: String,
+    /// The token that lets this player's next connection take the seat back (see [`Reattach`]).
+    pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
     /// The session's wake-up recipient; the room keeps this one and never clones it.
     pub wake: Recipient<Wake>,
@@ -40,6 +42,27 @@ pub struct AddPlayer<G: Game> {
 
 impl<G: Game> Message for AddPlayer<G> {
     type Result = Result<Admitted<G::Info>, RoomError>;
+}
+
+/// A player's connection dropped without a close (reset, timeout …): keep the player in the game
+/// and the seat held for the resume grace period, then remove it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DetachPlayer {
+    pub player_id: PlayerId,
+    /// [`Seat::id`] of the lost connection.
+    pub seat_id: u64,
+}
+
+/// A new connection presents a resume token: give it the detached player back.
+pub struct Reattach<G: Game> {
+    pub resume_token: Arc<str>,
+    pub seat: Arc<Seat<G::Input>>,
+    pub wake: Recipient<Wake>,
+}
+
+impl<G: Game> Message for Reattach<G> {
+    type Result = Result<(PlayerId, Admitted<G::Info>), RoomError>;
 }
 
 /// What a session needs for its Welcome.
@@ -58,6 +81,8 @@ pub enum RoomError {
     Full,
     #[error("the room has failed")]
     Failed,
+    #[error("unknown or expired resume token")]
+    UnknownToken,
 }
 
 /// A player's session ended (any kind of disconnect).
@@ -65,6 +90,9 @@ pub enum RoomError {
 #[rtype(result = "()")]
 pub struct RemovePlayer {
     pub player_id: PlayerId,
+    /// [`Seat::id`] of the leaving connection: a resumed player's old connection must not
+    /// remove it.
+    pub seat_id: u64,
 }
 
 /// Stop the room (it is empty and its grace period is over).
@@ -96,8 +124,13 @@ pub struct PlayerDetail {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub enum RoomEvent {
-    PlayerLeft { room_id: Arc<str> },
-    Failed { room_id: Arc<str> },
+    PlayerLeft {
+        room_id: Arc<str>,
+        resume_token: Arc<str>,
+    },
+    Failed {
+        room_id: Arc<str>,
+    },
 }
 
 // ---- the actor ----
@@ -111,8 +144,13 @@ pub struct RoomStats {
 struct Member<I> {
     player_id: PlayerId,
     name: String,
+    resume_token: Arc<str>,
     seat: Arc<Seat<I>>,
     wake: Recipient<Wake>,
+    /// Set while the player's connection is gone and its seat is held for a resume.
+    detached_since: Option<Instant>,
+    /// The last input seq applied for this player.
+    last_seq: u32,
 }
 
 pub struct Room<G: Game> {
@@ -168,10 +206,11 @@ impl<G: Game> Room<G> {
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let started = Instant::now();
         let stepped = catch_unwind(AssertUnwindSafe(|| {
-            for m in &self.members {
+            for m in &mut self.members {
                 m.seat.drain_inputs(&mut self.input_buf);
                 for (seq, input) in self.input_buf.drain(..) {
                     self.game.apply_input(m.player_id, seq, &input);
+                    m.last_seq = seq;
                 }
             }
             self.game.step(self.dt);
@@ -195,11 +234,11 @@ impl<G: Game> Room<G> {
         drop(msg);
         // One allocation per room per tick; every seat gets a reference-counted handle to it.
         let bytes = Bytes::copy_from_slice(&self.encode_buf);
+        self.metrics.ticks_total.inc();
         self.metrics.snapshot_encodings_total.inc();
         self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
         self.fan_out(ctx, bytes);
 
-        self.metrics.ticks_total.inc();
         self.metrics
             .tick_duration_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -216,6 +255,10 @@ impl<G: Game> Room<G> {
         let mut i = 0;
         while i < self.members.len() {
             let m = &self.members[i];
+            if m.detached_since.is_some() {
+                i += 1;
+                continue;
+            }
             if self.tick.saturating_sub(m.seat.taken_tick()) > self.stall_ticks {
                 let m = self.members.swap_remove(i);
                 self.disconnect_stalled(ctx, m);
@@ -228,9 +271,12 @@ impl<G: Game> Room<G> {
                 // Full: a wake is already queued, the session will find the newest snapshot.
                 Ok(()) | Err(SendError::Full(_)) => i += 1,
                 // The session is gone without telling us (e.g. it died mid-join): free the seat.
+                // The session is gone and its DetachPlayer may not have arrived yet: hold the
+                // seat for a resume just the same (a session that died mid-join ends the same way).
                 Err(SendError::Closed(_)) => {
-                    let m = self.members.swap_remove(i);
-                    self.remove_member(m);
+                    let player_id = self.members[i].player_id;
+                    self.detach(ctx, player_id, None);
+                    i += 1;
                 }
             }
         }
@@ -258,6 +304,43 @@ impl<G: Game> Room<G> {
         self.remove_member(m);
     }
 
+    /// Keeps the player in the game with its seat held for the resume grace period, then removes
+    /// it unless a new connection has taken the seat back. `seat_id`: only if it is still the
+    /// player's current connection.
+    fn detach(&mut self, ctx: &mut Context<Self>, player_id: PlayerId, seat_id: Option<u64>) {
+        let Some(m) = self.members.iter_mut().find(|m| {
+            m.player_id == player_id
+                && m.detached_since.is_none()
+                && seat_id.is_none_or(|id| m.seat.id() == id)
+        }) else {
+            return;
+        };
+        let since = Instant::now();
+        m.detached_since = Some(since);
+        let last_seq = m.last_seq;
+        tracing::info!(room_id = %self.id, %player_id, "connection lost; seat held for a resume");
+        // Let go of the controls: a disconnected player should not keep running.
+        let neutral = G::Input::default();
+        if catch_unwind(AssertUnwindSafe(|| {
+            self.game.apply_input(player_id, last_seq, &neutral)
+        }))
+        .is_err()
+        {
+            tracing::error!(room_id = %self.id, "game panicked applying a neutral input");
+        }
+        ctx.run_later(self.config.resume_grace, move |room, _| {
+            let expired = room
+                .members
+                .iter()
+                .position(|m| m.player_id == player_id && m.detached_since == Some(since));
+            if let Some(i) = expired {
+                let m = room.members.swap_remove(i);
+                tracing::info!(room_id = %room.id, %player_id, "resume grace over; player left");
+                room.remove_member(m);
+            }
+        });
+    }
+
     fn remove_member(&mut self, m: Member<G::Input>) {
         self.metrics.players.dec();
         let left = catch_unwind(AssertUnwindSafe(|| self.game.player_left(m.player_id)));
@@ -266,6 +349,7 @@ impl<G: Game> Room<G> {
         }
         self.registry.do_send(RoomEvent::PlayerLeft {
             room_id: self.id.clone(),
+            resume_token: m.resume_token,
         });
     }
 
@@ -341,8 +425,11 @@ impl<G: Game> Handler<AddPlayer<G>> for Room<G> {
         self.members.push(Member {
             player_id: msg.player_id,
             name: msg.name,
+            resume_token: msg.resume_token,
             seat: msg.seat,
             wake: msg.wake,
+            detached_since: None,
+            last_seq: 0,
         });
         Ok(Admitted {
             tick: self.tick,
@@ -360,12 +447,58 @@ impl<G: Game> Handler<RemovePlayer> for Room<G> {
         if let Some(i) = self
             .members
             .iter()
-            .position(|m| m.player_id == msg.player_id)
+            .position(|m| m.player_id == msg.player_id && m.seat.id() == msg.seat_id)
         {
             let m = self.members.swap_remove(i);
             tracing::info!(room_id = %self.id, player_id = %m.player_id, "player left");
             self.remove_member(m);
         }
+    }
+}
+
+impl<G: Game> Handler<DetachPlayer> for Room<G> {
+    type Result = ();
+
+    fn handle(&mut self, msg: DetachPlayer, ctx: &mut Context<Self>) {
+        self.detach(ctx, msg.player_id, Some(msg.seat_id));
+    }
+}
+
+impl<G: Game> Handler<Reattach<G>> for Room<G> {
+    type Result = Result<(PlayerId, Admitted<G::Info>), RoomError>;
+
+    fn handle(&mut self, msg: Reattach<G>, _: &mut Context<Self>) -> Self::Result {
+        let tick = self.tick;
+        let m = self
+            .members
+            .iter_mut()
+            .find(|m| m.resume_token == msg.resume_token)
+            .ok_or(RoomError::UnknownToken)?;
+        // The old connection may not have noticed it is gone yet: close it, it is replaced.
+        if m.detached_since.is_none() {
+            m.seat.request_close(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("replaced by a resumed connection".into()),
+            });
+            let _ = m.wake.try_send(Wake);
+        }
+        msg.seat.mark_joined_at(tick);
+        m.seat = msg.seat;
+        m.wake = msg.wake;
+        m.detached_since = None;
+        tracing::info!(room_id = %self.id, player_id = %m.player_id, "player resumed");
+        let player_id = m.player_id;
+        let info =
+            catch_unwind(AssertUnwindSafe(|| self.game.info())).map_err(|_| RoomError::Failed)?;
+        Ok((
+            player_id,
+            Admitted {
+                tick,
+                tick_rate: self.config.tick_rate,
+                max_players: self.config.max_players_per_room.min(u16::MAX as usize) as u16,
+                info,
+            },
+        ))
     }
 }
 

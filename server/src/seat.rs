@@ -39,6 +39,9 @@ impl<I> Default for Seat<I> {
 
 /// What the room has for the session.
 pub struct Seat<I> {
+    /// Unique per seat (per connection), so a room can tell a player's old connection from the
+    /// one that resumed it.
+    id: u64,
     /// The newest snapshot the session has not written yet.
     pending: Mutex<Option<(u64, Bytes)>>,
     /// Inputs not yet applied, in arrival (= seq) order.
@@ -65,7 +68,9 @@ pub struct SeatStats {
 
 impl<I> Seat<I> {
     pub fn new() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Seat {
+            id: NEXT_ID.fetch_add(1, Relaxed),
             pending: Mutex::new(None),
             inputs: Mutex::new(VecDeque::with_capacity(INPUT_QUEUE_CAPACITY)),
             close: Mutex::new(None),
@@ -75,6 +80,11 @@ impl<I> Seat<I> {
             inputs_dropped: AtomicU64::new(0),
             conn: Mutex::new(None),
         }
+    }
+
+    /// This seat's unique id.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Room: make the snapshot of `tick` the pending one. Returns true when it replaced a stale

@@ -34,8 +34,8 @@ use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
-use crate::registry::{JoinError, JoinRoom, Registry};
-use crate::room::{RemovePlayer, Room};
+use crate::registry::{JoinError, JoinRoom, Joined, Registry, ResumeRoom};
+use crate::room::{DetachPlayer, RemovePlayer, Room};
 use crate::seat::Seat;
 
 // ---- messages the session handles ----
@@ -91,6 +91,11 @@ pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Refusal> {
 }
 
 // ---- the actor ----
+
+/// The registry's answer to a join or a resume.
+type JoinRequest<G> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Result<Joined<G>, JoinError>, MailboxError>>>,
+>;
 
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
 const MAILBOX_CAPACITY: usize = 1;
@@ -227,13 +232,34 @@ impl<G: Game> Session<G> {
         ctx.stop();
     }
 
+    /// Leave the room for good (a close either side chose).
     fn leave_room(&mut self) {
         if let Phase::Joined {
-            room, player_id, ..
+            room,
+            player_id,
+            seat,
+            ..
         } = &self.phase
         {
             room.do_send(RemovePlayer {
                 player_id: *player_id,
+                seat_id: seat.id(),
+            });
+        }
+    }
+
+    /// The connection was lost without a close: the room holds the seat for a resume.
+    fn detach_from_room(&mut self) {
+        if let Phase::Joined {
+            room,
+            player_id,
+            seat,
+            ..
+        } = &self.phase
+        {
+            room.do_send(DetachPlayer {
+                player_id: *player_id,
+                seat_id: seat.id(),
             });
         }
     }
@@ -316,18 +342,35 @@ impl<G: Game> Session<G> {
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
         }
         self.phase = Phase::Joining;
-        let player_id = Uuid::new_v4();
         let seat = Arc::new(Seat::new());
-        let request = JoinRoom::<G> {
-            room: join.room,
-            player_id,
-            name,
-            seat: seat.clone(),
-            wake: ctx.address().recipient(),
+        let wake = ctx.address().recipient();
+        let registry = self.env.registry.clone();
+        // A join with a resume token asks for that player back; any other join gets a new
+        // player and a fresh token.
+        let (request, resume_token): (JoinRequest<G>, Arc<str>) = match join.resume {
+            Some(token) => {
+                let token: Arc<str> = token.into();
+                let request = registry.send(ResumeRoom::<G> {
+                    resume_token: token.clone(),
+                    seat: seat.clone(),
+                    wake,
+                });
+                (Box::pin(request), token)
+            }
+            None => {
+                let token: Arc<str> = Uuid::new_v4().simple().to_string().into();
+                let request = registry.send(JoinRoom::<G> {
+                    room: join.room,
+                    player_id: Uuid::new_v4(),
+                    name,
+                    resume_token: token.clone(),
+                    seat: seat.clone(),
+                    wake,
+                });
+                (Box::pin(request), token)
+            }
         };
-        self.env
-            .registry
-            .send(request)
+        request
             .into_actor(self)
             .map(move |res, act, ctx| {
                 if !matches!(act.phase, Phase::Joining) {
@@ -336,6 +379,7 @@ impl<G: Game> Session<G> {
                 match res {
                     Ok(Ok(joined)) => {
                         let a = joined.admitted;
+                        let player_id = joined.player_id;
                         tracing::debug!(room_id = %joined.room_id, %player_id, "joined");
                         let welcome = ServerMsg::Welcome(Welcome {
                             player_id,
@@ -344,7 +388,7 @@ impl<G: Game> Session<G> {
                             tick: a.tick,
                             max_players: a.max_players,
                             game: a.info,
-                            resume_token: None,
+                            resume_token: Some(resume_token.to_string()),
                         });
                         act.send(ctx, &welcome);
                         act.phase = Phase::Joined {
@@ -360,6 +404,11 @@ impl<G: Game> Session<G> {
                     Ok(Err(JoinError::ServerFull)) => {
                         act.close(ctx, close::SERVER_FULL, "server is full; try again later")
                     }
+                    Ok(Err(JoinError::ResumeRefused)) => act.close(
+                        ctx,
+                        close::RESUME_REFUSED,
+                        "resume token unknown or expired; join again without it",
+                    ),
                     Ok(Err(JoinError::RoomFailed)) | Err(_) => {
                         act.close(ctx, close::INTERNAL_ERROR, "could not join the room")
                     }
@@ -436,6 +485,11 @@ impl<G: Game> Actor for Session<G> {
         });
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
             if act.last_heard.elapsed() > cfg.client_timeout {
+                // A silent client has most likely lost its connection: keep its seat for a resume.
+                act.detach_from_room();
+                if matches!(act.phase, Phase::Joined { .. }) {
+                    act.phase = Phase::Lobby;
+                }
                 act.close(ctx, close::POLICY_VIOLATION, "heartbeat timeout");
             } else {
                 ctx.ping(b"");
@@ -453,7 +507,9 @@ impl<G: Game> Actor for Session<G> {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.env.metrics.connections.dec();
-        self.leave_room();
+        // Every close either side chose has already left the room (and moved the phase on), so
+        // a session still `Joined` here lost its connection: hold the seat for a resume.
+        self.detach_from_room();
     }
 }
 
@@ -523,6 +579,12 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
                 } else if matches!(&e, ProtocolError::Io(io) if io.to_string().to_lowercase().contains("utf-8"))
                 {
                     (close::INVALID_PAYLOAD, "invalid UTF-8".to_string())
+                } else if matches!(e, ProtocolError::Io(_)) {
+                    // The connection broke (reset, EOF mid-frame …): no close frame can reach
+                    // the client. Stop; `stopped` holds the seat for a resume.
+                    tracing::debug!(error = %e, "connection lost");
+                    ctx.stop();
+                    return;
                 } else {
                     (close::PROTOCOL_ERROR, format!("protocol error: {e}"))
                 };

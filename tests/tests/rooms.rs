@@ -144,12 +144,39 @@ async fn a_full_room_sends_the_next_player_to_a_new_room_and_empty_rooms_are_dis
 }
 
 #[tokio::test]
-async fn a_player_who_disconnects_leaves_the_room() {
-    let server = start_arena(test_config());
+async fn a_player_whose_connection_drops_keeps_its_seat_for_the_grace_period_then_leaves() {
+    let server = start_arena(test_config()); // resume grace 1 s
     let a = Client::join(server.addr(), Join::room("leave", "a")).await;
     let mut b = Client::join(server.addr(), Join::room("leave", "b")).await;
     let a_id = a.player_id();
+    let dropped_at = std::time::Instant::now();
     drop(a); // TCP dropped without a close frame
+    let gone_after = tokio::time::timeout(WAIT, async {
+        loop {
+            let s = b.next_snapshot().await;
+            if s.state.players.iter().all(|p| p.id != a_id) {
+                return dropped_at.elapsed();
+            }
+        }
+    })
+    .await
+    .expect("A should disappear from B's snapshots after the grace period");
+    assert!(
+        gone_after >= Duration::from_millis(900),
+        "A was removed after {gone_after:?}, before the 1 s grace"
+    );
+}
+
+#[tokio::test]
+async fn a_player_who_closes_leaves_at_once() {
+    let server = start_arena(ServerConfig {
+        resume_grace: Duration::from_secs(30),
+        ..test_config()
+    });
+    let a = Client::join(server.addr(), Join::room("bye", "a")).await;
+    let mut b = Client::join(server.addr(), Join::room("bye", "b")).await;
+    let a_id = a.player_id();
+    a.close().await; // close 1000: no seat is held
     tokio::time::timeout(WAIT, async {
         loop {
             let s = b.next_snapshot().await;
@@ -159,7 +186,118 @@ async fn a_player_who_disconnects_leaves_the_room() {
         }
     })
     .await
-    .expect("A should disappear from B's snapshots");
+    .expect("A should leave at once after a clean close");
+}
+
+#[tokio::test]
+async fn a_dropped_player_resumes_with_its_token_and_keeps_id_and_score() {
+    let server = start_arena(ServerConfig {
+        resume_grace: Duration::from_secs(10),
+        ..test_config()
+    });
+    let mut a = Client::join(server.addr(), Join::room("resume", "a")).await;
+    let mut b = Client::join(server.addr(), Join::room("resume", "b")).await;
+    let a_id = a.player_id();
+    let token = a
+        .welcome
+        .as_ref()
+        .unwrap()
+        .resume_token
+        .clone()
+        .expect("a resume token in the welcome");
+    // Move A a little so its state is not the spawn state, then let it come to rest.
+    for _ in 0..10 {
+        a.input(Controls::new(1.0, 0.0, 0)).await;
+        a.next_snapshot().await;
+    }
+    let before = tokio::time::timeout(WAIT, async {
+        loop {
+            a.input(Controls::default()).await;
+            let s = a.next_snapshot().await;
+            let me = s.state.players.into_iter().find(|p| p.id == a_id).unwrap();
+            if me.vx.abs() < 0.01 && me.vy.abs() < 0.01 {
+                return me;
+            }
+        }
+    })
+    .await
+    .expect("A comes to rest");
+
+    drop(a); // connection lost
+
+    let mut again = Client::connect(server.addr()).await;
+    let mut join = Join::room("resume", "a");
+    join.resume = Some(token.clone());
+    again.send(&ClientMsg::Join(join)).await;
+    let w = again.expect_welcome().await.clone();
+    assert_eq!(w.player_id, a_id, "same player back");
+    assert_eq!(w.room_id, "resume");
+    let mine = again
+        .next_snapshot()
+        .await
+        .state
+        .players
+        .into_iter()
+        .find(|p| p.id == a_id)
+        .unwrap();
+    assert_eq!(mine.name, "a");
+    assert_eq!(mine.score, before.score);
+    assert!(
+        (mine.x - before.x).abs() < 1.0 && (mine.y - before.y).abs() < 1.0,
+        "position kept"
+    );
+    // B never saw A leave: every snapshot B got in between had A.
+    let now = again.newest_tick;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let s = b.next_snapshot().await;
+            assert!(
+                s.state.players.iter().any(|p| p.id == a_id),
+                "B saw A missing at tick {}",
+                s.tick
+            );
+            if s.tick >= now {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("B catches up");
+    let players = get_json(server.http_url("/rooms")).await;
+    let room = players
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "resume")
+        .unwrap()
+        .clone();
+    assert_eq!(room["players"], 2);
+}
+
+#[tokio::test]
+async fn a_resume_token_is_refused_after_the_grace_period_with_4005() {
+    let server = start_arena(test_config()); // resume grace 1 s
+    let a = Client::join(server.addr(), Join::room("late", "a")).await;
+    let token = a.welcome.as_ref().unwrap().resume_token.clone().unwrap();
+    let a_id = a.player_id();
+    let mut b = Client::join(server.addr(), Join::room("late", "b")).await;
+    drop(a);
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let s = b.next_snapshot().await;
+            if s.state.players.iter().all(|p| p.id != a_id) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("A leaves after the grace period");
+    let mut late = Client::connect(server.addr()).await;
+    let mut join = Join::room("late", "a");
+    join.resume = Some(token);
+    late.send(&ClientMsg::Join(join)).await;
+    let (code, reason) = late.expect_close().await;
+    assert_eq!(code, tickcast_shared::close::RESUME_REFUSED, "{reason}");
 }
 
 #[tokio::test]
@@ -193,8 +331,14 @@ async fn exactly_one_snapshot_encoding_per_room_per_tick() {
     for c in &mut clients {
         c.next_snapshot().await;
     }
-    let ticks = metric(&server, "tickcast_ticks_total").await;
-    let encodings = metric(&server, "tickcast_snapshot_encodings_total").await;
+    // One scrape for both: rooms keep ticking between two scrapes. (The room counts a tick
+    // right after its encoding, so a scrape can fall between the two of a room: ±1 per room.)
+    let m = metrics(
+        &server,
+        &["tickcast_ticks_total", "tickcast_snapshot_encodings_total"],
+    )
+    .await;
+    let (ticks, encodings) = (m[0], m[1]);
     let sent = metric(&server, "tickcast_frames_sent_total").await;
     assert!(ticks > 0.0);
     assert_eq!(encodings, ticks, "one encoding per tick with one room");

@@ -18,8 +18,9 @@ use tickcast_shared::PlayerId;
 /// then one [`Game::step`], then one [`Game::snapshot`] whose result is encoded once and sent to
 /// every session of the room.
 pub trait Game: Send + Unpin + 'static {
-    /// The control state a client sends in `Input.controls`.
-    type Input: DeserializeOwned + Clone + Send + Unpin + 'static;
+    /// The control state a client sends in `Input.controls`. `Default` is "no input": it is
+    /// applied when a player's connection drops, so a disconnected player lets go of the stick.
+    type Input: DeserializeOwned + Clone + Default + Send + Unpin + 'static;
     /// The entity data sent in `Snapshot.state`. It must carry each player's last applied input
     /// seq, because one encoding serves every session of the room.
     type State: Serialize;

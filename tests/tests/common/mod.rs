@@ -33,6 +33,7 @@ pub fn test_config() -> ServerConfig {
         max_players_per_room: 8,
         empty_room_grace: Duration::from_millis(300),
         stall_timeout: Duration::from_secs(4),
+        resume_grace: Duration::from_secs(1),
         seed: Some(42),
         workers: 2,
         room_threads: 1,
@@ -82,13 +83,23 @@ pub async fn get_text(url: String) -> String {
 
 /// One Prometheus sample value (first line starting with `name `).
 pub async fn metric(server: &ServerHandle, name: &str) -> f64 {
+    metrics(server, &[name]).await[0]
+}
+
+/// Several sample values from one scrape, so counters that move together can be compared.
+pub async fn metrics(server: &ServerHandle, names: &[&str]) -> Vec<f64> {
     let text = get_text(server.http_url("/metrics")).await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("metric {name} missing"))
-        .trim()
-        .parse()
-        .expect("a metric value should be a number")
+    names
+        .iter()
+        .map(|name| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+                .unwrap_or_else(|| panic!("metric {name} missing"))
+                .trim()
+                .parse()
+                .expect("a metric value should be a number")
+        })
+        .collect()
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
@@ -275,8 +286,14 @@ impl Client {
         (got, missing)
     }
 
+    /// A clean close: send a close frame and read until the server's answer (the handshake a
+    /// well-behaved client completes; dropping with unread data would reset the connection).
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+        let _ = tokio::time::timeout(WAIT, async {
+            while let Some(Ok(_)) = self.ws.next().await {}
+        })
+        .await;
     }
 }
 
