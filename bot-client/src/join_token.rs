@@ -7,25 +7,16 @@
 //! token   = base64url(payload) + "." + base64url(HMAC-SHA256(key = secret, message = payload))
 //! ```
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use tickcast_shared::token::{Claims, TokenKey};
 
 /// A token for player `name` (the only name the connection may join with), expiring at
-/// `expires_unix` (seconds since the Unix epoch).
+/// `expires_unix` (seconds since the Unix epoch). The format is [`tickcast_shared::token`]'s.
 pub fn join_token(secret: &[u8], name: &str, account_id: &str, expires_unix: u64) -> String {
-    let payload = format!("v1|{expires_unix}|{account_id}|{name}");
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(payload.as_bytes());
-    let sig = mac.finalize().into_bytes();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
-        URL_SAFE_NO_PAD.encode(sig)
-    )
+    TokenKey::new(secret).mint(&Claims {
+        name: name.to_string(),
+        player_id: (!account_id.is_empty()).then(|| account_id.to_string()),
+        expires: expires_unix,
+    })
 }
 
 /// `url` with `token=TOKEN` added to its query string (the token is URL-safe base64 and a dot).

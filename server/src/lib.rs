@@ -40,7 +40,8 @@ pub mod schedule;
 pub mod seat;
 pub mod session;
 pub mod tls;
-pub mod token;
+/// Join tokens live in the protocol crate (clients and login services mint them too).
+pub use tickcast_shared::token;
 
 use std::future::Future;
 use std::io;

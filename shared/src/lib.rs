@@ -2,8 +2,8 @@
 //!
 //! Everything a client needs to talk to a tickcast server, and nothing else: the message types
 //! ([`ClientMsg`], [`ServerMsg`]), the MessagePack codec ([`encode`], [`decode`]), the hard limits
-//! ([`limits`]), the close codes the server uses ([`close`]) and the validation rules for names and
-//! room ids ([`validate`]). There is no async runtime, no actix and no I/O in this crate, so any
+//! ([`limits`]), the close codes the server uses ([`close`]), the validation rules for names and
+//! room ids ([`validate`]) and the signed join tokens of authenticated servers ([`token`]). There is no async runtime, no actix and no I/O in this crate, so any
 //! Rust client — a bot, a game engine, a test — can depend on it.
 //!
 //! The byte layout is specified in `shared/PROTOCOL.md`; `assets/protocol-vectors.json` pins it
@@ -37,6 +37,7 @@ pub mod close;
 mod codec;
 pub mod limits;
 mod messages;
+pub mod token;
 pub mod validate;
 
 pub use codec::{decode, decode_client, encode, encode_into, DecodeError, EncodeError};

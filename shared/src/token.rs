@@ -12,7 +12,9 @@
 //! The server checks the token before the WebSocket upgrade (401 when missing, malformed,
 //! forged or expired); the session then accepts only a Join with exactly that name (4003).
 //!
-//! Used by: [`crate::admission`] (verify) and the binary's `token` subcommand (mint).
+//! It lives in the protocol crate because it is part of the protocol: the server verifies
+//! (`tickcast_server::admission`), the server binary's `token` subcommand and `tickcast-bot`
+//! mint, and a Rust login service can mint with the same code.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
