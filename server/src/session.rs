@@ -7,8 +7,10 @@
 //! big, 4000–4005 for join refusals (see `shared/PROTOCOL.md`). Every data frame, ping and pong
 //! is charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
 //! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
-//! the token the upgrade was admitted with (else 4003). On any kind of disconnect it leaves its
-//! room (`stopped`), and the room also frees the seat itself if the session vanished. It holds
+//! the token the upgrade was admitted with (else 4003). A close either side chose removes the
+//! player at once; a lost connection (reset, EOF, heartbeat timeout) detaches it instead, and the
+//! room holds the seat for `resume_grace` so a `Join.resume` with the Welcome's token gets the
+//! same player back (the room also detaches a seat whose session vanished). It holds
 //! its admission [`Ticket`] until it is dropped, which frees its connection slot.
 //!
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
