@@ -16,7 +16,7 @@
 //! [`run`] is the entry point shared by the binary and the tests; [`spawn`] runs it on a
 //! background thread and returns a handle.
 //!
-//! ```no_run
+//! ```
 //! use tickcast_server::{game::arena::{Arena, ArenaConfig}, spawn, ServerConfig};
 //!
 //! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
