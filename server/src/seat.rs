@@ -105,12 +105,6 @@ impl<I> Seat<I> {
         Some(bytes)
     }
 
-    /// Session: the snapshot is pending but the socket cannot take it now; it stays for the next
-    /// wake (and is dropped if a newer one comes first).
-    pub fn has_pending(&self) -> bool {
-        self.pending.lock().is_some()
-    }
-
     /// Room: the tick of the last snapshot the session wrote.
     pub fn taken_tick(&self) -> u64 {
         self.taken_tick.load(Relaxed)
@@ -213,7 +207,7 @@ mod tests {
         let seat: Seat<()> = Seat::new();
         seat.offer(1, Bytes::from_static(b"x"));
         seat.request_close(CloseReason::from(actix_web_actors::ws::CloseCode::Away));
-        assert!(!seat.has_pending());
+        assert!(seat.pending.lock().is_none());
         assert!(seat.close_requested().is_some());
         assert!(seat.close_requested().is_none());
     }

@@ -97,26 +97,7 @@ async fn fragmented_join_and_input_are_reassembled() {
         "fragmented",
     )))
     .unwrap();
-    let (a, b) = join.split_at(5);
-    let (b, d) = b.split_at(3);
-    c.send_raw(Message::Frame(Frame::message(
-        a.to_vec(),
-        OpCode::Data(Data::Binary),
-        false,
-    )))
-    .await;
-    c.send_raw(Message::Frame(Frame::message(
-        b.to_vec(),
-        OpCode::Data(Data::Continue),
-        false,
-    )))
-    .await;
-    c.send_raw(Message::Frame(Frame::message(
-        d.to_vec(),
-        OpCode::Data(Data::Continue),
-        true,
-    )))
-    .await;
+    c.send_fragmented(&join, &[5, 8]).await;
     c.expect_welcome().await;
     let me = c.player_id();
     let input = encode(&ClientMsg::Input(Input {
@@ -125,33 +106,9 @@ async fn fragmented_join_and_input_are_reassembled() {
         controls: Controls::new(0.0, 1.0, 0),
     }))
     .unwrap();
-    let (a, b) = input.split_at(4);
-    c.send_raw(Message::Frame(Frame::message(
-        a.to_vec(),
-        OpCode::Data(Data::Binary),
-        false,
-    )))
-    .await;
-    c.send_raw(Message::Frame(Frame::message(
-        b.to_vec(),
-        OpCode::Data(Data::Continue),
-        true,
-    )))
-    .await;
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let s = c.next_snapshot().await;
-            if s.state
-                .players
-                .iter()
-                .any(|p| p.id == me && p.last_input == 1)
-            {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("the fragmented input should be applied and acknowledged");
+    c.send_fragmented(&input, &[4]).await;
+    // Acknowledged in a snapshot = reassembled, decoded and applied.
+    c.wait_for_ack(me, 1).await;
 }
 
 #[tokio::test]

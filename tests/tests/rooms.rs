@@ -151,16 +151,12 @@ async fn a_player_whose_connection_drops_keeps_its_seat_for_the_grace_period_the
     let a_id = a.player_id();
     let dropped_at = std::time::Instant::now();
     drop(a); // TCP dropped without a close frame
-    let gone_after = tokio::time::timeout(WAIT, async {
-        loop {
-            let s = b.next_snapshot().await;
-            if s.state.players.iter().all(|p| p.id != a_id) {
-                return dropped_at.elapsed();
-            }
-        }
-    })
-    .await
-    .expect("A should disappear from B's snapshots after the grace period");
+    b.wait_until_absent(
+        a_id,
+        "A to disappear from B's snapshots after the grace period",
+    )
+    .await;
+    let gone_after = dropped_at.elapsed();
     assert!(
         gone_after >= Duration::from_millis(900),
         "A was removed after {gone_after:?}, before the 1 s grace"
@@ -177,16 +173,11 @@ async fn a_player_who_closes_leaves_at_once() {
     let mut b = Client::join(server.addr(), Join::room("bye", "b")).await;
     let a_id = a.player_id();
     a.close().await; // close 1000: no seat is held
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let s = b.next_snapshot().await;
-            if s.state.players.iter().all(|p| p.id != a_id) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("A should leave at once after a clean close");
+    b.wait_until_absent(
+        a_id,
+        "A to leave at once after a clean close (grace is 30 s)",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -282,16 +273,8 @@ async fn a_resume_token_is_refused_after_the_grace_period_with_4005() {
     let a_id = a.player_id();
     let mut b = Client::join(server.addr(), Join::room("late", "b")).await;
     drop(a);
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let s = b.next_snapshot().await;
-            if s.state.players.iter().all(|p| p.id != a_id) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("A leaves after the grace period");
+    b.wait_until_absent(a_id, "A to leave after the grace period")
+        .await;
     let mut late = Client::connect(server.addr()).await;
     let mut join = Join::room("late", "a");
     join.resume = Some(token);

@@ -262,6 +262,53 @@ impl Client {
         }
     }
 
+    /// Reads snapshots until player `me`'s input `seq` is acknowledged (panics after `WAIT`).
+    pub async fn wait_for_ack(&mut self, me: uuid::Uuid, seq: u32) {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let s = self.next_snapshot().await;
+                if s.state
+                    .players
+                    .iter()
+                    .any(|p| p.id == me && p.last_input == seq)
+                {
+                    return;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("input {seq} was not acknowledged within {WAIT:?}"));
+    }
+
+    /// Reads snapshots until player `id` is no longer in them (panics with `what` after `WAIT`).
+    pub async fn wait_until_absent(&mut self, id: uuid::Uuid, what: &str) {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let s = self.next_snapshot().await;
+                if s.state.players.iter().all(|p| p.id != id) {
+                    return;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for: {what}"));
+    }
+
+    /// Sends `bytes` as one fragmented binary message, cut at the offsets in `cuts`.
+    pub async fn send_fragmented(&mut self, bytes: &[u8], cuts: &[usize]) {
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(bytes.len());
+        for (i, w) in bounds.windows(2).enumerate() {
+            let op = if i == 0 { Data::Binary } else { Data::Continue };
+            let last = w[1] == bytes.len();
+            let frame = Frame::message(bytes[w[0]..w[1]].to_vec(), OpCode::Data(op), last);
+            self.send_raw(Message::Frame(frame)).await;
+        }
+    }
+
     /// Counts snapshots for `window`; returns (received, distinct consecutive-tick gaps total).
     pub async fn count_snapshots(&mut self, window: Duration) -> (u64, u64) {
         let end = tokio::time::Instant::now() + window;
