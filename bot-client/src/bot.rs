@@ -90,6 +90,8 @@ pub struct Traffic {
 pub enum Event {
     Welcome(Welcome),
     Snapshot(Snapshot),
+    /// A delta snapshot (only to a bot that joined with `deltas`).
+    Delta(tickcast_shared::DeltaSnapshot),
     Pong(Pong),
     Error(ErrorMsg),
     Closed(CloseInfo),
@@ -203,7 +205,7 @@ impl Bot {
                 Event::Welcome(_) => break,
                 Event::Closed(c) => return Err(BotError::Closed(c)),
                 // Errors (e.g. 4100) and early snapshots are not the answer to a join.
-                Event::Error(_) | Event::Pong(_) | Event::Snapshot(_) => continue,
+                Event::Error(_) | Event::Pong(_) | Event::Snapshot(_) | Event::Delta(_) => continue,
             }
         }
         self.welcome
@@ -385,6 +387,7 @@ impl Bot {
                 }
             }
             ServerMsg::Snapshot(s) => self.newest_tick = self.newest_tick.max(s.tick),
+            ServerMsg::Delta(d) => self.newest_tick = self.newest_tick.max(d.tick),
             ServerMsg::Pong(_) | ServerMsg::Error(_) => {}
         }
     }
@@ -402,6 +405,7 @@ impl Bot {
         Ok(match msg {
             ServerMsg::Welcome(w) => Event::Welcome(w),
             ServerMsg::Snapshot(s) => Event::Snapshot(s),
+            ServerMsg::Delta(d) => Event::Delta(d),
             ServerMsg::Pong(p) => Event::Pong(p),
             ServerMsg::Error(e) => Event::Error(e),
         })

@@ -99,6 +99,7 @@ impl Session {
             },
             name: format!("{}{}", cfg.name_prefix, self.index),
             resume: None,
+            deltas: false,
         };
         let url = match &cfg.auth_secret {
             None => cfg.url.clone(),
@@ -270,6 +271,8 @@ impl Session {
                         }
                         // Snapshots are scanned, never returned as `Other`.
                         Ok(Frame::Other(ServerMsg::Snapshot(_))) => {}
+                        // Not asked for (this bot joins without `deltas`).
+                        Ok(Frame::Other(ServerMsg::Delta(_))) => {}
                         Ok(Frame::Closed(c)) => {
                             self.outcome.close = Some(c.code);
                             self.outcome.error(format!("closed_{}", c.code));

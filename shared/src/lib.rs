@@ -35,6 +35,7 @@
 
 pub mod close;
 mod codec;
+pub mod delta;
 pub mod limits;
 mod messages;
 pub mod token;

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::delta::ArenaPatch;
 use crate::PROTOCOL_VERSION;
 
 /// A player's id, a random UUID chosen by the server (16 raw bytes on the wire).
@@ -41,6 +42,10 @@ pub struct Join {
     /// A resume token from an earlier [`Welcome`], to get the same player back after a drop.
     #[serde(default)]
     pub resume: Option<String>,
+    /// The client can apply [`ServerMsg::Delta`] snapshots (see [`crate::delta`]). Without it
+    /// (and from clients that predate it) the server sends full [`ServerMsg::Snapshot`]s.
+    #[serde(default)]
+    pub deltas: bool,
 }
 
 impl Join {
@@ -51,6 +56,15 @@ impl Join {
             room: None,
             name: name.into(),
             resume: None,
+            deltas: false,
+        }
+    }
+
+    /// This join, declaring that the client applies delta snapshots.
+    pub fn with_deltas(self) -> Self {
+        Join {
+            deltas: true,
+            ..self
         }
     }
 
@@ -130,13 +144,18 @@ pub struct Ping {
 
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ServerMsg<S = ArenaState, W = ArenaInfo> {
+pub enum ServerMsg<S = ArenaState, W = ArenaInfo, P = ArenaPatch> {
     /// The join succeeded.
     #[serde(rename = "welcome")]
     Welcome(Welcome<W>),
     /// The room's state after one tick. The same bytes go to every player of the room.
     #[serde(rename = "snap")]
     Snapshot(Snapshot<S>),
+    /// The room's state after one tick as a patch against a state this client acknowledged
+    /// (sent instead of [`ServerMsg::Snapshot`] to clients that joined with [`Join::deltas`]).
+    /// Sessions with the same baseline get the same bytes.
+    #[serde(rename = "delta")]
+    Delta(DeltaSnapshot<P>),
     /// Answer to [`ClientMsg::Ping`].
     #[serde(rename = "pong")]
     Pong(Pong),
@@ -169,6 +188,18 @@ pub struct Snapshot<S = ArenaState> {
     /// Server wall clock, milliseconds since the Unix epoch, when the tick was stepped.
     pub server_time_ms: u64,
     pub state: S,
+}
+
+/// The room's state after tick `tick`, as a patch against the state of `base_tick` that the
+/// client acknowledged (`base_tick` 0: against the empty state, i.e. a full snapshot). Apply it
+/// with [`crate::delta::Baselines`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeltaSnapshot<P = ArenaPatch> {
+    pub tick: u64,
+    pub base_tick: u64,
+    /// Server wall clock, milliseconds since the Unix epoch, when the tick was stepped.
+    pub server_time_ms: u64,
+    pub patch: P,
 }
 
 /// Answer to a [`Ping`].

@@ -18,13 +18,15 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             any::<u16>(),
             proptest::option::of("[a-z0-9-]{1,32}"),
             "\\PC{0,20}",
-            proptest::option::of("[a-f0-9]{0,64}")
+            proptest::option::of("[a-f0-9]{0,64}"),
+            any::<bool>()
         )
-            .prop_map(|(version, room, name, resume)| ClientMsg::Join(Join {
+            .prop_map(|(version, room, name, resume, deltas)| ClientMsg::Join(Join {
                 version,
                 room,
                 name,
-                resume
+                resume,
+                deltas
             })),
         (any::<u32>(), any::<u64>(), controls()).prop_map(|(seq, ack_tick, controls)| {
             ClientMsg::Input(Input {

@@ -11,6 +11,8 @@ use tickcast_shared::{
     decode, encode, ArenaInfo, ArenaState, ClientMsg, Controls, ErrorMsg, Input, Join, Orb, Ping,
     PlayerState, Pong, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION,
 };
+use tickcast_shared::delta::{Diffable, QuantizedArena, QuantizedOrb, QuantizedPlayer};
+use tickcast_shared::DeltaSnapshot;
 use uuid::Uuid;
 
 const PATH: &str = concat!(
@@ -32,7 +34,12 @@ fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
                 room: Some("lobby-1".into()),
                 name: "Bob <b>".into(),
                 resume: Some("tok123".into()),
+                deltas: false,
             }),
+        ),
+        (
+            "join_with_deltas",
+            ClientMsg::Join(Join::any_room("carol").with_deltas()),
         ),
         (
             "input_boost",
@@ -141,6 +148,67 @@ fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
     ]
 }
 
+fn qplayer(n: u8, name: &str, x: i32, y: i32, last_input: u32) -> QuantizedPlayer {
+    QuantizedPlayer {
+        id: pid(n),
+        name: name.into(),
+        x,
+        y,
+        vx: 0,
+        vy: -32000,
+        score: 3,
+        last_input,
+    }
+}
+
+/// Delta vectors: a baseline, the delta message, and the state the client must rebuild.
+fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ServerMsg, QuantizedArena)> {
+    let s1 = QuantizedArena {
+        players: vec![
+            qplayer(1, "alice", 10050, 20025, 7),
+            qplayer(2, "Bob <b>", 0, 90000, 0),
+        ],
+        orbs: vec![
+            QuantizedOrb {
+                id: 0,
+                x: 1000,
+                y: 2000,
+            },
+            QuantizedOrb {
+                id: 1,
+                x: 159950,
+                y: 50,
+            },
+        ],
+    };
+    let mut s2 = s1.clone();
+    s2.players[0].x += 1067; // moved right …
+    s2.players[0].vx = 32000; // … at top speed
+    s2.players[0].last_input += 2;
+    s2.players[0].score += 1;
+    s2.players.remove(1); // Bob left
+    s2.players.push(qplayer(9, "dan", -1, 0, 0)); // Dan joined
+    s2.orbs[1] = QuantizedOrb {
+        id: 1,
+        x: 40000,
+        y: 30000,
+    }; // alice ate orb 1, it respawned
+    let delta = |tick, base_tick, base: &QuantizedArena, next: &QuantizedArena| {
+        ServerMsg::Delta(DeltaSnapshot {
+            tick,
+            base_tick,
+            server_time_ms: 1_764_000_000_000,
+            patch: base.diff(next),
+        })
+    };
+    let empty = QuantizedArena::default();
+    vec![
+        ("delta_full", empty.clone(), delta(43, 0, &empty, &s1), s1.clone()),
+        ("delta_changes", s1.clone(), delta(45, 43, &s1, &s2), s2.clone()),
+        ("delta_unchanged", s2.clone(), delta(46, 45, &s2, &s2), s2.clone()),
+    ]
+}
+
 fn build() -> Value {
     let mut out = Vec::new();
     for (name, m) in client_vectors() {
@@ -148,6 +216,10 @@ fn build() -> Value {
     }
     for (name, m) in server_vectors() {
         out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
+    }
+    for (name, base, m, result) in delta_vectors() {
+        out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap()),
+            "base": serde_json::to_value(&base).unwrap(), "result": serde_json::to_value(&result).unwrap()}));
     }
     json!({
         "protocol_version": PROTOCOL_VERSION,
@@ -183,6 +255,12 @@ fn every_vector_encodes_to_its_bytes_and_decodes_back() {
                 let msg: ServerMsg = serde_json::from_value(v["value"].clone()).unwrap();
                 assert_eq!(encode(&msg).unwrap(), bytes, "encode {name}");
                 assert_eq!(decode::<ServerMsg>(&bytes).unwrap(), msg, "decode {name}");
+                if let ServerMsg::Delta(d) = &msg {
+                    let base: QuantizedArena = serde_json::from_value(v["base"].clone()).unwrap();
+                    let result: QuantizedArena =
+                        serde_json::from_value(v["result"].clone()).unwrap();
+                    assert_eq!(base.apply(&d.patch), Ok(result), "apply {name}");
+                }
             }
             other => panic!("unknown direction {other}"),
         }
@@ -193,4 +271,15 @@ fn every_vector_encodes_to_its_bytes_and_decodes_back() {
 fn the_file_covers_every_message_built_here() {
     // A vector added in code but not blessed into the file fails here.
     assert_eq!(load()["vectors"], build()["vectors"]);
+}
+
+#[test]
+fn a_join_from_a_client_without_delta_support_still_decodes() {
+    // The four-field join of clients that predate `deltas` (the old `join_any_room` bytes).
+    let old = hex::decode("81a46a6f696e9401c0a5616c696365c0").unwrap();
+    let ClientMsg::Join(join) = decode::<ClientMsg>(&old).unwrap() else {
+        panic!("a join");
+    };
+    assert_eq!(join, Join::any_room("alice"));
+    assert!(!join.deltas);
 }

@@ -1,0 +1,765 @@
+//! Delta snapshots: each client gets the newest state as a patch against the last snapshot *it*
+//! acknowledged (the Quake 3 model), so a dropped or replaced frame never breaks the stream.
+//!
+//! The pieces, all pure data and arithmetic (no runtime):
+//! - [`Diffable`]: a replicated state that can be diffed against a baseline and patched back.
+//!   [`QuantizedArena`] is the arena's; a game can also choose "the patch is the whole state".
+//! - [`Entity`] and [`EntityPatch`]: the generic diff of an id-sorted entity list — removed
+//!   entries by baseline index, changed numeric fields as differences, added entities in full.
+//! - [`History`]: the server's ring of recent states, which picks the baseline for an ack.
+//! - [`Baselines`]: the client's store of received states, which applies what arrives.
+//!
+//! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots").
+//!
+//! # Quantisation
+//! The arena's positions and velocities travel as integers in hundredths of a unit
+//! ([`SCALE`]): 0.005 units at most, a fraction of a pixel at any sane zoom. Integers make a
+//! patch exact — the client rebuilds bit for bit the [`QuantizedArena`] the server diffed — and
+//! small: a player that moved 3 units this tick costs a 2-byte difference, not a 5-byte float.
+
+use std::collections::VecDeque;
+use std::fmt::Debug;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::messages::{ArenaState, DeltaSnapshot, Orb, PlayerId, PlayerState};
+
+/// Positions (units) and velocities (units/s) are sent multiplied by this and rounded.
+pub const SCALE: f64 = 100.0;
+
+/// How many recent states the server keeps by default (about 2 s at 30 Hz). An ack older than
+/// that gets a full snapshot.
+pub const DEFAULT_WINDOW: usize = 64;
+
+/// Why a patch could not be applied. A well-behaved server never causes one; a client that gets
+/// one should drop the frame (its ack stays where it was, so the server's next patch is against
+/// a baseline the client has, or is a full snapshot once that baseline ages out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeltaError {
+    #[error("the patch's baseline tick {0} is not held (too old, or never received)")]
+    UnknownBaseline(u64),
+    #[error("tick {tick} is not newer than the newest held tick {newest}")]
+    NotNewer { tick: u64, newest: u64 },
+    #[error("entity index {index} is out of range or out of order")]
+    BadIndex { index: i64 },
+    #[error("field mask {mask:#x} names fields this entity does not have")]
+    BadMask { mask: i64 },
+    #[error("the changed-fields list ends in the middle of an entry")]
+    Truncated,
+    #[error("field {field} leaves its range after the difference is applied")]
+    FieldOutOfRange { field: usize },
+    #[error("added entities are not sorted by id, or an id is present twice")]
+    DuplicateOrUnsorted,
+}
+
+/// A replicated state that can be sent as a patch against an earlier one.
+///
+/// Laws (checked by the property tests): `base.apply(&base.diff(&next)) == Ok(next)` for every
+/// `base` and `next`, and `Self::default()` is the baseline of a full snapshot.
+pub trait Diffable: Clone + Default + PartialEq + Debug {
+    /// What travels in [`DeltaSnapshot::patch`].
+    type Patch: Serialize + DeserializeOwned + Clone + PartialEq + Debug;
+
+    /// The patch that turns `self` (the baseline) into `next`.
+    fn diff(&self, next: &Self) -> Self::Patch;
+
+    /// `self` (the baseline) with `patch` applied.
+    fn apply(&self, patch: &Self::Patch) -> Result<Self, DeltaError>;
+}
+
+/// An element of an id-sorted entity list whose numeric fields can change in place.
+pub trait Entity: Clone {
+    type Id: Ord + Copy;
+    /// The number of patchable fields (at most 32; bit `i` of a field mask is field `i`).
+    const FIELDS: usize;
+    fn id(&self) -> Self::Id;
+    /// Field `i` (`i < FIELDS`) as an integer.
+    fn field(&self, i: usize) -> i64;
+    /// Sets field `i`, refusing values outside the field's type.
+    fn set_field(&mut self, i: usize, value: i64) -> Result<(), DeltaError>;
+    /// Whether the parts a patch cannot change (besides the id) are equal; if not, the entity is
+    /// sent as removed and added again.
+    fn same_fixed_parts(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+/// The patch of an entity list sorted by id. Applying it: drop the baseline entries listed in
+/// `removed`, add each difference in `changed` to its field, insert `added`, keep the id order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityPatch<E> {
+    /// Indices into the baseline list, strictly ascending.
+    pub removed: Vec<u32>,
+    /// Flat integers, per changed entity: its baseline index (strictly ascending over entries),
+    /// a field mask (bit `i` = field `i`), then `new - old` for each set bit, lowest bit first.
+    pub changed: Vec<i64>,
+    /// New entities in full, sorted by id.
+    pub added: Vec<E>,
+}
+
+impl<E> Default for EntityPatch<E> {
+    fn default() -> Self {
+        EntityPatch {
+            removed: Vec::new(),
+            changed: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+}
+
+impl<E: Entity> EntityPatch<E> {
+    /// The patch from `base` to `next`; both must be sorted by id with unique ids.
+    pub fn diff(base: &[E], next: &[E]) -> Self {
+        debug_assert!(base.windows(2).all(|w| w[0].id() < w[1].id()));
+        debug_assert!(next.windows(2).all(|w| w[0].id() < w[1].id()));
+        let mut patch = EntityPatch::default();
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (base.get(i), next.get(j)) {
+                (Some(b), Some(n)) if b.id() == n.id() => {
+                    if b.same_fixed_parts(n) {
+                        patch.push_changes(i, b, n);
+                    } else {
+                        patch.removed.push(i as u32);
+                        patch.added.push(n.clone());
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(b), Some(n)) if b.id() > n.id() => {
+                    patch.added.push(n.clone());
+                    j += 1;
+                }
+                (Some(_), _) => {
+                    patch.removed.push(i as u32);
+                    i += 1;
+                }
+                (None, Some(n)) => {
+                    patch.added.push(n.clone());
+                    j += 1;
+                }
+                (None, None) => return patch,
+            }
+        }
+    }
+
+    fn push_changes(&mut self, index: usize, old: &E, new: &E) {
+        let mut mask = 0i64;
+        let start = self.changed.len();
+        self.changed.extend([index as i64, 0]);
+        for f in 0..E::FIELDS {
+            let d = new.field(f) - old.field(f);
+            if d != 0 {
+                mask |= 1 << f;
+                self.changed.push(d);
+            }
+        }
+        if mask == 0 {
+            self.changed.truncate(start);
+        } else {
+            self.changed[start + 1] = mask;
+        }
+    }
+
+    /// `base` with this patch applied. Every index, mask and value is checked: a malformed patch
+    /// is an error, never a panic.
+    pub fn apply(&self, base: &[E]) -> Result<Vec<E>, DeltaError> {
+        let mut out = Vec::with_capacity(base.len() + self.added.len());
+        let mut removed = self.removed.iter().map(|&r| r as i64).peekable();
+        let mut changed = self.changed.iter().copied();
+        let mut next_change = changed.next();
+        for (idx, entity) in base.iter().enumerate() {
+            let idx = idx as i64;
+            if removed.peek() == Some(&idx) {
+                removed.next();
+                if next_change == Some(idx) {
+                    return Err(DeltaError::BadIndex { index: idx });
+                }
+                continue;
+            }
+            let mut entity = entity.clone();
+            if next_change == Some(idx) {
+                let mask = changed.next().ok_or(DeltaError::Truncated)?;
+                if mask <= 0 || (E::FIELDS < 63 && mask >> E::FIELDS != 0) {
+                    return Err(DeltaError::BadMask { mask });
+                }
+                for f in 0..E::FIELDS {
+                    if mask & (1 << f) != 0 {
+                        let d = changed.next().ok_or(DeltaError::Truncated)?;
+                        let v = entity
+                            .field(f)
+                            .checked_add(d)
+                            .ok_or(DeltaError::FieldOutOfRange { field: f })?;
+                        entity.set_field(f, v)?;
+                    }
+                }
+                next_change = changed.next();
+                if let Some(n) = next_change {
+                    if n <= idx {
+                        return Err(DeltaError::BadIndex { index: n });
+                    }
+                }
+            }
+            out.push(entity);
+        }
+        if let Some(index) = removed.next().or(next_change) {
+            return Err(DeltaError::BadIndex { index });
+        }
+        if self.removed.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(DeltaError::BadIndex {
+                index: i64::from(self.removed[0]),
+            });
+        }
+        if self.added.is_empty() {
+            return Ok(out);
+        }
+        if self.added.windows(2).any(|w| w[0].id() >= w[1].id()) {
+            return Err(DeltaError::DuplicateOrUnsorted);
+        }
+        // Merge the two id-sorted lists.
+        let kept = std::mem::take(&mut out);
+        let mut kept = kept.into_iter().peekable();
+        for a in &self.added {
+            while let Some(k) = kept.next_if(|k| k.id() < a.id()) {
+                out.push(k);
+            }
+            if kept.peek().is_some_and(|k| k.id() == a.id()) {
+                return Err(DeltaError::DuplicateOrUnsorted);
+            }
+            out.push(a.clone());
+        }
+        out.extend(kept);
+        Ok(out)
+    }
+}
+
+// ---- the arena ----
+
+/// A float in hundredths (see [`SCALE`]); non-finite values become 0, huge ones saturate.
+pub fn quantize(v: f32) -> i32 {
+    (f64::from(v) * SCALE).round() as i32
+}
+
+/// The float a quantised value stands for.
+pub fn dequantize(q: i32) -> f32 {
+    (f64::from(q) / SCALE) as f32
+}
+
+/// The arena's state as replicated: quantised, players sorted by id, orbs sorted by id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct QuantizedArena {
+    pub players: Vec<QuantizedPlayer>,
+    pub orbs: Vec<QuantizedOrb>,
+}
+
+/// A player with position (hundredths of a unit) and velocity (hundredths of a unit per second)
+/// as integers. Patchable fields, in mask-bit order: x, y, vx, vy, score, last_input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantizedPlayer {
+    pub id: PlayerId,
+    pub name: String,
+    pub x: i32,
+    pub y: i32,
+    pub vx: i32,
+    pub vy: i32,
+    pub score: u32,
+    pub last_input: u32,
+}
+
+/// An orb with its position in hundredths of a unit. Patchable fields: x, y.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantizedOrb {
+    pub id: u16,
+    pub x: i32,
+    pub y: i32,
+}
+
+/// The patch of a [`QuantizedArena`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ArenaPatch {
+    pub players: EntityPatch<QuantizedPlayer>,
+    pub orbs: EntityPatch<QuantizedOrb>,
+}
+
+fn to_i32(field: usize, v: i64) -> Result<i32, DeltaError> {
+    i32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field })
+}
+
+fn to_u32(field: usize, v: i64) -> Result<u32, DeltaError> {
+    u32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field })
+}
+
+impl Entity for QuantizedPlayer {
+    type Id = PlayerId;
+    const FIELDS: usize = 6;
+
+    fn id(&self) -> PlayerId {
+        self.id
+    }
+
+    fn field(&self, i: usize) -> i64 {
+        match i {
+            0 => self.x.into(),
+            1 => self.y.into(),
+            2 => self.vx.into(),
+            3 => self.vy.into(),
+            4 => self.score.into(),
+            _ => self.last_input.into(),
+        }
+    }
+
+    fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
+        match i {
+            0 => self.x = to_i32(i, v)?,
+            1 => self.y = to_i32(i, v)?,
+            2 => self.vx = to_i32(i, v)?,
+            3 => self.vy = to_i32(i, v)?,
+            4 => self.score = to_u32(i, v)?,
+            _ => self.last_input = to_u32(i, v)?,
+        }
+        Ok(())
+    }
+
+    fn same_fixed_parts(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Entity for QuantizedOrb {
+    type Id = u16;
+    const FIELDS: usize = 2;
+
+    fn id(&self) -> u16 {
+        self.id
+    }
+
+    fn field(&self, i: usize) -> i64 {
+        if i == 0 {
+            self.x.into()
+        } else {
+            self.y.into()
+        }
+    }
+
+    fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
+        if i == 0 {
+            self.x = to_i32(i, v)?;
+        } else {
+            self.y = to_i32(i, v)?;
+        }
+        Ok(())
+    }
+}
+
+impl Diffable for QuantizedArena {
+    type Patch = ArenaPatch;
+
+    fn diff(&self, next: &Self) -> ArenaPatch {
+        ArenaPatch {
+            players: EntityPatch::diff(&self.players, &next.players),
+            orbs: EntityPatch::diff(&self.orbs, &next.orbs),
+        }
+    }
+
+    fn apply(&self, patch: &ArenaPatch) -> Result<Self, DeltaError> {
+        Ok(QuantizedArena {
+            players: patch.players.apply(&self.players)?,
+            orbs: patch.orbs.apply(&self.orbs)?,
+        })
+    }
+}
+
+impl QuantizedArena {
+    /// The replicated form of `state`: quantised and sorted by id.
+    pub fn from_state(state: &ArenaState) -> Self {
+        let mut players: Vec<QuantizedPlayer> = state
+            .players
+            .iter()
+            .map(|p| QuantizedPlayer {
+                id: p.id,
+                name: p.name.clone(),
+                x: quantize(p.x),
+                y: quantize(p.y),
+                vx: quantize(p.vx),
+                vy: quantize(p.vy),
+                score: p.score,
+                last_input: p.last_input,
+            })
+            .collect();
+        players.sort_unstable_by_key(|p| p.id);
+        players.dedup_by_key(|p| p.id);
+        let mut orbs: Vec<QuantizedOrb> = state
+            .orbs
+            .iter()
+            .map(|o| QuantizedOrb {
+                id: o.id,
+                x: quantize(o.x),
+                y: quantize(o.y),
+            })
+            .collect();
+        orbs.sort_unstable_by_key(|o| o.id);
+        orbs.dedup_by_key(|o| o.id);
+        QuantizedArena { players, orbs }
+    }
+
+    /// The float state this stands for (within 0.005 of the server's, see [`SCALE`]).
+    pub fn to_state(&self) -> ArenaState {
+        ArenaState {
+            players: self
+                .players
+                .iter()
+                .map(|p| PlayerState {
+                    id: p.id,
+                    name: p.name.clone(),
+                    x: dequantize(p.x),
+                    y: dequantize(p.y),
+                    vx: dequantize(p.vx),
+                    vy: dequantize(p.vy),
+                    score: p.score,
+                    last_input: p.last_input,
+                })
+                .collect(),
+            orbs: self
+                .orbs
+                .iter()
+                .map(|o| Orb {
+                    id: o.id,
+                    x: dequantize(o.x),
+                    y: dequantize(o.y),
+                })
+                .collect(),
+        }
+    }
+}
+
+// ---- the server's ring and the client's store ----
+
+/// The server's recent replicated states, one per tick, newest last.
+#[derive(Debug)]
+pub struct History<F> {
+    frames: VecDeque<(u64, F)>,
+    window: usize,
+}
+
+impl<F: Diffable> History<F> {
+    /// Keeps the last `window` states (at least 1).
+    pub fn new(window: usize) -> Self {
+        let window = window.max(1);
+        History {
+            frames: VecDeque::with_capacity(window),
+            window,
+        }
+    }
+
+    /// Records the state of `tick`, which must be newer than every recorded one.
+    pub fn push(&mut self, tick: u64, frame: F) {
+        debug_assert!(self.frames.back().is_none_or(|(t, _)| *t < tick));
+        if self.frames.len() == self.window {
+            self.frames.pop_front();
+        }
+        self.frames.push_back((tick, frame));
+    }
+
+    /// The newest recorded state.
+    pub fn latest(&self) -> Option<(u64, &F)> {
+        self.frames.back().map(|(t, f)| (*t, f))
+    }
+
+    /// The baseline for a client that acknowledged `acked`: that tick's state if it is still
+    /// held and older than the newest one, else none (send a full snapshot, base tick 0).
+    pub fn baseline_for(&self, acked: u64) -> u64 {
+        let newest = self.latest().map_or(0, |(t, _)| t);
+        if acked == 0 || acked >= newest || self.get(acked).is_none() {
+            0
+        } else {
+            acked
+        }
+    }
+
+    /// The state recorded for `tick`.
+    pub fn get(&self, tick: u64) -> Option<&F> {
+        let i = self.frames.binary_search_by_key(&tick, |(t, _)| *t).ok()?;
+        Some(&self.frames[i].1)
+    }
+
+    /// The patch from `base_tick` (0 = the empty state; see [`History::baseline_for`]) to the
+    /// newest state, or none if nothing is recorded or `base_tick` is not held.
+    pub fn patch_from(&self, base_tick: u64) -> Option<F::Patch> {
+        let (_, newest) = self.latest()?;
+        if base_tick == 0 {
+            Some(F::default().diff(newest))
+        } else {
+            Some(self.get(base_tick)?.diff(newest))
+        }
+    }
+}
+
+/// A client's received states: applies each delta snapshot to the baseline it names.
+#[derive(Debug)]
+pub struct Baselines<F> {
+    frames: VecDeque<(u64, F)>,
+    capacity: usize,
+}
+
+impl<F: Diffable> Default for Baselines<F> {
+    fn default() -> Self {
+        Self::new(DEFAULT_WINDOW)
+    }
+}
+
+impl<F: Diffable> Baselines<F> {
+    /// Holds at most `capacity` states (at least 1). The server never patches against a tick
+    /// older than the client's newest ack, so the server's window is plenty.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Baselines {
+            frames: VecDeque::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// The newest tick held (0 before the first snapshot): what the client acknowledges.
+    pub fn ack_tick(&self) -> u64 {
+        self.frames.back().map_or(0, |(t, _)| *t)
+    }
+
+    /// The newest state held.
+    pub fn latest(&self) -> Option<&F> {
+        self.frames.back().map(|(_, f)| f)
+    }
+
+    /// Applies a received delta snapshot and keeps the result as a baseline; returns it.
+    pub fn receive(&mut self, snap: &DeltaSnapshot<F::Patch>) -> Result<&F, DeltaError> {
+        let newest = self.ack_tick();
+        if snap.tick <= newest {
+            return Err(DeltaError::NotNewer {
+                tick: snap.tick,
+                newest,
+            });
+        }
+        let next = if snap.base_tick == 0 {
+            F::default().apply(&snap.patch)?
+        } else {
+            let i = self
+                .frames
+                .binary_search_by_key(&snap.base_tick, |(t, _)| *t)
+                .map_err(|_| DeltaError::UnknownBaseline(snap.base_tick))?;
+            let next = self.frames[i].1.apply(&snap.patch)?;
+            // The server has seen an ack of at least `base_tick` and will not go back further.
+            self.frames.drain(..i);
+            next
+        };
+        if self.frames.len() == self.capacity {
+            self.frames.pop_front();
+        }
+        self.frames.push_back((snap.tick, next));
+        Ok(&self.frames.back().expect("a state was just pushed").1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn player(n: u8, x: i32) -> QuantizedPlayer {
+        QuantizedPlayer {
+            id: Uuid::from_bytes([n; 16]),
+            name: format!("p{n}"),
+            x,
+            y: 0,
+            vx: 0,
+            vy: 0,
+            score: 0,
+            last_input: 0,
+        }
+    }
+
+    fn orb(id: u16, x: i32) -> QuantizedOrb {
+        QuantizedOrb { id, x, y: 7 }
+    }
+
+    #[test]
+    fn an_unchanged_state_gives_an_empty_patch() {
+        let s = QuantizedArena {
+            players: vec![player(1, 5), player(2, 6)],
+            orbs: vec![orb(1, 1)],
+        };
+        assert_eq!(s.diff(&s), ArenaPatch::default());
+        assert_eq!(s.apply(&ArenaPatch::default()).unwrap(), s);
+    }
+
+    #[test]
+    fn a_patch_carries_only_the_changed_fields_as_differences() {
+        let base = QuantizedArena {
+            players: vec![player(1, 500), player(2, 600), player(3, 0)],
+            orbs: vec![orb(1, 1), orb(2, 2)],
+        };
+        let mut next = base.clone();
+        next.players[1].x = 610;
+        next.players[1].last_input = 4;
+        next.players.remove(0);
+        next.players.push(player(9, 1));
+        next.orbs[1].x = 90;
+        let patch = base.diff(&next);
+        assert_eq!(patch.players.removed, vec![0]);
+        assert_eq!(patch.players.changed, vec![1, 0b100001, 10, 4]);
+        assert_eq!(patch.players.added, vec![player(9, 1)]);
+        assert_eq!(patch.orbs.changed, vec![1, 0b01, 88]);
+        assert_eq!(base.apply(&patch).unwrap(), next);
+    }
+
+    #[test]
+    fn a_renamed_entity_is_replaced() {
+        let base = QuantizedArena {
+            players: vec![player(1, 5)],
+            orbs: vec![],
+        };
+        let mut next = base.clone();
+        next.players[0].name = "other".into();
+        let patch = base.diff(&next);
+        assert_eq!(patch.players.removed, vec![0]);
+        assert_eq!(patch.players.added.len(), 1);
+        assert_eq!(base.apply(&patch).unwrap(), next);
+    }
+
+    #[test]
+    fn malformed_patches_are_errors_not_panics() {
+        let base = vec![orb(1, 1), orb(2, 2)];
+        let bad = |removed: Vec<u32>, changed: Vec<i64>, added: Vec<QuantizedOrb>| {
+            EntityPatch {
+                removed,
+                changed,
+                added,
+            }
+            .apply(&base)
+        };
+        assert!(matches!(
+            bad(vec![2], vec![], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![1, 0], vec![], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![5, 1, 1], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![-1, 1, 1], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![0, 4, 1], vec![]),
+            Err(DeltaError::BadMask { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![0, 0], vec![]),
+            Err(DeltaError::BadMask { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![0, 3, 1], vec![]),
+            Err(DeltaError::Truncated)
+        ));
+        assert!(matches!(
+            bad(vec![], vec![1, 1, 1, 0, 1, 1], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![0], vec![0, 1, 1], vec![]),
+            Err(DeltaError::BadIndex { .. })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![0, 1, i64::from(i32::MAX)], vec![]),
+            Err(DeltaError::FieldOutOfRange { field: 0 })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![0, 1, i64::MAX], vec![]),
+            Err(DeltaError::FieldOutOfRange { field: 0 })
+        ));
+        assert!(matches!(
+            bad(vec![], vec![], vec![orb(2, 0)]),
+            Err(DeltaError::DuplicateOrUnsorted)
+        ));
+        assert!(matches!(
+            bad(vec![], vec![], vec![orb(4, 0), orb(3, 0)]),
+            Err(DeltaError::DuplicateOrUnsorted)
+        ));
+        assert_eq!(
+            bad(vec![0], vec![], vec![orb(1, 9)]).unwrap(),
+            vec![orb(1, 9), orb(2, 2)]
+        );
+    }
+
+    #[test]
+    fn quantisation_rounds_to_hundredths_and_sorts_by_id() {
+        assert_eq!(quantize(1.234_9), 123);
+        assert_eq!(quantize(-1.235), -124);
+        assert_eq!(quantize(f32::NAN), 0);
+        assert_eq!(quantize(f32::INFINITY), i32::MAX);
+        assert_eq!(dequantize(-124), -1.24);
+        let mut state = ArenaState::default();
+        for n in [3u8, 1, 2] {
+            state.players.push(PlayerState {
+                id: Uuid::from_bytes([n; 16]),
+                name: "n".into(),
+                x: 1.0,
+                y: 2.0,
+                vx: 0.5,
+                vy: -0.5,
+                score: 1,
+                last_input: 2,
+            });
+        }
+        let q = QuantizedArena::from_state(&state);
+        let ids: Vec<u8> = q.players.iter().map(|p| p.id.as_bytes()[0]).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert_eq!((q.players[0].x, q.players[0].vy), (100, -50));
+    }
+
+    #[test]
+    fn the_client_store_follows_the_server_ring_and_refuses_unknown_baselines() {
+        let mut history = History::new(4);
+        let mut client: Baselines<QuantizedArena> = Baselines::new(4);
+        let frame = |x| QuantizedArena {
+            players: vec![player(1, x)],
+            orbs: vec![],
+        };
+        let snap = |history: &History<QuantizedArena>, tick, base_tick| DeltaSnapshot {
+            tick,
+            base_tick,
+            server_time_ms: 0,
+            patch: history.patch_from(base_tick).unwrap(),
+        };
+        history.push(1, frame(10));
+        assert_eq!(history.baseline_for(client.ack_tick()), 0);
+        client.receive(&snap(&history, 1, 0)).unwrap();
+        history.push(2, frame(20));
+        assert_eq!(history.baseline_for(1), 1);
+        assert_eq!(client.receive(&snap(&history, 2, 1)).unwrap(), &frame(20));
+        assert_eq!(client.ack_tick(), 2);
+        // A repeat of an old tick, and a baseline the client never had, are refused.
+        assert!(matches!(
+            client.receive(&snap(&history, 2, 1)),
+            Err(DeltaError::NotNewer { .. })
+        ));
+        history.push(3, frame(30));
+        history.push(4, frame(40));
+        let mut other: Baselines<QuantizedArena> = Baselines::new(4);
+        assert_eq!(
+            other.receive(&snap(&history, 4, 3)),
+            Err(DeltaError::UnknownBaseline(3))
+        );
+        // Once tick 1 leaves the window, an ack of 1 gets a full snapshot.
+        history.push(5, frame(50));
+        assert_eq!(history.baseline_for(1), 0);
+        assert_eq!(history.baseline_for(2), 2);
+        assert_eq!(
+            history.baseline_for(5),
+            0,
+            "an ack of the newest tick is no baseline"
+        );
+        assert_eq!(history.baseline_for(99), 0, "nor is a tick from the future");
+    }
+}
