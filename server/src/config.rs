@@ -66,6 +66,9 @@ pub struct ServerConfig {
     /// Excess messages are dropped; a session that keeps flooding until it has overdrawn a
     /// whole burst is closed with 1008.
     pub message_burst_factor: f64,
+    /// Ticks of state each room keeps as delta baselines (`tickcast_shared::delta`); a client
+    /// whose ack is older gets a full patch. 0 disables deltas: every client gets full snapshots.
+    pub delta_window: usize,
     /// Serve HTTPS/WSS with this rustls configuration (see [`crate::tls`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             auth: None,
             message_rate_factor: 3.0,
             message_burst_factor: 2.0,
+            delta_window: tickcast_shared::delta::DEFAULT_WINDOW,
             tls: None,
         }
     }

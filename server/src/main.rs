@@ -101,6 +101,9 @@ struct Args {
     /// Messages a session may burst above that rate, in multiples of the tick rate.
     #[arg(long, env = "TICKCAST_MESSAGE_BURST", default_value_t = 2.0)]
     message_burst: f64,
+    /// Ticks of state kept per room as delta baselines (0: no deltas, full snapshots for all).
+    #[arg(long, env = "TICKCAST_DELTA_WINDOW", default_value_t = tickcast_shared::delta::DEFAULT_WINDOW)]
+    delta_window: usize,
     /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
     #[arg(long, env = "TICKCAST_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -190,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
             .max(Duration::from_millis(100)),
         client_timeout: secs(args.client_timeout, "client-timeout")?,
         max_connections: args.max_connections,
+        delta_window: args.delta_window,
         max_connections_per_ip: args.max_connections_per_ip,
         limit_loopback: args.limit_loopback,
         trust_proxy: args.trust_proxy,

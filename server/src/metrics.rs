@@ -20,6 +20,9 @@ pub struct Metrics {
     pub tick_overruns_total: IntCounter,
     pub snapshot_encodings_total: IntCounter,
     pub snapshot_bytes_total: IntCounter,
+    pub snapshot_offers_total: IntCounter,
+    pub delta_offers_total: IntCounter,
+    pub delta_rebaselines_total: IntCounter,
     pub frames_sent_total: IntCounter,
     pub frame_bytes_sent_total: IntCounter,
     pub frames_dropped_total: IntCounter,
@@ -94,7 +97,25 @@ impl Metrics {
             snapshot_encodings_total: counter(
                 &r,
                 "tickcast_snapshot_encodings_total",
-                "Snapshots encoded (one per room per tick, shared by all its sessions).",
+                "Snapshots encoded: per room and tick, one full snapshot (if any session takes \
+                 full ones) plus one delta per distinct baseline, each shared by its sessions.",
+            ),
+            snapshot_offers_total: counter(
+                &r,
+                "tickcast_snapshot_offers_total",
+                "Snapshots offered to sessions (one per session per tick); encodings / offers is \
+                 the encoding sharing ratio.",
+            ),
+            delta_offers_total: counter(
+                &r,
+                "tickcast_delta_offers_total",
+                "Delta snapshots offered to sessions that joined with deltas.",
+            ),
+            delta_rebaselines_total: counter(
+                &r,
+                "tickcast_delta_rebaselines_total",
+                "Delta snapshots against the empty state: no usable acknowledged baseline \
+                 (a new or resumed client, or an ack older than the delta window).",
             ),
             snapshot_bytes_total: counter(
                 &r,

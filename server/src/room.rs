@@ -5,6 +5,11 @@
 //! [`crate::seat`]), waking each session with a `try_send` on the one `Recipient` it stored.
 //! It never `do_send`s to sessions and never clones a recipient per send.
 //!
+//! Delta clients (`Join.deltas`) get the tick's state as a patch against the baseline they last
+//! acknowledged, from a window of recent replicated states ([`History`]). Seats that share a
+//! baseline share one encoding: a tick costs one encoding per *distinct* baseline (typically
+//! two or three, as acks arrive a tick or two behind), not one per session.
+//!
 //! Talks to: sessions (through seats and wakes), the registry (player left, room failed).
 //! A panic in the game's code is caught here: the room closes its sessions with 1011, tells the
 //! registry, and stops — other rooms, on their own actors, keep ticking.
@@ -18,7 +23,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix::prelude::*;
 use actix_web_actors::ws::{CloseCode, CloseReason};
 use bytes::Bytes;
-use tickcast_shared::{close, encode_into, PlayerId, ServerMsg, Snapshot};
+use tickcast_shared::delta::{Diffable, History};
+use tickcast_shared::{
+    close, encode_into, DeltaSnapshot, EncodeError, PlayerId, ServerMsg, Snapshot,
+};
 
 use crate::config::ServerConfig;
 use crate::game::Game;
@@ -109,6 +117,10 @@ pub struct Inspect;
 pub struct RoomDetail {
     pub id: String,
     pub tick: u64,
+    /// Snapshots encoded in the last tick (full, plus one per distinct delta baseline) …
+    pub last_tick_encodings: usize,
+    /// … and sessions that were offered one.
+    pub last_tick_offers: usize,
     pub players: Vec<PlayerDetail>,
 }
 
@@ -153,6 +165,13 @@ struct Member<I> {
     last_seq: u32,
 }
 
+/// What a room sends, for game `G`.
+type Msg<G> = ServerMsg<
+    <G as Game>::State,
+    <G as Game>::Info,
+    <<G as Game>::Frame as Diffable>::Patch,
+>;
+
 pub struct Room<G: Game> {
     id: Arc<str>,
     game: G,
@@ -167,6 +186,16 @@ pub struct Room<G: Game> {
     registry: Recipient<RoomEvent>,
     encode_buf: Vec<u8>,
     input_buf: Vec<(u32, G::Input)>,
+    /// Recent replicated states, the baselines of delta clients.
+    history: History<G::Frame>,
+    /// This tick's state until the full snapshot is encoded, and that encoding.
+    state: Option<G::State>,
+    full: Option<Bytes>,
+    /// This tick's delta encodings, one per baseline tick (0 = against the empty state).
+    deltas: Vec<(u64, Bytes)>,
+    /// When this tick was stepped (ms since the epoch).
+    time_ms: u64,
+    last_tick_offers: usize,
 }
 
 impl<G: Game> Room<G> {
@@ -188,12 +217,18 @@ impl<G: Game> Room<G> {
             schedule: TickSchedule::new(Instant::now(), period),
             dt: period.as_secs_f32(),
             stall_ticks: stall_ticks.max(1),
-            config,
             metrics,
             stats,
             registry,
             encode_buf: Vec::with_capacity(1024),
             input_buf: Vec::new(),
+            history: History::new(config.delta_window),
+            state: None,
+            full: None,
+            deltas: Vec::new(),
+            time_ms: 0,
+            last_tick_offers: 0,
+            config,
         }
     }
 
@@ -202,9 +237,14 @@ impl<G: Game> Room<G> {
         ctx.run_later(wait, |room, ctx| room.tick(ctx));
     }
 
-    /// One tick: inputs → step → encode once → offer to every seat.
+    /// One tick: inputs → step → encode once (per baseline) → offer to every seat.
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let started = Instant::now();
+        let replicate = self.config.delta_window > 0
+            && self
+                .members
+                .iter()
+                .any(|m| m.detached_since.is_none() && m.seat.deltas());
         let stepped = catch_unwind(AssertUnwindSafe(|| {
             for m in &mut self.members {
                 m.seat.drain_inputs(&mut self.input_buf);
@@ -214,30 +254,29 @@ impl<G: Game> Room<G> {
                 }
             }
             self.game.step(self.dt);
-            self.game.snapshot()
+            let state = self.game.snapshot();
+            let frame = replicate.then(|| G::replicate(&state));
+            (state, frame)
         }));
-        let state = match stepped {
-            Ok(state) => state,
+        let (state, frame) = match stepped {
+            Ok(stepped) => stepped,
             Err(panic) => return self.fail(ctx, panic),
         };
         self.tick += 1;
         self.stats.tick.store(self.tick, Relaxed);
-        let msg: ServerMsg<G::State, G::Info> = ServerMsg::Snapshot(Snapshot {
-            tick: self.tick,
-            server_time_ms: now_ms(),
-            state,
-        });
-        if let Err(e) = encode_into(&msg, &mut self.encode_buf) {
+        self.metrics.ticks_total.inc();
+        self.time_ms = now_ms();
+        if let Some(frame) = frame {
+            self.history.push(self.tick, frame);
+        }
+        self.state = Some(state);
+        self.full = None;
+        self.deltas.clear();
+        if let Err(e) = self.fan_out(ctx) {
             tracing::error!(room_id = %self.id, error = %e, "snapshot encoding failed");
             return self.fail(ctx, Box::new("snapshot encoding failed"));
         }
-        drop(msg);
-        // One allocation per room per tick; every seat gets a reference-counted handle to it.
-        let bytes = Bytes::copy_from_slice(&self.encode_buf);
-        self.metrics.ticks_total.inc();
-        self.metrics.snapshot_encodings_total.inc();
-        self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
-        self.fan_out(ctx, bytes);
+        self.state = None;
 
         self.metrics
             .tick_duration_seconds
@@ -250,8 +289,66 @@ impl<G: Game> Room<G> {
         self.arm(ctx, deadline);
     }
 
-    fn fan_out(&mut self, ctx: &mut Context<Self>, bytes: Bytes) {
+    /// The full snapshot of this tick, encoded at most once.
+    fn full_snapshot(&mut self) -> Result<Bytes, EncodeError> {
+        if let Some(bytes) = &self.full {
+            return Ok(bytes.clone());
+        }
+        let state = self
+            .state
+            .take()
+            .expect("the tick's state should be kept until its full snapshot is encoded");
+        let msg: Msg<G> = ServerMsg::Snapshot(Snapshot {
+            tick: self.tick,
+            server_time_ms: self.time_ms,
+            state,
+        });
+        let bytes = self.encode(&msg)?;
+        self.full = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    /// This tick's delta for a client that acknowledged `acked`, encoded once per baseline.
+    fn delta_snapshot(&mut self, acked: u64) -> Result<Bytes, EncodeError> {
+        let base_tick = self.history.baseline_for(acked);
+        if base_tick == 0 {
+            self.metrics.delta_rebaselines_total.inc();
+        }
+        if let Some((_, bytes)) = self.deltas.iter().find(|(b, _)| *b == base_tick) {
+            return Ok(bytes.clone());
+        }
+        let Some(patch) = self
+            .history
+            .patch_from(base_tick)
+            .filter(|_| self.history.latest().is_some_and(|(t, _)| t == self.tick))
+        else {
+            // Nothing replicated this tick (deltas turned on mid-tick): a full snapshot is
+            // always a valid answer.
+            return self.full_snapshot();
+        };
+        let msg: Msg<G> = ServerMsg::Delta(DeltaSnapshot {
+            tick: self.tick,
+            base_tick,
+            server_time_ms: self.time_ms,
+            patch,
+        });
+        let bytes = self.encode(&msg)?;
+        self.deltas.push((base_tick, bytes.clone()));
+        Ok(bytes)
+    }
+
+    fn encode(&mut self, msg: &Msg<G>) -> Result<Bytes, EncodeError> {
+        encode_into(msg, &mut self.encode_buf)?;
+        // One allocation per encoding; every seat gets a reference-counted handle to it.
+        let bytes = Bytes::copy_from_slice(&self.encode_buf);
+        self.metrics.snapshot_encodings_total.inc();
+        self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    fn fan_out(&mut self, ctx: &mut Context<Self>) -> Result<(), EncodeError> {
         let mut dropped = 0;
+        let mut offers = 0;
         let mut i = 0;
         while i < self.members.len() {
             let m = &self.members[i];
@@ -264,7 +361,16 @@ impl<G: Game> Room<G> {
                 self.disconnect_stalled(ctx, m);
                 continue;
             }
-            if m.seat.offer(self.tick, bytes.clone()) {
+            let bytes = if m.seat.deltas() {
+                let acked = m.seat.acked_tick();
+                self.metrics.delta_offers_total.inc();
+                self.delta_snapshot(acked)?
+            } else {
+                self.full_snapshot()?
+            };
+            offers += 1;
+            let m = &self.members[i];
+            if m.seat.offer(self.tick, bytes) {
                 dropped += 1;
             }
             match m.wake.try_send(Wake) {
@@ -283,6 +389,9 @@ impl<G: Game> Room<G> {
         if dropped > 0 {
             self.metrics.frames_dropped_total.inc_by(dropped);
         }
+        self.metrics.snapshot_offers_total.inc_by(offers as u64);
+        self.last_tick_offers = offers;
+        Ok(())
     }
 
     /// The session has not taken a snapshot within the stall timeout. It may be frozen (actix
@@ -525,6 +634,8 @@ impl<G: Game> Handler<Inspect> for Room<G> {
         MessageResult(RoomDetail {
             id: self.id.to_string(),
             tick: self.tick,
+            last_tick_encodings: usize::from(self.full.is_some()) + self.deltas.len(),
+            last_tick_offers: self.last_tick_offers,
             players: self
                 .members
                 .iter()

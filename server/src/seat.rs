@@ -16,6 +16,10 @@
 //! and shuts the TCP connection down from outside through the [`crate::conn::ConnHandle`] the
 //! session armed the seat with when it first saw its socket back up.
 //!
+//! With delta snapshots the pending frame is a patch against the baseline the client last
+//! acknowledged ([`Seat::acked_tick`]). Replacing it is still safe: the newer patch is against
+//! the same or a newer acknowledged baseline, never against the frame it replaces.
+//!
 //! Inputs travel the other way through a small bounded queue, so a flooding client can never grow
 //! the room's mailbox: the room drains the queue once per tick.
 
@@ -50,6 +54,10 @@ pub struct Seat<I> {
     close: Mutex<Option<CloseReason>>,
     /// Tick of the last snapshot the session took (written by the session, read by the room).
     taken_tick: AtomicU64,
+    /// Whether the client applies delta snapshots (fixed at join).
+    deltas: bool,
+    /// The newest snapshot tick the client acknowledged (`Input.ack_tick`, never decreasing).
+    acked_tick: AtomicU64,
     frames_sent: AtomicU64,
     frames_dropped: AtomicU64,
     inputs_dropped: AtomicU64,
@@ -64,6 +72,8 @@ pub struct SeatStats {
     pub frames_dropped: u64,
     pub inputs_dropped: u64,
     pub taken_tick: u64,
+    pub deltas: bool,
+    pub acked_tick: u64,
 }
 
 impl<I> Seat<I> {
@@ -75,11 +85,33 @@ impl<I> Seat<I> {
             inputs: Mutex::new(VecDeque::with_capacity(INPUT_QUEUE_CAPACITY)),
             close: Mutex::new(None),
             taken_tick: AtomicU64::new(0),
+            deltas: false,
+            acked_tick: AtomicU64::new(0),
             frames_sent: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             conn: Mutex::new(None),
         }
+    }
+
+    /// This seat, for a client that applies delta snapshots.
+    pub fn with_deltas(self, deltas: bool) -> Self {
+        Seat { deltas, ..self }
+    }
+
+    /// Whether the client applies delta snapshots.
+    pub fn deltas(&self) -> bool {
+        self.deltas
+    }
+
+    /// Session: the client acknowledged `tick` (older acks than the newest are ignored).
+    pub fn ack(&self, tick: u64) {
+        self.acked_tick.fetch_max(tick, Relaxed);
+    }
+
+    /// Room: the newest tick the client acknowledged: the baseline of its next delta.
+    pub fn acked_tick(&self) -> u64 {
+        self.acked_tick.load(Relaxed)
     }
 
     /// This seat's unique id.
@@ -165,6 +197,8 @@ impl<I> Seat<I> {
             frames_dropped: self.frames_dropped.load(Relaxed),
             inputs_dropped: self.inputs_dropped.load(Relaxed),
             taken_tick: self.taken_tick.load(Relaxed),
+            deltas: self.deltas,
+            acked_tick: self.acked_tick.load(Relaxed),
         }
     }
 }

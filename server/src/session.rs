@@ -143,7 +143,6 @@ pub struct Session<G: Game> {
     phase: Phase<G>,
     last_heard: Instant,
     last_seq: u32,
-    ack_tick: u64,
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
@@ -170,7 +169,6 @@ impl<G: Game> Session<G> {
             phase: Phase::Lobby,
             last_heard: Instant::now(),
             last_seq: 0,
-            ack_tick: 0,
             stale_input_reported: false,
             fragments: None,
             written_since_check: usize::MAX,
@@ -297,7 +295,7 @@ impl<G: Game> Session<G> {
                 let Phase::Joined { seat, .. } = &self.phase else {
                     return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
                 };
-                self.ack_tick = self.ack_tick.max(input.ack_tick);
+                seat.ack(input.ack_tick);
                 if input.seq <= self.last_seq {
                     self.env.metrics.inputs_dropped_total.inc();
                     if !std::mem::replace(&mut self.stale_input_reported, true) {
@@ -344,7 +342,8 @@ impl<G: Game> Session<G> {
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
         }
         self.phase = Phase::Joining;
-        let seat = Arc::new(Seat::new());
+        let deltas = join.deltas && self.env.config.delta_window > 0;
+        let seat = Arc::new(Seat::new().with_deltas(deltas));
         let wake = ctx.address().recipient();
         let registry = self.env.registry.clone();
         // A join with a resume token asks for that player back; any other join gets a new

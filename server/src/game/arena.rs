@@ -7,6 +7,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
+use tickcast_shared::delta::QuantizedArena;
 use tickcast_shared::{ArenaInfo, ArenaState, Controls, Orb, PlayerId, PlayerState};
 
 use super::Game;
@@ -181,6 +182,11 @@ impl Game for Arena {
     type Input = Controls;
     type State = ArenaState;
     type Info = ArenaInfo;
+    type Frame = QuantizedArena;
+
+    fn replicate(state: &ArenaState) -> QuantizedArena {
+        QuantizedArena::from_state(state)
+    }
 
     fn info(&self) -> ArenaInfo {
         self.config.info()

@@ -3,16 +3,30 @@
 //! and it is small enough to host in tests (including one that panics on purpose).
 
 use serde::{Deserialize, Serialize};
+use tickcast_shared::delta::{DeltaError, Diffable};
 use tickcast_shared::PlayerId;
 
 use super::Game;
 
 /// The counter's snapshot state: the total and each player's ack.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CounterState {
     pub total: i64,
     /// `(player, last applied input seq)` in join order.
     pub players: Vec<(PlayerId, u32)>,
+}
+
+/// The counter's state is tiny, so its "patch" is simply the whole state.
+impl Diffable for CounterState {
+    type Patch = CounterState;
+
+    fn diff(&self, next: &Self) -> CounterState {
+        next.clone()
+    }
+
+    fn apply(&self, patch: &CounterState) -> Result<Self, DeltaError> {
+        Ok(patch.clone())
+    }
 }
 
 /// A shared counter. Input: a delta, clamped to -10..=10. `panic_on` makes a chosen delta panic,
@@ -29,6 +43,11 @@ impl Game for Counter {
     type Input = i32;
     type State = CounterState;
     type Info = String;
+    type Frame = CounterState;
+
+    fn replicate(state: &CounterState) -> CounterState {
+        state.clone()
+    }
 
     fn info(&self) -> String {
         "counter".to_string()

@@ -10,6 +10,7 @@ pub mod arena;
 pub mod counter;
 
 use serde::{de::DeserializeOwned, Serialize};
+use tickcast_shared::delta::Diffable;
 use tickcast_shared::PlayerId;
 
 /// A game the room runtime can host.
@@ -23,9 +24,16 @@ pub trait Game: Send + Unpin + 'static {
     type Input: DeserializeOwned + Clone + Default + Send + Unpin + 'static;
     /// The entity data sent in `Snapshot.state`. It must carry each player's last applied input
     /// seq, because one encoding serves every session of the room.
-    type State: Serialize;
+    type State: Serialize + Send + Unpin + 'static;
     /// Parameters sent once in `Welcome.game`.
     type Info: Serialize + Clone + Send + 'static;
+    /// The state as replicated to delta clients (`ServerMsg::Delta`): the room keeps a window of
+    /// these and diffs them per acknowledged baseline. A game without a useful diff can use its
+    /// state with "the patch is the whole state".
+    type Frame: Diffable + Send + Unpin + 'static;
+
+    /// The replicated form of a snapshot state.
+    fn replicate(state: &Self::State) -> Self::Frame;
 
     /// Parameters a client needs (arena size, physics constants …).
     fn info(&self) -> Self::Info;
