@@ -7,6 +7,13 @@
  * serde JSON form of `assets/protocol-vectors.json`, with uuids as canonical hex strings.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
+import type {
+  ArenaPatch,
+  DeltaSnapshot,
+  EntityPatch,
+  QuantizedOrb,
+  QuantizedPlayer,
+} from './delta';
 
 export const PROTOCOL_VERSION = 1;
 /** `MAX_CLIENT_MESSAGE_BYTES`: the server closes with 1009 above this. */
@@ -28,6 +35,8 @@ export interface Join {
   room: string | null;
   name: string;
   resume: string | null;
+  /** Whether this client applies delta snapshots (absent = false, the protocol's default). */
+  deltas?: boolean;
 }
 
 export interface Input {
@@ -105,6 +114,7 @@ export interface ErrorMsg {
 export type ServerMsg =
   | { type: 'welcome'; body: Welcome }
   | { type: 'snap'; body: Snapshot }
+  | { type: 'delta'; body: DeltaSnapshot }
   | { type: 'pong'; body: Pong }
   | { type: 'error'; body: ErrorMsg };
 
@@ -282,7 +292,9 @@ function clientMsgToWire(msg: ClientMsg): Record<string, unknown[]> {
   switch (msg.type) {
     case 'join': {
       const j = msg.body;
-      return { join: [j.version, nullable(j.room), j.name, nullable(j.resume)] };
+      return {
+        join: [j.version, nullable(j.room), j.name, nullable(j.resume), j.deltas ?? false],
+      };
     }
     case 'input': {
       const i = msg.body;
@@ -334,6 +346,13 @@ function optStr(v: unknown, what: string): string | null {
   return v == null ? null : str(v, what);
 }
 
+/** An optional trailing bool: absent or nil is false. */
+function optBool(v: unknown, what: string): boolean {
+  if (v == null) return false;
+  if (typeof v !== 'boolean') fail(`${what}: expected a bool`);
+  return v;
+}
+
 /** Formats 16 raw bytes (RFC 4122 order) as the canonical 8-4-4-4-12 lowercase hex string. */
 export function uuidToString(bytes: Uint8Array): string {
   if (bytes.length !== 16) fail(`uuid: expected 16 bytes, got ${bytes.length}`);
@@ -378,6 +397,70 @@ function playerState(v: unknown): PlayerState {
 function orb(v: unknown): Orb {
   const o = arr(v, 'Orb', 3);
   return { id: uint(o[0], 'Orb.id'), x: num(o[1], 'Orb.x'), y: num(o[2], 'Orb.y') };
+}
+
+/** An integer in `min..=max` (a float with a fraction, or a value out of range, is refused). */
+function intIn(v: unknown, what: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(`${what}: expected an integer in ${min}..=${max}`);
+  }
+  return v;
+}
+
+const I32_MIN = -0x8000_0000;
+const I32_MAX = 0x7fff_ffff;
+const U32_MAX = 0xffff_ffff;
+
+function i32(v: unknown, what: string): number {
+  return intIn(v, what, I32_MIN, I32_MAX);
+}
+
+function u32(v: unknown, what: string): number {
+  return intIn(v, what, 0, U32_MAX);
+}
+
+function quantizedPlayer(v: unknown): QuantizedPlayer {
+  const p = arr(v, 'QuantizedPlayer', 8);
+  return {
+    id: uuid(p[0], 'QuantizedPlayer.id'),
+    name: str(p[1], 'QuantizedPlayer.name'),
+    x: i32(p[2], 'x'),
+    y: i32(p[3], 'y'),
+    vx: i32(p[4], 'vx'),
+    vy: i32(p[5], 'vy'),
+    score: u32(p[6], 'score'),
+    last_input: u32(p[7], 'last_input'),
+  };
+}
+
+function quantizedOrb(v: unknown): QuantizedOrb {
+  const o = arr(v, 'QuantizedOrb', 3);
+  return { id: intIn(o[0], 'QuantizedOrb.id', 0, 0xffff), x: i32(o[1], 'x'), y: i32(o[2], 'y') };
+}
+
+/**
+ * `[removed: [u32…], changed: [i64…], added: [E…]]`. Only the types are checked here; the
+ * indices, masks and values are checked when the patch is applied (delta.ts). `changed` holds
+ * any integers: those beyond ±2^53 (decoded lossily) can only be invalid and fail there.
+ */
+function entityPatch<E>(v: unknown, what: string, entity: (v: unknown) => E): EntityPatch<E> {
+  const p = arr(v, what, 3);
+  return {
+    removed: arr(p[0], `${what}.removed`, 0).map((r) => u32(r, `${what}.removed`)),
+    changed: arr(p[1], `${what}.changed`, 0).map((c) => {
+      if (typeof c !== 'number' || !Number.isInteger(c)) fail(`${what}.changed: expected integers`);
+      return c;
+    }),
+    added: arr(p[2], `${what}.added`, 0).map(entity),
+  };
+}
+
+function arenaPatch(v: unknown): ArenaPatch {
+  const p = arr(v, 'ArenaPatch', 2);
+  return {
+    players: entityPatch(p[0], 'players', quantizedPlayer),
+    orbs: entityPatch(p[1], 'orbs', quantizedOrb),
+  };
 }
 
 function arenaState(v: unknown): ArenaState {
@@ -428,6 +511,18 @@ export function serverMsgFromWire(value: unknown): ServerMsg {
         },
       };
     }
+    case 'delta': {
+      const d = arr(body, 'Delta', 4);
+      return {
+        type: 'delta',
+        body: {
+          tick: uint(d[0], 'tick'),
+          base_tick: uint(d[1], 'base_tick'),
+          server_time_ms: uint(d[2], 'server_time_ms'),
+          patch: arenaPatch(d[3]),
+        },
+      };
+    }
     case 'pong': {
       const p = arr(body, 'Pong', 2);
       return {
@@ -460,6 +555,7 @@ export function clientMsgFromWire(value: unknown): ClientMsg {
           room: optStr(j[1], 'room'),
           name: str(j[2], 'name'),
           resume: optStr(j[3], 'resume'),
+          deltas: optBool(j[4], 'deltas'),
         },
       };
     }

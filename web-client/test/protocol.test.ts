@@ -142,6 +142,88 @@ describe('decoding rules', () => {
   });
 });
 
+describe('Join.deltas and the delta message', () => {
+  it('encodes join_with_deltas to the exact bytes', () => {
+    const v = file.vectors.find((x) => x.name === 'join_with_deltas')!;
+    const bytes = encodeClientMsg({
+      type: 'join',
+      body: { version: 1, room: null, name: 'carol', resume: null, deltas: true },
+    });
+    expect(toHex(bytes)).toBe(v.hex);
+    expect(toHex(bytes).endsWith('c3')).toBe(true);
+  });
+
+  it('sends deltas: false when a Join does not say (the protocol default)', () => {
+    const bytes = encodeClientMsg({
+      type: 'join',
+      body: { version: 1, room: null, name: 'alice', resume: null },
+    });
+    expect(toHex(bytes)).toBe(file.vectors.find((x) => x.name === 'join_any_room')!.hex);
+  });
+
+  it('decodes a Join without the optional trailing fields (resume, deltas)', () => {
+    // {"join": [1, nil, "alice", nil]} and {"join": [1, nil, "alice"]}
+    for (const hex of ['81a46a6f696e9401c0a5616c696365c0', '81a46a6f696e9301c0a5616c696365']) {
+      expect(decodeClientMsg(fromHex(hex))).toEqual({
+        type: 'join',
+        body: { version: 1, room: null, name: 'alice', resume: null, deltas: false },
+      });
+    }
+    // deltas must be a bool when present.
+    expect(() => decodeClientMsg(fromHex('81a46a6f696e9501c0a5616c696365c001'))).toThrow(
+      /deltas: expected a bool/,
+    );
+  });
+
+  // {"delta": [2, 1, 0, [[[], CHANGED, []], [[], [], ORBS]]]} with the parts below spliced in.
+  const delta = (changed: string, orbs = '90', removed = '90') =>
+    fromHex(`81a564656c746194020100929390${changed}9093${removed}90${orbs}`);
+
+  it('decodes a delta with the rules of the protocol', () => {
+    const msg = decodeServerMsg(delta('9300d1ff9c05', '919301d2ffffff9c02'));
+    expect(msg).toEqual({
+      type: 'delta',
+      body: {
+        tick: 2,
+        base_tick: 1,
+        server_time_ms: 0,
+        patch: {
+          players: { removed: [], changed: [0, -100, 5], added: [] },
+          orbs: { removed: [], changed: [], added: [{ id: 1, x: -100, y: 2 }] },
+        },
+      },
+    });
+  });
+
+  it('rejects a delta with values of the wrong type or range (ProtocolError)', () => {
+    const bad = [
+      // A fractional float in changed. (An integral float such as 1.0 cannot be told from an int
+      // once @msgpack/msgpack has decoded it; it is taken as that integer.)
+      delta('91ca3fc00000'),
+      delta('91a131'), // a string in changed
+      delta('90', '919301ce80000000 02'.replace(' ', '')), // orb x above i32
+      delta('90', '9193ce0001000000 00'.replace(' ', '')), // orb id above u16
+      delta('90', '919301cb3ff800000000000002'), // orb x a fractional float
+      delta('90', '90', '91ff'), // a negative removed index
+      delta('90', '90', '91cf0000000100000000'), // a removed index above u32
+      delta('90', '9192 0102'.replace(' ', '')), // a short orb
+      fromHex('81a564656c746193020100'), // no patch
+      fromHex('81a564656c7461940201009190'), // a patch without orbs
+    ];
+    for (const bytes of bad) expect(() => decodeServerMsg(bytes)).toThrow(ProtocolError);
+  });
+
+  it('rejects a delta whose added player has a short uuid or an out-of-range score', () => {
+    const v = file.vectors.find((x) => x.name === 'delta_changes')!;
+    const shortUuid = v.hex.replace('c41009090909', 'c40f090909');
+    expect(() => decodeServerMsg(fromHex(shortUuid))).toThrow(/16 bytes/);
+    // dan's score 3 -> -1 (0xff, a negative fixint).
+    const negScore = v.hex.replace('a364616eff0000d1830003', 'a364616eff0000d18300ff');
+    expect(negScore).not.toBe(v.hex);
+    expect(() => decodeServerMsg(fromHex(negScore))).toThrow(/score/);
+  });
+});
+
 describe('close codes and names', () => {
   it('retries only the retryable close codes', () => {
     for (const c of [1001, 1006, 1011, 4002, 4004]) expect(isRetryableClose(c)).toBe(true);
