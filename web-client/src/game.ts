@@ -2,6 +2,7 @@
  * A game session in the browser: connection, input loop at the tick rate, prediction of our own
  * player, interpolation of the others, the render loop, and the read-only `window.tickcast` view.
  */
+import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './delta';
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus } from './net';
@@ -36,6 +37,27 @@ export interface TickcastView {
   readonly orbs: readonly { readonly id: number; readonly x: number; readonly y: number }[];
   /** Smoothed time spent drawing one frame, ms. */
   readonly drawMs: number;
+  /** Snapshot traffic since the page loaded (over all connections). */
+  readonly net: TickcastNetView;
+}
+
+export interface TickcastNetView {
+  /** Full `snap` messages received (a server without deltas, or with them disabled). */
+  readonly snapshots: number;
+  /** `delta` messages received, applied or not. */
+  readonly deltas: number;
+  /** Of those, full patches (`base_tick` 0: a connection's first, or after a long stall). */
+  readonly fullDeltas: number;
+  /** Deltas dropped because they could not be applied (`DeltaError`). */
+  readonly deltaErrors: number;
+  /** The kind of the last such error (`UnknownBaseline`, `BadIndex` …). */
+  readonly lastDeltaError: string | null;
+  /** `base_tick` of the last delta received. */
+  readonly lastBaseTick: number;
+  /** What inputs acknowledge now (`Input.ack_tick`). */
+  readonly ackTick: number;
+  /** Delta baselines held. */
+  readonly baselines: number;
 }
 
 export interface GameOptions {
@@ -64,6 +86,16 @@ let currentView: TickcastView = Object.freeze({
   closed: null,
   orbs: Object.freeze([]),
   drawMs: 0,
+  net: Object.freeze({
+    snapshots: 0,
+    deltas: 0,
+    fullDeltas: 0,
+    deltaErrors: 0,
+    lastDeltaError: null,
+    lastBaseTick: 0,
+    ackTick: 0,
+    baselines: 0,
+  }),
 });
 
 /** Installs the read-only `window.tickcast` getter (once). */
@@ -113,6 +145,16 @@ export class Game {
   private colors = new Map<string, string>();
   /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
   private drawMs = 0;
+  /** The states delta snapshots are patched against; reset for each connection. */
+  private readonly baselines = new Baselines();
+  private netStats = {
+    snapshots: 0,
+    deltas: 0,
+    fullDeltas: 0,
+    deltaErrors: 0,
+    lastDeltaError: null as string | null,
+    lastBaseTick: 0,
+  };
 
   constructor(private readonly opts: GameOptions) {
     installView();
@@ -125,7 +167,11 @@ export class Game {
         this.publish();
       },
       welcome: (w) => this.onWelcome(w),
-      snapshot: (s) => this.onSnapshot(s),
+      snapshot: (s) => {
+        this.netStats.snapshots++;
+        this.onSnapshot(s);
+      },
+      delta: (d) => this.onDelta(d),
       pong: (p) => {
         const rtt = performance.now() - p.client_time;
         // The first round trip overlaps page start-up (and the server's join work): skip it.
@@ -174,6 +220,8 @@ export class Game {
     if (!sameSeat) this.orbsSeen.clear();
     this.interp = new Interpolator();
     this.latest = null;
+    // A new connection starts from a full patch (base tick 0): old baselines are no use.
+    this.baselines.reset();
     this.newestTick = Math.max(0, w.tick);
     this.opts.onRoom?.(w.room_id);
     this.startInputLoop(w.tick_rate);
@@ -210,6 +258,42 @@ export class Game {
     this.publish();
   }
 
+  /**
+   * A delta snapshot: patched onto its baseline, then handled exactly like a full snapshot. One
+   * that cannot be applied is dropped and counted; the ack stays where it was, so the server's
+   * next delta is against a state we hold (or a full patch).
+   */
+  private onDelta(d: DeltaSnapshot): void {
+    this.netStats.deltas++;
+    this.netStats.lastBaseTick = d.base_tick;
+    if (d.base_tick === 0) this.netStats.fullDeltas++;
+    let state;
+    try {
+      state = this.baselines.receive(d);
+    } catch (e) {
+      if (!(e instanceof DeltaError)) throw e;
+      this.netStats.deltaErrors++;
+      this.netStats.lastDeltaError = e.kind;
+      console.warn(`tickcast: dropped delta ${d.tick} (base ${d.base_tick}): ${e.message}`);
+      this.publish();
+      return;
+    }
+    this.onSnapshot({
+      tick: d.tick,
+      server_time_ms: d.server_time_ms,
+      state: dequantizeArena(state),
+    });
+  }
+
+  /**
+   * `Input.ack_tick`: with deltas the newest state held (0 before the first, so the server starts
+   * with a full patch), else the newest full snapshot of this connection.
+   */
+  private ackTick(): number {
+    if (this.baselines.size > 0) return this.baselines.ackTick;
+    return this.latest ? this.newestTick : 0;
+  }
+
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
     this.inputPeriod = 1000 / tickRate;
@@ -239,7 +323,7 @@ export class Game {
     this.seq += 1;
     const sent = this.conn.send({
       type: 'input',
-      body: { seq: this.seq, ack_tick: this.newestTick, controls },
+      body: { seq: this.seq, ack_tick: this.ackTick(), controls },
     });
     if (!sent) return;
     this.predictor.applyInput(this.seq, controls);
@@ -332,6 +416,11 @@ export class Game {
       closed: this.closed ? Object.freeze({ ...this.closed }) : null,
       orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
       drawMs: Math.round(this.drawMs * 100) / 100,
+      net: Object.freeze({
+        ...this.netStats,
+        ackTick: this.ackTick(),
+        baselines: this.baselines.size,
+      }),
     });
   }
 }

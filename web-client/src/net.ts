@@ -16,6 +16,7 @@ import {
   type Snapshot,
   type Welcome,
 } from './protocol';
+import type { DeltaSnapshot } from './delta';
 
 export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 
@@ -23,6 +24,8 @@ export interface ConnectionEvents {
   status(status: ConnStatus, detail: string): void;
   welcome(w: Welcome): void;
   snapshot(s: Snapshot): void;
+  /** A delta snapshot (only after joining with `deltas`); the receiver applies it. */
+  delta(d: DeltaSnapshot): void;
   pong(p: Pong): void;
   error(e: ErrorMsg): void;
   /**
@@ -115,6 +118,8 @@ export class Connection {
     private readonly room: string | null,
     private readonly name: string,
     private readonly events: ConnectionEvents,
+    /** Join with `deltas: true` (delta snapshots instead of full ones, if the server does them). */
+    private readonly deltas = true,
   ) {}
 
   get isOpen(): boolean {
@@ -167,6 +172,7 @@ export class Connection {
           room: this.room,
           name: this.name,
           resume: this.resumeToken,
+          deltas: this.deltas,
         },
       });
     };
@@ -194,6 +200,9 @@ export class Connection {
           break;
         case 'snap':
           this.events.snapshot(msg.body);
+          break;
+        case 'delta':
+          this.events.delta(msg.body);
           break;
         case 'pong':
           this.events.pong(msg.body);

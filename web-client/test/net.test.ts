@@ -49,6 +49,7 @@ function recorder() {
     status: (s) => log.push(`status:${s}`),
     welcome: (w) => log.push(`welcome:${w.room_id}`),
     snapshot: () => log.push('snap'),
+    delta: (d) => log.push(`delta:${d.tick}:${d.base_tick}`),
     pong: () => log.push('pong'),
     error: () => log.push('error'),
     refused: (code, _message, reason) => log.push(`refused:${code}:${reason}`),
@@ -86,13 +87,35 @@ describe('connection', () => {
     const ws = FakeSocket.all[0]!;
     ws.open();
     expect(ws.sent).toEqual([
-      { type: 'join', body: { version: 1, room: 'r1', name: 'alice', resume: null } },
+      {
+        type: 'join',
+        body: { version: 1, room: 'r1', name: 'alice', resume: null, deltas: true },
+      },
     ]);
     ws.receive(WELCOME);
     expect(log).toContain('welcome:r1');
     expect(ws.sent[1]).toEqual({ type: 'ping', body: { client_time: 1000 } });
     vi.advanceTimersByTime(1000);
     expect(ws.sent.filter((m) => m.type === 'ping')).toHaveLength(2);
+  });
+
+  it('joins with deltas and passes delta snapshots on', () => {
+    const { log, events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(WELCOME);
+    // The golden "delta_unchanged" vector: tick 46 against 45.
+    ws.receive('81a564656c7461942e2dcf0000019ab697e800929390909093909090');
+    expect(log.at(-1)).toBe('delta:46:45');
+  });
+
+  it('can join without deltas (full snapshots)', () => {
+    const { events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events, false).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    expect(ws.sent[0]).toMatchObject({ type: 'join', body: { deltas: false } });
   });
 
   it('reconnects with backoff after a retryable close and resumes with the token', () => {
@@ -110,7 +133,7 @@ describe('connection', () => {
     ws.open();
     expect(ws.sent[0]).toEqual({
       type: 'join',
-      body: { version: 1, room: null, name: 'alice', resume: 'tok123' },
+      body: { version: 1, room: null, name: 'alice', resume: 'tok123', deltas: true },
     });
     // Connection refused while the server is down (1006): the delay doubles.
     ws.serverClose(1006);
