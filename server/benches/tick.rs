@@ -2,6 +2,10 @@
 //! players, one simulation step, and a room's whole tick including the fan-out to N seats
 //! (offer to each seat's latest-wins slot + wake its session actor).
 //!
+//! The `delta` group measures what delta snapshots add to a 16-player room's tick (replicating
+//! the state, diffing against a baseline two ticks old, encoding) and what a client pays to
+//! apply one, next to the full snapshot's encode and decode.
+//!
 //! Run: `cargo bench -p tickcast-server --bench tick`. Results are recorded in BENCHMARKS.md.
 
 use std::sync::Arc;
@@ -13,7 +17,10 @@ use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::game::Game;
 use tickcast_server::seat::Seat;
 use tickcast_server::session::Wake;
-use tickcast_shared::{decode, encode_into, ArenaState, Controls, ServerMsg, Snapshot};
+use tickcast_shared::delta::{Diffable, QuantizedArena};
+use tickcast_shared::{
+    decode, encode_into, ArenaState, Controls, DeltaSnapshot, ServerMsg, Snapshot,
+};
 use uuid::Uuid;
 
 const SIZES: [usize; 3] = [8, 32, 128];
@@ -149,5 +156,70 @@ fn room_tick(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec, step, room_tick);
+/// Full snapshot vs delta for the same tick of a 16-player room (the default room size) whose
+/// players all move, with the baseline two ticks old (a typical ack lag).
+fn delta(c: &mut Criterion) {
+    let mut group = c.benchmark_group("delta");
+    let (mut g, ids) = arena_with(16);
+    let mut frames = Vec::new();
+    for seq in 2..5 {
+        for (i, id) in ids.iter().enumerate() {
+            let a = (i as f32) + seq as f32 * 0.3;
+            g.apply_input(*id, seq, &Controls::new(a.cos(), a.sin(), 0));
+        }
+        g.step(DT);
+        frames.push(QuantizedArena::from_state(&g.snapshot()));
+    }
+    let (base, next) = (&frames[0], &frames[2]);
+    let full = snapshot_msg(&g, 1002);
+    let delta: ServerMsg = ServerMsg::Delta(DeltaSnapshot {
+        tick: 1002,
+        base_tick: 1000,
+        server_time_ms: 1_764_000_000_000,
+        patch: base.diff(next),
+    });
+    let (mut full_bytes, mut delta_bytes) = (Vec::new(), Vec::new());
+    encode_into(&full, &mut full_bytes).unwrap();
+    encode_into(&delta, &mut delta_bytes).unwrap();
+    eprintln!(
+        "16 players: full snapshot {} bytes, delta {} bytes ({:.0}% smaller)",
+        full_bytes.len(),
+        delta_bytes.len(),
+        100.0 * (1.0 - delta_bytes.len() as f64 / full_bytes.len() as f64)
+    );
+    let state = g.snapshot();
+    group.bench_function("full_encode", |b| {
+        let mut out = Vec::with_capacity(2048);
+        b.iter(|| encode_into(&full, &mut out).unwrap());
+    });
+    group.bench_function("replicate", |b| {
+        b.iter(|| QuantizedArena::from_state(&state));
+    });
+    group.bench_function("diff_encode", |b| {
+        let mut out = Vec::with_capacity(2048);
+        b.iter(|| {
+            let msg: ServerMsg = ServerMsg::Delta(DeltaSnapshot {
+                tick: 1002,
+                base_tick: 1000,
+                server_time_ms: 1_764_000_000_000,
+                patch: base.diff(next),
+            });
+            encode_into(&msg, &mut out).unwrap();
+        });
+    });
+    group.bench_function("full_decode", |b| {
+        b.iter(|| decode::<ServerMsg>(&full_bytes).unwrap());
+    });
+    group.bench_function("client_decode_apply", |b| {
+        b.iter(|| {
+            let Ok(ServerMsg::Delta(d)) = decode::<ServerMsg>(&delta_bytes) else {
+                unreachable!("a delta was encoded")
+            };
+            base.apply(&d.patch).unwrap()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec, step, room_tick, delta);
 criterion_main!(benches);
