@@ -176,6 +176,47 @@ async function waitView(page, label, predicate, arg, timeout = 20_000) {
   }
 }
 
+/**
+ * In the page: whether player `id` (default: our own) moves less than `within` units over the
+ * next `ticks` snapshot ticks. Counted in ticks, not wall time: a stalled page or server would
+ * otherwise look like a player standing still.
+ */
+const stillOverTicks = async ({ id, within, ticks }) => {
+  const at = () => {
+    const t = window.tickcast;
+    return { tick: t.tick, p: t.players.find((q) => q.id === (id ?? t.playerId)) };
+  };
+  const a = at();
+  if (!a.p) return false;
+  const started = performance.now();
+  while (window.tickcast.tick < a.tick + ticks && performance.now() - started < 3000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const b = at();
+  return b.tick >= a.tick + ticks && !!b.p && Math.hypot(a.p.x - b.p.x, a.p.y - b.p.y) < within;
+};
+
+/**
+ * Waits until player `id` (default: the page's own) stands still in `page`'s view. (Polled with
+ * page.evaluate: page.waitForFunction does not await an async predicate, its promise is truthy.)
+ */
+async function waitStill(
+  page,
+  label,
+  { id = null, within = 0.05, ticks = 9, timeout = 15_000 } = {},
+) {
+  const deadline = Date.now() + timeout;
+  while (!(await page.evaluate(stillOverTicks, { id, within, ticks }))) {
+    if (Date.now() > deadline) {
+      const seen = await page.evaluate(view).catch(() => 'unavailable');
+      throw new Error(
+        `timed out after ${timeout} ms waiting for ${label}; window.tickcast = ${JSON.stringify(seen)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function main() {
   ensureBuilt();
   if (!existsSync(CHROMIUM)) {
@@ -334,20 +375,7 @@ async function main() {
 
   // Prediction/reconciliation against the real server: once A coasts to a stop, where A draws
   // itself (predicted) and where B draws A (interpolated server state) agree.
-  await waitView(
-    pageA,
-    "A's own position to settle",
-    async () => {
-      const t = window.tickcast;
-      const me = t.players.find((p) => p.id === t.playerId);
-      const x = me?.x;
-      await new Promise((r) => setTimeout(r, 300));
-      const again = window.tickcast.players.find((p) => p.id === t.playerId);
-      return me && again && Math.abs(again.x - x) < 0.5;
-    },
-    null,
-    15_000,
-  );
+  await waitStill(pageA, "A's own position to settle", { within: 0.5 });
   const settledA = (await viewOf(pageA)).players.find((p) => p.id === a0.playerId);
   await waitView(
     pageB,
