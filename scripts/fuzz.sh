@@ -16,7 +16,7 @@ JOBS=${FUZZ_JOBS:-1}
 if [ $# -gt 0 ]; then
   TARGETS=("$@")
 else
-  TARGETS=(decode frame_header session_message join_token)
+  TARGETS=(decode frame_header session_message join_token delta_apply)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 export RUSTC_BOOTSTRAP=1
@@ -27,6 +27,13 @@ summary=()
 for t in "${TARGETS[@]}"; do
   echo "==> fuzzing $t for ${SECONDS_PER_TARGET}s" >&2
   mkdir -p "corpus/$t"
+  # Seed every corpus with the golden vectors: valid messages of every kind (deltas included)
+  # let the fuzzer start from the interesting side of the parser.
+  python3 - "corpus/$t" <<'PY'
+import json, sys
+for v in json.load(open("../assets/protocol-vectors.json"))["vectors"]:
+    open(f"{sys.argv[1]}/vector-{v['name']}", "wb").write(bytes.fromhex(v["hex"]))
+PY
   log="logs/$t.log"
   set +e
   par=()
