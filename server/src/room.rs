@@ -166,11 +166,8 @@ struct Member<I> {
 }
 
 /// What a room sends, for game `G`.
-type Msg<G> = ServerMsg<
-    <G as Game>::State,
-    <G as Game>::Info,
-    <<G as Game>::Frame as Diffable>::Patch,
->;
+type Msg<G> =
+    ServerMsg<<G as Game>::State, <G as Game>::Info, <<G as Game>::Frame as Diffable>::Patch>;
 
 pub struct Room<G: Game> {
     id: Arc<str>,

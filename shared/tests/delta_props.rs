@@ -8,8 +8,8 @@
 
 use proptest::prelude::*;
 use tickcast_shared::delta::{
-    dequantize, quantize, ArenaPatch, Baselines, Diffable, History, QuantizedArena,
-    QuantizedOrb, QuantizedPlayer,
+    dequantize, quantize, ArenaPatch, Baselines, Diffable, History, QuantizedArena, QuantizedOrb,
+    QuantizedPlayer,
 };
 use tickcast_shared::{decode, encode, ArenaState, DeltaSnapshot, PlayerState, ServerMsg};
 use uuid::Uuid;

@@ -21,13 +21,15 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             proptest::option::of("[a-f0-9]{0,64}"),
             any::<bool>()
         )
-            .prop_map(|(version, room, name, resume, deltas)| ClientMsg::Join(Join {
-                version,
-                room,
-                name,
-                resume,
-                deltas
-            })),
+            .prop_map(
+                |(version, room, name, resume, deltas)| ClientMsg::Join(Join {
+                    version,
+                    room,
+                    name,
+                    resume,
+                    deltas
+                })
+            ),
         (any::<u32>(), any::<u64>(), controls()).prop_map(|(seq, ack_tick, controls)| {
             ClientMsg::Input(Input {
                 seq,

@@ -7,12 +7,12 @@
 //! `TICKCAST_BLESS=1 cargo test -p tickcast-shared --test vectors` (and bump PROTOCOL_VERSION).
 
 use serde_json::{json, Value};
+use tickcast_shared::delta::{Diffable, QuantizedArena, QuantizedOrb, QuantizedPlayer};
+use tickcast_shared::DeltaSnapshot;
 use tickcast_shared::{
     decode, encode, ArenaInfo, ArenaState, ClientMsg, Controls, ErrorMsg, Input, Join, Orb, Ping,
     PlayerState, Pong, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION,
 };
-use tickcast_shared::delta::{Diffable, QuantizedArena, QuantizedOrb, QuantizedPlayer};
-use tickcast_shared::DeltaSnapshot;
 use uuid::Uuid;
 
 const PATH: &str = concat!(
@@ -203,9 +203,24 @@ fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ServerMsg, QuantizedAre
     };
     let empty = QuantizedArena::default();
     vec![
-        ("delta_full", empty.clone(), delta(43, 0, &empty, &s1), s1.clone()),
-        ("delta_changes", s1.clone(), delta(45, 43, &s1, &s2), s2.clone()),
-        ("delta_unchanged", s2.clone(), delta(46, 45, &s2, &s2), s2.clone()),
+        (
+            "delta_full",
+            empty.clone(),
+            delta(43, 0, &empty, &s1),
+            s1.clone(),
+        ),
+        (
+            "delta_changes",
+            s1.clone(),
+            delta(45, 43, &s1, &s2),
+            s2.clone(),
+        ),
+        (
+            "delta_unchanged",
+            s2.clone(),
+            delta(46, 45, &s2, &s2),
+            s2.clone(),
+        ),
     ]
 }
 
