@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { chromium } from 'playwright-core';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
+import { resumeChecks } from './resume.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(webDir, '..');
@@ -132,7 +133,7 @@ function startServer(
       if (m && !found) {
         found = true;
         clearTimeout(timer);
-        res({ url: m[1], stop });
+        res({ url: m[1], stop, logPath });
       } else if (m) {
         log(`warning: a second listening line: ${line}`);
       }
@@ -563,6 +564,27 @@ async function main() {
     check(true, 'a valid join token plays');
     await pageT.close();
     await authed.stop();
+  }
+
+  // Session resume (resume.mjs): a page whose connection is cut without a close frame gets its
+  // player back; after the grace period (another server, with a 1 s grace) it joins fresh.
+  if (mock) {
+    log('resume checks skipped: the mock server does not implement resume');
+  } else {
+    await resumeChecks({
+      open,
+      server,
+      startGraceServer: () =>
+        startServer(bin, 0, { label: 'server-grace', env: { TICKCAST_RESUME_GRACE: '1' } }),
+      roomPrefix: room,
+      cleanups,
+      check,
+      log,
+      waitView,
+      waitStill,
+      viewOf,
+      resultsDir,
+    });
   }
 
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
