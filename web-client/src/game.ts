@@ -220,6 +220,9 @@ export class Game {
     if (!sameSeat) this.orbsSeen.clear();
     this.interp = new Interpolator();
     this.latest = null;
+    // Until this connection's first snapshot nothing is drawn; publishing the old connection's
+    // players with `connected` would show a view that the next frame takes back.
+    this.renderedPlayers = [];
     // A new connection starts from a full patch (base tick 0): old baselines are no use.
     this.baselines.reset();
     this.newestTick = Math.max(0, w.tick);
