@@ -403,6 +403,30 @@ async function main() {
   );
   check(true, `ping measured (${(await viewOf(pageA)).pingMs} ms)`);
 
+  // Delta snapshots: both pages joined with `deltas`, so after one full patch (base 0) every frame
+  // was a patch against a state the page had acknowledged, and all of the above ran on them.
+  if (mock) {
+    log('delta checks skipped: the mock server sends full snapshots');
+  } else {
+    for (const [label, page] of [
+      ['A', pageA],
+      ['B', pageB],
+    ]) {
+      const { net, tick } = await viewOf(page);
+      const patched = net.deltas - net.fullDeltas;
+      log(`page ${label} snapshot traffic: ${JSON.stringify(net)}`);
+      check(
+        net.snapshots === 0 &&
+          net.deltas >= 30 &&
+          patched >= net.deltas * 0.9 &&
+          net.deltaErrors === 0 &&
+          net.ackTick > 0 &&
+          net.ackTick <= tick,
+        `page ${label} ran on deltas: ${net.deltas} received, ${patched} against an acknowledged baseline, ${net.fullDeltas} full, ${net.deltaErrors} apply errors, no full snapshots`,
+      );
+    }
+  }
+
   mkdirSync(resultsDir, { recursive: true });
   await pageA.screenshot({ path: join(resultsDir, 'e2e-page-a.png') });
   await pageB.screenshot({ path: join(resultsDir, 'e2e-page-b.png') });
@@ -588,6 +612,7 @@ async function main() {
   }
 
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.
+  const netBefore = (await viewOf(pageA)).net;
   const port = Number(new URL(server.url).port);
   log('restarting the server on the same port');
   await server.stop();
@@ -629,6 +654,18 @@ async function main() {
   );
   await pageA.keyboard.up(rKey);
   check(true, `after the reconnect, page B again sees A move (${rKey})`);
+  if (!mock) {
+    // The new connection's first delta is a full patch (the page's baselines were reset), and
+    // deltas against baselines follow.
+    const net = (await viewOf(pageA)).net;
+    check(
+      net.fullDeltas > netBefore.fullDeltas &&
+        net.deltas - netBefore.deltas > net.fullDeltas - netBefore.fullDeltas &&
+        net.deltaErrors === 0 &&
+        net.snapshots === 0,
+      `after the reconnect page A starts again from a full patch and runs on deltas (${net.deltas - netBefore.deltas} more, ${net.fullDeltas - netBefore.fullDeltas} full, ${net.deltaErrors} apply errors)`,
+    );
+  }
 
   check(
     pageErrors.length === 0,
