@@ -15,6 +15,7 @@ pub struct AckTracker {
     capacity: usize,
     acked: u64,
     evicted: u64,
+    abandoned: u64,
     highest_ack: u32,
 }
 
@@ -28,6 +29,7 @@ impl AckTracker {
             capacity: capacity.max(1),
             acked: 0,
             evicted: 0,
+            abandoned: 0,
             highest_ack: 0,
         }
     }
@@ -69,6 +71,22 @@ impl AckTracker {
             .iter()
             .take_while(|(_, sent)| now.saturating_duration_since(*sent) > age)
             .count()
+    }
+
+    /// Forgets every pending input (and counts it): the connection they were sent on was lost.
+    /// Some may have reached the server, but matching them to the first snapshot after a
+    /// reconnect would record the outage as input→ack latency; the outage is reported as such
+    /// instead (resumes, dropped snapshots). Returns how many were forgotten.
+    pub fn abandon(&mut self) -> usize {
+        let n = self.pending.len();
+        self.pending.clear();
+        self.abandoned += n as u64;
+        n
+    }
+
+    /// Inputs forgotten by [`AckTracker::abandon`].
+    pub fn abandoned(&self) -> u64 {
+        self.abandoned
     }
 
     /// Inputs waiting for an acknowledgement.
@@ -132,5 +150,20 @@ mod tests {
         let mut n = 0;
         a.on_snapshot(6, t0 + ms(1000), |_| n += 1);
         assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn inputs_of_a_lost_connection_are_abandoned_not_matched_after_the_outage() {
+        let t0 = Instant::now();
+        let mut a = AckTracker::new(16);
+        a.sent(1, t0);
+        a.sent(2, t0 + ms(10));
+        assert_eq!(a.abandon(), 2);
+        a.sent(3, t0 + ms(2000));
+        let mut got = Vec::new();
+        // The first snapshot after the resume acknowledges 3, and only 3 is sampled.
+        assert_eq!(a.on_snapshot(3, t0 + ms(2030), |d| got.push(d)), 1);
+        assert_eq!(got, vec![ms(30)]);
+        assert_eq!((a.abandoned(), a.pending()), (2, 0));
     }
 }

@@ -20,6 +20,10 @@
 //!
 //! [`Bot::open`] + [`Bot::join`] split the two steps for tests that want to send something other
 //! than a valid join first; [`Bot::send_raw`] sends any frame at all.
+//!
+//! When the connection is lost without a close frame ([`BotError::is_connection_lost`]),
+//! [`Bot::resume`] reconnects with the welcome's resume token and carries on as the same player
+//! (see [`crate::resume`]); the load run does that by itself.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -38,6 +42,7 @@ use tickcast_shared::{
 };
 
 use crate::error::BotError;
+use crate::resume::{after_failure, AfterFailure, ResumeError, ResumePolicy, Resumed};
 use crate::snapshot_view::SnapshotView;
 
 /// How long [`Bot::connect`] and [`Bot::join`] wait by default.
@@ -56,6 +61,12 @@ pub struct CloseInfo {
 impl CloseInfo {
     /// Code 1006: the connection ended without a close frame.
     pub const ABNORMAL: u16 = 1006;
+
+    /// Whether the connection was lost rather than closed (code 1006): the server then holds
+    /// the player's seat for a resume, while after any close frame it has already removed it.
+    pub fn is_lost(&self) -> bool {
+        self.code == Self::ABNORMAL
+    }
 
     fn abnormal() -> Self {
         CloseInfo {
@@ -109,6 +120,12 @@ pub enum Frame {
 /// One player connection.
 pub struct Bot {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Where [`Bot::resume`] reconnects to.
+    url: String,
+    /// The join sent, kept so a resume can repeat it with the token (the server ignores the
+    /// room and name of a resume, but still validates them, and checks the name against a join
+    /// token).
+    join: Option<Join>,
     welcome: Option<Welcome>,
     key: [u8; 16],
     seq: u32,
@@ -170,6 +187,8 @@ impl Bot {
             .map_err(|e| BotError::Connect(Box::new(e)))?;
         Ok(Bot {
             ws,
+            url: url.to_string(),
+            join: None,
             welcome: None,
             key: [0; 16],
             seq: 0,
@@ -193,6 +212,7 @@ impl Bot {
         timeout: Duration,
     ) -> Result<&Welcome, BotError> {
         self.send(&ClientMsg::Join(join.clone())).await?;
+        self.join = Some(join.clone());
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let event = tokio::time::timeout_at(deadline, self.next_event())
@@ -244,6 +264,23 @@ impl Bot {
     /// This bot's player id (after the join).
     pub fn player_id(&self) -> Option<PlayerId> {
         self.welcome.as_ref().map(|w| w.player_id)
+    }
+
+    /// The token that gets this bot's player back after a lost connection (see
+    /// [`Bot::resume`]); `None` before the join or from a server without resume support.
+    pub fn resume_token(&self) -> Option<&str> {
+        self.welcome.as_ref()?.resume_token.as_deref()
+    }
+
+    /// The URL this bot connected to, and the one [`Bot::resume`] reconnects to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Changes where [`Bot::resume`] reconnects to, e.g. to put a fresh join token in the query
+    /// when the first one may have expired.
+    pub fn set_url(&mut self, url: impl Into<String>) {
+        self.url = url.into();
     }
 
     /// The newest snapshot tick received (0 before the first): what inputs carry as `ack_tick`.
@@ -342,8 +379,17 @@ impl Bot {
                     return Err(BotError::Closed(c));
                 }
                 Some(Err(e)) => {
+                    use tokio_tungstenite::tungstenite::error::ProtocolError;
                     use tokio_tungstenite::tungstenite::Error as E;
-                    if matches!(e, E::ConnectionClosed | E::AlreadyClosed | E::Io(_)) {
+                    // An EOF without a close frame is a protocol error to tungstenite, but to a
+                    // client it is a lost connection like a reset: 1006, resumable.
+                    if matches!(
+                        e,
+                        E::ConnectionClosed
+                            | E::AlreadyClosed
+                            | E::Io(_)
+                            | E::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+                    ) {
                         let c = CloseInfo::abnormal();
                         self.closed = Some(c.clone());
                         return Err(BotError::Closed(c));
@@ -503,6 +549,104 @@ impl Bot {
                 what: "event",
                 after: timeout,
             })?
+    }
+
+    /// Gets this bot's player back after its connection was lost (see [`crate::resume`] for
+    /// which ends qualify): reconnects to [`Bot::url`] and repeats the join with the welcome's
+    /// resume token, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
+    /// grace period is over) ends it at once with [`ResumeError::Refused`].
+    ///
+    /// On success the bot carries on over the new connection as the same player: the welcome
+    /// is the resume's (same player id, room and token), traffic keeps adding up, and
+    /// [`Bot::last_seq`] and [`Bot::newest_tick`] continue where they were. The seq must: the
+    /// server checks it per connection (any seq is new to a fresh one) but acknowledges per
+    /// player, so restarting at 1 would move the player's `last_input` backwards and every
+    /// later input up to the old seq would look acknowledged before it was applied.
+    ///
+    /// On failure the bot is left as it was (ended). Cancel-safe: nothing changes until an
+    /// attempt has succeeded.
+    pub async fn resume(&mut self, policy: &ResumePolicy) -> Result<Resumed, ResumeError> {
+        let started = Instant::now();
+        let expected = self.player_id().ok_or(ResumeError::NotJoined)?;
+        let token = self.resume_token().ok_or(ResumeError::NoToken)?.to_string();
+        let mut join = self.join.clone().ok_or(ResumeError::NotJoined)?;
+        join.resume = Some(token);
+        let deadline = started + policy.budget;
+        let mut attempts = 0;
+        let mut last: Option<BotError> = None;
+        while attempts < policy.attempts {
+            let delay = policy.delay_before(attempts + 1, rand::random());
+            if Instant::now() + delay >= deadline {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            attempts += 1;
+            let timeout = policy
+                .attempt_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let attempt =
+                tokio::time::timeout(timeout, Bot::connect_timeout(&self.url, &join, timeout))
+                    .await
+                    .unwrap_or(Err(BotError::Timeout {
+                        what: "resume",
+                        after: timeout,
+                    }));
+            let e = match attempt {
+                Ok(fresh) => {
+                    let got = fresh.player_id();
+                    if got != Some(expected) {
+                        let mut fresh = fresh;
+                        let _ = fresh.close_with(1000, "not my player").await;
+                        return Err(ResumeError::WrongPlayer {
+                            expected,
+                            got: got.unwrap_or_default(),
+                        });
+                    }
+                    self.adopt(fresh);
+                    let elapsed = started.elapsed();
+                    tracing::info!(player_id = %expected, attempts, elapsed_ms = elapsed.as_millis() as u64, "resumed");
+                    return Ok(Resumed { attempts, elapsed });
+                }
+                Err(e) => e,
+            };
+            tracing::debug!(player_id = %expected, attempt = attempts, error = %e, "resume attempt failed");
+            match after_failure(&e) {
+                AfterFailure::Retry => last = Some(e),
+                AfterFailure::Stop(refusal) => {
+                    tracing::info!(player_id = %expected, attempts, error = %refusal, "resume refused");
+                    return Err(refusal);
+                }
+                AfterFailure::GiveUp => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let last = last.unwrap_or(BotError::Timeout {
+            what: "resume",
+            after: policy.budget,
+        });
+        tracing::info!(player_id = %expected, attempts, error = %last, "gave up resuming");
+        Err(ResumeError::GaveUp {
+            attempts,
+            elapsed,
+            last: Box::new(last),
+        })
+    }
+
+    /// Takes over `fresh`'s connection (a resume of this bot's player).
+    fn adopt(&mut self, fresh: Bot) {
+        let t = fresh.traffic;
+        self.traffic.bytes_in += t.bytes_in;
+        self.traffic.bytes_out += t.bytes_out;
+        self.traffic.messages_in += t.messages_in;
+        self.traffic.messages_out += t.messages_out;
+        self.newest_tick = self.newest_tick.max(fresh.newest_tick);
+        self.welcome = fresh.welcome;
+        self.ws = fresh.ws;
+        self.closed = None;
+        self.close_seen = false;
     }
 
     /// Closes with 1000 and waits (up to [`CLOSE_TIMEOUT`]) for the server's close frame, reading

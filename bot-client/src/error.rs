@@ -37,6 +37,23 @@ pub enum BotError {
 }
 
 impl BotError {
+    /// Whether this error means the connection was lost without a close frame (a reset, an
+    /// EOF, an I/O error on read or write): the one end after which the server holds the
+    /// player's seat for a resume (see [`crate::resume`]). Close frames, timeouts and protocol
+    /// errors are not losses.
+    pub fn is_connection_lost(&self) -> bool {
+        use tokio_tungstenite::tungstenite::error::ProtocolError;
+        use tokio_tungstenite::tungstenite::Error as E;
+        match self {
+            BotError::Closed(c) => c.is_lost(),
+            BotError::WebSocket(e) => matches!(
+                e.as_ref(),
+                E::Io(_) | E::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+            ),
+            _ => false,
+        }
+    }
+
     /// A short stable label for counting errors by kind in a report.
     pub fn kind(&self) -> String {
         match self {

@@ -20,6 +20,7 @@
 //! | `process_usage` | [`ProcessUsage`] — this process's CPU and RSS |
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
 //! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
+//! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
 //! | `error` | [`BotError`] |
 //! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
 //!
@@ -37,6 +38,7 @@ pub mod load_run;
 pub mod process_usage;
 mod progress;
 pub mod report;
+pub mod resume;
 pub mod server_metrics;
 mod session;
 pub mod snapshot_view;
@@ -54,6 +56,7 @@ pub use load_config::{ConfigError, LoadConfig, RoomChoice};
 pub use load_run::{LoadError, LoadRun, StopHandle};
 pub use process_usage::ProcessUsage;
 pub use report::{Report, Thresholds};
+pub use resume::{ResumeError, ResumePolicy, Resumed};
 pub use server_metrics::{metrics_url_for, ServerSample};
 pub use snapshot_view::{OwnPlayer, ScanError, SnapshotView};
 pub use summary::Summary;

@@ -1,0 +1,241 @@
+//! [`ResumePolicy`], [`Resumed`] and [`ResumeError`]: getting a bot's player back after its
+//! connection was lost (`shared/PROTOCOL.md`, *Resume*).
+//!
+//! Which ends are worth a resume follows from what the server does with the seat:
+//!
+//! | how the connection ended | seat | resume? |
+//! |---|---|---|
+//! | no close frame (reset, EOF, I/O error: code 1006) | held for `--resume-grace` | yes |
+//! | any close frame from the server (1001 shutdown, 1008, 1011, 4004 …) | already removed, token void | no: it could only be refused with 4005 |
+//! | our own close | removed | no |
+//!
+//! So only 1006 is treated as a lost connection ([`CloseInfo::is_lost`],
+//! [`BotError::is_connection_lost`]). In particular 1001 on a server shutdown is not retried: a
+//! bot must not keep knocking on a server that is going away.
+//!
+//! A resume is bounded ([`ResumePolicy`]): a few attempts, a short doubling backoff with jitter
+//! (so thousands of bots cut at the same moment do not reconnect in lockstep), one overall
+//! budget kept below the server's default 15 s grace. A 4005 ends it at once: the seat is gone
+//! and asking again cannot bring it back. What to do then is the caller's choice; the load run
+//! gives the bot up (see [`crate::LoadConfig::resume`]).
+
+use std::time::Duration;
+
+use tickcast_shared::PlayerId;
+
+use crate::bot::CloseInfo;
+use crate::error::BotError;
+
+/// How a bot tries to get its player back after losing its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePolicy {
+    /// Attempts at most (each a new TCP connection, handshake and `Join.resume`); 0 = never.
+    pub attempts: u32,
+    /// Wait before the second attempt; doubled for each further one (the first goes at once:
+    /// a reset is usually over by the time it is noticed). Each wait is scaled by a random
+    /// factor in 0.5..1.
+    pub backoff: Duration,
+    /// Time one attempt may take: connect + handshake + welcome.
+    pub attempt_timeout: Duration,
+    /// Time all attempts together may take, waits included. Keep it below the server's
+    /// `--resume-grace` (15 s by default): after that the answer can only be 4005.
+    pub budget: Duration,
+}
+
+impl Default for ResumePolicy {
+    /// 3 attempts, 250 ms backoff, 5 s per attempt, 10 s in all.
+    fn default() -> Self {
+        ResumePolicy {
+            attempts: 3,
+            backoff: Duration::from_millis(250),
+            attempt_timeout: Duration::from_secs(5),
+            budget: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ResumePolicy {
+    /// A policy that never resumes.
+    pub fn never() -> Self {
+        ResumePolicy {
+            attempts: 0,
+            ..ResumePolicy::default()
+        }
+    }
+
+    /// Whether this policy tries at all.
+    pub fn enabled(&self) -> bool {
+        self.attempts > 0 && !self.budget.is_zero()
+    }
+
+    /// The wait before attempt `attempt` (1-based), for a random `jitter` in 0..1: none before
+    /// the first, then `backoff × 2^(attempt − 2) × (0.5 + jitter / 2)`.
+    pub fn delay_before(&self, attempt: u32, jitter: f64) -> Duration {
+        if attempt <= 1 {
+            return Duration::ZERO;
+        }
+        let doubling = 2u32.saturating_pow((attempt - 2).min(16));
+        let factor = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
+        self.backoff.saturating_mul(doubling).mul_f64(factor)
+    }
+}
+
+/// A successful resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumed {
+    /// Attempts it took (1 = the first one).
+    pub attempts: u32,
+    /// From the call to the welcome, waits included.
+    pub elapsed: Duration,
+}
+
+/// Why a resume did not bring the player back.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// The bot never joined, so there is no player to get back.
+    #[error("nothing to resume: the bot has not joined")]
+    NotJoined,
+    /// The server's welcome carried no resume token (a server without resume support).
+    #[error("the server's welcome carried no resume token")]
+    NoToken,
+    /// The server refused the token with 4005: the grace period is over (or the token was
+    /// voided). The seat is gone; only a fresh join (without the token) gets a new player.
+    #[error("resume refused ({0}): the seat is gone; join again without the token")]
+    Refused(CloseInfo),
+    /// The server answered an attempt with another close (1001 shutting down, 1008 …): a
+    /// deliberate answer, so no further attempt is made.
+    #[error("the server closed the resume attempt: {0}")]
+    Closed(CloseInfo),
+    /// The server welcomed the bot as another player (a server bug; that connection is closed).
+    #[error("the server resumed player {got}, not {expected}")]
+    WrongPlayer { expected: PlayerId, got: PlayerId },
+    /// Every attempt failed without an answer from the server (refused TCP connections,
+    /// timeouts, dropped handshakes …), or the budget ran out.
+    #[error("gave up resuming after {attempts} attempt(s) in {elapsed:?}: {last}")]
+    GaveUp {
+        attempts: u32,
+        elapsed: Duration,
+        #[source]
+        last: Box<BotError>,
+    },
+}
+
+impl ResumeError {
+    /// A short stable label for counting failures by kind in a report.
+    pub fn kind(&self) -> String {
+        match self {
+            ResumeError::NotJoined => "resume_not_joined".into(),
+            ResumeError::NoToken => "resume_no_token".into(),
+            ResumeError::Refused(_) => "resume_refused".into(),
+            ResumeError::Closed(c) => format!("resume_closed_{}", c.code),
+            ResumeError::WrongPlayer { .. } => "resume_wrong_player".into(),
+            ResumeError::GaveUp { .. } => "resume_gave_up".into(),
+        }
+    }
+
+    /// The close code the server ended the last attempt with, if it sent one.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            ResumeError::Refused(c) | ResumeError::Closed(c) => Some(c.code),
+            _ => None,
+        }
+    }
+}
+
+/// What to do after one failed attempt.
+#[derive(Debug)]
+pub(crate) enum AfterFailure {
+    /// Worth another attempt (the network, not the server, said no).
+    Retry,
+    /// The server answered; stop with this error.
+    Stop(ResumeError),
+    /// Retrying cannot help (a refused upgrade, a server we cannot understand).
+    GiveUp,
+}
+
+/// Classifies a failed attempt. A close frame is an answer (4005: refused; anything else but
+/// 1006: a deliberate close); connection failures and timeouts are retried, except HTTP
+/// refusals other than 429/503 (a bad or expired join token does not get better by asking
+/// again).
+pub(crate) fn after_failure(e: &BotError) -> AfterFailure {
+    use tokio_tungstenite::tungstenite::Error as E;
+    match e {
+        BotError::Closed(c) if c.code == tickcast_shared::close::RESUME_REFUSED => {
+            AfterFailure::Stop(ResumeError::Refused(c.clone()))
+        }
+        BotError::Closed(c) if !c.is_lost() => AfterFailure::Stop(ResumeError::Closed(c.clone())),
+        BotError::Closed(_) | BotError::Timeout { .. } | BotError::WebSocket(_) => {
+            AfterFailure::Retry
+        }
+        BotError::Connect(inner) => match inner.as_ref() {
+            E::Http(r) if !matches!(r.status().as_u16(), 429 | 503) => AfterFailure::GiveUp,
+            _ => AfterFailure::Retry,
+        },
+        BotError::Url { .. }
+        | BotError::Decode(_)
+        | BotError::Scan(_)
+        | BotError::Encode(_)
+        | BotError::Protocol(_) => AfterFailure::GiveUp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(code: u16) -> BotError {
+        BotError::Closed(CloseInfo {
+            code,
+            reason: String::new(),
+        })
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_the_first_attempt_goes_at_once() {
+        let p = ResumePolicy::default();
+        assert_eq!(p.delay_before(1, 0.7), Duration::ZERO);
+        assert_eq!(p.delay_before(2, 1.0), Duration::from_millis(250));
+        assert_eq!(p.delay_before(2, 0.0), Duration::from_millis(125));
+        assert_eq!(p.delay_before(3, 1.0), Duration::from_millis(500));
+        assert_eq!(p.delay_before(4, 1.0), Duration::from_millis(1000));
+        // Huge attempt numbers saturate instead of overflowing.
+        assert!(p.delay_before(u32::MAX, 1.0) > Duration::from_secs(60));
+        // The default policy's waits and attempts fit in its budget, and the budget in the
+        // server's default 15 s grace.
+        let waits: Duration = (1..=p.attempts).map(|a| p.delay_before(a, 1.0)).sum();
+        assert!(waits < p.budget && p.budget < Duration::from_secs(15));
+        assert!(!ResumePolicy::never().enabled() && p.enabled());
+    }
+
+    #[test]
+    fn only_a_connection_lost_without_a_close_frame_is_retried() {
+        assert!(matches!(after_failure(&close(1006)), AfterFailure::Retry));
+        assert!(matches!(
+            after_failure(&close(4005)),
+            AfterFailure::Stop(ResumeError::Refused(c)) if c.code == 4005
+        ));
+        for code in [1000, 1001, 1008, 1011, 4004] {
+            assert!(
+                matches!(after_failure(&close(code)), AfterFailure::Stop(ResumeError::Closed(c)) if c.code == code),
+                "{code}"
+            );
+        }
+        let timeout = BotError::Timeout {
+            what: "welcome",
+            after: Duration::from_secs(1),
+        };
+        assert!(matches!(after_failure(&timeout), AfterFailure::Retry));
+        assert!(matches!(
+            after_failure(&BotError::Protocol("x".into())),
+            AfterFailure::GiveUp
+        ));
+        assert_eq!(
+            ResumeError::Refused(CloseInfo {
+                code: 4005,
+                reason: String::new()
+            })
+            .kind(),
+            "resume_refused"
+        );
+    }
+}
