@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::behaviour::Behaviour;
+use crate::resume::ResumePolicy;
 
 /// Which room bots ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -89,6 +90,16 @@ pub struct LoadConfig {
     pub name_prefix: String,
     /// Timeout for TCP connect + handshake, and again for the welcome.
     pub connect_timeout: Duration,
+    /// What a bot does when its connection is lost without a close frame (a reset or an EOF;
+    /// see [`crate::resume`]): reconnect with its resume token and play on as the same player,
+    /// counted in [`crate::Report::resumes`]. [`ResumePolicy::never`] turns it off.
+    ///
+    /// A resume that is refused (4005: the server's grace period is over) or that gives up
+    /// ends the bot: it is counted in [`crate::Report::resume_failures`] and its close code,
+    /// and is not replaced by a fresh join. A fresh join would be another player, maybe in
+    /// another room, quietly standing in for the one the run lost; a load run should show the
+    /// loss instead. Close frames from the server (1001 on shutdown, kicks) are never resumed.
+    pub resume: ResumePolicy,
     /// Seed for the bots' movement.
     pub seed: u64,
     /// Show the live progress line (only honoured when stdout is a terminal).
@@ -119,6 +130,7 @@ impl LoadConfig {
             behaviour: Behaviour::Wander,
             name_prefix: "bot-".into(),
             connect_timeout: Duration::from_secs(10),
+            resume: ResumePolicy::default(),
             seed: 1,
             progress: false,
             shards: 2,
@@ -163,6 +175,13 @@ impl LoadConfig {
             return bad(
                 "max_connecting must be within 1..=65536 and shards within 1..=1024".into(),
             );
+        }
+        let r = &self.resume;
+        if r.attempts > 100 || (r.enabled() && r.attempt_timeout.is_zero()) {
+            return bad(format!(
+                "resume attempts ({}) must be within 0..=100, each with a positive timeout",
+                r.attempts
+            ));
         }
         let longest = format!("{}{}", self.name_prefix, self.bots.saturating_sub(1));
         if let Err(e) = tickcast_shared::validate::player_name(&longest) {

@@ -409,6 +409,8 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
             *r.server_errors.entry(k.to_string()).or_default() += v;
         }
         r.inputs_unacked += o.inputs_unacked;
+        r.resumes += o.resumes;
+        r.resume_failures += o.resume_failures;
     }
     r.closes = closes;
     r.delivery_worst_bot = worst.unwrap_or(0.0);

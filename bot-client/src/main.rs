@@ -75,6 +75,11 @@ struct Cli {
     /// Timeout for connecting and for the welcome, e.g. `10s`.
     #[arg(long, value_name = "SECONDS", default_value = "10s", value_parser = parse_duration)]
     connect_timeout: Duration,
+    /// Attempts to resume a bot whose connection is lost without a close frame (reset, EOF),
+    /// with its resume token, as the same player; 0 = never. A refused (4005) or failed resume
+    /// ends that bot (counted in the report's resume_failures), it is not replaced.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    resume_attempts: u32,
     /// No progress line and no summary table (the JSON report is still written).
     #[arg(long, short)]
     quiet: bool,
@@ -106,6 +111,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     config.auth_secret = cli.auth_secret.clone();
     config.name_prefix = cli.name_prefix.clone();
     config.connect_timeout = cli.connect_timeout;
+    config.resume.attempts = cli.resume_attempts;
     config.shards = cli.threads.max(1) * 2;
     let json_to_stdout = cli.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     config.progress = !cli.quiet && !json_to_stdout && std::io::stdout().is_terminal();

@@ -76,8 +76,15 @@ impl Progress {
                 Some(_) => "closing".to_string(),
             };
             let connected = Live::get(&live.connected) - Live::get(&live.disconnected);
+            // Shown only once a connection was lost: most runs never see one.
+            let (resumed, unresumed) = (Live::get(&live.resumes), Live::get(&live.resume_failures));
+            let resumes = if resumed + unresumed > 0 {
+                format!(" | resumed {resumed} ({unresumed} failed)")
+            } else {
+                String::new()
+            };
             self.bar.set_message(format!(
-                "{phase} | bots {connected}/{} ({} failed) | {rate:.0} snap/s | ack p50 {:.1} p99 {:.1} ms | drops {drop_pct:.2}% | rtt p99 {:.1} ms",
+                "{phase} | bots {connected}/{} ({} failed) | {rate:.0} snap/s | ack p50 {:.1} p99 {:.1} ms | drops {drop_pct:.2}% | rtt p99 {:.1} ms{resumes}",
                 shared.config.bots,
                 Live::get(&live.failed),
                 ack.p50,

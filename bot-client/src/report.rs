@@ -57,8 +57,18 @@ pub struct Report {
     /// WebSocket frame bytes per second (payload + frame headers).
     pub bytes_in_per_s: f64,
     pub bytes_out_per_s: f64,
-    /// Inputs sent in the window that were still unacknowledged more than 1 s later.
+    /// Inputs sent in the window that were still unacknowledged more than 1 s later, plus those
+    /// in flight when a connection was lost (abandoned at the resume rather than matched to a
+    /// snapshot after the outage).
     pub inputs_unacked: u64,
+    /// Connections lost without a close frame (reset, EOF) after which the bot got its player
+    /// back with its resume token and played on. The loss itself is also in `error_kinds`
+    /// (`closed_1006` …), and the snapshots missed meanwhile count as dropped.
+    pub resumes: u64,
+    /// Lost connections the bot could not resume (refused with 4005 after the server's grace,
+    /// or no answer within the resume policy): that bot ended there (see `error_kinds`
+    /// `resume_*` and `closes`).
+    pub resume_failures: u64,
     /// Server CPU cores used over the steady window (from `process_cpu_seconds_total`).
     pub server_cpu_cores: Option<f64>,
     pub server_cpu_cores_per_1000_clients: Option<f64>,
@@ -240,6 +250,13 @@ impl Report {
                     self.host_cpus.map_or("?".into(), |n| n.to_string())
                 ),
             ),
+            (
+                "resumes",
+                format!(
+                    "{} lost connections resumed, {} not",
+                    self.resumes, self.resume_failures
+                ),
+            ),
             ("closes", map_text(&self.closes)),
             ("error kinds", map_text(&self.error_kinds)),
             ("server errors", map_text(&self.server_errors)),
@@ -344,6 +361,8 @@ mod tests {
             "jitter_ms",
             "join_ms",
             "closes",
+            "resumes",
+            "resume_failures",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

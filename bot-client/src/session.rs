@@ -1,6 +1,11 @@
 //! [`Session`]: one bot's life inside a [`crate::LoadRun`] — connect and join, play (inputs at the
 //! input rate, a ping a second, every snapshot accounted), close with 1000, and hand back an
 //! [`Outcome`] for the report.
+//!
+//! A connection lost without a close frame is resumed with the run's [`crate::ResumePolicy`]
+//! and play goes on as the same player (seq, ticks and the delivery and ack accounting carry
+//! on; inputs in flight at the loss are abandoned). A resume that fails ends the bot, as a
+//! close from the server does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +19,7 @@ use tickcast_shared::{Join, ServerMsg, PROTOCOL_VERSION};
 
 use crate::ack::AckTracker;
 use crate::behaviour::Steering;
-use crate::bot::{Bot, Frame, Traffic};
+use crate::bot::{Bot, CloseInfo, Frame, Traffic};
 use crate::delivery::{DeliveryTracker, Window};
 use crate::error::BotError;
 use crate::join_token::{join_token, with_token};
@@ -52,12 +57,25 @@ pub(crate) struct Outcome {
     pub close: Option<u16>,
     pub server_errors: BTreeMap<u16, u64>,
     pub inputs_unacked: u64,
+    /// Lost connections resumed, and lost connections that could not be.
+    pub resumes: u64,
+    pub resume_failures: u64,
 }
 
 impl Outcome {
     fn error(&mut self, kind: String) {
         *self.errors.entry(kind).or_default() += 1;
     }
+}
+
+/// What one turn of the play loop came to.
+enum Turn {
+    /// Keep playing.
+    Play,
+    /// The run is over: close.
+    Stop,
+    /// The server closed, or a read or write failed: this connection is over (maybe only lost).
+    Ended(BotError),
 }
 
 /// One bot of a load run.
@@ -97,22 +115,11 @@ impl Session {
                 RoomChoice::Any => None,
                 RoomChoice::Named(id) => Some(id.clone()),
             },
-            name: format!("{}{}", cfg.name_prefix, self.index),
+            name: self.name(),
             resume: None,
             deltas: false,
         };
-        let url = match &cfg.auth_secret {
-            None => cfg.url.clone(),
-            Some(secret) => {
-                let expires = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .saturating_add(cfg.token_ttl)
-                    .as_secs();
-                let token = join_token(secret.as_bytes(), &join.name, "", expires);
-                with_token(&cfg.url, &token)
-            }
-        };
+        let url = self.url();
         let started = Instant::now();
         let connected = tokio::select! {
             r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
@@ -191,35 +198,38 @@ impl Session {
                     delivery.set_window(*w);
                 }
             }
-            tokio::select! {
+            let turn = tokio::select! {
                 biased;
-                _ = &mut stopped => break false,
+                _ = &mut stopped => Turn::Stop,
                 _ = timer.tick() => {
-                    let now = Instant::now();
-                    if sends_inputs {
-                        let controls = steering.controls(
-                            now,
-                            last_view.and_then(|v| v.me),
-                            last_view.and_then(|v| v.nearest_orb),
-                        );
-                        match bot.send_input(controls).await {
-                            Ok(seq) => ack.sent(seq, now),
-                            Err(e) => break self.failed(e),
+                    'tick: {
+                        let now = Instant::now();
+                        if sends_inputs {
+                            let controls = steering.controls(
+                                now,
+                                last_view.and_then(|v| v.me),
+                                last_view.and_then(|v| v.nearest_orb),
+                            );
+                            match bot.send_input(controls).await {
+                                Ok(seq) => ack.sent(seq, now),
+                                Err(e) => break 'tick Turn::Ended(e),
+                            }
                         }
-                    }
-                    if now >= next_ping {
-                        next_ping += cfg.ping_interval;
-                        if next_ping < now {
-                            next_ping = now + cfg.ping_interval;
+                        if now >= next_ping {
+                            next_ping += cfg.ping_interval;
+                            if next_ping < now {
+                                next_ping = now + cfg.ping_interval;
+                            }
+                            let client_time = now.duration_since(shared.t0).as_secs_f64() * 1000.0;
+                            if let Err(e) = bot.send_ping(client_time).await {
+                                break 'tick Turn::Ended(e);
+                            }
                         }
-                        let client_time = now.duration_since(shared.t0).as_secs_f64() * 1000.0;
-                        if let Err(e) = bot.send_ping(client_time).await {
-                            break self.failed(e);
+                        if now >= next_publish {
+                            next_publish = now + Duration::from_secs(1);
+                            self.publish(bot);
                         }
-                    }
-                    if now >= next_publish {
-                        next_publish = now + Duration::from_secs(1);
-                        self.publish(bot);
+                        Turn::Play
                     }
                 }
                 frame = bot.next_frame() => {
@@ -252,6 +262,7 @@ impl Session {
                             }
                             drop(shard);
                             last_view = Some(view);
+                            Turn::Play
                         }
                         Ok(Frame::Other(ServerMsg::Pong(p))) => {
                             let now_ms = now.duration_since(shared.t0).as_secs_f64() * 1000.0;
@@ -262,28 +273,73 @@ impl Session {
                                     .shard(self.index)
                                     .rtt(Duration::from_secs_f64(rtt / 1000.0), in_window);
                             }
+                            Turn::Play
                         }
                         Ok(Frame::Other(ServerMsg::Error(e))) => {
                             *self.outcome.server_errors.entry(e.code).or_default() += 1;
+                            Turn::Play
                         }
                         Ok(Frame::Other(ServerMsg::Welcome(_))) => {
                             self.outcome.error("protocol_second_welcome".into());
+                            Turn::Play
                         }
                         // Snapshots are scanned, never returned as `Other`.
-                        Ok(Frame::Other(ServerMsg::Snapshot(_))) => {}
+                        Ok(Frame::Other(ServerMsg::Snapshot(_))) => Turn::Play,
                         // Not asked for (this bot joins without `deltas`).
-                        Ok(Frame::Other(ServerMsg::Delta(_))) => {}
-                        Ok(Frame::Closed(c)) => {
-                            self.outcome.close = Some(c.code);
-                            self.outcome.error(format!("closed_{}", c.code));
-                            break true;
-                        }
+                        Ok(Frame::Other(ServerMsg::Delta(_))) => Turn::Play,
+                        Ok(Frame::Closed(c)) => Turn::Ended(BotError::Closed(c)),
                         Err(e @ (BotError::Decode(_) | BotError::Scan(_) | BotError::Protocol(_))) => {
                             tracing::debug!(bot = self.index, error = %e, "bad server message");
                             self.outcome.error(e.kind());
+                            Turn::Play
                         }
-                        Err(e) => break self.failed(e),
+                        Err(e) => Turn::Ended(e),
                     }
+                }
+            };
+            let e = match turn {
+                Turn::Play => continue,
+                Turn::Stop => break false,
+                Turn::Ended(e) => e,
+            };
+            // The loss is booked even when the resume works: the connection did drop.
+            let lost = e.is_connection_lost();
+            self.failed(e);
+            if !lost || !cfg.resume.enabled() || bot.resume_token().is_none() {
+                break true;
+            }
+            if cfg.auth_secret.is_some() {
+                // The first join token may have expired since: sign a fresh one.
+                bot.set_url(self.url());
+            }
+            let resumed = tokio::select! {
+                r = bot.resume(&cfg.resume) => Some(r),
+                _ = &mut stopped => None,
+            };
+            match resumed {
+                // The run ended meanwhile; there is no connection left to close.
+                None => break true,
+                Some(Ok(r)) => {
+                    self.outcome.resumes += 1;
+                    Live::add(&shared.tally.live.resumes, 1);
+                    let abandoned = ack.abandon();
+                    tracing::debug!(
+                        bot = self.index,
+                        attempts = r.attempts,
+                        elapsed_ms = r.elapsed.as_millis() as u64,
+                        abandoned_inputs = abandoned,
+                        "connection lost and resumed"
+                    );
+                }
+                Some(Err(e)) => {
+                    self.outcome.resume_failures += 1;
+                    Live::add(&shared.tally.live.resume_failures, 1);
+                    if let Some(code) = e.close_code() {
+                        self.outcome.close = Some(code);
+                    }
+                    tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
+                    self.outcome.error(e.kind());
+                    break true;
                 }
             }
         };
@@ -302,19 +358,50 @@ impl Session {
                 };
             }
         }
-        self.outcome.inputs_unacked = ack.evicted() + ack.overdue(now, ACK_OVERDUE) as u64;
+        self.outcome.inputs_unacked =
+            ack.evicted() + ack.abandoned() + ack.overdue(now, ACK_OVERDUE) as u64;
         self.outcome.delivery = Some(delivery);
         ended_by_server
     }
 
-    /// Books a failed read or write; the connection is over.
-    fn failed(&mut self, e: BotError) -> bool {
+    /// This bot's player name.
+    fn name(&self) -> String {
+        format!("{}{}", self.shared.config.name_prefix, self.index)
+    }
+
+    /// The URL to connect to: the configured one, with a freshly signed join token when the
+    /// server wants one.
+    fn url(&self) -> String {
+        let cfg = &self.shared.config;
+        match &cfg.auth_secret {
+            None => cfg.url.clone(),
+            Some(secret) => {
+                let expires = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .saturating_add(cfg.token_ttl)
+                    .as_secs();
+                let token = join_token(secret.as_bytes(), &self.name(), "", expires);
+                with_token(&cfg.url, &token)
+            }
+        }
+    }
+
+    /// Books the end of a connection: a close from the server, or a failed read or write.
+    fn failed(&mut self, e: BotError) {
+        tracing::debug!(bot = self.index, error = %e, "connection ended");
+        if e.is_connection_lost() {
+            // A write that failed on a broken connection is the same loss as a read that hit
+            // its EOF (whichever the bot noticed first): 1006 either way, as RFC 6455 names it.
+            self.outcome.close = Some(CloseInfo::ABNORMAL);
+            self.outcome
+                .error(format!("closed_{}", CloseInfo::ABNORMAL));
+            return;
+        }
         if let BotError::Closed(c) = &e {
             self.outcome.close = Some(c.code);
         }
-        tracing::debug!(bot = self.index, error = %e, "connection failed");
         self.outcome.error(e.kind());
-        true
     }
 
     /// Publishes live counters for the progress line.

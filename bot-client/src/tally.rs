@@ -94,6 +94,9 @@ pub(crate) struct Live {
     pub connected: AtomicU64,
     pub failed: AtomicU64,
     pub disconnected: AtomicU64,
+    /// Lost connections a bot got its player back from, and ones it could not.
+    pub resumes: AtomicU64,
+    pub resume_failures: AtomicU64,
     pub snapshots: AtomicU64,
     pub dropped: AtomicU64,
     pub bytes_in: AtomicU64,

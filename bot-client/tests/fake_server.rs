@@ -2,8 +2,9 @@
 //! knobs to misbehave in known ways (skipped ticks, refused joins), so the accounting is checked
 //! end to end without the real server. Everything is on 127.0.0.1 and bounded in time.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -28,22 +29,64 @@ struct Behaviour {
     refuse_room: Option<&'static str>,
     /// Close every connection with 1001 after this many snapshots.
     kick_after: Option<u32>,
+    /// Hand out resume tokens (and honour them, unless `refuse_resumes`).
+    resume_tokens: bool,
+    /// Drop (no close frame) every player's first connection after this many snapshots.
+    drop_after: Option<u32>,
+    /// Refuse every resume with 4005 (as after the grace period).
+    refuse_resumes: bool,
+}
+
+/// What the fake server remembers across connections: seats by resume token, as the real
+/// server's rooms do, and what it saw.
+#[derive(Default)]
+struct Seats {
+    by_token: HashMap<String, Seat>,
+    resumes: u32,
+    /// Inputs whose seq was not above the player's last applied one (across connections).
+    seq_violations: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Seat {
+    player_id: PlayerId,
+    tick: u64,
+    last_input: u32,
 }
 
 async fn fake_server(behaviour: Behaviour) -> String {
+    fake_server_with_seats(behaviour).await.0
+}
+
+async fn fake_server_with_seats(behaviour: Behaviour) -> (String, Arc<Mutex<Seats>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let ids = Arc::new(AtomicU64::new(1));
+    let seats = Arc::new(Mutex::new(Seats::default()));
+    let shared = Arc::clone(&seats);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let id = ids.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(serve(tcp, id, behaviour));
+            tokio::spawn(serve(tcp, id, behaviour, Arc::clone(&shared)));
         }
     });
-    format!("ws://{addr}/ws")
+    (format!("ws://{addr}/ws"), seats)
 }
 
-async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
+async fn close_with(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    code: u16,
+    reason: &'static str,
+) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    let _ = ws.close(Some(frame)).await;
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mutex<Seats>>) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
         return;
     };
@@ -63,16 +106,45 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
         while let Some(Ok(_)) = ws.next().await {}
         return;
     }
-    let player_id = PlayerId::from_u128(u128::from(id));
-    let mut tick = 100u64;
+    let resumable = b.resume_tokens;
+    let (seat, token, resumed) = match &join.resume {
+        Some(token) => {
+            let seat = if b.refuse_resumes {
+                None
+            } else {
+                let mut seats = seats.lock().unwrap();
+                let seat = seats.by_token.get(token).copied();
+                seats.resumes += u32::from(seat.is_some());
+                seat
+            };
+            let Some(seat) = seat else {
+                return close_with(&mut ws, 4005, "resume token unknown or expired").await;
+            };
+            (seat, Some(token.clone()), true)
+        }
+        None => {
+            let seat = Seat {
+                player_id: PlayerId::from_u128(u128::from(id)),
+                tick: 100,
+                last_input: 0,
+            };
+            let token = resumable.then(|| format!("token-{id}"));
+            if let Some(t) = &token {
+                seats.lock().unwrap().by_token.insert(t.clone(), seat);
+            }
+            (seat, token, false)
+        }
+    };
+    let player_id = seat.player_id;
+    let mut tick = seat.tick;
     let welcome = ServerMsg::<ArenaState>::Welcome(Welcome {
         player_id,
-        room_id: format!("room-{}", id % 2),
+        room_id: format!("room-{}", player_id.as_u128() % 2),
         tick_rate: TICK_RATE,
         tick,
         max_players: 8,
         game: ArenaInfo::default(),
-        resume_token: None,
+        resume_token: token.clone(),
     });
     if ws
         .send(Message::Binary(encode(&welcome).unwrap()))
@@ -81,7 +153,9 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
     {
         return;
     }
-    let mut last_input = 0u32;
+    // Like the real server: seqs are checked per connection, acks kept per player.
+    let mut last_input = seat.last_input;
+    let mut connection_seq = 0u32;
     let mut sent = 0u32;
     let mut timer = tokio::time::interval(Duration::from_secs(1) / u32::from(TICK_RATE));
     loop {
@@ -92,9 +166,14 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
                     continue;
                 }
                 if b.kick_after.is_some_and(|k| sent >= k) {
-                    let bye = CloseFrame { code: CloseCode::from(1001), reason: "server shutting down".into() };
-                    let _ = ws.close(Some(bye)).await;
-                    while let Some(Ok(_)) = ws.next().await {}
+                    return close_with(&mut ws, 1001, "server shutting down").await;
+                }
+                if !resumed && b.drop_after.is_some_and(|k| sent >= k) {
+                    // Lost connection: keep the seat, drop the socket without a close frame.
+                    if let Some(t) = &token {
+                        let seat = Seat { player_id, tick, last_input };
+                        seats.lock().unwrap().by_token.insert(t.clone(), seat);
+                    }
                     return;
                 }
                 sent += 1;
@@ -114,7 +193,16 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour) {
             }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Binary(b))) => match decode::<ClientMsg>(&b) {
-                    Ok(ClientMsg::Input(i)) => last_input = last_input.max(i.seq),
+                    Ok(ClientMsg::Input(i)) if i.seq > connection_seq => {
+                        connection_seq = i.seq;
+                        if i.seq <= last_input {
+                            seats.lock().unwrap().seq_violations.push(format!(
+                                "player {player_id}: seq {} after {last_input} (resumed: {resumed})",
+                                i.seq
+                            ));
+                        }
+                        last_input = i.seq;
+                    }
                     Ok(ClientMsg::Ping(p)) => {
                         let pong = ServerMsg::<ArenaState>::Pong(Pong { client_time: p.client_time, server_time_ms: 0 });
                         if ws.send(Message::Binary(encode(&pong).unwrap())).await.is_err() {
@@ -264,6 +352,9 @@ async fn a_load_run_ends_early_when_the_server_drops_everyone() {
         skip_every: None,
         refuse_room: None,
         kick_after: Some(60),
+        // Tokens are handed out, yet a 1001 must not be resumed.
+        resume_tokens: true,
+        ..Default::default()
     })
     .await;
     let mut cfg = LoadConfig::new(url, 10, Duration::from_secs(30));
@@ -284,4 +375,91 @@ async fn a_load_run_ends_early_when_the_server_drops_everyone() {
         .warnings
         .iter()
         .any(|w| w.contains("disconnected by the server")));
+    assert_eq!(
+        (report.resumes, report.resume_failures),
+        (0, 0),
+        "a close frame (1001: shutting down) is never resumed: {}",
+        report.table()
+    );
+}
+
+#[tokio::test]
+async fn a_load_run_resumes_bots_whose_connection_drops_and_their_seq_keeps_rising() {
+    let (url, seats) = fake_server_with_seats(Behaviour {
+        resume_tokens: true,
+        drop_after: Some(40), // 0.8 s at 50 Hz, well inside the run
+        ..Default::default()
+    })
+    .await;
+    let mut cfg = LoadConfig::new(url, 6, Duration::from_millis(3000));
+    cfg.warmup = Duration::from_millis(300);
+    cfg.metrics_url = None;
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    let table = report.table();
+    let seats = seats.lock().unwrap();
+    assert_eq!(
+        seats.resumes, 6,
+        "every bot came back with its token: {table}"
+    );
+    assert_eq!(
+        seats.seq_violations,
+        Vec::<String>::new(),
+        "input seqs keep rising across the reconnect"
+    );
+    assert_eq!(
+        (report.connected, report.resumes, report.resume_failures),
+        (6, 6, 0),
+        "{table}"
+    );
+    assert_eq!(
+        report.closes.get("1000"),
+        Some(&6),
+        "all ended normally: {table}"
+    );
+    assert_eq!(
+        report.error_kinds.get("closed_1006"),
+        Some(&6),
+        "the losses are reported: {table}"
+    );
+    assert!(!report.stopped_early, "{table}");
+    assert!(
+        table.contains("6 lost connections resumed, 0 not"),
+        "{table}"
+    );
+    // Inputs sent after the resume were acknowledged by the resumed player.
+    assert!(report.input_ack_ms.count > 0, "{table}");
+}
+
+#[tokio::test]
+async fn a_refused_resume_ends_the_bot_and_is_reported() {
+    let (url, seats) = fake_server_with_seats(Behaviour {
+        resume_tokens: true,
+        drop_after: Some(20),
+        refuse_resumes: true,
+        ..Default::default()
+    })
+    .await;
+    let mut cfg = LoadConfig::new(url, 4, Duration::from_secs(30));
+    cfg.warmup = Duration::from_millis(200);
+    cfg.metrics_url = None;
+    let started = std::time::Instant::now();
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    let table = report.table();
+    assert_eq!((report.resumes, report.resume_failures), (0, 4), "{table}");
+    assert_eq!(report.closes.get("4005"), Some(&4), "{table}");
+    assert_eq!(
+        report.error_kinds.get("resume_refused"),
+        Some(&4),
+        "{table}"
+    );
+    // 4005 is final: one attempt each, no fresh join in its place, and the run ends early.
+    assert_eq!(
+        seats.lock().unwrap().by_token.len(),
+        4,
+        "no fresh join replaced a bot"
+    );
+    assert!(
+        report.stopped_early && started.elapsed() < Duration::from_secs(20),
+        "{table}"
+    );
 }
