@@ -113,6 +113,12 @@ pub async fn run<F: GameFactory>(
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))
     .on_connect(move |conn, ext| tuning.on_connect(conn, ext))
+    // After a session sends its close frame, actix waits this long for the client to close the
+    // TCP connection before closing it itself (default 1 s). Browsers wait for the server to
+    // close first (RFC 6455 §7.1.1), so the default delayed every close a browser saw —
+    // a refused resume, a full room — by a second. 100 ms leaves time for the client's close
+    // reply to arrive (closing with it unread would reset the connection).
+    .client_disconnect_timeout(Duration::from_millis(100))
     .disable_signals()
     .shutdown_timeout(2);
     let server = match &config.tls {
