@@ -21,6 +21,10 @@
 //! [`Bot::open`] + [`Bot::join`] split the two steps for tests that want to send something other
 //! than a valid join first; [`Bot::send_raw`] sends any frame at all.
 //!
+//! A bot that joins with `deltas` (`Join::with_deltas`) applies every delta snapshot to its
+//! baseline store, acknowledges the newest tick it holds, and reads deltas through the same
+//! [`Frame::Snapshot`] / [`Bot::next_snapshot`] as full snapshots.
+//!
 //! When the connection is lost without a close frame ([`BotError::is_connection_lost`]),
 //! [`Bot::resume`] reconnects with the welcome's resume token and carries on as the same player
 //! (see [`crate::resume`]); the load run does that by itself.
@@ -36,6 +40,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use tokio_tungstenite::tungstenite::Message;
 
+use tickcast_shared::delta::{Baselines, DeltaError, QuantizedArena};
 use tickcast_shared::{
     decode, encode_into, ClientMsg, Controls, ErrorMsg, Input, Join, Ping, PlayerId, PlayerState,
     Pong, ServerMsg, Snapshot, Welcome,
@@ -112,8 +117,12 @@ pub enum Event {
 /// messages fully decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
+    /// A full snapshot, or a delta already applied to its baseline.
     Snapshot(SnapshotView),
     Other(ServerMsg),
+    /// A delta that could not be applied (unknown baseline, malformed patch): dropped, and the
+    /// ack stays where it was.
+    DeltaRejected(DeltaError),
     Closed(CloseInfo),
 }
 
@@ -130,6 +139,8 @@ pub struct Bot {
     key: [u8; 16],
     seq: u32,
     newest_tick: u64,
+    /// The received states of a bot that joined with `deltas`.
+    baselines: Option<Baselines<QuantizedArena>>,
     traffic: Traffic,
     closed: Option<CloseInfo>,
     /// Whether the close was already handed out as an event (later reads are errors).
@@ -193,6 +204,7 @@ impl Bot {
             key: [0; 16],
             seq: 0,
             newest_tick: 0,
+            baselines: None,
             traffic: Traffic::default(),
             closed: None,
             close_seen: false,
@@ -213,6 +225,8 @@ impl Bot {
     ) -> Result<&Welcome, BotError> {
         self.send(&ClientMsg::Join(join.clone())).await?;
         self.join = Some(join.clone());
+        // A new connection starts without baselines: the server's first delta is full.
+        self.baselines = join.deltas.then(Baselines::default);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let event = tokio::time::timeout_at(deadline, self.next_event())
@@ -288,6 +302,19 @@ impl Bot {
         self.newest_tick
     }
 
+    /// What inputs carry as `ack_tick`: with deltas, the newest state held (a baseline the bot
+    /// can apply patches to; 0 after a resume until the first delta), else [`Bot::newest_tick`].
+    pub fn ack_tick(&self) -> u64 {
+        self.baselines
+            .as_ref()
+            .map_or(self.newest_tick, Baselines::ack_tick)
+    }
+
+    /// The newest state rebuilt from deltas (`None` without deltas or before the first).
+    pub fn delta_state(&self) -> Option<&QuantizedArena> {
+        self.baselines.as_ref()?.latest()
+    }
+
     /// The seq of the last input sent by [`Bot::send_input`] (0 before the first).
     pub fn last_seq(&self) -> u32 {
         self.seq
@@ -317,7 +344,7 @@ impl Bot {
         self.send_raw(Message::Binary(payload)).await
     }
 
-    /// Sends one input with the next seq and `ack_tick` = [`Bot::newest_tick`]; returns the seq.
+    /// Sends one input with the next seq and `ack_tick` = [`Bot::ack_tick`]; returns the seq.
     pub async fn send_input(&mut self, controls: Controls) -> Result<u32, BotError> {
         let seq = self.seq.wrapping_add(1).max(1);
         self.send_input_with_seq(seq, controls).await?;
@@ -333,7 +360,7 @@ impl Bot {
     ) -> Result<(), BotError> {
         let msg = ClientMsg::Input(Input {
             seq,
-            ack_tick: self.newest_tick,
+            ack_tick: self.ack_tick(),
             controls,
         });
         self.send(&msg).await?;
@@ -451,7 +478,14 @@ impl Bot {
         Ok(match msg {
             ServerMsg::Welcome(w) => Event::Welcome(w),
             ServerMsg::Snapshot(s) => Event::Snapshot(s),
-            ServerMsg::Delta(d) => Event::Delta(d),
+            ServerMsg::Delta(d) => {
+                if let Some(b) = &mut self.baselines {
+                    if let Err(e) = b.receive(&d) {
+                        tracing::debug!(tick = d.tick, base_tick = d.base_tick, error = %e, "delta dropped");
+                    }
+                }
+                Event::Delta(d)
+            }
             ServerMsg::Pong(p) => Event::Pong(p),
             ServerMsg::Error(e) => Event::Error(e),
         })
@@ -477,7 +511,13 @@ impl Bot {
             None => {
                 let msg: ServerMsg = decode(&bytes)?;
                 self.note(&msg);
-                Ok(Frame::Other(msg))
+                match (msg, &mut self.baselines) {
+                    (ServerMsg::Delta(d), Some(b)) => Ok(match b.receive(&d) {
+                        Ok(state) => Frame::Snapshot(SnapshotView::of_state(&d, state, &self.key)),
+                        Err(e) => Frame::DeltaRejected(e),
+                    }),
+                    (msg, _) => Ok(Frame::Other(msg)),
+                }
             }
         }
     }
@@ -497,6 +537,21 @@ impl Bot {
         loop {
             match self.next_event().await? {
                 Event::Snapshot(s) => return Ok(s),
+                // Applied by next_event; hand out the rebuilt state (if it applied).
+                Event::Delta(d) => {
+                    if let Some(state) = self
+                        .baselines
+                        .as_ref()
+                        .filter(|b| b.ack_tick() == d.tick)
+                        .and_then(Baselines::latest)
+                    {
+                        return Ok(Snapshot {
+                            tick: d.tick,
+                            server_time_ms: d.server_time_ms,
+                            state: state.to_state(),
+                        });
+                    }
+                }
                 Event::Closed(c) => return Err(BotError::Closed(c)),
                 _ => continue,
             }
@@ -643,6 +698,7 @@ impl Bot {
         self.traffic.messages_in += t.messages_in;
         self.traffic.messages_out += t.messages_out;
         self.newest_tick = self.newest_tick.max(fresh.newest_tick);
+        self.baselines = fresh.baselines;
         self.welcome = fresh.welcome;
         self.ws = fresh.ws;
         self.closed = None;

@@ -52,7 +52,7 @@ pub use delivery::{Arrival, DeliveryTracker, Window};
 pub use duration::{parse_duration, DurationError};
 pub use error::BotError;
 pub use join_token::{join_token, with_token};
-pub use load_config::{ConfigError, LoadConfig, RoomChoice};
+pub use load_config::{ConfigError, LoadConfig, RoomChoice, SnapshotMode};
 pub use load_run::{LoadError, LoadRun, StopHandle};
 pub use process_usage::ProcessUsage;
 pub use report::{Report, Thresholds};

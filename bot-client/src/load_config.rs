@@ -46,6 +46,39 @@ impl Serialize for RoomChoice {
     }
 }
 
+/// Which snapshots the bots ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotMode {
+    /// Join with `deltas`: patches against each bot's acknowledged baseline, applied with
+    /// `tickcast_shared::delta::Baselines` (what the browser client does).
+    #[default]
+    Delta,
+    /// Full snapshots, the same bytes for every player of a room.
+    Full,
+}
+
+impl fmt::Display for SnapshotMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SnapshotMode::Delta => "delta",
+            SnapshotMode::Full => "full",
+        })
+    }
+}
+
+impl FromStr for SnapshotMode {
+    type Err = String;
+    /// `delta` or `full`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "delta" => Ok(SnapshotMode::Delta),
+            "full" => Ok(SnapshotMode::Full),
+            _ => Err(format!("snapshots {s:?}: expected delta or full")),
+        }
+    }
+}
+
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid load configuration: {0}")]
@@ -68,6 +101,8 @@ pub struct LoadConfig {
     /// Start of the play time excluded from the measurements.
     pub warmup: Duration,
     pub room: RoomChoice,
+    /// Delta or full snapshots.
+    pub snapshots: SnapshotMode,
     /// New connections per second; `None` = as fast as possible.
     pub ramp_per_second: Option<f64>,
     /// Connection attempts in flight at once.
@@ -123,6 +158,7 @@ impl LoadConfig {
             duration,
             warmup: Duration::from_secs(1).min(duration / 2),
             room: RoomChoice::Any,
+            snapshots: SnapshotMode::Delta,
             ramp_per_second: None,
             max_connecting: 256,
             input_hz: 30.0,

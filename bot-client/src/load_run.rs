@@ -277,6 +277,13 @@ fn apply_usage(report: &mut Report, start: Probe, end: Probe) {
     match (start.metrics, end.metrics) {
         (Some(Ok(a)), Some(Ok(b))) => {
             report.server_counters = b.counter_deltas(&a);
+            let c = &report.server_counters;
+            if let (Some(enc), Some(offers)) = (
+                c.get("tickcast_snapshot_encodings_total"),
+                c.get("tickcast_snapshot_offers_total"),
+            ) {
+                report.encodings_per_offer = (*offers > 0.0).then(|| round(enc / offers));
+            }
             if let Some(cores) = b.cores_since(&a) {
                 report.server_cpu_cores = Some(round(cores));
                 report.server_cpu_cores_per_1000_clients = per_1000(cores, n);
@@ -368,6 +375,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         url: cfg.url.clone(),
         room: cfg.room.to_string(),
         behaviour: cfg.behaviour.to_string(),
+        snapshots: cfg.snapshots.to_string(),
         input_hz: cfg.input_hz,
         duration_s: cfg.duration.as_secs_f64(),
         warmup_s: cfg.warmup.as_secs_f64(),
@@ -425,6 +433,9 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
     r.snapshots_per_s = per_s(r.snapshots_received);
     r.bytes_in_per_s = per_s(bytes_in);
     r.bytes_out_per_s = per_s(bytes_out);
+    if r.connected > 0 {
+        r.bytes_in_per_client_per_s = round(r.bytes_in_per_s / f64::from(r.connected));
+    }
     let (h, join) = shared.tally.window();
     r.input_ack_ms = Summary::of(&h.ack);
     r.rtt_ms = Summary::of(&h.rtt);

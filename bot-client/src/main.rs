@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use tickcast_bot::{parse_duration, Behaviour, LoadConfig, LoadRun, RoomChoice, Thresholds};
+use tickcast_bot::{
+    parse_duration, Behaviour, LoadConfig, LoadRun, RoomChoice, SnapshotMode, Thresholds,
+};
 
 /// Drive N headless players against a tickcast server and measure what they feel:
 /// input→ack latency, RTT, snapshot delivery and jitter, plus the server's and the bot's own CPU
@@ -43,6 +45,9 @@ struct Cli {
     /// Inputs per second per bot (0 = none).
     #[arg(long, default_value_t = 30.0)]
     input_hz: f64,
+    /// Delta snapshots against each bot's acknowledged baseline, or full snapshots.
+    #[arg(long, value_name = "delta|full", default_value = "delta")]
+    snapshots: SnapshotMode,
     /// How the bots move: wander, chase or idle.
     #[arg(long, value_name = "wander|chase|idle", default_value = "wander")]
     behaviour: Behaviour,
@@ -106,6 +111,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     config.max_connecting = cli.max_connecting;
     config.input_hz = cli.input_hz;
     config.behaviour = cli.behaviour;
+    config.snapshots = cli.snapshots;
     config.seed = cli.seed;
     config.server_pid = cli.server_pid;
     config.auth_secret = cli.auth_secret.clone();

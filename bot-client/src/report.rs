@@ -57,6 +57,12 @@ pub struct Report {
     /// WebSocket frame bytes per second (payload + frame headers).
     pub bytes_in_per_s: f64,
     pub bytes_out_per_s: f64,
+    /// `bytes_in_per_s` ÷ connected bots: what one player downloads per second.
+    pub bytes_in_per_client_per_s: f64,
+    /// Server snapshot encodings ÷ snapshots offered to sessions over the window (from the
+    /// server's counters): 1/players-per-room with full snapshots; with deltas, how well
+    /// sessions sharing a baseline share an encoding.
+    pub encodings_per_offer: Option<f64>,
     /// Inputs sent in the window that were still unacknowledged more than 1 s later, plus those
     /// in flight when a connection was lost (abandoned at the resume rather than matched to a
     /// snapshot after the outage).
@@ -105,6 +111,8 @@ pub struct Report {
     pub url: String,
     pub room: String,
     pub behaviour: String,
+    /// `delta` or `full` (what the bots joined with).
+    pub snapshots: String,
     pub input_hz: f64,
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -211,10 +219,15 @@ impl Report {
             (
                 "throughput",
                 format!(
-                    "{:.0} snapshots/s, in {}/s, out {}/s",
+                    "{:.0} {} snapshots/s, in {}/s ({}/s per client), out {}/s{}",
                     self.snapshots_per_s,
+                    self.snapshots,
                     human_bytes(self.bytes_in_per_s),
-                    human_bytes(self.bytes_out_per_s)
+                    human_bytes(self.bytes_in_per_client_per_s),
+                    human_bytes(self.bytes_out_per_s),
+                    self.encodings_per_offer
+                        .map(|e| format!(", server encodings/offer {e:.3}"))
+                        .unwrap_or_default()
                 ),
             ),
             (
@@ -355,6 +368,9 @@ mod tests {
             "snapshots_per_s",
             "bytes_in_per_s",
             "bytes_out_per_s",
+            "bytes_in_per_client_per_s",
+            "encodings_per_offer",
+            "snapshots",
             "server_cpu_cores",
             "server_rss_bytes",
             "bot_cpu_cores_per_1000_bots",

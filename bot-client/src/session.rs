@@ -23,7 +23,7 @@ use crate::bot::{Bot, CloseInfo, Frame, Traffic};
 use crate::delivery::{DeliveryTracker, Window};
 use crate::error::BotError;
 use crate::join_token::{join_token, with_token};
-use crate::load_config::{LoadConfig, RoomChoice};
+use crate::load_config::{LoadConfig, RoomChoice, SnapshotMode};
 use crate::snapshot_view::SnapshotView;
 use crate::tally::{Live, Tally};
 
@@ -117,7 +117,7 @@ impl Session {
             },
             name: self.name(),
             resume: None,
-            deltas: false,
+            deltas: cfg.snapshots == SnapshotMode::Delta,
         };
         let url = self.url();
         let started = Instant::now();
@@ -285,8 +285,14 @@ impl Session {
                         }
                         // Snapshots are scanned, never returned as `Other`.
                         Ok(Frame::Other(ServerMsg::Snapshot(_))) => Turn::Play,
-                        // Not asked for (this bot joins without `deltas`).
+                        // Only to a bot that did not join with `deltas` (never, from a server
+                        // that follows the protocol).
                         Ok(Frame::Other(ServerMsg::Delta(_))) => Turn::Play,
+                        Ok(Frame::DeltaRejected(e)) => {
+                            tracing::debug!(error = %e, "delta rejected");
+                            self.outcome.error("delta_rejected".into());
+                            Turn::Play
+                        }
                         Ok(Frame::Closed(c)) => Turn::Ended(BotError::Closed(c)),
                         Err(e @ (BotError::Decode(_) | BotError::Scan(_) | BotError::Protocol(_))) => {
                             tracing::debug!(bot = self.index, error = %e, "bad server message");

@@ -11,6 +11,9 @@
 //! exactly what [`tickcast_shared::encode`] writes, including unknown trailing fields that a newer
 //! server may append.
 
+use tickcast_shared::delta::{dequantize, QuantizedArena};
+use tickcast_shared::DeltaSnapshot;
+
 /// Why a frame could not be scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ScanError {
@@ -132,6 +135,43 @@ impl SnapshotView {
             me: own,
             nearest_orb: nearest.map(|(x, y, _)| (x, y)),
         }))
+    }
+}
+
+impl SnapshotView {
+    /// The view of a state rebuilt from a delta (`me`: the raw player id).
+    pub fn of_state(delta: &DeltaSnapshot, state: &QuantizedArena, me: &[u8; 16]) -> SnapshotView {
+        let me = state
+            .players
+            .binary_search_by(|p| p.id.as_bytes().cmp(me))
+            .ok()
+            .map(|i| {
+                let p = &state.players[i];
+                OwnPlayer {
+                    x: dequantize(p.x),
+                    y: dequantize(p.y),
+                    score: p.score,
+                    last_input: p.last_input,
+                }
+            });
+        let nearest_orb = me.and_then(|p| {
+            state
+                .orbs
+                .iter()
+                .map(|o| (dequantize(o.x), dequantize(o.y)))
+                .min_by(|a, b| {
+                    let d = |(x, y): (f32, f32)| (x - p.x) * (x - p.x) + (y - p.y) * (y - p.y);
+                    d(*a).total_cmp(&d(*b))
+                })
+        });
+        SnapshotView {
+            tick: delta.tick,
+            server_time_ms: delta.server_time_ms,
+            players: u32::try_from(state.players.len()).unwrap_or(u32::MAX),
+            orbs: u32::try_from(state.orbs.len()).unwrap_or(u32::MAX),
+            me,
+            nearest_orb,
+        }
     }
 }
 
@@ -510,5 +550,42 @@ mod tests {
             })
         );
         assert_eq!(v.nearest_orb, Some((7.0, 8.5)));
+    }
+
+    #[test]
+    fn a_state_rebuilt_from_a_delta_reads_like_the_full_snapshot() {
+        let players = vec![
+            player(9, 100.0, 100.0, 4),
+            player(2, 500.25, 300.5, 7),
+            player(5, 0.0, 0.0, 1),
+        ];
+        let orbs = vec![
+            Orb {
+                id: 3,
+                x: 490.0,
+                y: 290.0,
+            },
+            Orb {
+                id: 1,
+                x: 10.0,
+                y: 10.0,
+            },
+        ];
+        let full = SnapshotView::scan(&snap(12, players.clone(), orbs.clone()), &id(2))
+            .unwrap()
+            .unwrap();
+        let state = QuantizedArena::from_state(&ArenaState { players, orbs });
+        let delta = DeltaSnapshot {
+            tick: 12,
+            base_tick: 0,
+            server_time_ms: 1_764_000_000_123,
+            patch: Default::default(),
+        };
+        let view = SnapshotView::of_state(&delta, &state, &id(2));
+        assert_eq!(
+            view, full,
+            "same tick, time, counts, own player and nearest orb"
+        );
+        assert_eq!(SnapshotView::of_state(&delta, &state, &id(7)).me, None);
     }
 }

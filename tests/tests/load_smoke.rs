@@ -1,31 +1,35 @@
 //! Smoke load: ~200 headless bots (the `tickcast-bot` library, the same code as the load tool)
 //! play for a few seconds against a real server. Thresholds are loose enough for a loaded 2-core
 //! CI machine and tight enough to fail if the fan-out breaks: every bot joins, snapshots flow at
-//! roughly the tick rate, nothing errors, and each room encodes one snapshot per tick.
+//! roughly the tick rate, nothing errors, and encodings are shared — one full snapshot per room
+//! per tick, or with deltas (the bots' default) one per distinct baseline, far fewer than one per
+//! session.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use tickcast_bot::{LoadConfig, LoadRun};
+use tickcast_bot::{LoadConfig, LoadRun, Report, SnapshotMode};
 use tickcast_server::ServerConfig;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn two_hundred_bots_join_play_and_get_their_snapshots() {
+/// Runs `bots` bots for 5 s against a fresh server with rooms of 8 and checks what every run
+/// must show; returns the report and the server's (ticks, encodings, offers).
+async fn smoke(bots: u32, snapshots: SnapshotMode) -> (Report, f64, f64, f64) {
     let server = start_arena(ServerConfig {
         max_players_per_room: 8,
         ..test_config()
     });
-    let bots = 200;
     let mut config = LoadConfig::new(server.ws_url(), bots, Duration::from_secs(5));
     config.warmup = Duration::from_secs(1);
+    config.snapshots = snapshots;
     let report = LoadRun::new(config)
         .run()
         .await
         .expect("the load run should complete");
     eprintln!("{}", report.table());
 
+    assert_eq!(report.snapshots, snapshots.to_string());
     assert_eq!(report.connected, bots, "every bot joined");
     assert_eq!(report.errors, 0, "no errors: {:?}", report.error_kinds);
     assert_eq!(report.rooms, u64::from(bots.div_ceil(8)), "rooms of 8");
@@ -44,17 +48,43 @@ async fn two_hundred_bots_join_play_and_get_their_snapshots() {
         report.input_ack_ms
     );
 
-    // One scrape for both: rooms keep ticking between two scrapes. (The room counts a tick
-    // right after its encoding, so a scrape can fall between the two of a room: ±1 per room.)
+    // One scrape for all: rooms keep ticking between two scrapes.
     let m = metrics(
         &server,
-        &["tickcast_ticks_total", "tickcast_snapshot_encodings_total"],
+        &[
+            "tickcast_ticks_total",
+            "tickcast_snapshot_encodings_total",
+            "tickcast_snapshot_offers_total",
+        ],
     )
     .await;
-    let (ticks, encodings) = (m[0], m[1]);
-    let in_flight = report.rooms as f64; // at most one tick per room between the two counters
+    assert!(m[0] > 1000.0, "{} ticks", m[0]);
+    (report, m[0], m[1], m[2])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn two_hundred_delta_bots_join_play_and_share_encodings_per_baseline() {
+    let (report, ticks, encodings, offers) = smoke(200, SnapshotMode::Delta).await;
+    // A room encodes at least once per tick, and its 8 sessions' acks fall on a few baselines.
     assert!(
-        (encodings - ticks).abs() <= in_flight && ticks > 1000.0,
+        encodings >= ticks - report.rooms as f64,
+        "{encodings} encodings, {ticks} ticks"
+    );
+    assert!(
+        encodings / offers <= 0.5,
+        "{encodings} encodings for {offers} offers"
+    );
+    assert_eq!(report.error_kinds.get("delta_rejected"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn full_snapshot_bots_get_one_encoding_per_room_and_tick() {
+    let (report, ticks, encodings, _) = smoke(96, SnapshotMode::Full).await;
+    // The room counts a tick right after its encoding, so a scrape can fall between the two of
+    // a room: ±1 per room.
+    let in_flight = report.rooms as f64;
+    assert!(
+        (encodings - ticks).abs() <= in_flight,
         "exactly one snapshot encoding per room per tick: {encodings} encodings, {ticks} ticks"
     );
 }
