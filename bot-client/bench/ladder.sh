@@ -6,7 +6,7 @@
 #   STEPS="200 500" DURATION=8s WARMUP=3s bot-client/bench/ladder.sh   # a quick small run
 #
 # Environment: STEPS, DURATION (per step, after the ramp), WARMUP, RAMP (connections/s),
-# BOT_THREADS (bot runtime threads, 1 = current-thread), BEHAVIOUR, OUT (report directory),
+# BOT_THREADS (bot runtime threads, 1 = current-thread), BEHAVIOUR, SNAPSHOTS (delta|full), OUT (report directory),
 # SERVER_ARGS (extra server flags), SKIP_BUILD=1.
 # Every step is bounded: ramp (≤ bots/RAMP s + connect timeouts) + DURATION + close timeout.
 # Traffic stays on 127.0.0.1. Prints a markdown table; the JSON reports stay in $OUT.
@@ -19,6 +19,7 @@ WARMUP="${WARMUP:-5s}"
 RAMP="${RAMP:-2000}"
 BOT_THREADS="${BOT_THREADS:-1}"
 BEHAVIOUR="${BEHAVIOUR:-wander}"
+SNAPSHOTS="${SNAPSHOTS:-delta}"
 OUT="${OUT:-target/ladder}"
 SERVER_ARGS="${SERVER_ARGS:-}"
 TICK_RATE=30
@@ -70,7 +71,7 @@ for n in $STEPS; do
   echo "== $n bots → 127.0.0.1:$port (server pid $server_pid, idle RSS ${idle_rss} KiB)" >&2
   set +e
   "$BOT" --url "ws://127.0.0.1:$port/ws" --bots "$n" --duration "$DURATION" --warmup "$WARMUP" \
-    --ramp "$RAMP" --room any --input-hz "$TICK_RATE" --behaviour "$BEHAVIOUR" \
+    --ramp "$RAMP" --room any --input-hz "$TICK_RATE" --behaviour "$BEHAVIOUR" --snapshots "$SNAPSHOTS" \
     --threads "$BOT_THREADS" --server-pid "$server_pid" --json "$OUT/report-$n.json" --quiet
   rc=$?
   set -e
