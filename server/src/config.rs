@@ -69,6 +69,13 @@ pub struct ServerConfig {
     /// Ticks of state each room keeps as delta baselines (`tickcast_shared::delta`); a client
     /// whose ack is older gets a full patch. 0 disables deltas: every client gets full snapshots.
     pub delta_window: usize,
+    /// Ack clocking of delta clients: a client that has this much of snapshots (in ticks'
+    /// time) written to it but not yet acknowledged gets no newer one until its ack catches up.
+    /// Byte-based backpressure alone lets a slow reader's own receive buffer hold seconds of
+    /// small deltas; this bounds its lag in time instead, which also keeps its baseline inside
+    /// the delta window. Zero turns it off. (A client that stops acknowledging altogether is
+    /// not held: once its ack leaves the delta window it is fed full patches as before.)
+    pub delta_ack_lag: Duration,
     /// Serve HTTPS/WSS with this rustls configuration (see [`crate::tls`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -102,6 +109,7 @@ impl Default for ServerConfig {
             message_rate_factor: 3.0,
             message_burst_factor: 2.0,
             delta_window: tickcast_shared::delta::DEFAULT_WINDOW,
+            delta_ack_lag: Duration::from_millis(500),
             tls: None,
         }
     }

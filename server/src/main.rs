@@ -104,6 +104,10 @@ struct Args {
     /// Ticks of state kept per room as delta baselines (0: no deltas, full snapshots for all).
     #[arg(long, env = "TICKCAST_DELTA_WINDOW", default_value_t = tickcast_shared::delta::DEFAULT_WINDOW)]
     delta_window: usize,
+    /// Seconds of snapshots a delta client may have unacknowledged before it is sent no newer
+    /// one (ack clocking; 0 = off).
+    #[arg(long, env = "TICKCAST_DELTA_ACK_LAG", default_value_t = 0.5)]
+    delta_ack_lag: f64,
     /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
     #[arg(long, env = "TICKCAST_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -194,6 +198,7 @@ async fn main() -> anyhow::Result<()> {
         client_timeout: secs(args.client_timeout, "client-timeout")?,
         max_connections: args.max_connections,
         delta_window: args.delta_window,
+        delta_ack_lag: secs(args.delta_ack_lag, "delta-ack-lag")?,
         max_connections_per_ip: args.max_connections_per_ip,
         limit_loopback: args.limit_loopback,
         trust_proxy: args.trust_proxy,

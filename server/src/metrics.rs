@@ -23,6 +23,7 @@ pub struct Metrics {
     pub snapshot_offers_total: IntCounter,
     pub delta_offers_total: IntCounter,
     pub delta_rebaselines_total: IntCounter,
+    pub delta_held_total: IntCounter,
     pub frames_sent_total: IntCounter,
     pub frame_bytes_sent_total: IntCounter,
     pub frames_dropped_total: IntCounter,
@@ -110,6 +111,12 @@ impl Metrics {
                 &r,
                 "tickcast_delta_offers_total",
                 "Delta snapshots offered to sessions that joined with deltas.",
+            ),
+            delta_held_total: counter(
+                &r,
+                "tickcast_delta_held_total",
+                "Ticks a delta client was sent nothing because too much it had been sent was \
+                 unacknowledged (ack clocking, --delta-ack-lag).",
             ),
             delta_rebaselines_total: counter(
                 &r,

@@ -177,6 +177,10 @@ pub struct Room<G: Game> {
     schedule: TickSchedule,
     dt: f32,
     stall_ticks: u64,
+    /// Ack clocking: unacknowledged ticks a delta client may have in flight (0 = off) …
+    max_unacked_ticks: u64,
+    /// … while its ack is at most this old (a client that stopped acking is not held).
+    ack_clock_span: u64,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     stats: Arc<RoomStats>,
@@ -214,6 +218,9 @@ impl<G: Game> Room<G> {
             schedule: TickSchedule::new(Instant::now(), period),
             dt: period.as_secs_f32(),
             stall_ticks: stall_ticks.max(1),
+            max_unacked_ticks: (config.delta_ack_lag.as_secs_f64() / period.as_secs_f64()).ceil()
+                as u64,
+            ack_clock_span: (config.delta_window as u64).min(stall_ticks / 2),
             metrics,
             stats,
             registry,
@@ -345,6 +352,7 @@ impl<G: Game> Room<G> {
 
     fn fan_out(&mut self, ctx: &mut Context<Self>) -> Result<(), EncodeError> {
         let mut dropped = 0;
+        let mut held = 0;
         let mut offers = 0;
         let mut i = 0;
         while i < self.members.len() {
@@ -356,6 +364,11 @@ impl<G: Game> Room<G> {
             if self.tick.saturating_sub(m.seat.taken_tick()) > self.stall_ticks {
                 let m = self.members.swap_remove(i);
                 self.disconnect_stalled(ctx, m);
+                continue;
+            }
+            if m.seat.deltas() && self.held_by_ack_clock(&m.seat) {
+                held += 1;
+                i += 1;
                 continue;
             }
             let bytes = if m.seat.deltas() {
@@ -387,8 +400,27 @@ impl<G: Game> Room<G> {
             self.metrics.frames_dropped_total.inc_by(dropped);
         }
         self.metrics.snapshot_offers_total.inc_by(offers as u64);
+        if held > 0 {
+            self.metrics.delta_held_total.inc_by(held);
+        }
         self.last_tick_offers = offers;
         Ok(())
+    }
+
+    /// Ack clocking: whether a delta client has too many ticks written to it but not
+    /// acknowledged to be sent a newer one. TCP's buffers are sized in bytes, so without this a
+    /// client that reads slowly queues seconds of small deltas in its own receive buffer, its
+    /// acks fall out of the delta window, it is sent full patches, and it falls further behind.
+    /// Bounding the unacknowledged span in ticks keeps its lag (and its baseline) short; the
+    /// seat's latest-wins slot still holds the newest frame for when the ack arrives.
+    fn held_by_ack_clock<I>(&self, seat: &Seat<I>) -> bool {
+        if self.max_unacked_ticks == 0 {
+            return false;
+        }
+        let (acked, written) = (seat.acked_tick(), seat.taken_tick());
+        acked > 0
+            && self.tick.saturating_sub(acked) <= self.ack_clock_span
+            && written.saturating_sub(acked) >= self.max_unacked_ticks
     }
 
     /// The session has not taken a snapshot within the stall timeout. It may be frozen (actix

@@ -93,6 +93,24 @@ impl DeltaClient {
         }
     }
 
+    /// Reads and applies deltas for `span`; returns the ticks received.
+    async fn read_for(&mut self, span: Duration) -> Vec<u64> {
+        let end = tokio::time::Instant::now() + span;
+        let mut ticks = Vec::new();
+        while tokio::time::Instant::now() < end {
+            let Ok(item) = tokio::time::timeout_at(end, self.c.ws.next()).await else {
+                break;
+            };
+            if let Some(Ok(Message::Binary(bytes))) = item {
+                if let Ok(ServerMsg::Delta(d)) = decode::<ServerMsg>(&bytes) {
+                    self.store.receive(&d).expect("a delta should apply");
+                    ticks.push(d.tick);
+                }
+            }
+        }
+        ticks
+    }
+
     fn based_on_a_baseline(&self) -> usize {
         self.got.values().filter(|(base, _, _)| *base != 0).count()
     }
@@ -290,6 +308,39 @@ async fn a_reader_that_stalls_on_deltas_never_needs_a_frame_it_missed() {
     for m in movers {
         m.await.expect("a mover should not panic");
     }
+}
+
+#[tokio::test]
+async fn a_delta_client_is_sent_no_more_than_the_ack_lag_ahead_of_its_ack() {
+    let server = start_arena(ServerConfig {
+        delta_ack_lag: Duration::from_millis(300), // 9–10 ticks at 30 Hz
+        ..test_config()
+    });
+    let mut c = DeltaClient::join(server.addr(), Join::room("clock", "c"), Ack::Honest).await;
+    c.play(10).await;
+    let acked = c.store.ack_tick();
+    // The client keeps reading but stops acknowledging: the server sends it at most ~10 ticks
+    // past its ack (what was in flight), then holds it.
+    let ticks = c.read_for(Duration::from_secs(1)).await;
+    let newest = ticks.last().copied().unwrap_or(acked);
+    assert!(
+        newest <= acked + 12,
+        "acked {acked}, yet was sent up to tick {newest}: {ticks:?}"
+    );
+    let held = metric(&server, "tickcast_delta_held_total").await;
+    assert!(held >= 15.0, "{held} ticks held");
+    // One ack later the newest state flows again, still as a delta.
+    c.input(Controls::default()).await;
+    let tick = c.next_delta().await;
+    let (base, _, _) = c.got[&tick];
+    assert!(
+        tick > acked + 20,
+        "the newest state, not the backlog: {tick} after {acked}"
+    );
+    assert!(
+        base >= acked,
+        "a delta against its ack, not a full patch: base {base}"
+    );
 }
 
 #[tokio::test]
