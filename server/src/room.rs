@@ -7,8 +7,9 @@
 //!
 //! Delta clients (`Join.deltas`) get the tick's state as a patch against the baseline they last
 //! acknowledged, from a window of recent replicated states ([`History`]). Seats that share a
-//! baseline share one encoding: a tick costs one encoding per *distinct* baseline (typically
-//! two or three, as acks arrive a tick or two behind), not one per session.
+//! baseline share one encoding: a tick costs one encoding per *distinct* baseline (acks arrive a
+//! tick or two behind: 1.34 encodings per tick for rooms of 16 at 1,000 bots, BENCHMARKS.md), not
+//! one per session. A delta client with too much unacknowledged is held (ack clocking, below).
 //!
 //! Talks to: sessions (through seats and wakes), the registry (player left, room failed).
 //! A panic in the game's code is caught here: the room closes its sessions with 1011, tells the
@@ -412,7 +413,7 @@ impl<G: Game> Room<G> {
     /// client that reads slowly queues seconds of small deltas in its own receive buffer, its
     /// acks fall out of the delta window, it is sent full patches, and it falls further behind.
     /// Bounding the unacknowledged span in ticks keeps its lag (and its baseline) short; the
-    /// seat's latest-wins slot still holds the newest frame for when the ack arrives.
+    /// first tick after its ack moves sends it the newest state, against that ack.
     fn held_by_ack_clock<I>(&self, seat: &Seat<I>) -> bool {
         if self.max_unacked_ticks == 0 {
             return false;
