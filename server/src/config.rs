@@ -68,6 +68,7 @@ pub struct ServerConfig {
     pub message_burst_factor: f64,
     /// Ticks of state each room keeps as delta baselines (`tickcast_shared::delta`); a client
     /// whose ack is older gets a full patch. 0 disables deltas: every client gets full snapshots.
+    /// At most [`tickcast_shared::delta::MAX_WINDOW`] (what clients are required to hold).
     pub delta_window: usize,
     /// Ack clocking of delta clients: a client that has this much of snapshots (in ticks'
     /// time) written to it but not yet acknowledged gets no newer one until its ack catches up.

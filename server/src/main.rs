@@ -197,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             .max(Duration::from_millis(100)),
         client_timeout: secs(args.client_timeout, "client-timeout")?,
         max_connections: args.max_connections,
-        delta_window: args.delta_window,
+        delta_window: args.delta_window.min(tickcast_shared::delta::MAX_WINDOW),
         delta_ack_lag: secs(args.delta_ack_lag, "delta-ack-lag")?,
         max_connections_per_ip: args.max_connections_per_ip,
         limit_loopback: args.limit_loopback,

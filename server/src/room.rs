@@ -221,13 +221,14 @@ impl<G: Game> Room<G> {
             stall_ticks: stall_ticks.max(1),
             max_unacked_ticks: (config.delta_ack_lag.as_secs_f64() / period.as_secs_f64()).ceil()
                 as u64,
-            ack_clock_span: (config.delta_window as u64).min(stall_ticks / 2),
+            ack_clock_span: (config.delta_window.min(tickcast_shared::delta::MAX_WINDOW) as u64)
+                .min(stall_ticks / 2),
             metrics,
             stats,
             registry,
             encode_buf: Vec::with_capacity(1024),
             input_buf: Vec::new(),
-            history: History::new(config.delta_window),
+            history: History::new(config.delta_window.min(tickcast_shared::delta::MAX_WINDOW)),
             state: None,
             full: None,
             deltas: Vec::new(),

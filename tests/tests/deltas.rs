@@ -284,7 +284,7 @@ async fn a_reader_that_stalls_on_deltas_never_needs_a_frame_it_missed() {
         ack: Ack::Honest,
     };
     slow.play(10).await;
-    // Stop reading (and acking) for longer than the 64-tick delta window.
+    // Stop reading (and acking) for longer than the delta window (32 ticks, ~1 s).
     tokio::time::sleep(Duration::from_secs(3)).await;
     slow.play(60).await;
 
