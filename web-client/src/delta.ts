@@ -9,7 +9,7 @@ import type { ArenaState } from './protocol';
 
 /** Positions (units) and velocities (units/s) travel multiplied by this and rounded. */
 export const SCALE = 100;
-/** How many received states the client keeps (the server's default window). */
+/** States the client keeps: the largest window a server may use (its default is 32). */
 export const DEFAULT_CAPACITY = 64;
 
 const I32_MIN = -0x8000_0000;
