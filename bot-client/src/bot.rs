@@ -67,10 +67,11 @@ impl CloseInfo {
     /// Code 1006: the connection ended without a close frame.
     pub const ABNORMAL: u16 = 1006;
 
-    /// Whether the connection was lost rather than closed (code 1006): the server then holds
-    /// the player's seat for a resume, while after any close frame it has already removed it.
+    /// Whether the connection was lost rather than closed (code 1006, or the server's 4006
+    /// heartbeat timeout): the server then holds the player's seat for a resume, while after any
+    /// other close frame it has already removed it.
     pub fn is_lost(&self) -> bool {
-        self.code == Self::ABNORMAL
+        self.code == Self::ABNORMAL || tickcast_shared::close::is_resumable(self.code)
     }
 
     fn abnormal() -> Self {

@@ -6,10 +6,11 @@
 //! | how the connection ended | seat | resume? |
 //! |---|---|---|
 //! | no close frame (reset, EOF, I/O error: code 1006) | held for `--resume-grace` | yes |
+//! | 4006: the server heard nothing from the bot for its client timeout | held | yes |
 //! | any close frame from the server (1001 shutdown, 1008, 1011, 4004 …) | already removed, token void | no: it could only be refused with 4005 |
 //! | our own close | removed | no |
 //!
-//! So only 1006 is treated as a lost connection ([`CloseInfo::is_lost`],
+//! So only 1006 and 4006 are treated as a lost connection ([`CloseInfo::is_lost`],
 //! [`BotError::is_connection_lost`]). In particular 1001 on a server shutdown is not retried: a
 //! bot must not keep knocking on a server that is going away.
 //!
@@ -214,7 +215,16 @@ mod tests {
             after_failure(&close(4005)),
             AfterFailure::Stop(ResumeError::Refused(c)) if c.code == 4005
         ));
+        // Lost, or timed out by the server (seat held): worth another attempt.
+        for code in [1006, 4006] {
+            assert!(close(code).is_connection_lost(), "{code}");
+            assert!(
+                matches!(after_failure(&close(code)), AfterFailure::Retry),
+                "{code}"
+            );
+        }
         for code in [1000, 1001, 1008, 1011, 4004] {
+            assert!(!close(code).is_connection_lost(), "{code}");
             assert!(
                 matches!(after_failure(&close(code)), AfterFailure::Stop(ResumeError::Closed(c)) if c.code == code),
                 "{code}"

@@ -3,12 +3,12 @@
 //! It decodes frames (reassembling fragmented messages up to the size limit), validates and
 //! forwards the join to the registry and inputs to its seat, answers pings, writes snapshots when
 //! its room wakes it, and closes with the right code on any protocol error: 1002 protocol error,
-//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, heartbeat, flood), 1009 too
-//! big, 4000–4005 for join refusals (see `shared/PROTOCOL.md`). Every data frame, ping and pong
+//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, flood), 1009 too big,
+//! 4000–4005 for join refusals, 4006 heartbeat timeout (seat held; see `shared/PROTOCOL.md`). Every data frame, ping and pong
 //! is charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
 //! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
 //! the token the upgrade was admitted with (else 4003). A close either side chose removes the
-//! player at once; a lost connection (reset, EOF, heartbeat timeout) detaches it instead, and the
+//! player at once; a lost connection (reset, EOF, heartbeat timeout: 4006) detaches it instead, and the
 //! room holds the seat for `resume_grace` so a `Join.resume` with the Welcome's token gets the
 //! same player back (the room also detaches a seat whose session vanished). It holds
 //! its admission [`Ticket`] until it is dropped, which frees its connection slot.
@@ -491,7 +491,11 @@ impl<G: Game> Actor for Session<G> {
                 if matches!(act.phase, Phase::Joined { .. }) {
                     act.phase = Phase::Lobby;
                 }
-                act.close(ctx, close::POLICY_VIOLATION, "heartbeat timeout");
+                act.close(
+                    ctx,
+                    close::TIMED_OUT,
+                    "heartbeat timeout: nothing heard; resume with your token",
+                );
             } else {
                 ctx.ping(b"");
             }

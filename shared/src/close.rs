@@ -33,8 +33,21 @@ pub const INVALID_JOIN: u16 = 4003;
 pub const TOO_SLOW: u16 = 4004;
 /// A resume token that is unknown or expired.
 pub const RESUME_REFUSED: u16 = 4005;
+/// Nothing was heard from the client (not even a pong) for the client timeout. The server
+/// treats it as a lost connection: the player's seat is held for the resume grace period, so
+/// a client that sees this code should reconnect at once with its resume token.
+pub const TIMED_OUT: u16 = 4006;
 
 /// Whether a client should reconnect (with backoff) after the server closed with `code`.
 pub fn is_retryable(code: u16) -> bool {
-    matches!(code, GOING_AWAY | INTERNAL_ERROR | TOO_SLOW | SERVER_FULL)
+    matches!(
+        code,
+        GOING_AWAY | INTERNAL_ERROR | TOO_SLOW | SERVER_FULL | TIMED_OUT
+    )
+}
+
+/// Whether the player's seat is still held after the server closed with `code`, so that a
+/// reconnect with the resume token gets the same player back (see `PROTOCOL.md`, *Resume*).
+pub fn is_resumable(code: u16) -> bool {
+    code == TIMED_OUT
 }

@@ -548,3 +548,55 @@ async fn a_load_run_bot_refused_after_the_grace_gives_up_and_is_reported() {
         "no other player took the bot's place"
     );
 }
+
+/// A bot that falls silent (reads nothing, so answers no ping) past the server's client timeout
+/// is timed out with its seat held, and resuming with its token gets the same player back. The
+/// server closes with 4006; whether the bot still gets that frame depends on its socket: having
+/// read nothing, its buffers are full, and the server gives up on writing the close frame after
+/// 100 ms and drops the connection (1006). Either way the bot must resume, not give up.
+#[tokio::test]
+async fn a_bot_timed_out_by_the_heartbeat_resumes_as_the_same_player() {
+    let server = start_arena(ServerConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        client_timeout: Duration::from_millis(800),
+        resume_grace: Duration::from_secs(5),
+        ..test_config()
+    });
+    let mut bot = Bot::connect(&server.ws_url(), &Join::room("hb", "quiet"))
+        .await
+        .expect("the bot should join");
+    let me = bot.player_id().expect("joined");
+    let seq = bot
+        .send_input(Controls::new(1.0, 0.0, 0))
+        .await
+        .expect("send");
+    bot.wait_for_ack(seq, WAIT).await.expect("acknowledged");
+    // Silent on purpose: no reads, so no pongs, for longer than the client timeout.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let close = loop {
+        match bot.next_event().await.expect("the server should close") {
+            Event::Closed(c) => break c,
+            _ => continue,
+        }
+    };
+    assert!(
+        [close::TIMED_OUT, CloseInfo::ABNORMAL].contains(&close.code),
+        "{close:?}"
+    );
+    assert!(close.is_lost(), "a timed-out seat is held: resumable");
+    let resumed = bot
+        .resume(&ResumePolicy::default())
+        .await
+        .expect("the held seat should be resumed");
+    assert_eq!(resumed.attempts, 1);
+    assert_eq!(bot.player_id(), Some(me), "the same player");
+    let seq = bot
+        .send_input(Controls::new(0.0, 1.0, 0))
+        .await
+        .expect("send");
+    let snap = bot
+        .wait_for_ack(seq, WAIT)
+        .await
+        .expect("acknowledged after the resume");
+    assert!(bot.own_state(&snap).is_some());
+}

@@ -690,10 +690,10 @@ async fn an_input_flood_is_dropped_then_closed_with_1008() {
     .await;
 }
 
-/// A client that goes silent — never answers pings, sends nothing — is closed with 1008 after
-/// the client timeout, and leaves the room.
+/// A client that goes silent — never answers pings, sends nothing — is closed with 4006 after
+/// the client timeout (its seat held for a resume), and leaves the room after the grace.
 #[tokio::test]
-async fn a_client_that_never_answers_pings_is_closed_with_1008() {
+async fn a_client_that_never_answers_pings_is_closed_with_4006() {
     let config = ServerConfig {
         heartbeat_interval: Duration::from_millis(200),
         client_timeout: Duration::from_millis(900),
@@ -707,7 +707,8 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
         let t0 = Instant::now();
         // Raw never answers pings: reading until the close counts them, unanswered.
         let (code, reason, pings) = silent.expect_close().await;
-        assert_eq!(code, close::POLICY_VIOLATION);
+        assert_eq!(code, close::TIMED_OUT);
+        assert!(close::is_resumable(code));
         assert!(reason.contains("heartbeat"), "{reason}");
         assert!(pings >= 2, "the server pinged {pings} times");
         assert!(t0.elapsed() < Duration::from_secs(3));
