@@ -9,9 +9,9 @@
 //!
 //! IPv6 clients are counted per /64 network (one subscriber usually holds a whole /64).
 //! Behind a reverse proxy every peer address is the proxy's: with `trust_proxy` the client IP is
-//! the last address of `X-Forwarded-For` (the one the proxy appended). Loopback peers are exempt
-//! from the per-IP limit unless `limit_loopback` is set (local load tests open thousands of
-//! connections from 127.0.0.1).
+//! the last `for=` of `Forwarded` or else the last address of `X-Forwarded-For` (the one the proxy
+//! appended). Loopback peers are exempt from the per-IP limit unless `limit_loopback` is set
+//! (local load tests open thousands of connections from 127.0.0.1).
 //!
 //! Talks to: [`crate::http`] (the upgrade route calls [`Admission::check`]), [`crate::token`].
 
@@ -162,11 +162,24 @@ impl Admission {
         (c.total, c.per_ip.len())
     }
 
-    /// The client's IP: the peer address, or with `trust_proxy` the last `X-Forwarded-For` hop.
+    /// The client's IP: the peer address, or with `trust_proxy` the last hop the proxy
+    /// appended: the last `for=` of the standard `Forwarded` header (RFC 7239) if there is one,
+    /// else the last `X-Forwarded-For` entry. Only the last is trusted: earlier entries come from
+    /// the client and can say anything.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr().map(|a| a.ip());
         if !self.config.trust_proxy {
             return peer;
+        }
+        let forwarded = req
+            .headers()
+            .get_all("forwarded")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(forwarded_for)
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
         }
         req.headers()
             .get_all("x-forwarded-for")
@@ -240,6 +253,22 @@ impl Admission {
             client_ip,
         })
     }
+}
+
+/// The address in one element of a `Forwarded` header (`for=192.0.2.60;proto=http`,
+/// `for="[2001:db8::17]:4711"`); none for `unknown`, obfuscated names or anything malformed.
+fn forwarded_for(element: &str) -> Option<IpAddr> {
+    let value = element.split(';').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("for").then_some(v.trim())
+    })?;
+    let value = value.trim_matches('"');
+    if let Some(rest) = value.strip_prefix('[') {
+        // [IPv6] or [IPv6]:port
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    // IPv4 or IPv4:port
+    value.split(':').next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -349,6 +378,53 @@ mod tests {
             "the last hop is the one the proxy saw"
         );
         let _b = a.check(&req("198.51.100.8")).unwrap();
+    }
+
+    #[test]
+    fn the_standard_forwarded_header_is_read_too_and_wins() {
+        assert_eq!(
+            forwarded_for("for=192.0.2.60;proto=http;by=203.0.113.43"),
+            Some("192.0.2.60".parse().unwrap())
+        );
+        assert_eq!(
+            forwarded_for(" For=\"[2001:db8:cafe::17]:4711\""),
+            Some("2001:db8:cafe::17".parse().unwrap())
+        );
+        assert_eq!(
+            forwarded_for("for=198.51.100.7:8080"),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        for bad in [
+            "for=unknown",
+            "for=_hidden",
+            "proto=https",
+            "for=\"[::1",
+            "for=",
+            "garbage",
+        ] {
+            assert_eq!(forwarded_for(bad), None, "{bad}");
+        }
+        let a = admission(ServerConfig {
+            max_connections_per_ip: 1,
+            trust_proxy: true,
+            ..ServerConfig::default()
+        });
+        let req = |fwd: &str, xff: &str| {
+            from("127.0.0.1")
+                .insert_header(("forwarded", fwd))
+                .insert_header(("x-forwarded-for", xff))
+                .to_http_request()
+        };
+        let _a = a
+            .check(&req("for=1.2.3.4, for=203.0.113.9", "198.51.100.1"))
+            .unwrap();
+        assert_eq!(
+            a.check(&req("for=5.6.7.8, for=203.0.113.9", "198.51.100.2"))
+                .unwrap_err(),
+            Refusal::PerIpLimit,
+            "the last Forwarded hop counts, not X-Forwarded-For"
+        );
+        let _b = a.check(&req("for=unknown", "198.51.100.2")).unwrap();
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub struct ServerConfig {
     /// Apply the per-IP limit to loopback peers too (off: local load tests and a same-host proxy
     /// without `trust_proxy` are not limited per IP).
     pub limit_loopback: bool,
-    /// Take the client IP from the last `X-Forwarded-For` entry (only behind a reverse proxy
-    /// that sets it; otherwise clients could pick their own address).
+    /// Take the client IP from the last `Forwarded: for=` or `X-Forwarded-For` entry (only
+    /// behind a reverse proxy that sets it; otherwise clients could pick their own address).
     pub trust_proxy: bool,
     /// Browser origins allowed to upgrade (`https://game.example`); empty = any. Requests without
     /// an `Origin` header (non-browser clients) are always allowed.

@@ -85,7 +85,8 @@ struct Args {
     /// Apply the per-IP limit to loopback clients too.
     #[arg(long, env = "TICKCAST_LIMIT_LOOPBACK")]
     limit_loopback: bool,
-    /// Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry.
+    /// Behind a reverse proxy: take the client IP from the last `Forwarded: for=` (RFC 7239) or
+    /// else the last X-Forwarded-For entry.
     #[arg(long, env = "TICKCAST_TRUST_PROXY")]
     trust_proxy: bool,
     /// Browser origins allowed to open /ws, comma-separated (e.g. https://game.example);
