@@ -23,9 +23,10 @@ export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused'
 export interface ConnectionEvents {
   status(status: ConnStatus, detail: string): void;
   welcome(w: Welcome): void;
-  snapshot(s: Snapshot): void;
+  /** A full snapshot; `bytes` = its WebSocket payload size. */
+  snapshot(s: Snapshot, bytes: number): void;
   /** A delta snapshot (only after joining with `deltas`); the receiver applies it. */
-  delta(d: DeltaSnapshot): void;
+  delta(d: DeltaSnapshot, bytes: number): void;
   pong(p: Pong): void;
   error(e: ErrorMsg): void;
   /**
@@ -33,6 +34,8 @@ export interface ConnectionEvents {
    * `code` is the close code, or the HTTP status (< 1000) when the upgrade itself was refused.
    */
   refused(code: number, message: string, reason: string): void;
+  /** Every message sent (`out`) or received (`in`): its WebSocket payload bytes (for stats). */
+  traffic?(direction: 'in' | 'out', bytes: number): void;
 }
 
 export interface BackoffPolicy {
@@ -142,7 +145,9 @@ export class Connection {
 
   send(msg: ClientMsg): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(encodeClientMsg(msg));
+    const bytes = encodeClientMsg(msg);
+    this.ws.send(bytes);
+    this.events.traffic?.('out', bytes.byteLength);
     return true;
   }
 
@@ -178,10 +183,15 @@ export class Connection {
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (this.ws !== ws) return;
+      if (typeof ev.data === 'string') {
+        this.events.traffic?.('in', new TextEncoder().encode(ev.data).byteLength);
+      }
       if (!(ev.data instanceof ArrayBuffer)) {
         console.warn('tickcast: ignoring a text frame from the server');
         return;
       }
+      const bytes = ev.data.byteLength;
+      this.events.traffic?.('in', bytes);
       let msg;
       try {
         msg = decodeServerMsg(new Uint8Array(ev.data));
@@ -199,10 +209,10 @@ export class Connection {
           this.events.welcome(msg.body);
           break;
         case 'snap':
-          this.events.snapshot(msg.body);
+          this.events.snapshot(msg.body, bytes);
           break;
         case 'delta':
-          this.events.delta(msg.body);
+          this.events.delta(msg.body, bytes);
           break;
         case 'pong':
           this.events.pong(msg.body);

@@ -12,6 +12,7 @@ class FakeSocket {
   readyState = FakeSocket.CONNECTING;
   binaryType = 'blob';
   sent: ClientMsg[] = [];
+  sentBytes: number[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
@@ -20,6 +21,7 @@ class FakeSocket {
   }
   send(bytes: Uint8Array) {
     this.sent.push(decodeClientMsg(bytes));
+    this.sentBytes.push(bytes.byteLength);
   }
   close() {
     this.readyState = FakeSocket.CLOSED;
@@ -108,6 +110,29 @@ describe('connection', () => {
     // The golden "delta_unchanged" vector: tick 46 against 45.
     ws.receive('81a564656c7461942e2dcf0000019ab697e800929390909093909090');
     expect(log.at(-1)).toBe('delta:46:45');
+  });
+
+  it('reports the payload bytes of every message sent and received (for the net stats)', () => {
+    const { events } = recorder();
+    const traffic: string[] = [];
+    let deltaBytes = 0;
+    events.traffic = (direction, bytes) => traffic.push(`${direction}:${bytes}`);
+    events.delta = (_d, bytes) => (deltaBytes = bytes);
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(WELCOME);
+    const delta = '81a564656c7461942e2dcf0000019ab697e800929390909093909090';
+    ws.receive(delta);
+    const [join, ping] = ws.sentBytes;
+    expect(join).toBeGreaterThan(10);
+    expect(traffic).toEqual([
+      `out:${join}`,
+      `in:${WELCOME.length / 2}`,
+      `out:${ping}`,
+      `in:${delta.length / 2}`,
+    ]);
+    expect(deltaBytes).toBe(delta.length / 2);
   });
 
   it('can join without deltas (full snapshots)', () => {
