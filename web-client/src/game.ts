@@ -6,6 +6,7 @@ import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './de
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus } from './net';
+import { NetStats, isNetStatsToggle, netStatsRows, type NetStatsSample } from './netstats';
 import { Predictor } from './prediction';
 import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
 import { Renderer, assignColors, playerColor, type DrawPlayer, type Pop } from './render';
@@ -39,6 +40,16 @@ export interface TickcastView {
   readonly drawMs: number;
   /** Snapshot traffic since the page loaded (over all connections). */
   readonly net: TickcastNetView;
+  /**
+   * The net graph's figures (rates over the last second, refreshed 4 times a second whether the
+   * overlay is shown or not) and whether it is shown (`N`).
+   */
+  readonly netStats: TickcastNetStatsView;
+}
+
+export interface TickcastNetStatsView extends NetStatsSample {
+  /** Whether the overlay is shown. */
+  readonly visible: boolean;
 }
 
 export interface TickcastNetView {
@@ -68,10 +79,38 @@ export interface GameOptions {
   onRefused(code: number, message: string, reason: string): void;
   /** Called when the Welcome names the room (quick-play learns its room id here). */
   onRoom?(roomId: string): void;
+  /** Called when the net stats overlay is shown or hidden (also once at start). */
+  onNetStatsVisible?(visible: boolean): void;
   url?: string;
 }
 
 const INTERP_DELAY_MS = 100;
+/** How often the net stats figures are recomputed, ms. */
+const NET_STATS_EVERY_MS = 250;
+/** localStorage key remembering whether the net stats overlay is shown. */
+const NET_STATS_KEY = 'tickcast.netstats';
+
+const EMPTY_NET_STATS: TickcastNetStatsView = Object.freeze({
+  ...new NetStats().sample(0, { rttMs: null, tickRate: null, newestTick: 0, ackTick: 0 }),
+  visible: false,
+});
+
+function loadNetStatsVisible(): boolean {
+  try {
+    return localStorage.getItem(NET_STATS_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function saveNetStatsVisible(visible: boolean): void {
+  try {
+    if (visible) localStorage.setItem(NET_STATS_KEY, '1');
+    else localStorage.removeItem(NET_STATS_KEY);
+  } catch {
+    // storage disabled: fine
+  }
+}
 
 let currentView: TickcastView = Object.freeze({
   connected: false,
@@ -96,6 +135,7 @@ let currentView: TickcastView = Object.freeze({
     ackTick: 0,
     baselines: 0,
   }),
+  netStats: EMPTY_NET_STATS,
 });
 
 /** Installs the read-only `window.tickcast` getter (once). */
@@ -155,6 +195,29 @@ export class Game {
     lastDeltaError: null as string | null,
     lastBaseTick: 0,
   };
+  /** Traffic over a sliding window, for the net graph overlay. */
+  private readonly stats = new NetStats();
+  private netStatsVisible = loadNetStatsVisible();
+  private netStatsView: TickcastNetStatsView = EMPTY_NET_STATS;
+  private netStatsAt = -Infinity;
+  /** The overlay's rows of the current figures (made when first drawn). */
+  private netStatsRows: ReturnType<typeof netStatsRows> | null = null;
+  private readonly onKeyDown = (e: KeyboardEvent) => {
+    const target = e.target instanceof HTMLElement ? e.target : null;
+    const toggle = isNetStatsToggle({
+      key: e.key,
+      code: e.code,
+      ctrlKey: e.ctrlKey,
+      altKey: e.altKey,
+      metaKey: e.metaKey,
+      repeat: e.repeat,
+      targetTag: target?.tagName ?? null,
+      targetEditable: target?.isContentEditable ?? false,
+    });
+    if (!toggle) return;
+    e.preventDefault();
+    this.setNetStatsVisible(!this.netStatsVisible);
+  };
 
   constructor(private readonly opts: GameOptions) {
     installView();
@@ -167,11 +230,16 @@ export class Game {
         this.publish();
       },
       welcome: (w) => this.onWelcome(w),
-      snapshot: (s) => {
+      snapshot: (s, bytes) => {
         this.netStats.snapshots++;
+        this.stats.snapshot(performance.now(), s.tick, 'snap', bytes);
         this.onSnapshot(s);
       },
-      delta: (d) => this.onDelta(d),
+      delta: (d, bytes) => this.onDelta(d, bytes),
+      traffic: (direction, bytes) => {
+        if (direction === 'in') this.stats.received(performance.now(), bytes);
+        else this.stats.sent(performance.now(), bytes);
+      },
       pong: (p) => {
         const rtt = performance.now() - p.client_time;
         // The first round trip overlaps page start-up (and the server's join work): skip it.
@@ -196,6 +264,8 @@ export class Game {
 
   start(): void {
     this.input.attach(this.opts.canvas);
+    window.addEventListener('keydown', this.onKeyDown);
+    this.opts.onNetStatsVisible?.(this.netStatsVisible);
     this.conn.start();
     const frame = (t: number) => {
       this.rafId = requestAnimationFrame(frame);
@@ -208,7 +278,36 @@ export class Game {
     this.conn.stop();
     this.stopInputLoop();
     this.input.dispose();
+    window.removeEventListener('keydown', this.onKeyDown);
     cancelAnimationFrame(this.rafId);
+  }
+
+  get netStatsShown(): boolean {
+    return this.netStatsVisible;
+  }
+
+  /** Shows or hides the net stats overlay (remembered in localStorage). */
+  setNetStatsVisible(visible: boolean): void {
+    if (visible === this.netStatsVisible) return;
+    this.netStatsVisible = visible;
+    saveNetStatsVisible(visible);
+    this.netStatsView = Object.freeze({ ...this.netStatsView, visible });
+    this.opts.onNetStatsVisible?.(visible);
+    this.publish();
+  }
+
+  /** Recomputes the net stats figures when they are due (a few times a second). */
+  private sampleNetStats(now: number): void {
+    if (now - this.netStatsAt < NET_STATS_EVERY_MS) return;
+    this.netStatsAt = now;
+    const sample = this.stats.sample(now, {
+      rttMs: this.pingMs,
+      tickRate: this.welcome?.tick_rate ?? null,
+      newestTick: this.newestTick,
+      ackTick: this.ackTick(),
+    });
+    this.netStatsView = Object.freeze({ ...sample, visible: this.netStatsVisible });
+    this.netStatsRows = null;
   }
 
   private onWelcome(w: Welcome): void {
@@ -225,6 +324,7 @@ export class Game {
     this.renderedPlayers = [];
     // A new connection starts from a full patch (base tick 0): old baselines are no use.
     this.baselines.reset();
+    this.stats.newConnection();
     this.newestTick = Math.max(0, w.tick);
     this.opts.onRoom?.(w.room_id);
     this.startInputLoop(w.tick_rate);
@@ -257,7 +357,10 @@ export class Game {
     }
     if (this.pops.length > 32) this.pops.splice(0, this.pops.length - 32);
     // Keep the view fresh even if animation frames are throttled (background tab).
-    if (now - this.lastFrameAt > 250) this.computePlayers(now, 0);
+    if (now - this.lastFrameAt > 250) {
+      this.computePlayers(now, 0);
+      this.sampleNetStats(now);
+    }
     this.publish();
   }
 
@@ -266,7 +369,9 @@ export class Game {
    * that cannot be applied is dropped and counted; the ack stays where it was, so the server's
    * next delta is against a state we hold (or a full patch).
    */
-  private onDelta(d: DeltaSnapshot): void {
+  private onDelta(d: DeltaSnapshot, bytes: number): void {
+    const now = performance.now();
+    this.stats.snapshot(now, d.tick, d.base_tick === 0 ? 'full' : 'delta', bytes, d.base_tick);
     this.netStats.deltas++;
     this.netStats.lastBaseTick = d.base_tick;
     if (d.base_tick === 0) this.netStats.fullDeltas++;
@@ -277,6 +382,7 @@ export class Game {
       if (!(e instanceof DeltaError)) throw e;
       this.netStats.deltaErrors++;
       this.netStats.lastDeltaError = e.kind;
+      this.stats.deltaError(now);
       console.warn(`tickcast: dropped delta ${d.tick} (base ${d.base_tick}): ${e.message}`);
       this.publish();
       return;
@@ -341,6 +447,7 @@ export class Game {
       return;
     }
     const renderTick = this.clock.tick(now);
+    this.stats.interpDelay(performance.now(), (s.tick - renderTick) * this.clock.periodMs);
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
@@ -373,6 +480,7 @@ export class Game {
     const t = now / 1000;
     this.pops = this.pops.filter((p) => t - p.born < 0.6);
     const w = this.welcome;
+    this.sampleNetStats(performance.now());
     const t0 = performance.now();
     this.renderer.draw({
       arena: this.arena,
@@ -392,6 +500,13 @@ export class Game {
       stick: this.input.stick(),
       boosting: (this.lastControls.buttons & 1) === 1,
       focus: this.renderedPlayers.find((p) => p.me) ?? null,
+      netStats: this.netStatsVisible
+        ? {
+            rows: (this.netStatsRows ??= netStatsRows(this.netStatsView)),
+            bars: this.stats.graph(),
+            fullBytes: this.netStatsView.fullBytes,
+          }
+        : null,
       time: t,
     });
     this.drawMs = this.drawMs * 0.9 + (performance.now() - t0) * 0.1;
@@ -424,6 +539,7 @@ export class Game {
         ackTick: this.ackTick(),
         baselines: this.baselines.size,
       }),
+      netStats: this.netStatsView,
     });
   }
 }

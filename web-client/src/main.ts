@@ -221,6 +221,9 @@ function startGame(room: string | null, name: string): void {
       if (token) link.searchParams.set('token', token);
       history.replaceState(null, '', link.toString());
     },
+    onNetStatsVisible: (visible) => {
+      $('netstats').setAttribute('aria-pressed', String(visible));
+    },
     onRefused: (code, message, reason) => {
       $('notice-title').textContent = code === 1000 ? 'Disconnected' : "Can't play right now";
       $('notice-text').textContent = message;
@@ -239,6 +242,7 @@ function startGame(room: string | null, name: string): void {
     game.stop();
     go({ name });
   });
+  $('netstats').addEventListener('click', () => game.setNetStatsVisible(!game.netStatsShown));
   $('invite').addEventListener('click', () => {
     if (roomId) void copy(roomLink(roomId), $('invite'));
   });

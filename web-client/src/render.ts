@@ -6,6 +6,7 @@ import palette from '../../assets/web/palette.json';
 import type { StickView } from './input';
 import { STICK_RADIUS } from './input';
 import type { ConnStatus } from './net';
+import type { GraphBar, NetStatsCell } from './netstats';
 import type { ArenaInfo } from './protocol';
 
 export { palette };
@@ -54,8 +55,19 @@ export interface Frame {
   boosting: boolean;
   /** Our own player's position: the view follows it when the arena does not fit. */
   focus: { x: number; y: number } | null;
+  /** The net stats overlay (`N`), when shown. */
+  netStats: NetStatsOverlay | null;
   /** Seconds, for animation. */
   time: number;
+}
+
+export interface NetStatsOverlay {
+  /** Two figures per row (see `netStatsRows`). */
+  rows: [NetStatsCell, NetStatsCell][];
+  /** The latest snapshot frames, oldest first, for the bar graph. */
+  bars: readonly GraphBar[];
+  /** Bytes of a full frame: the graph's scale, so deltas show how far below it they stay. */
+  fullBytes: number | null;
 }
 
 function hashId(id: string): number {
@@ -197,6 +209,7 @@ export class Renderer {
       for (const p of sorted) this.drawName(p, f.arena);
     }
     this.drawHud(f.hud);
+    if (f.netStats) this.drawNetStats(f.netStats);
     if (f.arena) this.drawScoreboard(f.players);
     if (f.stick) this.drawStick(f.stick);
     this.drawHint();
@@ -544,6 +557,60 @@ export class Renderer {
     ctx.fillText(`#${h.tick}`, x + w - 12, y + 6 + lh * 2.5 + 1);
   }
 
+  /**
+   * The net graph, under the HUD: a bar per snapshot frame (height = bytes; full frames and
+   * frames after a gap or that failed in other colours), then the figures in two columns.
+   */
+  private drawNetStats(n: NetStatsOverlay): void {
+    const ctx = this.ctx;
+    const x = 12;
+    const y = 12 + 12 + 19 * 3 + 8; // below the HUD panel
+    const w = 290;
+    const lh = 16;
+    const graphH = 28;
+    const h = 28 + graphH + 8 + lh * n.rows.length + 6;
+    panel(ctx, x, y, w, h);
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.font = `700 11px ${FONT}`;
+    ctx.fillStyle = palette.textDim;
+    ctx.fillText('NET', x + 12, y + 15);
+    ctx.textAlign = 'right';
+    ctx.font = `500 11px ${FONT}`;
+    ctx.fillText('N to hide', x + w - 12, y + 15);
+
+    // Bars, newest at the right, scaled to a full frame (or the largest shown, if larger).
+    const gx = x + 12;
+    const gy = y + 28;
+    const gw = w - 24;
+    const barW = gw / 64;
+    const max = Math.max(64, n.fullBytes ?? 0, ...n.bars.map((b) => b.bytes));
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.04)';
+    ctx.fillRect(gx, gy, gw, graphH);
+    n.bars.forEach((b, i) => {
+      const bh = Math.max(1, (b.bytes / max) * graphH);
+      const bx = gx + gw - (n.bars.length - i) * barW;
+      ctx.fillStyle = b.bad ? palette.bad : b.kind === 'delta' ? palette.ok : palette.warn;
+      ctx.fillRect(bx, gy + graphH - bh, Math.max(1, barW - 1), bh);
+    });
+
+    ctx.font = `500 11px ${MONO}`;
+    const colW = (w - 24 - 12) / 2;
+    n.rows.forEach((row, r) => {
+      const ry = gy + graphH + 8 + lh * r + lh / 2;
+      row.forEach((c, i) => {
+        const cx = x + 12 + i * (colW + 12);
+        ctx.textAlign = 'left';
+        ctx.fillStyle = palette.textDim;
+        ctx.fillText(c.label, cx, ry);
+        ctx.textAlign = 'right';
+        ctx.fillStyle = c.warn ? palette.warn : palette.text;
+        const labelW = ctx.measureText(c.label).width + 6;
+        ctx.fillText(fitText(ctx, c.value, colW - labelW), cx + colW, ry);
+      });
+    });
+  }
+
   private drawScoreboard(players: DrawPlayer[]): void {
     const ctx = this.ctx;
     const rows = [...players].sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
@@ -614,7 +681,11 @@ export class Renderer {
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
     ctx.fillStyle = palette.textDim;
-    ctx.fillText('WASD / arrows to move  ·  Shift to boost  ·  grab the orbs', 16, this.cssH - 26);
+    ctx.fillText(
+      'WASD / arrows to move  ·  Shift to boost  ·  grab the orbs  ·  N net stats',
+      16,
+      this.cssH - 26,
+    );
   }
 
   private drawBanner(h: Hud): void {
