@@ -507,7 +507,15 @@ async function main() {
   await pageD.fill('#name', 'D');
   await pageD.screenshot({ path: join(resultsDir, 'e2e-lobby.png') });
   await pageD.click('#quick');
-  await waitView(pageD, 'quick-play to join a room', () => window.tickcast.connected, null, 15_000);
+  // `?.`: the predicate may run in the new page before its script has installed window.tickcast
+  // (a throwing predicate ends the wait at once; a navigation does not).
+  await waitView(
+    pageD,
+    'quick-play to join a room',
+    () => window.tickcast?.connected,
+    null,
+    15_000,
+  );
   const d = await viewOf(pageD);
   const dUrl = new URL(pageD.url());
   check(
