@@ -427,6 +427,8 @@ async function main() {
     }
   }
 
+  await netStatsChecks(pageA, mock);
+
   mkdirSync(resultsDir, { recursive: true });
   await pageA.screenshot({ path: join(resultsDir, 'e2e-page-a.png') });
   await pageB.screenshot({ path: join(resultsDir, 'e2e-page-b.png') });
@@ -678,6 +680,106 @@ async function main() {
   check(
     pageErrors.length === 0,
     `no uncaught page errors${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`,
+  );
+}
+
+/**
+ * The net stats overlay: `N` shows it (button state, remembered, drawn on the canvas), its figures
+ * are plausible against the real server on deltas, and the toolbar button hides it again.
+ */
+async function netStatsChecks(page, mock) {
+  // The pixels of the overlay's title band (below the HUD), to see that it is drawn and removed.
+  const band = () => {
+    const c = document.getElementById('game');
+    const k = c.width / c.clientWidth;
+    const [x, y, w, h] = [14 * k, 92 * k, 286 * k, 20 * k].map(Math.round);
+    return new Promise((res) =>
+      requestAnimationFrame(() =>
+        requestAnimationFrame(() => {
+          // Copied into a fresh canvas first: reading the game canvas itself twice makes Chromium
+          // warn about repeated readbacks.
+          const copy = document.createElement('canvas');
+          copy.width = w;
+          copy.height = h;
+          const ctx = copy.getContext('2d', { willReadFrequently: true });
+          ctx.drawImage(c, x, y, w, h, 0, 0, w, h);
+          res(Array.from(ctx.getImageData(0, 0, w, h).data));
+        }),
+      ),
+    );
+  };
+  const shown = () =>
+    window.tickcast.netStats.visible &&
+    document.getElementById('netstats').getAttribute('aria-pressed') === 'true' &&
+    localStorage.getItem('tickcast.netstats') === '1';
+  await page.bringToFront();
+  check(!(await page.evaluate(shown)), 'the net stats overlay is off by default');
+  await page.keyboard.press('n');
+  await waitView(page, 'the net stats overlay to show (key N)', shown, null, 5000);
+  const on = await page.evaluate(band);
+
+  // Rates over the last second. A condition with a timeout, so one hiccup of a busy machine does
+  // not fail the run, but figures that never become plausible do.
+  const plausible = (mock) => {
+    const s = window.tickcast.netStats;
+    const ok =
+      s.snapshotRate >= 25 &&
+      s.snapshotRate <= 35 &&
+      s.tickRate === 30 &&
+      s.downBytesPerSec > 0 &&
+      s.upBytesPerSec > 0 &&
+      s.rttMs !== null &&
+      s.interpDelayMs > 20 &&
+      s.interpDelayMs < 250 &&
+      s.ackLag <= 1;
+    if (mock) return ok;
+    // On deltas a frame of this room of 2 costs ~35–45 B; a full one ~300 B (24 orbs).
+    return (
+      ok &&
+      s.bytesPerSnapshot < 100 &&
+      s.bytesPerSnapshot < s.fullBytes / 4 &&
+      s.deltaShare > 0.9 &&
+      s.deltaErrors === 0 &&
+      s.deltaErrorsTotal === 0 &&
+      s.baseAge >= 1 &&
+      s.baseAge <= 15
+    );
+  };
+  await waitView(page, 'plausible net stats', plausible, mock, 5000);
+  const s = (await viewOf(page)).netStats;
+  const f = (v, d = 0) => (v === null ? 'null' : v.toFixed(d));
+  log(`page A net stats: ${JSON.stringify(s)}`);
+  check(
+    true,
+    `net stats: ${f(s.snapshotRate, 1)} snapshots/s at ${s.tickRate} Hz, down ${f(s.downBytesPerSec)} B/s, up ${f(s.upBytesPerSec)} B/s, ${f(s.bytesPerSnapshot, 1)} B per snapshot (a full one ${s.fullBytes} B), ${f(s.deltaShare * 100)} % deltas, ${s.droppedTicks} dropped ticks (${s.droppedTotal} in all), ${s.deltaErrors} apply errors, rtt ${f(s.rttMs, 1)} ms, ack lag ${s.ackLag}, base age ${s.baseAge} ticks, interp ${f(s.interpDelayMs)} ms`,
+  );
+  await page.screenshot({ path: join(resultsDir, 'e2e-netstats.png') });
+
+  await page.click('#netstats');
+  await waitView(
+    page,
+    'the toolbar button to hide the overlay',
+    () =>
+      !window.tickcast.netStats.visible &&
+      document.getElementById('netstats').getAttribute('aria-pressed') === 'false' &&
+      localStorage.getItem('tickcast.netstats') === null,
+    null,
+    5000,
+  );
+  const off = await page.evaluate(band);
+  let changed = 0;
+  for (let i = 0; i < on.length; i += 4) {
+    const d = Math.max(
+      Math.abs(on[i] - off[i]),
+      Math.abs(on[i + 1] - off[i + 1]),
+      Math.abs(on[i + 2] - off[i + 2]),
+    );
+    if (d > 6) changed++;
+  }
+  const share = changed / (on.length / 4);
+  check(
+    share > 0.5,
+    `the overlay is drawn on the canvas and the button hides it (${(share * 100).toFixed(0)} % of its title band's pixels change)`,
   );
 }
 
