@@ -145,10 +145,13 @@ export const CloseCode = {
   InvalidName: 4003,
   TooSlow: 4004,
   ResumeUnknown: 4005,
+  TimedOut: 4006,
 } as const;
 
 /** Close codes after which a client reconnects with backoff. */
-export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, 1011, 4002, 4004]);
+export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
+  1001, 1006, 1011, 4002, 4004, 4006,
+]);
 
 export function isRetryableClose(code: number): boolean {
   return RETRYABLE_CLOSE_CODES.has(code);
@@ -187,6 +190,8 @@ export function describeClose(code: number): string {
       return 'This tab fell behind the game.';
     case 4005:
       return 'Your seat expired; joining as a new player.';
+    case 4006:
+      return 'The server stopped hearing from this tab; resuming your seat.';
     default:
       return `The server closed the connection (code ${code}).`;
   }

@@ -175,6 +175,7 @@ describe('connection', () => {
       [1011, true],
       [4002, true],
       [4004, true],
+      [4006, true],
       [1000, false],
       [1008, false],
       [4000, false],
@@ -203,6 +204,19 @@ describe('connection', () => {
     const next = FakeSocket.all[1]!;
     next.open();
     expect(next.sent[0]).toMatchObject({ type: 'join', body: { resume: null } });
+  });
+
+  it('resumes its seat with the token after a heartbeat timeout (4006)', () => {
+    const { events } = recorder();
+    new Connection('ws://x/ws', 'r', 'a', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(WELCOME);
+    ws.serverClose(4006, 'heartbeat timeout');
+    vi.advanceTimersByTime(60_000);
+    const next = FakeSocket.all[1]!;
+    next.open();
+    expect(next.sent[0]).toMatchObject({ type: 'join', body: { resume: 'tok123' } });
   });
 
   it('does not reconnect after stop()', () => {
