@@ -51,3 +51,32 @@ pub fn is_retryable(code: u16) -> bool {
 pub fn is_resumable(code: u16) -> bool {
     code == TIMED_OUT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_seat_keeping_and_transient_closes_are_retried() {
+        for code in [GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, SERVER_FULL, TIMED_OUT] {
+            assert!(is_retryable(code), "{code}");
+        }
+        for code in [
+            NORMAL,
+            PROTOCOL_ERROR,
+            UNSUPPORTED_DATA,
+            INVALID_PAYLOAD,
+            POLICY_VIOLATION,
+            MESSAGE_TOO_BIG,
+            VERSION_MISMATCH,
+            ROOM_FULL,
+            INVALID_JOIN,
+            RESUME_REFUSED,
+        ] {
+            assert!(!is_retryable(code), "{code}");
+        }
+        // Only a heartbeat timeout leaves the seat held for a resume.
+        assert!(is_resumable(TIMED_OUT));
+        assert!(!is_resumable(TOO_SLOW) && !is_resumable(GOING_AWAY));
+    }
+}
