@@ -104,6 +104,8 @@ const MAX_RATE_ADJUST = 0.1;
 const WINDOW = 90;
 /** …and the most recent of them that place the arrival line (~1 s). */
 const LINE_WINDOW = 30;
+/** Arrivals must span this many ticks (~1 s) before the tick period is measured at all. */
+const MIN_PERIOD_SPAN = 30;
 /** No snapshot for this long (ms) means a stall: the arrival line is re-learnt. */
 const STALL_MS = 250;
 
@@ -147,19 +149,40 @@ export class RenderClock {
     if (last && (tick <= last.tick || nowMs - last.at > STALL_MS)) a.length = 0;
     a.push({ tick, at: nowMs });
     if (a.length > WINDOW) a.shift();
-    const first = a[0]!;
-    if (a.length >= 10 && tick > first.tick) {
-      const p = (nowMs - first.at) / (tick - first.tick);
-      this.period = Math.min(this.tickMs * 2, Math.max(this.tickMs * 0.5, p));
-    } else if (a.length === 1) {
-      this.period = this.tickMs;
-    }
+    this.period = this.estimatePeriod();
     // The earliest-arrival line over the last second (older samples only estimate the period).
     let offset = Infinity;
     for (let i = Math.max(0, a.length - LINE_WINDOW); i < a.length; i++) {
       offset = Math.min(offset, a[i]!.at - a[i]!.tick * this.period);
     }
     this.offset = offset;
+  }
+
+  /**
+   * The actual time per tick, from the slope of the earliest-arrival envelope: the earliest
+   * arrival (relative to the nominal timeline) in the older half of the window against the one
+   * in the newer half. Late arrivals (jitter, and the burst right after joining, when the first
+   * snapshots are handled late and together) do not move it, unlike a slope through the first
+   * and last arrival, which a late first snapshot makes far too short: the render clock then ran
+   * ahead of the newest snapshot for seconds after every join. Until the arrivals span
+   * `MIN_PERIOD_SPAN` ticks the nominal period is used.
+   */
+  private estimatePeriod(): number {
+    const a = this.arrivals;
+    const first = a[0]!.tick;
+    const span = a[a.length - 1]!.tick - first;
+    if (span < MIN_PERIOD_SPAN) return this.tickMs;
+    const mid = first + span / 2;
+    let older = Infinity;
+    let newer = Infinity;
+    for (const { tick, at } of a) {
+      const r = at - (tick - first) * this.tickMs;
+      if (tick < mid) older = Math.min(older, r);
+      else newer = Math.min(newer, r);
+    }
+    // With a steady drift both minima sit at the same end of their halves, span / 2 apart.
+    const p = this.tickMs + (newer - older) / (span / 2);
+    return Math.min(this.tickMs * 2, Math.max(this.tickMs * 0.5, p));
   }
 
   /** The tick to render at local time `nowMs`: smooth, never decreasing. */

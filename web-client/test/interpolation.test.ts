@@ -150,4 +150,54 @@ describe('render clock', () => {
     // A second after the stall, the clock renders between snapshots again.
     expect(heldAfter).toBe(0);
   });
+
+  // Joining mid-game: tick numbers are large, arrivals jitter by 0..25 ms, and the first
+  // `burst` snapshots (the full one and those queued behind it while the page was busy) are
+  // handled late, together. The clock used to take the period from the first and last of the
+  // first arrivals, so a late first one made it far too short: the render time ran ahead of the
+  // newest snapshot (drawn held, not interpolated) for about 4 s after every join.
+  it.each([0, 4, 8])(
+    'stays behind the newest snapshot, near its target delay, right after joining (burst %i)',
+    (burst) => {
+      const clock = new RenderClock(30, 100);
+      const P = 1000 / 30;
+      let seed = 12345;
+      const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      const T0 = 4000;
+      const arrivals = ticks(0, 200).map((k) => ({
+        tick: T0 + k,
+        at: 1000 + k * P + 15 + rnd() * 25,
+      }));
+      for (let k = 0; k < burst; k++) arrivals[k]!.at = arrivals[burst]!.at;
+      const start = arrivals[0]!.at;
+      let next = 0;
+      let newest = 0;
+      let prev = -Infinity;
+      const early: number[] = [];
+      const all: number[] = [];
+      for (let now = start; now < 1000 + 195 * P; now += 1000 / 60) {
+        while (next < arrivals.length && arrivals[next]!.at <= now) {
+          clock.observe(arrivals[next]!.tick, arrivals[next]!.at);
+          newest = arrivals[next]!.tick;
+          next++;
+        }
+        const rt = clock.tick(now);
+        expect(rt).toBeGreaterThanOrEqual(prev);
+        prev = rt;
+        const delay = (newest - rt) * P;
+        all.push(delay);
+        if (now - start <= 500) early.push(delay);
+      }
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      // Within the first half second: always behind the newest snapshot, close to the target
+      // (100 ms behind the earliest-arrival line, ~80 ms behind the newest snapshot on average).
+      expect(Math.min(...early)).toBeGreaterThan(30);
+      expect(Math.max(...early)).toBeLessThan(170);
+      expect(mean(early)).toBeGreaterThan(60);
+      expect(mean(early)).toBeLessThan(120);
+      // And for the whole ~6.5 s: never ahead, no slow drift after the join.
+      expect(Math.min(...all)).toBeGreaterThan(30);
+      expect(mean(all)).toBeGreaterThan(60);
+    },
+  );
 });
