@@ -381,3 +381,56 @@ async fn a_resumed_delta_client_starts_again_from_a_full_patch() {
         "and acks its way back to deltas"
     );
 }
+
+/// The delta path is not arena-shaped: the counter game's frame is its whole state and so is
+/// its patch, and a delta client applies it with the same `Baselines`.
+#[tokio::test]
+async fn a_game_whose_patch_is_its_whole_state_serves_delta_clients() {
+    use futures_util::SinkExt;
+    use tickcast_server::game::counter::{Counter, CounterState};
+    use tickcast_shared::encode;
+
+    type CounterMsg = ServerMsg<CounterState, String, CounterState>;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port 0");
+    let server = tickcast_server::spawn(listener, test_config(), |_seed| Counter::default())
+        .expect("the server should start");
+    let mut c = Client::connect(server.addr()).await;
+    c.send(&ClientMsg::Join(Join::room("count", "c").with_deltas()))
+        .await;
+    let mut store: Baselines<CounterState> = Baselines::default();
+    let mut seq = 0;
+    let mut deltas = 0;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let Some(Ok(Message::Binary(b))) = c.ws.next().await else {
+                continue;
+            };
+            match decode::<CounterMsg>(&b).expect("counter messages decode") {
+                CounterMsg::Delta(d) => {
+                    deltas += 1;
+                    let state = store.receive(&d).expect("a counter delta applies").clone();
+                    if state.total == 15 {
+                        assert_eq!(state.players[0].1, 3, "the counter acks the last input");
+                        return;
+                    }
+                    if seq < 3 {
+                        seq += 1;
+                        let input: ClientMsg<i32> = ClientMsg::Input(Input {
+                            seq,
+                            ack_tick: store.ack_tick(),
+                            controls: 5,
+                        });
+                        c.ws.send(Message::Binary(encode(&input).expect("encodes")))
+                            .await
+                            .expect("send");
+                    }
+                }
+                CounterMsg::Snapshot(_) => panic!("a delta client got a full snapshot"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the counter should reach 15 through deltas");
+    assert!(deltas >= 3);
+}
