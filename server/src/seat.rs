@@ -58,6 +58,8 @@ pub struct Seat<I> {
     deltas: bool,
     /// The newest snapshot tick the client acknowledged (`Input.ack_tick`, never decreasing).
     acked_tick: AtomicU64,
+    /// The newest tick really written to the client (`taken_tick` starts at the join tick).
+    written_tick: AtomicU64,
     frames_sent: AtomicU64,
     frames_dropped: AtomicU64,
     inputs_dropped: AtomicU64,
@@ -87,6 +89,7 @@ impl<I> Seat<I> {
             taken_tick: AtomicU64::new(0),
             deltas: false,
             acked_tick: AtomicU64::new(0),
+            written_tick: AtomicU64::new(0),
             frames_sent: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
@@ -104,9 +107,13 @@ impl<I> Seat<I> {
         self.deltas
     }
 
-    /// Session: the client acknowledged `tick` (older acks than the newest are ignored).
+    /// Session: the client acknowledged `tick`. Acks older than the newest are ignored, and
+    /// so are acks of ticks never written to this client (a buggy or lying client): kept, one
+    /// such ack would stick forever, as acks never move back.
     pub fn ack(&self, tick: u64) {
-        self.acked_tick.fetch_max(tick, Relaxed);
+        if tick <= self.written_tick.load(Relaxed) {
+            self.acked_tick.fetch_max(tick, Relaxed);
+        }
     }
 
     /// Room: the newest tick the client acknowledged: the baseline of its next delta.
@@ -133,6 +140,7 @@ impl<I> Seat<I> {
     pub fn take(&self) -> Option<Bytes> {
         let (tick, bytes) = self.pending.lock().take()?;
         self.taken_tick.store(tick, Relaxed);
+        self.written_tick.store(tick, Relaxed);
         self.frames_sent.fetch_add(1, Relaxed);
         Some(bytes)
     }
@@ -234,6 +242,25 @@ mod tests {
             seat.stats().inputs_dropped,
             20 - INPUT_QUEUE_CAPACITY as u64
         );
+    }
+
+    #[test]
+    fn acks_only_move_forward_and_only_to_ticks_that_were_written() {
+        let seat: Seat<()> = Seat::new().with_deltas(true);
+        seat.offer(5, Bytes::from_static(b"5"));
+        seat.take();
+        seat.ack(4);
+        seat.ack(3);
+        assert_eq!(seat.acked_tick(), 4);
+        seat.ack(1_000_000);
+        assert_eq!(seat.acked_tick(), 4, "tick 1,000,000 was never sent");
+        seat.ack(5);
+        assert_eq!(seat.acked_tick(), 5);
+        // The join tick counts for stall detection but was never written: no ack of it.
+        let fresh: Seat<()> = Seat::new().with_deltas(true);
+        fresh.mark_joined_at(120);
+        fresh.ack(120);
+        assert_eq!(fresh.acked_tick(), 0);
     }
 
     #[test]
