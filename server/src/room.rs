@@ -122,6 +122,8 @@ pub struct RoomDetail {
     pub last_tick_encodings: usize,
     /// … and sessions that were offered one.
     pub last_tick_offers: usize,
+    /// States kept as delta baselines.
+    pub baselines_held: usize,
     pub players: Vec<PlayerDetail>,
 }
 
@@ -164,6 +166,9 @@ struct Member<I> {
     detached_since: Option<Instant>,
     /// The last input seq applied for this player.
     last_seq: u32,
+    /// The room's tick when this connection joined (or resumed): until its first ack, any
+    /// state since then may become its baseline.
+    joined_tick: u64,
 }
 
 /// What a room sends, for game `G`.
@@ -274,6 +279,7 @@ impl<G: Game> Room<G> {
         self.time_ms = now_ms();
         if let Some(frame) = frame {
             self.history.push(self.tick, frame);
+            self.forget_unneeded_baselines();
         }
         self.state = Some(state);
         self.full = None;
@@ -293,6 +299,25 @@ impl<G: Game> Room<G> {
             tracing::warn!(room_id = %self.id, skipped, "tick overran its budget");
         }
         self.arm(ctx, deadline);
+    }
+
+    /// Drops the states no delta client can acknowledge any more: those older than every
+    /// client's ack (or, before its first ack, its join). Acks only move forward, so the window
+    /// then holds only what the clients' ack lag needs — a few ticks, not the whole window — and
+    /// a pruned state could only have been the baseline of a full patch anyway.
+    fn forget_unneeded_baselines(&mut self) {
+        let floor = self
+            .members
+            .iter()
+            .filter(|m| m.detached_since.is_none() && m.seat.deltas())
+            .map(|m| match m.seat.acked_tick() {
+                0 => m.joined_tick,
+                acked => acked,
+            })
+            .min();
+        if let Some(floor) = floor {
+            self.history.forget_before(floor);
+        }
     }
 
     /// The full snapshot of this tick, encoded at most once.
@@ -570,6 +595,7 @@ impl<G: Game> Handler<AddPlayer<G>> for Room<G> {
             wake: msg.wake,
             detached_since: None,
             last_seq: 0,
+            joined_tick: self.tick,
         });
         Ok(Admitted {
             tick: self.tick,
@@ -626,6 +652,7 @@ impl<G: Game> Handler<Reattach<G>> for Room<G> {
         m.seat = msg.seat;
         m.wake = msg.wake;
         m.detached_since = None;
+        m.joined_tick = tick;
         tracing::info!(room_id = %self.id, player_id = %m.player_id, "player resumed");
         let player_id = m.player_id;
         let info =
@@ -667,6 +694,7 @@ impl<G: Game> Handler<Inspect> for Room<G> {
             tick: self.tick,
             last_tick_encodings: usize::from(self.full.is_some()) + self.deltas.len(),
             last_tick_offers: self.last_tick_offers,
+            baselines_held: self.history.len(),
             players: self
                 .members
                 .iter()

@@ -466,6 +466,25 @@ impl<F: Diffable> History<F> {
         self.frames.push_back((tick, frame));
     }
 
+    /// Forgets the states older than `tick`. Acks only move forward, so once every client has
+    /// acknowledged `tick` or later (or joined after it), older states can never be a baseline
+    /// again: the window then holds only as many states as the clients' ack lag needs.
+    pub fn forget_before(&mut self, tick: u64) {
+        while self.frames.front().is_some_and(|(t, _)| *t < tick) {
+            self.frames.pop_front();
+        }
+    }
+
+    /// How many states are held.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether no state is held.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
     /// The newest recorded state.
     pub fn latest(&self) -> Option<(u64, &F)> {
         self.frames.back().map(|(t, f)| (*t, f))
@@ -767,5 +786,10 @@ mod tests {
             "an ack of the newest tick is no baseline"
         );
         assert_eq!(history.baseline_for(99), 0, "nor is a tick from the future");
+        // Once every client acked 4 or later, ticks 2 and 3 can go.
+        history.forget_before(4);
+        assert_eq!(history.len(), 2);
+        assert_eq!(history.baseline_for(3), 0);
+        assert_eq!(history.baseline_for(4), 4);
     }
 }

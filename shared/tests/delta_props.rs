@@ -151,6 +151,8 @@ proptest! {
             acks.retain(|(at, _)| *at > i);
 
             history.push(tick, step.state.clone());
+            // What the server's room does: keep only what this client may still acknowledge.
+            history.forget_before(if server_ack > 0 { server_ack } else { 1 });
             let base_tick = history.baseline_for(server_ack);
             let patch = history.patch_from(base_tick).expect("the base was just checked");
             let msg: ServerMsg = ServerMsg::Delta(DeltaSnapshot { tick, base_tick, server_time_ms: 0, patch });

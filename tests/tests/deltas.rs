@@ -344,6 +344,18 @@ async fn a_delta_client_is_sent_no_more_than_the_ack_lag_ahead_of_its_ack() {
 }
 
 #[tokio::test]
+async fn the_room_keeps_only_the_baselines_its_clients_can_still_acknowledge() {
+    let server = start_arena(test_config()); // window 32
+    let mut c = DeltaClient::join(server.addr(), Join::room("keep", "k"), Ack::Honest).await;
+    c.play(60).await;
+    let room = get_json(server.http_url("/rooms/keep")).await;
+    let held = room["baselines_held"].as_u64().expect("baselines_held");
+    // The client acks every delta it gets, a tick or two behind: everything older than its ack
+    // is gone (all 32 would be held otherwise; a slow machine lags more, hence the margin).
+    assert!((1..=20).contains(&held), "{held} baselines held: {room}");
+}
+
+#[tokio::test]
 async fn with_a_delta_window_of_zero_everyone_gets_full_snapshots() {
     let server = start_arena(ServerConfig {
         delta_window: 0,
