@@ -4,8 +4,8 @@
 //! crate's process collector, so a load run can tell the server's cost from the bots'.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the server exports.
@@ -17,6 +17,9 @@ pub struct Metrics {
     pub players: IntGauge,
     pub ticks_total: IntCounter,
     pub tick_duration_seconds: Histogram,
+    /// Size of each snapshot encoding, by kind (`full`, `delta`, `delta_full` = a delta against
+    /// the empty state).
+    pub snapshot_size_bytes: HistogramVec,
     pub tick_overruns_total: IntCounter,
     pub snapshot_encodings_total: IntCounter,
     pub snapshot_bytes_total: IntCounter,
@@ -69,6 +72,20 @@ impl Metrics {
         .expect("histogram options should be valid");
         r.register(Box::new(tick_duration_seconds.clone()))
             .expect("metric names should be unique");
+        let snapshot_size_bytes = HistogramVec::new(
+            HistogramOpts::new(
+                "tickcast_snapshot_size_bytes",
+                "Bytes of each snapshot encoding, by kind: full (a Snapshot), delta (against an \
+                 acknowledged baseline), delta_full (a Delta against the empty state).",
+            )
+            .buckets(vec![
+                32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0,
+            ]),
+            &["kind"],
+        )
+        .expect("histogram options should be valid");
+        r.register(Box::new(snapshot_size_bytes.clone()))
+            .expect("metric names should be unique");
         let upgrades_refused_total = IntCounterVec::new(
             Opts::new(
                 "tickcast_upgrades_refused_total",
@@ -90,6 +107,7 @@ impl Metrics {
             players: gauge(&r, "tickcast_players", "Players seated in rooms."),
             ticks_total: counter(&r, "tickcast_ticks_total", "Room ticks run, all rooms."),
             tick_duration_seconds,
+            snapshot_size_bytes,
             tick_overruns_total: counter(
                 &r,
                 "tickcast_tick_overruns_total",

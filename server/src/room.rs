@@ -334,7 +334,7 @@ impl<G: Game> Room<G> {
             server_time_ms: self.time_ms,
             state,
         });
-        let bytes = self.encode(&msg)?;
+        let bytes = self.encode(&msg, "full")?;
         self.full = Some(bytes.clone());
         Ok(bytes)
     }
@@ -363,17 +363,26 @@ impl<G: Game> Room<G> {
             server_time_ms: self.time_ms,
             patch,
         });
-        let bytes = self.encode(&msg)?;
+        let kind = if base_tick == 0 {
+            "delta_full"
+        } else {
+            "delta"
+        };
+        let bytes = self.encode(&msg, kind)?;
         self.deltas.push((base_tick, bytes.clone()));
         Ok(bytes)
     }
 
-    fn encode(&mut self, msg: &Msg<G>) -> Result<Bytes, EncodeError> {
+    fn encode(&mut self, msg: &Msg<G>, kind: &str) -> Result<Bytes, EncodeError> {
         encode_into(msg, &mut self.encode_buf)?;
         // One allocation per encoding; every seat gets a reference-counted handle to it.
         let bytes = Bytes::copy_from_slice(&self.encode_buf);
         self.metrics.snapshot_encodings_total.inc();
         self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
+        self.metrics
+            .snapshot_size_bytes
+            .with_label_values(&[kind])
+            .observe(bytes.len() as f64);
         Ok(bytes)
     }
 

@@ -61,6 +61,7 @@ pub struct Seat<I> {
     /// The newest tick really written to the client (`taken_tick` starts at the join tick).
     written_tick: AtomicU64,
     frames_sent: AtomicU64,
+    bytes_sent: AtomicU64,
     frames_dropped: AtomicU64,
     inputs_dropped: AtomicU64,
     /// Made by the session once its client stops reading (see [`Seat::arm_shutdown`]).
@@ -71,6 +72,8 @@ pub struct Seat<I> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SeatStats {
     pub frames_sent: u64,
+    /// Snapshot payload bytes taken by the session (delta or full).
+    pub bytes_sent: u64,
     pub frames_dropped: u64,
     pub inputs_dropped: u64,
     pub taken_tick: u64,
@@ -91,6 +94,7 @@ impl<I> Seat<I> {
             acked_tick: AtomicU64::new(0),
             written_tick: AtomicU64::new(0),
             frames_sent: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
             inputs_dropped: AtomicU64::new(0),
             conn: Mutex::new(None),
@@ -142,6 +146,7 @@ impl<I> Seat<I> {
         self.taken_tick.store(tick, Relaxed);
         self.written_tick.store(tick, Relaxed);
         self.frames_sent.fetch_add(1, Relaxed);
+        self.bytes_sent.fetch_add(bytes.len() as u64, Relaxed);
         Some(bytes)
     }
 
@@ -202,6 +207,7 @@ impl<I> Seat<I> {
     pub fn stats(&self) -> SeatStats {
         SeatStats {
             frames_sent: self.frames_sent.load(Relaxed),
+            bytes_sent: self.bytes_sent.load(Relaxed),
             frames_dropped: self.frames_dropped.load(Relaxed),
             inputs_dropped: self.inputs_dropped.load(Relaxed),
             taken_tick: self.taken_tick.load(Relaxed),
@@ -225,6 +231,7 @@ mod tests {
         assert_eq!(seat.take(), None);
         let s = seat.stats();
         assert_eq!((s.frames_sent, s.frames_dropped, s.taken_tick), (1, 2, 3));
+        assert_eq!(s.bytes_sent, 1);
     }
 
     #[test]

@@ -176,6 +176,32 @@ async fn delta_clients_rebuild_exactly_what_full_snapshot_clients_see() {
         delta_mean < full_mean * 0.4,
         "deltas average {delta_mean:.0} bytes, full snapshots {full_mean:.0}"
     );
+
+    // What an operator sees: encoding sizes by kind, and bytes per player.
+    let m = metrics(
+        &server,
+        &[
+            "tickcast_snapshot_size_bytes_sum{kind=\"full\"}",
+            "tickcast_snapshot_size_bytes_count{kind=\"full\"}",
+            "tickcast_snapshot_size_bytes_sum{kind=\"delta\"}",
+            "tickcast_snapshot_size_bytes_count{kind=\"delta\"}",
+        ],
+    )
+    .await;
+    assert!(m[1] > 0.0 && m[3] > 0.0, "{m:?}");
+    assert!(
+        m[2] / m[3] < 0.4 * m[0] / m[1],
+        "mean delta vs full encoding: {m:?}"
+    );
+    let room = get_json(server.http_url("/rooms/d1")).await;
+    let sent = |name: &str| {
+        room["players"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .and_then(|p| p["bytes_sent"].as_u64())
+            .unwrap_or_else(|| panic!("{name} in {room}"))
+    };
+    assert!(sent("delta") * 2 < sent("full"), "{room}");
 }
 
 #[tokio::test]
