@@ -7,9 +7,10 @@
 //!
 //! Delta clients (`Join.deltas`) get the tick's state as a patch against the baseline they last
 //! acknowledged, from a window of recent replicated states ([`History`]). Seats that share a
-//! baseline share one encoding: a tick costs one encoding per *distinct* baseline (acks arrive a
-//! tick or two behind: 1.34 encodings per tick for rooms of 16 at 1,000 bots, BENCHMARKS.md), not
-//! one per session. A delta client with too much unacknowledged is held (ack clocking, below).
+//! baseline share one encoding: a tick costs one encoding per *distinct* baseline, not one per
+//! session (acks arrive a tick or two behind: about 1.3 encodings per tick for rooms of 16 at
+//! 1,000 bots, BENCHMARKS.md). A delta client with too much unacknowledged is held (ack clocking,
+//! below).
 //!
 //! Talks to: sessions (through seats and wakes), the registry (player left, room failed).
 //! A panic in the game's code is caught here: the room closes its sessions with 1011, tells the
@@ -216,6 +217,7 @@ impl<G: Game> Room<G> {
     ) -> Self {
         let period = TickSchedule::period_for(config.tick_rate);
         let stall_ticks = (config.stall_timeout.as_secs_f64() / period.as_secs_f64()).ceil() as u64;
+        let window = config.delta_window.min(tickcast_shared::delta::MAX_WINDOW);
         Room {
             id,
             game,
@@ -226,14 +228,13 @@ impl<G: Game> Room<G> {
             stall_ticks: stall_ticks.max(1),
             max_unacked_ticks: (config.delta_ack_lag.as_secs_f64() / period.as_secs_f64()).ceil()
                 as u64,
-            ack_clock_span: (config.delta_window.min(tickcast_shared::delta::MAX_WINDOW) as u64)
-                .min(stall_ticks / 2),
+            ack_clock_span: (window as u64).min(stall_ticks / 2),
             metrics,
             stats,
             registry,
             encode_buf: Vec::with_capacity(1024),
             input_buf: Vec::new(),
-            history: History::new(config.delta_window.min(tickcast_shared::delta::MAX_WINDOW)),
+            history: History::new(window),
             state: None,
             full: None,
             deltas: Vec::new(),

@@ -208,13 +208,10 @@ impl<E: Entity> EntityPatch<E> {
             }
             out.push(entity);
         }
+        // Anything left over was out of range or out of order (a repeated or descending index
+        // never matches the walk over the baseline).
         if let Some(index) = removed.next().or(next_change) {
             return Err(DeltaError::BadIndex { index });
-        }
-        if self.removed.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(DeltaError::BadIndex {
-                index: i64::from(self.removed[0]),
-            });
         }
         if self.added.is_empty() {
             return Ok(out);
