@@ -9,7 +9,8 @@ import { Connection, defaultSocketUrl, type ConnStatus } from './net';
 import { NetStats, isNetStatsToggle, netStatsRows, type NetStatsSample } from './netstats';
 import { Predictor } from './prediction';
 import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
-import { Renderer, assignColors, playerColor, type DrawPlayer, type Pop } from './render';
+import { assignColors, playerColor } from './colors';
+import { Renderer, type DrawPlayer, type Pop } from './render';
 
 export interface TickcastPlayerView {
   readonly id: string;
