@@ -1,75 +1,28 @@
 /**
- * A game session in the browser: connection, input loop at the tick rate, prediction of our own
- * player, interpolation of the others, the render loop, and the read-only `window.tickcast` view.
+ * A game session in the browser: connection events in (Welcome, snapshots, deltas applied to
+ * their baselines, pongs, closes), the input loop at the tick rate, prediction of our own player,
+ * interpolation of the others, the render loop, and the `window.tickcast` view (view.ts). main.ts
+ * starts one per page. Units with rules of their own live elsewhere (delta.ts, prediction.ts,
+ * interpolation.ts, netstats.ts); this class wires them. The connection, the renderer and the
+ * clock can be injected, so tests drive a session with a fake connection and fake time.
  */
+import { assignColors, playerColor } from './colors';
 import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './delta';
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
-import { Connection, defaultSocketUrl, type ConnStatus } from './net';
-import { NetStats, isNetStatsToggle, netStatsRows, type NetStatsSample } from './netstats';
+import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
+import { NetStats, RoundTrips, isNetStatsToggle, netStatsRows } from './netstats';
 import { Predictor } from './prediction';
 import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
-import { assignColors, playerColor } from './colors';
-import { Renderer, type DrawPlayer, type Pop } from './render';
+import { Renderer, type DrawPlayer, type Frame, type Pop } from './render';
+import { EMPTY_NET_STATS, installView, publishView, type TickcastNetStatsView } from './view';
 
-export interface TickcastPlayerView {
-  readonly id: string;
-  readonly name: string;
-  readonly x: number;
-  readonly y: number;
-  readonly score: number;
-}
+/** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */
+export type GameConnection = Pick<Connection, 'start' | 'stop' | 'send' | 'isOpen'>;
 
-/** What `window.tickcast` shows (read-only; replaced by a new frozen object every frame). */
-export interface TickcastView {
-  readonly connected: boolean;
-  readonly status: ConnStatus;
-  readonly playerId: string | null;
-  readonly roomId: string | null;
-  /** Newest snapshot tick received. */
-  readonly tick: number;
-  readonly tickRate: number | null;
-  readonly pingMs: number | null;
-  readonly arena: { readonly width: number; readonly height: number } | null;
-  /** Players as currently rendered (own player predicted, others interpolated). */
-  readonly players: readonly TickcastPlayerView[];
-  /** The last close that ended the session, if any. */
-  readonly closed: { readonly code: number; readonly reason: string } | null;
-  /** Orbs of the newest snapshot. */
-  readonly orbs: readonly { readonly id: number; readonly x: number; readonly y: number }[];
-  /** Smoothed time spent drawing one frame, ms. */
-  readonly drawMs: number;
-  /** Snapshot traffic since the page loaded (over all connections). */
-  readonly net: TickcastNetView;
-  /**
-   * The net graph's figures (rates over the last second, refreshed 4 times a second whether the
-   * overlay is shown or not) and whether it is shown (`N`).
-   */
-  readonly netStats: TickcastNetStatsView;
-}
-
-export interface TickcastNetStatsView extends NetStatsSample {
-  /** Whether the overlay is shown. */
-  readonly visible: boolean;
-}
-
-export interface TickcastNetView {
-  /** Full `snap` messages received (a server without deltas, or with them disabled). */
-  readonly snapshots: number;
-  /** `delta` messages received, applied or not. */
-  readonly deltas: number;
-  /** Of those, full patches (`base_tick` 0: a connection's first, or after a long stall). */
-  readonly fullDeltas: number;
-  /** Deltas dropped because they could not be applied (`DeltaError`). */
-  readonly deltaErrors: number;
-  /** The kind of the last such error (`UnknownBaseline`, `BadIndex` …). */
-  readonly lastDeltaError: string | null;
-  /** `base_tick` of the last delta received. */
-  readonly lastBaseTick: number;
-  /** What inputs acknowledge now (`Input.ack_tick`). */
-  readonly ackTick: number;
-  /** Delta baselines held. */
-  readonly baselines: number;
+/** What the game needs of its renderer (render.ts's `Renderer`; a recorder in tests). */
+export interface FrameSink {
+  draw(frame: Frame): void;
 }
 
 export interface GameOptions {
@@ -83,6 +36,12 @@ export interface GameOptions {
   /** Called when the net stats overlay is shown or hidden (also once at start). */
   onNetStatsVisible?(visible: boolean): void;
   url?: string;
+  /** Opens the connection that reports to `events` (default: a `Connection` to `url`). */
+  connect?(events: ConnectionEvents): GameConnection;
+  /** Draws the frames (default: a `Renderer` on `canvas`). */
+  renderer?: FrameSink;
+  /** The clock, ms (default: `performance.now()`; animation frames bring their own time). */
+  now?(): number;
 }
 
 const INTERP_DELAY_MS = 100;
@@ -90,11 +49,6 @@ const INTERP_DELAY_MS = 100;
 const NET_STATS_EVERY_MS = 250;
 /** localStorage key remembering whether the net stats overlay is shown. */
 const NET_STATS_KEY = 'tickcast.netstats';
-
-const EMPTY_NET_STATS: TickcastNetStatsView = Object.freeze({
-  ...new NetStats().sample(0, { rttMs: null, tickRate: null, newestTick: 0, ackTick: 0 }),
-  visible: false,
-});
 
 function loadNetStatsVisible(): boolean {
   try {
@@ -113,46 +67,11 @@ function saveNetStatsVisible(visible: boolean): void {
   }
 }
 
-let currentView: TickcastView = Object.freeze({
-  connected: false,
-  status: 'closed',
-  playerId: null,
-  roomId: null,
-  tick: 0,
-  tickRate: null,
-  pingMs: null,
-  arena: null,
-  players: Object.freeze([]),
-  closed: null,
-  orbs: Object.freeze([]),
-  drawMs: 0,
-  net: Object.freeze({
-    snapshots: 0,
-    deltas: 0,
-    fullDeltas: 0,
-    deltaErrors: 0,
-    lastDeltaError: null,
-    lastBaseTick: 0,
-    ackTick: 0,
-    baselines: 0,
-  }),
-  netStats: EMPTY_NET_STATS,
-});
-
-/** Installs the read-only `window.tickcast` getter (once). */
-export function installView(): void {
-  if (Object.getOwnPropertyDescriptor(window, 'tickcast')) return;
-  Object.defineProperty(window, 'tickcast', {
-    get: () => currentView,
-    enumerable: true,
-    configurable: false,
-  });
-}
-
 export class Game {
-  private readonly conn: Connection;
+  private readonly conn: GameConnection;
   private readonly input = new InputState();
-  private readonly renderer: Renderer;
+  private readonly renderer: FrameSink;
+  private readonly now: () => number;
   private status: ConnStatus = 'connecting';
   private statusText = 'Connecting…';
   private welcome: Welcome | null = null;
@@ -176,9 +95,8 @@ export class Game {
   private inputTimer: ReturnType<typeof setInterval> | null = null;
   private rafId = 0;
   private lastFrameAt = 0;
-  private pingMs: number | null = null;
-  private rtts: number[] = [];
-  private pongs = 0;
+  /** Round trips of the once-a-second ping. */
+  private readonly rtt = new RoundTrips();
   private closed: { code: number; reason: string } | null = null;
   private orbsSeen = new Map<number, Orb>();
   private pops: Pop[] = [];
@@ -188,15 +106,7 @@ export class Game {
   private drawMs = 0;
   /** The states delta snapshots are patched against; reset for each connection. */
   private readonly baselines = new Baselines();
-  private netStats = {
-    snapshots: 0,
-    deltas: 0,
-    fullDeltas: 0,
-    deltaErrors: 0,
-    lastDeltaError: null as string | null,
-    lastBaseTick: 0,
-  };
-  /** Traffic over a sliding window, for the net graph overlay. */
+  /** Traffic: over a sliding window for the net graph overlay, and totals since page load. */
   private readonly stats = new NetStats();
   private netStatsVisible = loadNetStatsVisible();
   private netStatsView: TickcastNetStatsView = EMPTY_NET_STATS;
@@ -222,8 +132,9 @@ export class Game {
 
   constructor(private readonly opts: GameOptions) {
     installView();
-    this.renderer = new Renderer(opts.canvas);
-    this.conn = new Connection(opts.url ?? defaultSocketUrl(), opts.room, opts.name, {
+    this.now = opts.now ?? (() => performance.now());
+    this.renderer = opts.renderer ?? new Renderer(opts.canvas);
+    const events: ConnectionEvents = {
       status: (s, detail) => {
         this.status = s;
         this.statusText = detail;
@@ -232,27 +143,15 @@ export class Game {
       },
       welcome: (w) => this.onWelcome(w),
       snapshot: (s, bytes) => {
-        this.netStats.snapshots++;
-        this.stats.snapshot(performance.now(), s.tick, 'snap', bytes);
+        this.stats.snapshot(this.now(), s.tick, 'snap', bytes);
         this.onSnapshot(s);
       },
       delta: (d, bytes) => this.onDelta(d, bytes),
       traffic: (direction, bytes) => {
-        if (direction === 'in') this.stats.received(performance.now(), bytes);
-        else this.stats.sent(performance.now(), bytes);
+        if (direction === 'in') this.stats.received(this.now(), bytes);
+        else this.stats.sent(this.now(), bytes);
       },
-      pong: (p) => {
-        const rtt = performance.now() - p.client_time;
-        // The first round trip overlaps page start-up (and the server's join work): skip it.
-        if (this.pongs++ === 0) return;
-        if (rtt >= 0 && rtt < 60_000) {
-          // The median of the last few round trips: steady, and one slow frame does not spike it.
-          this.rtts.push(rtt);
-          if (this.rtts.length > 5) this.rtts.shift();
-          const sorted = [...this.rtts].sort((a, b) => a - b);
-          this.pingMs = sorted[sorted.length >> 1]!;
-        }
-      },
+      pong: (p) => this.rtt.pong(this.now(), p.client_time),
       error: () => {},
       refused: (code, message, reason) => {
         this.closed = { code, reason };
@@ -260,7 +159,10 @@ export class Game {
         this.publish();
         this.opts.onRefused(code, message, reason);
       },
-    });
+    };
+    this.conn = opts.connect
+      ? opts.connect(events)
+      : new Connection(opts.url ?? defaultSocketUrl(), opts.room, opts.name, events);
   }
 
   start(): void {
@@ -302,7 +204,7 @@ export class Game {
     if (now - this.netStatsAt < NET_STATS_EVERY_MS) return;
     this.netStatsAt = now;
     const sample = this.stats.sample(now, {
-      rttMs: this.pingMs,
+      rttMs: this.rtt.ms,
       tickRate: this.welcome?.tick_rate ?? null,
       newestTick: this.newestTick,
       ackTick: this.ackTick(),
@@ -335,7 +237,7 @@ export class Game {
   private onSnapshot(s: Snapshot): void {
     if (!this.welcome || !this.clock || !this.predictor) return;
     if (this.latest && s.tick <= this.latest.tick) return;
-    const now = performance.now();
+    const now = this.now();
     this.latest = s;
     this.newestTick = s.tick;
     this.clock.observe(s.tick, now);
@@ -371,19 +273,14 @@ export class Game {
    * next delta is against a state we hold (or a full patch).
    */
   private onDelta(d: DeltaSnapshot, bytes: number): void {
-    const now = performance.now();
+    const now = this.now();
     this.stats.snapshot(now, d.tick, d.base_tick === 0 ? 'full' : 'delta', bytes, d.base_tick);
-    this.netStats.deltas++;
-    this.netStats.lastBaseTick = d.base_tick;
-    if (d.base_tick === 0) this.netStats.fullDeltas++;
     let state;
     try {
       state = this.baselines.receive(d);
     } catch (e) {
       if (!(e instanceof DeltaError)) throw e;
-      this.netStats.deltaErrors++;
-      this.netStats.lastDeltaError = e.kind;
-      this.stats.deltaError(now);
+      this.stats.deltaError(now, e.kind);
       console.warn(`tickcast: dropped delta ${d.tick} (base ${d.base_tick}): ${e.message}`);
       this.publish();
       return;
@@ -407,8 +304,8 @@ export class Game {
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
     this.inputPeriod = 1000 / tickRate;
-    this.nextInputAt = performance.now() + this.inputPeriod;
-    this.inputTimer = setInterval(() => this.pumpInputs(performance.now()), this.inputPeriod / 2);
+    this.nextInputAt = this.now() + this.inputPeriod;
+    this.inputTimer = setInterval(() => this.pumpInputs(this.now()), this.inputPeriod / 2);
   }
 
   /** Sends the inputs that are due by `now` (after a long stall, only one). */
@@ -448,7 +345,7 @@ export class Game {
       return;
     }
     const renderTick = this.clock.tick(now);
-    this.stats.interpDelay(performance.now(), (s.tick - renderTick) * this.clock.periodMs);
+    this.stats.interpDelay(this.now(), (s.tick - renderTick) * this.clock.periodMs);
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
@@ -481,8 +378,8 @@ export class Game {
     const t = now / 1000;
     this.pops = this.pops.filter((p) => t - p.born < 0.6);
     const w = this.welcome;
-    this.sampleNetStats(performance.now());
-    const t0 = performance.now();
+    this.sampleNetStats(this.now());
+    const t0 = this.now();
     this.renderer.draw({
       arena: this.arena,
       players: this.renderedPlayers,
@@ -492,7 +389,7 @@ export class Game {
         status: this.status,
         statusText: this.statusText,
         roomId: w?.room_id ?? this.opts.room,
-        pingMs: this.pingMs,
+        pingMs: this.rtt.ms,
         tickRate: w?.tick_rate ?? null,
         players: this.latest?.state.players.length ?? 0,
         maxPlayers: w?.max_players ?? null,
@@ -510,37 +407,40 @@ export class Game {
         : null,
       time: t,
     });
-    this.drawMs = this.drawMs * 0.9 + (performance.now() - t0) * 0.1;
+    this.drawMs = this.drawMs * 0.9 + (this.now() - t0) * 0.1;
     this.publish();
   }
 
   private publish(): void {
     const w = this.welcome;
-    currentView = Object.freeze({
-      connected: this.status === 'connected' && this.conn.isOpen,
-      status: this.status,
-      playerId: w?.player_id ?? null,
-      roomId: w?.room_id ?? null,
-      tick: this.newestTick,
-      tickRate: w?.tick_rate ?? null,
-      pingMs: this.pingMs === null ? null : Math.round(this.pingMs * 10) / 10,
-      arena: this.arena
-        ? Object.freeze({ width: this.arena.width, height: this.arena.height })
-        : null,
-      players: Object.freeze(
-        this.renderedPlayers.map((p) =>
-          Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+    const pingMs = this.rtt.ms;
+    publishView(
+      Object.freeze({
+        connected: this.status === 'connected' && this.conn.isOpen,
+        status: this.status,
+        playerId: w?.player_id ?? null,
+        roomId: w?.room_id ?? null,
+        tick: this.newestTick,
+        tickRate: w?.tick_rate ?? null,
+        pingMs: pingMs === null ? null : Math.round(pingMs * 10) / 10,
+        arena: this.arena
+          ? Object.freeze({ width: this.arena.width, height: this.arena.height })
+          : null,
+        players: Object.freeze(
+          this.renderedPlayers.map((p) =>
+            Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+          ),
         ),
-      ),
-      closed: this.closed ? Object.freeze({ ...this.closed }) : null,
-      orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
-      drawMs: Math.round(this.drawMs * 100) / 100,
-      net: Object.freeze({
-        ...this.netStats,
-        ackTick: this.ackTick(),
-        baselines: this.baselines.size,
+        closed: this.closed ? Object.freeze({ ...this.closed }) : null,
+        orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
+        drawMs: Math.round(this.drawMs * 100) / 100,
+        net: Object.freeze({
+          ...this.stats.totals(),
+          ackTick: this.ackTick(),
+          baselines: this.baselines.size,
+        }),
+        netStats: this.netStatsView,
       }),
-      netStats: this.netStatsView,
-    });
+    );
   }
 }
