@@ -13,8 +13,10 @@ import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
 import { NetStats, RoundTrips, isNetStatsToggle, netStatsRows } from './netstats';
 import { Predictor } from './prediction';
-import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
-import { Renderer, type DrawPlayer, type Frame, type Pop } from './render';
+import { OrbPops } from './pops';
+import type { ArenaInfo, Controls, Snapshot, Welcome } from './protocol';
+import { Renderer, type DrawPlayer, type Frame } from './render';
+import { InputSchedule } from './schedule';
 import { EMPTY_NET_STATS, installView, publishView, type TickcastNetStatsView } from './view';
 
 /** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */
@@ -83,14 +85,8 @@ export class Game {
   private newestTick = 0;
   /** Strictly increasing for the whole page session (also across reconnects and resumes). */
   private seq = 0;
-  /**
-   * Inputs follow a schedule: one per server tick period (the estimated actual period, so a
-   * server running slow is not fed more inputs than it simulates). Both animation frames and a
-   * timer (which keeps running when frames stop, e.g. in a background tab) pump it, and our
-   * player is drawn from the schedule, not from the jittery moments the callbacks ran.
-   */
-  private nextInputAt = 0;
-  private inputPeriod = 1000 / 30;
+  /** One input per server tick period; animation frames and `inputTimer` both pump it. */
+  private readonly schedule = new InputSchedule();
   private lastControls: Controls = { x: 0, y: 0, buttons: 0 };
   private inputTimer: ReturnType<typeof setInterval> | null = null;
   private rafId = 0;
@@ -98,8 +94,7 @@ export class Game {
   /** Round trips of the once-a-second ping. */
   private readonly rtt = new RoundTrips();
   private closed: { code: number; reason: string } | null = null;
-  private orbsSeen = new Map<number, Orb>();
-  private pops: Pop[] = [];
+  private readonly pops = new OrbPops();
   private renderedPlayers: DrawPlayer[] = [];
   private colors = new Map<string, string>();
   /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
@@ -219,7 +214,7 @@ export class Game {
     this.arena = w.game;
     this.predictor = new Predictor(w.game, w.tick_rate);
     this.clock = new RenderClock(w.tick_rate, INTERP_DELAY_MS);
-    if (!sameSeat) this.orbsSeen.clear();
+    if (!sameSeat) this.pops.forgetOrbs();
     this.interp = new Interpolator();
     this.latest = null;
     // Until this connection's first snapshot nothing is drawn; publishing the old connection's
@@ -250,15 +245,7 @@ export class Game {
     if (mine) this.predictor.reconcile(mine);
     this.colors = assignColors(s.state.players.map((p) => p.id));
     // Orbs that moved were collected: leave a short "pop" where they were.
-    const t = now / 1000;
-    for (const o of s.state.orbs) {
-      const old = this.orbsSeen.get(o.id);
-      if (old && (old.x !== o.x || old.y !== o.y)) {
-        this.pops.push({ x: old.x, y: old.y, born: t, color: '#ffd166' });
-      }
-      this.orbsSeen.set(o.id, o);
-    }
-    if (this.pops.length > 32) this.pops.splice(0, this.pops.length - 32);
+    this.pops.observe(s.state.orbs, now / 1000);
     // Keep the view fresh even if animation frames are throttled (background tab).
     if (now - this.lastFrameAt > 250) {
       this.computePlayers(now, 0);
@@ -303,20 +290,14 @@ export class Game {
 
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
-    this.inputPeriod = 1000 / tickRate;
-    this.nextInputAt = this.now() + this.inputPeriod;
-    this.inputTimer = setInterval(() => this.pumpInputs(this.now()), this.inputPeriod / 2);
+    this.schedule.restart(this.now(), 1000 / tickRate);
+    this.inputTimer = setInterval(() => this.pumpInputs(this.now()), 1000 / tickRate / 2);
   }
 
   /** Sends the inputs that are due by `now` (after a long stall, only one). */
   private pumpInputs(now: number): void {
     if (!this.inputTimer) return;
-    if (now - this.nextInputAt > this.inputPeriod * 3) this.nextInputAt = now;
-    while (now >= this.nextInputAt) {
-      this.inputPeriod = this.clock?.periodMs ?? this.inputPeriod;
-      this.nextInputAt += this.inputPeriod;
-      this.sendInput();
-    }
+    for (let due = this.schedule.take(now, this.clock?.periodMs); due > 0; due--) this.sendInput();
   }
 
   private stopInputLoop(): void {
@@ -349,7 +330,7 @@ export class Game {
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
-    const alpha = 1 - (this.nextInputAt - now) / this.inputPeriod;
+    const alpha = this.schedule.alpha(now);
     const mine = this.predictor.renderPosition(alpha, elapsed);
     const out: DrawPlayer[] = [];
     for (const p of s.state.players) {
@@ -376,7 +357,6 @@ export class Game {
     this.lastFrameAt = now;
     this.computePlayers(now, elapsed);
     const t = now / 1000;
-    this.pops = this.pops.filter((p) => t - p.born < 0.6);
     const w = this.welcome;
     this.sampleNetStats(this.now());
     const t0 = this.now();
@@ -384,7 +364,7 @@ export class Game {
       arena: this.arena,
       players: this.renderedPlayers,
       orbs: this.latest?.state.orbs ?? [],
-      pops: this.pops,
+      pops: this.pops.at(t),
       hud: {
         status: this.status,
         statusText: this.statusText,

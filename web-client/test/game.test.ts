@@ -70,28 +70,23 @@ const OTHER = '0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b';
 const TICK_RATE = 30;
 const TICK_MS = 1000 / TICK_RATE;
 
-const ARENA: Welcome['game'] = {
-  width: 1600,
-  height: 900,
-  player_radius: 20,
-  orb_radius: 8,
-  accel: 1800,
-  max_speed: 320,
-  drag: 6,
-  boost: 1.6,
-};
+const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
+const vectors = (
+  JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: { name: string; hex: string }[] }
+).vectors;
 
+/** A golden vector's message, decoded. */
+function golden(name: string) {
+  const v = vectors.find((v) => v.name === name);
+  if (!v) throw new Error(`no vector ${name}`);
+  return decodeServerMsg(new Uint8Array(v.hex.match(/../g)!.map((h) => parseInt(h, 16))));
+}
+
+/** The golden Welcome (room r1, 30 Hz, 8 players, the server's default arena) for us at tick 10. */
 function welcome(over: Partial<Welcome> = {}): Welcome {
-  return {
-    player_id: ME,
-    room_id: 'r1',
-    tick_rate: TICK_RATE,
-    tick: 10,
-    max_players: 8,
-    game: ARENA,
-    resume_token: 'tok',
-    ...over,
-  };
+  const msg = golden('welcome');
+  if (msg.type !== 'welcome') throw new Error('the welcome vector is not a Welcome');
+  return { ...msg.body, player_id: ME, tick: 10, ...over };
 }
 
 function player(id: string, x: number, y: number, over: Partial<PlayerState> = {}): PlayerState {
@@ -137,16 +132,9 @@ function unchanged(tick: number): DeltaSnapshot {
   };
 }
 
-const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
-const vectors = (
-  JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: { name: string; hex: string }[] }
-).vectors;
-
 /** A golden delta vector, decoded: delta_full (tick 43) → delta_changes (45) → delta_unchanged (46). */
 function goldenDelta(name: string): DeltaSnapshot {
-  const v = vectors.find((v) => v.name === name);
-  if (!v) throw new Error(`no vector ${name}`);
-  const msg = decodeServerMsg(new Uint8Array(v.hex.match(/../g)!.map((h) => parseInt(h, 16))));
+  const msg = golden(name);
   if (msg.type !== 'delta') throw new Error(`${name} is not a delta`);
   return msg.body;
 }
