@@ -11,13 +11,14 @@ import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './de
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
-import { NetStats, RoundTrips, isNetStatsToggle, netStatsRows } from './netstats';
+import { NetStatsPanel, isToggleEvent } from './netpanel';
+import { NetStats, RoundTrips } from './netstats';
 import { Predictor } from './prediction';
 import { OrbPops } from './pops';
 import type { ArenaInfo, Controls, Snapshot, Welcome } from './protocol';
 import { Renderer, type DrawPlayer, type Frame } from './render';
 import { InputSchedule } from './schedule';
-import { EMPTY_NET_STATS, installView, publishView, type TickcastNetStatsView } from './view';
+import { installView, publishView } from './view';
 
 /** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */
 export type GameConnection = Pick<Connection, 'start' | 'stop' | 'send' | 'isOpen'>;
@@ -47,27 +48,6 @@ export interface GameOptions {
 }
 
 const INTERP_DELAY_MS = 100;
-/** How often the net stats figures are recomputed, ms. */
-const NET_STATS_EVERY_MS = 250;
-/** localStorage key remembering whether the net stats overlay is shown. */
-const NET_STATS_KEY = 'tickcast.netstats';
-
-function loadNetStatsVisible(): boolean {
-  try {
-    return localStorage.getItem(NET_STATS_KEY) === '1';
-  } catch {
-    return false;
-  }
-}
-
-function saveNetStatsVisible(visible: boolean): void {
-  try {
-    if (visible) localStorage.setItem(NET_STATS_KEY, '1');
-    else localStorage.removeItem(NET_STATS_KEY);
-  } catch {
-    // storage disabled: fine
-  }
-}
 
 export class Game {
   private readonly conn: GameConnection;
@@ -103,26 +83,12 @@ export class Game {
   private readonly baselines = new Baselines();
   /** Traffic: over a sliding window for the net graph overlay, and totals since page load. */
   private readonly stats = new NetStats();
-  private netStatsVisible = loadNetStatsVisible();
-  private netStatsView: TickcastNetStatsView = EMPTY_NET_STATS;
-  private netStatsAt = -Infinity;
-  /** The overlay's rows of the current figures (made when first drawn). */
-  private netStatsRows: ReturnType<typeof netStatsRows> | null = null;
+  /** The net stats overlay (`N`): shown or not, its figures a few times a second. */
+  private readonly netPanel = new NetStatsPanel(this.stats);
   private readonly onKeyDown = (e: KeyboardEvent) => {
-    const target = e.target instanceof HTMLElement ? e.target : null;
-    const toggle = isNetStatsToggle({
-      key: e.key,
-      code: e.code,
-      ctrlKey: e.ctrlKey,
-      altKey: e.altKey,
-      metaKey: e.metaKey,
-      repeat: e.repeat,
-      targetTag: target?.tagName ?? null,
-      targetEditable: target?.isContentEditable ?? false,
-    });
-    if (!toggle) return;
+    if (!isToggleEvent(e)) return;
     e.preventDefault();
-    this.setNetStatsVisible(!this.netStatsVisible);
+    this.setNetStatsVisible(!this.netPanel.visible);
   };
 
   constructor(private readonly opts: GameOptions) {
@@ -163,7 +129,7 @@ export class Game {
   start(): void {
     this.input.attach(this.opts.canvas);
     window.addEventListener('keydown', this.onKeyDown);
-    this.opts.onNetStatsVisible?.(this.netStatsVisible);
+    this.opts.onNetStatsVisible?.(this.netPanel.visible);
     this.conn.start();
     const frame = (t: number) => {
       this.rafId = requestAnimationFrame(frame);
@@ -181,31 +147,24 @@ export class Game {
   }
 
   get netStatsShown(): boolean {
-    return this.netStatsVisible;
+    return this.netPanel.visible;
   }
 
   /** Shows or hides the net stats overlay (remembered in localStorage). */
   setNetStatsVisible(visible: boolean): void {
-    if (visible === this.netStatsVisible) return;
-    this.netStatsVisible = visible;
-    saveNetStatsVisible(visible);
-    this.netStatsView = Object.freeze({ ...this.netStatsView, visible });
+    if (!this.netPanel.setVisible(visible)) return;
     this.opts.onNetStatsVisible?.(visible);
     this.publish();
   }
 
   /** Recomputes the net stats figures when they are due (a few times a second). */
   private sampleNetStats(now: number): void {
-    if (now - this.netStatsAt < NET_STATS_EVERY_MS) return;
-    this.netStatsAt = now;
-    const sample = this.stats.sample(now, {
+    this.netPanel.sample(now, () => ({
       rttMs: this.rtt.ms,
       tickRate: this.welcome?.tick_rate ?? null,
       newestTick: this.newestTick,
       ackTick: this.ackTick(),
-    });
-    this.netStatsView = Object.freeze({ ...sample, visible: this.netStatsVisible });
-    this.netStatsRows = null;
+    }));
   }
 
   private onWelcome(w: Welcome): void {
@@ -378,13 +337,7 @@ export class Game {
       stick: this.input.stick(),
       boosting: (this.lastControls.buttons & 1) === 1,
       focus: this.renderedPlayers.find((p) => p.me) ?? null,
-      netStats: this.netStatsVisible
-        ? {
-            rows: (this.netStatsRows ??= netStatsRows(this.netStatsView)),
-            bars: this.stats.graph(),
-            fullBytes: this.netStatsView.fullBytes,
-          }
-        : null,
+      netStats: this.netPanel.overlay(),
       time: t,
     });
     this.drawMs = this.drawMs * 0.9 + (this.now() - t0) * 0.1;
@@ -419,7 +372,7 @@ export class Game {
           ackTick: this.ackTick(),
           baselines: this.baselines.size,
         }),
-        netStats: this.netStatsView,
+        netStats: this.netPanel.view,
       }),
     );
   }
