@@ -3,7 +3,7 @@
  * their baselines, pongs, closes), the input loop at the tick rate, prediction of our own player,
  * interpolation of the others, the render loop, and the `window.tickcast` view (view.ts). main.ts
  * starts one per page. Units with rules of their own live elsewhere (delta.ts, prediction.ts,
- * interpolation.ts, netstats.ts); this class wires them. The connection, the renderer and the
+ * interpolation.ts, schedule.ts, pops.ts, netstats.ts, netpanel.ts); this class wires them. The connection, the renderer and the
  * clock can be injected, so tests drive a session with a fake connection and fake time.
  */
 import { assignColors, playerColor } from './colors';
