@@ -1,74 +1,31 @@
 /**
- * A game session in the browser: connection, input loop at the tick rate, prediction of our own
- * player, interpolation of the others, the render loop, and the read-only `window.tickcast` view.
+ * A game session in the browser: connection events in (Welcome, snapshots, deltas applied to
+ * their baselines, pongs, closes), the input loop at the tick rate, prediction of our own player,
+ * interpolation of the others, the render loop, and the `window.tickcast` view (view.ts). main.ts
+ * starts one per page. Units with rules of their own live elsewhere (delta.ts, prediction.ts,
+ * interpolation.ts, schedule.ts, pops.ts, netstats.ts, netpanel.ts); this class wires them. The connection, the renderer and the
+ * clock can be injected, so tests drive a session with a fake connection and fake time.
  */
+import { assignColors, playerColor } from './colors';
 import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './delta';
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
-import { Connection, defaultSocketUrl, type ConnStatus } from './net';
-import { NetStats, isNetStatsToggle, netStatsRows, type NetStatsSample } from './netstats';
+import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
+import { NetStatsPanel, isToggleEvent } from './netpanel';
+import { NetStats, RoundTrips } from './netstats';
 import { Predictor } from './prediction';
-import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
-import { Renderer, assignColors, playerColor, type DrawPlayer, type Pop } from './render';
+import { OrbPops } from './pops';
+import type { ArenaInfo, Controls, Snapshot, Welcome } from './protocol';
+import { Renderer, type DrawPlayer, type Frame } from './render';
+import { InputSchedule } from './schedule';
+import { installView, publishView } from './view';
 
-export interface TickcastPlayerView {
-  readonly id: string;
-  readonly name: string;
-  readonly x: number;
-  readonly y: number;
-  readonly score: number;
-}
+/** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */
+export type GameConnection = Pick<Connection, 'start' | 'stop' | 'send' | 'isOpen'>;
 
-/** What `window.tickcast` shows (read-only; replaced by a new frozen object every frame). */
-export interface TickcastView {
-  readonly connected: boolean;
-  readonly status: ConnStatus;
-  readonly playerId: string | null;
-  readonly roomId: string | null;
-  /** Newest snapshot tick received. */
-  readonly tick: number;
-  readonly tickRate: number | null;
-  readonly pingMs: number | null;
-  readonly arena: { readonly width: number; readonly height: number } | null;
-  /** Players as currently rendered (own player predicted, others interpolated). */
-  readonly players: readonly TickcastPlayerView[];
-  /** The last close that ended the session, if any. */
-  readonly closed: { readonly code: number; readonly reason: string } | null;
-  /** Orbs of the newest snapshot. */
-  readonly orbs: readonly { readonly id: number; readonly x: number; readonly y: number }[];
-  /** Smoothed time spent drawing one frame, ms. */
-  readonly drawMs: number;
-  /** Snapshot traffic since the page loaded (over all connections). */
-  readonly net: TickcastNetView;
-  /**
-   * The net graph's figures (rates over the last second, refreshed 4 times a second whether the
-   * overlay is shown or not) and whether it is shown (`N`).
-   */
-  readonly netStats: TickcastNetStatsView;
-}
-
-export interface TickcastNetStatsView extends NetStatsSample {
-  /** Whether the overlay is shown. */
-  readonly visible: boolean;
-}
-
-export interface TickcastNetView {
-  /** Full `snap` messages received (a server without deltas, or with them disabled). */
-  readonly snapshots: number;
-  /** `delta` messages received, applied or not. */
-  readonly deltas: number;
-  /** Of those, full patches (`base_tick` 0: a connection's first, or after a long stall). */
-  readonly fullDeltas: number;
-  /** Deltas dropped because they could not be applied (`DeltaError`). */
-  readonly deltaErrors: number;
-  /** The kind of the last such error (`UnknownBaseline`, `BadIndex` …). */
-  readonly lastDeltaError: string | null;
-  /** `base_tick` of the last delta received. */
-  readonly lastBaseTick: number;
-  /** What inputs acknowledge now (`Input.ack_tick`). */
-  readonly ackTick: number;
-  /** Delta baselines held. */
-  readonly baselines: number;
+/** What the game needs of its renderer (render.ts's `Renderer`; a recorder in tests). */
+export interface FrameSink {
+  draw(frame: Frame): void;
 }
 
 export interface GameOptions {
@@ -82,76 +39,21 @@ export interface GameOptions {
   /** Called when the net stats overlay is shown or hidden (also once at start). */
   onNetStatsVisible?(visible: boolean): void;
   url?: string;
+  /** Opens the connection that reports to `events` (default: a `Connection` to `url`). */
+  connect?(events: ConnectionEvents): GameConnection;
+  /** Draws the frames (default: a `Renderer` on `canvas`). */
+  renderer?: FrameSink;
+  /** The clock, ms (default: `performance.now()`; animation frames bring their own time). */
+  now?(): number;
 }
 
 const INTERP_DELAY_MS = 100;
-/** How often the net stats figures are recomputed, ms. */
-const NET_STATS_EVERY_MS = 250;
-/** localStorage key remembering whether the net stats overlay is shown. */
-const NET_STATS_KEY = 'tickcast.netstats';
-
-const EMPTY_NET_STATS: TickcastNetStatsView = Object.freeze({
-  ...new NetStats().sample(0, { rttMs: null, tickRate: null, newestTick: 0, ackTick: 0 }),
-  visible: false,
-});
-
-function loadNetStatsVisible(): boolean {
-  try {
-    return localStorage.getItem(NET_STATS_KEY) === '1';
-  } catch {
-    return false;
-  }
-}
-
-function saveNetStatsVisible(visible: boolean): void {
-  try {
-    if (visible) localStorage.setItem(NET_STATS_KEY, '1');
-    else localStorage.removeItem(NET_STATS_KEY);
-  } catch {
-    // storage disabled: fine
-  }
-}
-
-let currentView: TickcastView = Object.freeze({
-  connected: false,
-  status: 'closed',
-  playerId: null,
-  roomId: null,
-  tick: 0,
-  tickRate: null,
-  pingMs: null,
-  arena: null,
-  players: Object.freeze([]),
-  closed: null,
-  orbs: Object.freeze([]),
-  drawMs: 0,
-  net: Object.freeze({
-    snapshots: 0,
-    deltas: 0,
-    fullDeltas: 0,
-    deltaErrors: 0,
-    lastDeltaError: null,
-    lastBaseTick: 0,
-    ackTick: 0,
-    baselines: 0,
-  }),
-  netStats: EMPTY_NET_STATS,
-});
-
-/** Installs the read-only `window.tickcast` getter (once). */
-export function installView(): void {
-  if (Object.getOwnPropertyDescriptor(window, 'tickcast')) return;
-  Object.defineProperty(window, 'tickcast', {
-    get: () => currentView,
-    enumerable: true,
-    configurable: false,
-  });
-}
 
 export class Game {
-  private readonly conn: Connection;
+  private readonly conn: GameConnection;
   private readonly input = new InputState();
-  private readonly renderer: Renderer;
+  private readonly renderer: FrameSink;
+  private readonly now: () => number;
   private status: ConnStatus = 'connecting';
   private statusText = 'Connecting…';
   private welcome: Welcome | null = null;
@@ -163,66 +65,37 @@ export class Game {
   private newestTick = 0;
   /** Strictly increasing for the whole page session (also across reconnects and resumes). */
   private seq = 0;
-  /**
-   * Inputs follow a schedule: one per server tick period (the estimated actual period, so a
-   * server running slow is not fed more inputs than it simulates). Both animation frames and a
-   * timer (which keeps running when frames stop, e.g. in a background tab) pump it, and our
-   * player is drawn from the schedule, not from the jittery moments the callbacks ran.
-   */
-  private nextInputAt = 0;
-  private inputPeriod = 1000 / 30;
+  /** One input per server tick period; animation frames and `inputTimer` both pump it. */
+  private readonly schedule = new InputSchedule();
   private lastControls: Controls = { x: 0, y: 0, buttons: 0 };
   private inputTimer: ReturnType<typeof setInterval> | null = null;
   private rafId = 0;
   private lastFrameAt = 0;
-  private pingMs: number | null = null;
-  private rtts: number[] = [];
-  private pongs = 0;
+  /** Round trips of the once-a-second ping. */
+  private readonly rtt = new RoundTrips();
   private closed: { code: number; reason: string } | null = null;
-  private orbsSeen = new Map<number, Orb>();
-  private pops: Pop[] = [];
+  private readonly pops = new OrbPops();
   private renderedPlayers: DrawPlayer[] = [];
   private colors = new Map<string, string>();
   /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
   private drawMs = 0;
   /** The states delta snapshots are patched against; reset for each connection. */
   private readonly baselines = new Baselines();
-  private netStats = {
-    snapshots: 0,
-    deltas: 0,
-    fullDeltas: 0,
-    deltaErrors: 0,
-    lastDeltaError: null as string | null,
-    lastBaseTick: 0,
-  };
-  /** Traffic over a sliding window, for the net graph overlay. */
+  /** Traffic: over a sliding window for the net graph overlay, and totals since page load. */
   private readonly stats = new NetStats();
-  private netStatsVisible = loadNetStatsVisible();
-  private netStatsView: TickcastNetStatsView = EMPTY_NET_STATS;
-  private netStatsAt = -Infinity;
-  /** The overlay's rows of the current figures (made when first drawn). */
-  private netStatsRows: ReturnType<typeof netStatsRows> | null = null;
+  /** The net stats overlay (`N`): shown or not, its figures a few times a second. */
+  private readonly netPanel = new NetStatsPanel(this.stats);
   private readonly onKeyDown = (e: KeyboardEvent) => {
-    const target = e.target instanceof HTMLElement ? e.target : null;
-    const toggle = isNetStatsToggle({
-      key: e.key,
-      code: e.code,
-      ctrlKey: e.ctrlKey,
-      altKey: e.altKey,
-      metaKey: e.metaKey,
-      repeat: e.repeat,
-      targetTag: target?.tagName ?? null,
-      targetEditable: target?.isContentEditable ?? false,
-    });
-    if (!toggle) return;
+    if (!isToggleEvent(e)) return;
     e.preventDefault();
-    this.setNetStatsVisible(!this.netStatsVisible);
+    this.setNetStatsVisible(!this.netPanel.visible);
   };
 
   constructor(private readonly opts: GameOptions) {
     installView();
-    this.renderer = new Renderer(opts.canvas);
-    this.conn = new Connection(opts.url ?? defaultSocketUrl(), opts.room, opts.name, {
+    this.now = opts.now ?? (() => performance.now());
+    this.renderer = opts.renderer ?? new Renderer(opts.canvas);
+    const events: ConnectionEvents = {
       status: (s, detail) => {
         this.status = s;
         this.statusText = detail;
@@ -231,27 +104,15 @@ export class Game {
       },
       welcome: (w) => this.onWelcome(w),
       snapshot: (s, bytes) => {
-        this.netStats.snapshots++;
-        this.stats.snapshot(performance.now(), s.tick, 'snap', bytes);
+        this.stats.snapshot(this.now(), s.tick, 'snap', bytes);
         this.onSnapshot(s);
       },
       delta: (d, bytes) => this.onDelta(d, bytes),
       traffic: (direction, bytes) => {
-        if (direction === 'in') this.stats.received(performance.now(), bytes);
-        else this.stats.sent(performance.now(), bytes);
+        if (direction === 'in') this.stats.received(this.now(), bytes);
+        else this.stats.sent(this.now(), bytes);
       },
-      pong: (p) => {
-        const rtt = performance.now() - p.client_time;
-        // The first round trip overlaps page start-up (and the server's join work): skip it.
-        if (this.pongs++ === 0) return;
-        if (rtt >= 0 && rtt < 60_000) {
-          // The median of the last few round trips: steady, and one slow frame does not spike it.
-          this.rtts.push(rtt);
-          if (this.rtts.length > 5) this.rtts.shift();
-          const sorted = [...this.rtts].sort((a, b) => a - b);
-          this.pingMs = sorted[sorted.length >> 1]!;
-        }
-      },
+      pong: (p) => this.rtt.pong(this.now(), p.client_time),
       error: () => {},
       refused: (code, message, reason) => {
         this.closed = { code, reason };
@@ -259,13 +120,16 @@ export class Game {
         this.publish();
         this.opts.onRefused(code, message, reason);
       },
-    });
+    };
+    this.conn = opts.connect
+      ? opts.connect(events)
+      : new Connection(opts.url ?? defaultSocketUrl(), opts.room, opts.name, events);
   }
 
   start(): void {
     this.input.attach(this.opts.canvas);
     window.addEventListener('keydown', this.onKeyDown);
-    this.opts.onNetStatsVisible?.(this.netStatsVisible);
+    this.opts.onNetStatsVisible?.(this.netPanel.visible);
     this.conn.start();
     const frame = (t: number) => {
       this.rafId = requestAnimationFrame(frame);
@@ -283,31 +147,24 @@ export class Game {
   }
 
   get netStatsShown(): boolean {
-    return this.netStatsVisible;
+    return this.netPanel.visible;
   }
 
   /** Shows or hides the net stats overlay (remembered in localStorage). */
   setNetStatsVisible(visible: boolean): void {
-    if (visible === this.netStatsVisible) return;
-    this.netStatsVisible = visible;
-    saveNetStatsVisible(visible);
-    this.netStatsView = Object.freeze({ ...this.netStatsView, visible });
+    if (!this.netPanel.setVisible(visible)) return;
     this.opts.onNetStatsVisible?.(visible);
     this.publish();
   }
 
   /** Recomputes the net stats figures when they are due (a few times a second). */
   private sampleNetStats(now: number): void {
-    if (now - this.netStatsAt < NET_STATS_EVERY_MS) return;
-    this.netStatsAt = now;
-    const sample = this.stats.sample(now, {
-      rttMs: this.pingMs,
+    this.netPanel.sample(now, () => ({
+      rttMs: this.rtt.ms,
       tickRate: this.welcome?.tick_rate ?? null,
       newestTick: this.newestTick,
       ackTick: this.ackTick(),
-    });
-    this.netStatsView = Object.freeze({ ...sample, visible: this.netStatsVisible });
-    this.netStatsRows = null;
+    }));
   }
 
   private onWelcome(w: Welcome): void {
@@ -316,7 +173,7 @@ export class Game {
     this.arena = w.game;
     this.predictor = new Predictor(w.game, w.tick_rate);
     this.clock = new RenderClock(w.tick_rate, INTERP_DELAY_MS);
-    if (!sameSeat) this.orbsSeen.clear();
+    if (!sameSeat) this.pops.forgetOrbs();
     this.interp = new Interpolator();
     this.latest = null;
     // Until this connection's first snapshot nothing is drawn; publishing the old connection's
@@ -334,7 +191,7 @@ export class Game {
   private onSnapshot(s: Snapshot): void {
     if (!this.welcome || !this.clock || !this.predictor) return;
     if (this.latest && s.tick <= this.latest.tick) return;
-    const now = performance.now();
+    const now = this.now();
     this.latest = s;
     this.newestTick = s.tick;
     this.clock.observe(s.tick, now);
@@ -347,15 +204,7 @@ export class Game {
     if (mine) this.predictor.reconcile(mine);
     this.colors = assignColors(s.state.players.map((p) => p.id));
     // Orbs that moved were collected: leave a short "pop" where they were.
-    const t = now / 1000;
-    for (const o of s.state.orbs) {
-      const old = this.orbsSeen.get(o.id);
-      if (old && (old.x !== o.x || old.y !== o.y)) {
-        this.pops.push({ x: old.x, y: old.y, born: t, color: '#ffd166' });
-      }
-      this.orbsSeen.set(o.id, o);
-    }
-    if (this.pops.length > 32) this.pops.splice(0, this.pops.length - 32);
+    this.pops.observe(s.state.orbs, now / 1000);
     // Keep the view fresh even if animation frames are throttled (background tab).
     if (now - this.lastFrameAt > 250) {
       this.computePlayers(now, 0);
@@ -370,19 +219,14 @@ export class Game {
    * next delta is against a state we hold (or a full patch).
    */
   private onDelta(d: DeltaSnapshot, bytes: number): void {
-    const now = performance.now();
+    const now = this.now();
     this.stats.snapshot(now, d.tick, d.base_tick === 0 ? 'full' : 'delta', bytes, d.base_tick);
-    this.netStats.deltas++;
-    this.netStats.lastBaseTick = d.base_tick;
-    if (d.base_tick === 0) this.netStats.fullDeltas++;
     let state;
     try {
       state = this.baselines.receive(d);
     } catch (e) {
       if (!(e instanceof DeltaError)) throw e;
-      this.netStats.deltaErrors++;
-      this.netStats.lastDeltaError = e.kind;
-      this.stats.deltaError(now);
+      this.stats.deltaError(now, e.kind);
       console.warn(`tickcast: dropped delta ${d.tick} (base ${d.base_tick}): ${e.message}`);
       this.publish();
       return;
@@ -405,20 +249,14 @@ export class Game {
 
   private startInputLoop(tickRate: number): void {
     this.stopInputLoop();
-    this.inputPeriod = 1000 / tickRate;
-    this.nextInputAt = performance.now() + this.inputPeriod;
-    this.inputTimer = setInterval(() => this.pumpInputs(performance.now()), this.inputPeriod / 2);
+    this.schedule.restart(this.now(), 1000 / tickRate);
+    this.inputTimer = setInterval(() => this.pumpInputs(this.now()), 1000 / tickRate / 2);
   }
 
   /** Sends the inputs that are due by `now` (after a long stall, only one). */
   private pumpInputs(now: number): void {
     if (!this.inputTimer) return;
-    if (now - this.nextInputAt > this.inputPeriod * 3) this.nextInputAt = now;
-    while (now >= this.nextInputAt) {
-      this.inputPeriod = this.clock?.periodMs ?? this.inputPeriod;
-      this.nextInputAt += this.inputPeriod;
-      this.sendInput();
-    }
+    for (let due = this.schedule.take(now, this.clock?.periodMs); due > 0; due--) this.sendInput();
   }
 
   private stopInputLoop(): void {
@@ -447,11 +285,11 @@ export class Game {
       return;
     }
     const renderTick = this.clock.tick(now);
-    this.stats.interpDelay(performance.now(), (s.tick - renderTick) * this.clock.periodMs);
+    this.stats.interpDelay(this.now(), (s.tick - renderTick) * this.clock.periodMs);
     const others = this.interp.sample(renderTick);
     this.interp.prune(renderTick);
     const me = this.welcome.player_id;
-    const alpha = 1 - (this.nextInputAt - now) / this.inputPeriod;
+    const alpha = this.schedule.alpha(now);
     const mine = this.predictor.renderPosition(alpha, elapsed);
     const out: DrawPlayer[] = [];
     for (const p of s.state.players) {
@@ -478,20 +316,19 @@ export class Game {
     this.lastFrameAt = now;
     this.computePlayers(now, elapsed);
     const t = now / 1000;
-    this.pops = this.pops.filter((p) => t - p.born < 0.6);
     const w = this.welcome;
-    this.sampleNetStats(performance.now());
-    const t0 = performance.now();
+    this.sampleNetStats(this.now());
+    const t0 = this.now();
     this.renderer.draw({
       arena: this.arena,
       players: this.renderedPlayers,
       orbs: this.latest?.state.orbs ?? [],
-      pops: this.pops,
+      pops: this.pops.at(t),
       hud: {
         status: this.status,
         statusText: this.statusText,
         roomId: w?.room_id ?? this.opts.room,
-        pingMs: this.pingMs,
+        pingMs: this.rtt.ms,
         tickRate: w?.tick_rate ?? null,
         players: this.latest?.state.players.length ?? 0,
         maxPlayers: w?.max_players ?? null,
@@ -500,46 +337,43 @@ export class Game {
       stick: this.input.stick(),
       boosting: (this.lastControls.buttons & 1) === 1,
       focus: this.renderedPlayers.find((p) => p.me) ?? null,
-      netStats: this.netStatsVisible
-        ? {
-            rows: (this.netStatsRows ??= netStatsRows(this.netStatsView)),
-            bars: this.stats.graph(),
-            fullBytes: this.netStatsView.fullBytes,
-          }
-        : null,
+      netStats: this.netPanel.overlay(),
       time: t,
     });
-    this.drawMs = this.drawMs * 0.9 + (performance.now() - t0) * 0.1;
+    this.drawMs = this.drawMs * 0.9 + (this.now() - t0) * 0.1;
     this.publish();
   }
 
   private publish(): void {
     const w = this.welcome;
-    currentView = Object.freeze({
-      connected: this.status === 'connected' && this.conn.isOpen,
-      status: this.status,
-      playerId: w?.player_id ?? null,
-      roomId: w?.room_id ?? null,
-      tick: this.newestTick,
-      tickRate: w?.tick_rate ?? null,
-      pingMs: this.pingMs === null ? null : Math.round(this.pingMs * 10) / 10,
-      arena: this.arena
-        ? Object.freeze({ width: this.arena.width, height: this.arena.height })
-        : null,
-      players: Object.freeze(
-        this.renderedPlayers.map((p) =>
-          Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+    const pingMs = this.rtt.ms;
+    publishView(
+      Object.freeze({
+        connected: this.status === 'connected' && this.conn.isOpen,
+        status: this.status,
+        playerId: w?.player_id ?? null,
+        roomId: w?.room_id ?? null,
+        tick: this.newestTick,
+        tickRate: w?.tick_rate ?? null,
+        pingMs: pingMs === null ? null : Math.round(pingMs * 10) / 10,
+        arena: this.arena
+          ? Object.freeze({ width: this.arena.width, height: this.arena.height })
+          : null,
+        players: Object.freeze(
+          this.renderedPlayers.map((p) =>
+            Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+          ),
         ),
-      ),
-      closed: this.closed ? Object.freeze({ ...this.closed }) : null,
-      orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
-      drawMs: Math.round(this.drawMs * 100) / 100,
-      net: Object.freeze({
-        ...this.netStats,
-        ackTick: this.ackTick(),
-        baselines: this.baselines.size,
+        closed: this.closed ? Object.freeze({ ...this.closed }) : null,
+        orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
+        drawMs: Math.round(this.drawMs * 100) / 100,
+        net: Object.freeze({
+          ...this.stats.totals(),
+          ackTick: this.ackTick(),
+          baselines: this.baselines.size,
+        }),
+        netStats: this.netPanel.view,
       }),
-      netStats: this.netStatsView,
-    });
+    );
   }
 }

@@ -1,8 +1,10 @@
 /**
- * Network statistics for the net graph overlay (like Source's `net_graph`): what arrives and
- * leaves on the WebSocket, counted as it happens and turned into rates over a sliding window
- * (~1 s). Pure: no DOM, no clock of its own — every call takes the time (`performance.now()` in
- * the page, fake timestamps in tests).
+ * Network statistics for the net graph overlay (like Source's `net_graph`) and
+ * `window.tickcast.net`: what arrives and leaves on the WebSocket, counted as it happens — once,
+ * in one ledger — and turned into rates over a sliding window (~1 s) and totals since the page
+ * loaded; and the round trip of the pings (a median). game.ts feeds it from the connection's
+ * events and reads the figures out; overlays.ts draws `netStatsRows`. Pure: no DOM, no clock of
+ * its own — every call takes the time (`performance.now()` in the page, fake timestamps in tests).
  */
 
 /** How a snapshot frame arrived. */
@@ -50,6 +52,22 @@ export interface NetStatsSample {
   readonly baseAge: number | null;
   /** How far behind the newest snapshot other players are drawn (mean over the window), ms. */
   readonly interpDelayMs: number | null;
+}
+
+/** Snapshot traffic since the page loaded (over all connections): `window.tickcast.net`. */
+export interface NetTotals {
+  /** Full `snap` messages received (a server without deltas, or with them disabled). */
+  readonly snapshots: number;
+  /** `delta` messages received, applied or not. */
+  readonly deltas: number;
+  /** Of those, full patches (`base_tick` 0: a connection's first, or after a long stall). */
+  readonly fullDeltas: number;
+  /** Deltas dropped because they could not be applied (`DeltaError`). */
+  readonly deltaErrors: number;
+  /** The kind of the last such error (`UnknownBaseline`, `BadIndex` …). */
+  readonly lastDeltaError: string | null;
+  /** `base_tick` of the last delta received. */
+  readonly lastBaseTick: number;
 }
 
 /** What the game knows at sampling time (not events). */
@@ -129,6 +147,11 @@ export class NetStats {
   private lastFullBytes: number | null = null;
   private droppedAll = 0;
   private errorsAll = 0;
+  private snaps = 0;
+  private deltas = 0;
+  private fullDeltas = 0;
+  private lastDeltaError: string | null = null;
+  private lastBaseTick = 0;
   private bars: GraphBar[] = [];
 
   constructor(readonly windowMs = 1000) {}
@@ -165,6 +188,12 @@ export class NetStats {
       this.droppedAll += gap;
     }
     this.snapBytes.push(now, bytes);
+    if (kind === 'snap') this.snaps++;
+    else {
+      this.deltas++;
+      this.lastBaseTick = baseTick ?? 0;
+      if (kind === 'full') this.fullDeltas++;
+    }
     if (kind === 'delta') this.deltaFrames.push(now, 1);
     else {
       this.fullFrames.push(now, 1);
@@ -175,11 +204,12 @@ export class NetStats {
     if (this.bars.length > GRAPH_BARS) this.bars.splice(0, this.bars.length - GRAPH_BARS);
   }
 
-  /** The snapshot frame just recorded could not be applied (a `DeltaError`). */
-  deltaError(now: number): void {
+  /** The snapshot frame just recorded could not be applied: a `DeltaError` of `kind`. */
+  deltaError(now: number, kind: string): void {
     this.start(now);
     this.errors.push(now, 1);
     this.errorsAll++;
+    this.lastDeltaError = kind;
     const last = this.bars[this.bars.length - 1];
     if (last) this.bars[this.bars.length - 1] = { ...last, bad: true };
   }
@@ -196,6 +226,18 @@ export class NetStats {
   newConnection(): void {
     this.lastTick = null;
     this.lastBaseAge = null;
+  }
+
+  /** The counters since the page loaded. */
+  totals(): NetTotals {
+    return {
+      snapshots: this.snaps,
+      deltas: this.deltas,
+      fullDeltas: this.fullDeltas,
+      deltaErrors: this.errorsAll,
+      lastDeltaError: this.lastDeltaError,
+      lastBaseTick: this.lastBaseTick,
+    };
   }
 
   /** The snapshot frames of the bar graph, oldest first. */
@@ -240,6 +282,38 @@ export class NetStats {
       baseAge: this.lastBaseAge,
       interpDelayMs: this.interp.count > 0 ? this.interp.sum / this.interp.count : null,
     };
+  }
+}
+
+/** Round trips the median is taken over. */
+const RTT_SAMPLES = 5;
+/** A longer round trip is a clock oddity (a suspended tab), not a measurement. */
+const RTT_MAX_MS = 60_000;
+
+/**
+ * The round trip from ping/pong: the median of the last few, so it is steady and one slow frame
+ * does not spike it. The first pong is skipped: its round trip overlaps page start-up (and the
+ * server's join work).
+ */
+export class RoundTrips {
+  private readonly recent: number[] = [];
+  private pongs = 0;
+  private median: number | null = null;
+
+  /** A pong arrived at `now` for the ping sent at `sentAt` (its `client_time`). */
+  pong(now: number, sentAt: number): void {
+    const rtt = now - sentAt;
+    if (this.pongs++ === 0) return;
+    if (!(rtt >= 0 && rtt < RTT_MAX_MS)) return;
+    this.recent.push(rtt);
+    if (this.recent.length > RTT_SAMPLES) this.recent.shift();
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    this.median = sorted[sorted.length >> 1]!;
+  }
+
+  /** The median round trip, ms; `null` until the second pong. */
+  get ms(): number | null {
+    return this.median;
   }
 }
 

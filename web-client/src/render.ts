@@ -1,15 +1,16 @@
 /**
- * Canvas drawing: the arena scaled to fit the window, orbs, players with names (canvas text, never
- * markup), the HUD and the scoreboard. Pure presentation: it draws what it is given.
+ * Canvas drawing of the world: the arena scaled to fit the window (or following our player on
+ * small screens), orbs, pops, trails, players with names (canvas text, never markup). The HUD
+ * and the other screen-space overlays are `overlays.ts`, drawn on top; the static floor is
+ * `floor.ts`, colours `colors.ts`. game.ts hands `Renderer.draw` a `Frame` each animation frame.
+ * Pure presentation: it draws what it is given.
  */
 import palette from '../../assets/web/palette.json';
+import { FONT, fitText, lighten, withAlpha } from './canvas';
+import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
-import { STICK_RADIUS } from './input';
-import type { ConnStatus } from './net';
-import type { GraphBar, NetStatsCell } from './netstats';
+import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
 import type { ArenaInfo } from './protocol';
-
-export { palette };
 
 export interface DrawPlayer {
   id: string;
@@ -34,17 +35,6 @@ export interface Pop {
   color: string;
 }
 
-export interface Hud {
-  status: ConnStatus;
-  statusText: string;
-  roomId: string | null;
-  pingMs: number | null;
-  tickRate: number | null;
-  players: number;
-  maxPlayers: number | null;
-  tick: number;
-}
-
 export interface Frame {
   arena: ArenaInfo | null;
   players: DrawPlayer[];
@@ -61,58 +51,12 @@ export interface Frame {
   time: number;
 }
 
-export interface NetStatsOverlay {
-  /** Two figures per row (see `netStatsRows`). */
-  rows: [NetStatsCell, NetStatsCell][];
-  /** The latest snapshot frames, oldest first, for the bar graph. */
-  bars: readonly GraphBar[];
-  /** Bytes of a full frame: the graph's scale, so deltas show how far below it they stay. */
-  fullBytes: number | null;
-}
-
-function hashId(id: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  return h >>> 0;
-}
-
-/** A stable colour for a player id, the same on every client. */
-export function playerColor(id: string): string {
-  const colors = palette.players;
-  return colors[hashId(id) % colors.length]!;
-}
-
-/**
- * Colours for everyone in a room: each player gets its hashed colour, or the next one not taken
- * by a player listed before it. Every client sees the same snapshot order, so every client
- * picks the same colours, and two players share a colour only when the palette runs out.
- */
-export function assignColors(ids: readonly string[]): Map<string, string> {
-  const colors = palette.players;
-  const taken = new Set<number>();
-  const out = new Map<string, string>();
-  for (const id of ids) {
-    let i = hashId(id) % colors.length;
-    for (let step = 0; step < colors.length && taken.has(i); step++) i = (i + 1) % colors.length;
-    if (taken.size >= colors.length) i = hashId(id) % colors.length;
-    taken.add(i);
-    out.set(id, colors[i]!);
-  }
-  return out;
-}
-
 /** Below this fit-to-window scale (arena units → CSS px) the view zooms in and follows us… */
 const FOLLOW_BELOW_SCALE = 0.4;
 /** …to this scale (or as far as the window's height allows). */
 const MIN_SCALE = 0.55;
 /** Room around the cached arena layer for its glow. */
 const ARENA_PAD = 40;
-
-const FONT = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif`;
-const MONO = `ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace`;
 
 export class Renderer {
   private readonly ctx: CanvasRenderingContext2D;
@@ -208,12 +152,16 @@ export class Renderer {
       for (const p of sorted) this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
       for (const p of sorted) this.drawName(p, f.arena);
     }
-    this.drawHud(f.hud);
-    if (f.netStats) this.drawNetStats(f.netStats);
-    if (f.arena) this.drawScoreboard(f.players);
-    if (f.stick) this.drawStick(f.stick);
-    this.drawHint();
-    this.drawBanner(f.hud);
+    drawOverlays(
+      ctx,
+      { width: this.cssW, height: this.cssH },
+      {
+        hud: f.hud,
+        netStats: f.netStats,
+        scoreboard: f.arena ? f.players : null,
+        stick: f.stick,
+      },
+    );
   }
 
   /**
@@ -230,7 +178,7 @@ export class Renderer {
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = palette.background;
     ctx.fillRect(0, 0, this.cssW, this.cssH);
-    this.drawBackdrop(ctx);
+    paintBackdrop(ctx, this.cssW, this.cssH);
     this.bgLayer = layer;
     this.bgKey = key;
     return layer;
@@ -245,7 +193,7 @@ export class Renderer {
     const ctx = layer.getContext('2d')!;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, layer.width, layer.height);
-    this.drawArena(ctx, arena, ARENA_PAD, ARENA_PAD);
+    paintArena(ctx, arena, this.scale, ARENA_PAD, ARENA_PAD);
     this.arenaLayer = layer;
     this.arenaKey = key;
     return layer;
@@ -275,71 +223,12 @@ export class Renderer {
     this.ctx.drawImage(img, x - size / 2, y - size / 2, size, size);
   }
 
-  private drawBackdrop(ctx: CanvasRenderingContext2D): void {
-    const g = ctx.createRadialGradient(
-      this.cssW * 0.5,
-      this.cssH * 0.45,
-      0,
-      this.cssW * 0.5,
-      this.cssH * 0.45,
-      Math.max(this.cssW, this.cssH) * 0.75,
-    );
-    g.addColorStop(0, 'rgba(59, 91, 219, 0.11)');
-    g.addColorStop(1, 'rgba(0, 0, 0, 0)');
-    ctx.fillStyle = g;
-    ctx.fillRect(0, 0, this.cssW, this.cssH);
-  }
-
   private sx(x: number): number {
     return this.ox + x * this.scale;
   }
 
   private sy(y: number): number {
     return this.oy + y * this.scale;
-  }
-
-  private drawArena(ctx: CanvasRenderingContext2D, a: ArenaInfo, x: number, y: number): void {
-    const w = a.width * this.scale;
-    const h = a.height * this.scale;
-    const r = Math.min(18, 40 * this.scale);
-
-    ctx.save();
-    ctx.shadowColor = 'rgba(59, 91, 219, 0.55)';
-    ctx.shadowBlur = 28;
-    roundRect(ctx, x, y, w, h, r);
-    const floor = ctx.createLinearGradient(x, y, x, y + h);
-    floor.addColorStop(0, palette.floorEdge);
-    floor.addColorStop(0.5, palette.floor);
-    floor.addColorStop(1, palette.floorEdge);
-    ctx.fillStyle = floor;
-    ctx.fill();
-    ctx.restore();
-
-    ctx.save();
-    roundRect(ctx, x, y, w, h, r);
-    ctx.clip();
-    ctx.strokeStyle = palette.grid;
-    ctx.lineWidth = 1;
-    const step = 100 * this.scale;
-    ctx.beginPath();
-    for (let gx = x + step; gx < x + w - 1; gx += step) {
-      ctx.moveTo(Math.round(gx) + 0.5, y);
-      ctx.lineTo(Math.round(gx) + 0.5, y + h);
-    }
-    for (let gy = y + step; gy < y + h - 1; gy += step) {
-      ctx.moveTo(x, Math.round(gy) + 0.5);
-      ctx.lineTo(x + w, Math.round(gy) + 0.5);
-    }
-    ctx.stroke();
-    ctx.restore();
-
-    ctx.save();
-    roundRect(ctx, x, y, w, h, r);
-    ctx.strokeStyle = palette.border;
-    ctx.globalAlpha = 0.85;
-    ctx.lineWidth = 2;
-    ctx.stroke();
-    ctx.restore();
   }
 
   private drawOrbs(orbs: DrawOrb[], a: ArenaInfo, t: number): void {
@@ -509,251 +398,4 @@ export class Renderer {
     ctx.fillStyle = p.me ? '#ffffff' : palette.text;
     ctx.fillText(label, x, y);
   }
-
-  private drawHud(h: Hud): void {
-    const ctx = this.ctx;
-    const x = 12;
-    const y = 12;
-    const w = 236;
-    const lh = 19;
-    panel(ctx, x, y, w, 12 + lh * 3);
-    const color =
-      h.status === 'connected' ? palette.ok : h.status === 'refused' ? palette.bad : palette.warn;
-    ctx.fillStyle = color;
-    ctx.beginPath();
-    ctx.arc(x + 16, y + 6 + lh / 2 + 1, 4.5, 0, Math.PI * 2);
-    ctx.fill();
-    ctx.textBaseline = 'middle';
-    ctx.textAlign = 'left';
-    ctx.font = `700 13px ${FONT}`;
-    ctx.fillStyle = palette.text;
-    const statusLabel =
-      h.status === 'connected'
-        ? 'Connected'
-        : h.status === 'refused'
-          ? 'Disconnected'
-          : h.status === 'closed'
-            ? 'Closed'
-            : h.status === 'reconnecting'
-              ? 'Reconnecting…'
-              : 'Connecting…';
-    ctx.fillText(statusLabel, x + 28, y + 6 + lh / 2 + 1);
-    ctx.font = `500 12px ${FONT}`;
-    ctx.fillStyle = palette.textDim;
-    const room = h.roomId ? fitText(ctx, `Room ${h.roomId}`, 140) : 'No room yet';
-    const count = h.maxPlayers ? `${h.players}/${h.maxPlayers} players` : '';
-    ctx.fillText(room, x + 12, y + 6 + lh * 1.5 + 1);
-    ctx.textAlign = 'right';
-    ctx.fillText(count, x + w - 12, y + 6 + lh * 1.5 + 1);
-    ctx.textAlign = 'left';
-    ctx.font = `500 12px ${MONO}`;
-    ctx.fillStyle = palette.text;
-    const ping = h.pingMs === null ? '–' : `${Math.round(h.pingMs)} ms`;
-    const rate = h.tickRate === null ? '–' : `${h.tickRate} Hz`;
-    ctx.fillText(`ping ${ping}`, x + 12, y + 6 + lh * 2.5 + 1);
-    ctx.fillText(rate, x + 104, y + 6 + lh * 2.5 + 1);
-    ctx.textAlign = 'right';
-    ctx.fillStyle = palette.textDim;
-    ctx.fillText(`#${h.tick}`, x + w - 12, y + 6 + lh * 2.5 + 1);
-  }
-
-  /**
-   * The net graph, under the HUD: a bar per snapshot frame (height = bytes; full frames and
-   * frames after a gap or that failed in other colours), then the figures in two columns.
-   */
-  private drawNetStats(n: NetStatsOverlay): void {
-    const ctx = this.ctx;
-    const x = 12;
-    const y = 12 + 12 + 19 * 3 + 8; // below the HUD panel
-    const w = 290;
-    const lh = 16;
-    const graphH = 28;
-    const h = 28 + graphH + 8 + lh * n.rows.length + 6;
-    panel(ctx, x, y, w, h);
-    ctx.textBaseline = 'middle';
-    ctx.textAlign = 'left';
-    ctx.font = `700 11px ${FONT}`;
-    ctx.fillStyle = palette.textDim;
-    ctx.fillText('NET', x + 12, y + 15);
-    ctx.textAlign = 'right';
-    ctx.font = `500 11px ${FONT}`;
-    ctx.fillText('N to hide', x + w - 12, y + 15);
-
-    // Bars, newest at the right, scaled to a full frame (or the largest shown, if larger).
-    const gx = x + 12;
-    const gy = y + 28;
-    const gw = w - 24;
-    const barW = gw / 64;
-    const max = Math.max(64, n.fullBytes ?? 0, ...n.bars.map((b) => b.bytes));
-    ctx.fillStyle = 'rgba(255, 255, 255, 0.04)';
-    ctx.fillRect(gx, gy, gw, graphH);
-    n.bars.forEach((b, i) => {
-      const bh = Math.max(1, (b.bytes / max) * graphH);
-      const bx = gx + gw - (n.bars.length - i) * barW;
-      ctx.fillStyle = b.bad ? palette.bad : b.kind === 'delta' ? palette.ok : palette.warn;
-      ctx.fillRect(bx, gy + graphH - bh, Math.max(1, barW - 1), bh);
-    });
-
-    ctx.font = `500 11px ${MONO}`;
-    const colW = (w - 24 - 12) / 2;
-    n.rows.forEach((row, r) => {
-      const ry = gy + graphH + 8 + lh * r + lh / 2;
-      row.forEach((c, i) => {
-        const cx = x + 12 + i * (colW + 12);
-        ctx.textAlign = 'left';
-        ctx.fillStyle = palette.textDim;
-        ctx.fillText(c.label, cx, ry);
-        ctx.textAlign = 'right';
-        ctx.fillStyle = c.warn ? palette.warn : palette.text;
-        const labelW = ctx.measureText(c.label).width + 6;
-        ctx.fillText(fitText(ctx, c.value, colW - labelW), cx + colW, ry);
-      });
-    });
-  }
-
-  private drawScoreboard(players: DrawPlayer[]): void {
-    const ctx = this.ctx;
-    const rows = [...players].sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
-    const shown = rows.slice(0, 8);
-    // Always list ourselves, even when outside the top 8.
-    const me = rows.find((p) => p.me);
-    if (me && !shown.includes(me)) shown[shown.length - 1] = me;
-    const w = 196;
-    const lh = 22;
-    const x = this.cssW - w - 12;
-    const y = 12;
-    if (x < 260 && this.cssW < 600) return; // tiny screens: the HUD wins
-    panel(ctx, x, y, w, 34 + lh * Math.max(1, shown.length));
-    ctx.textBaseline = 'middle';
-    ctx.textAlign = 'left';
-    ctx.font = `700 11px ${FONT}`;
-    ctx.fillStyle = palette.textDim;
-    ctx.fillText('SCOREBOARD', x + 12, y + 17);
-    shown.forEach((p, i) => {
-      const ry = y + 34 + lh * i + lh / 2;
-      if (p.me) {
-        ctx.fillStyle = 'rgba(255, 255, 255, 0.08)';
-        roundRect(ctx, x + 5, ry - lh / 2 + 1, w - 10, lh - 2, 6);
-        ctx.fill();
-      }
-      ctx.fillStyle = p.color;
-      ctx.beginPath();
-      ctx.arc(x + 17, ry, 5, 0, Math.PI * 2);
-      ctx.fill();
-      ctx.font = `${p.me ? 700 : 500} 13px ${FONT}`;
-      ctx.fillStyle = p.me ? '#ffffff' : palette.text;
-      ctx.textAlign = 'left';
-      ctx.fillText(fitText(ctx, p.name, w - 80), x + 30, ry + 1);
-      ctx.textAlign = 'right';
-      ctx.font = `700 13px ${MONO}`;
-      ctx.fillText(String(p.score), x + w - 12, ry + 1);
-    });
-  }
-
-  private drawStick(s: StickView): void {
-    const ctx = this.ctx;
-    ctx.save();
-    ctx.globalAlpha = 0.5;
-    ctx.strokeStyle = '#ffffff';
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    ctx.arc(s.originX, s.originY, STICK_RADIUS, 0, Math.PI * 2);
-    ctx.stroke();
-    let dx = s.x - s.originX;
-    let dy = s.y - s.originY;
-    const len = Math.hypot(dx, dy);
-    if (len > STICK_RADIUS) {
-      dx = (dx / len) * STICK_RADIUS;
-      dy = (dy / len) * STICK_RADIUS;
-    }
-    ctx.fillStyle = '#ffffff';
-    ctx.globalAlpha = 0.35;
-    ctx.beginPath();
-    ctx.arc(s.originX + dx, s.originY + dy, 26, 0, Math.PI * 2);
-    ctx.fill();
-    ctx.restore();
-  }
-
-  private drawHint(): void {
-    if (this.cssW < 600) return;
-    const ctx = this.ctx;
-    ctx.font = `500 12px ${FONT}`;
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'middle';
-    ctx.fillStyle = palette.textDim;
-    ctx.fillText(
-      'WASD / arrows to move  ·  Shift to boost  ·  grab the orbs  ·  N net stats',
-      16,
-      this.cssH - 26,
-    );
-  }
-
-  private drawBanner(h: Hud): void {
-    if (h.status === 'connected' || h.status === 'refused' || h.status === 'closed') return;
-    const ctx = this.ctx;
-    // The picture is stale while we are not connected: dim it.
-    ctx.fillStyle = 'rgba(6, 9, 18, 0.45)';
-    ctx.fillRect(0, 0, this.cssW, this.cssH);
-    ctx.font = `600 14px ${FONT}`;
-    const text = fitText(ctx, h.statusText, Math.min(760, this.cssW - 40));
-    const w = ctx.measureText(text).width + 40;
-    const x = (this.cssW - w) / 2;
-    const y = this.cssH - 64;
-    panel(ctx, x, y, w, 36);
-    ctx.fillStyle = palette.warn;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillText(text, this.cssW / 2, y + 18);
-  }
-}
-
-function panel(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number): void {
-  ctx.save();
-  roundRect(ctx, x, y, w, h, 10);
-  ctx.fillStyle = palette.panel;
-  ctx.fill();
-  ctx.strokeStyle = palette.panelBorder;
-  ctx.lineWidth = 1;
-  ctx.stroke();
-  ctx.restore();
-}
-
-function roundRect(
-  ctx: CanvasRenderingContext2D,
-  x: number,
-  y: number,
-  w: number,
-  h: number,
-  r: number,
-): void {
-  ctx.beginPath();
-  ctx.moveTo(x + r, y);
-  ctx.arcTo(x + w, y, x + w, y + h, r);
-  ctx.arcTo(x + w, y + h, x, y + h, r);
-  ctx.arcTo(x, y + h, x, y, r);
-  ctx.arcTo(x, y, x + w, y, r);
-  ctx.closePath();
-}
-
-/** Truncates `text` with an ellipsis to fit `maxWidth` in the current font. */
-function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number): string {
-  if (ctx.measureText(text).width <= maxWidth) return text;
-  const chars = [...text];
-  while (chars.length > 1 && ctx.measureText(chars.join('') + '…').width > maxWidth) chars.pop();
-  return chars.join('') + '…';
-}
-
-function withAlpha(hex: string, alpha: number): string {
-  const m = /^#([0-9a-f]{6})$/i.exec(hex);
-  if (!m) return hex;
-  const n = parseInt(m[1]!, 16);
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
-}
-
-function lighten(hex: string, amount: number): string {
-  const m = /^#([0-9a-f]{6})$/i.exec(hex);
-  if (!m) return hex;
-  const n = parseInt(m[1]!, 16);
-  const mix = (c: number) => Math.round(c + (255 - c) * amount);
-  return `rgb(${mix((n >> 16) & 255)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
 }

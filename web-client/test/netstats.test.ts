@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   GRAPH_BARS,
   NetStats,
+  RoundTrips,
   formatBytes,
   formatRate,
   isNetStatsToggle,
@@ -133,7 +134,7 @@ describe('NetStats rates over a sliding window', () => {
     let t = play(stats, { frames: 30 });
     t += TICK_MS;
     stats.snapshot(t, 31, 'delta', 60, 7);
-    stats.deltaError(t);
+    stats.deltaError(t, 'UnknownBaseline');
     const s = stats.sample(t, { ...CTX, newestTick: 31, ackTick: 30 });
     expect(s.deltaErrors).toBe(1);
     expect(s.deltaErrorsTotal).toBe(1);
@@ -203,6 +204,77 @@ describe('net stats presentation', () => {
     }).flat();
     const warned = slow.filter((c) => c.warn).map((c) => c.label);
     expect(warned).toEqual(['rtt', 'snap/s', 'delta']);
+  });
+});
+
+describe('NetStats totals since the page loaded', () => {
+  it('counts full snapshots, deltas and full patches over every connection', () => {
+    const stats = new NetStats(1000);
+    expect(stats.totals()).toEqual({
+      snapshots: 0,
+      deltas: 0,
+      fullDeltas: 0,
+      deltaErrors: 0,
+      lastDeltaError: null,
+      lastBaseTick: 0,
+    });
+    play(stats, { frames: 30 }); // one full patch, 29 deltas
+    stats.newConnection();
+    play(stats, { frames: 3, t0: 5000 });
+    stats.snapshot(6000, 4, 'snap', 400);
+    expect(stats.totals()).toMatchObject({ snapshots: 1, deltas: 33, fullDeltas: 2 });
+  });
+
+  it('keeps the base tick of the last delta (a full snapshot does not change it)', () => {
+    const stats = new NetStats(1000);
+    stats.snapshot(0, 10, 'full', 300, 0);
+    expect(stats.totals().lastBaseTick).toBe(0);
+    stats.snapshot(33, 11, 'delta', 40, 10);
+    stats.snapshot(66, 12, 'snap', 300);
+    expect(stats.totals().lastBaseTick).toBe(10);
+  });
+
+  it('counts apply errors long after they leave the window, with the last kind', () => {
+    const stats = new NetStats(1000);
+    stats.snapshot(0, 5, 'delta', 40, 2);
+    stats.deltaError(0, 'UnknownBaseline');
+    stats.snapshot(33, 6, 'delta', 40, 3);
+    stats.deltaError(33, 'BadMask');
+    stats.sample(10_000, CTX);
+    expect(stats.totals()).toMatchObject({ deltas: 2, deltaErrors: 2, lastDeltaError: 'BadMask' });
+  });
+});
+
+describe('RoundTrips', () => {
+  it('skips the first pong, which overlaps start-up', () => {
+    const rtt = new RoundTrips();
+    rtt.pong(1500, 1000);
+    expect(rtt.ms).toBeNull();
+    rtt.pong(2020, 2000);
+    expect(rtt.ms).toBe(20);
+  });
+
+  it('is the median of the last five, so one slow round trip does not spike it', () => {
+    const rtt = new RoundTrips();
+    rtt.pong(0, 0);
+    let t = 1000;
+    for (const ms of [20, 22, 400, 21, 23]) {
+      rtt.pong(t + ms, t);
+      t += 1000;
+    }
+    expect(rtt.ms).toBe(22);
+    // The sixth pushes the first (20) out: [22, 400, 21, 23, 30] → 23.
+    rtt.pong(t + 30, t);
+    expect(rtt.ms).toBe(23);
+  });
+
+  it('ignores a negative or absurdly long round trip', () => {
+    const rtt = new RoundTrips();
+    rtt.pong(0, 0);
+    rtt.pong(1030, 1000);
+    rtt.pong(1900, 2000);
+    rtt.pong(70_000, 3000);
+    expect(rtt.ms).toBe(30);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignColors, palette, playerColor } from '../src/render';
+import { assignColors, palette, playerColor } from '../src/colors';
 
 describe('player colours', () => {
   it('are stable per id and distinct within a room while the palette lasts', () => {
