@@ -298,11 +298,6 @@ mod tests {
     }
 
     #[test]
-    fn the_binary_and_the_library_allow_5000_rooms_by_default() {
-        assert_eq!(config(&[]).expect("valid").max_rooms, 5000);
-    }
-
-    #[test]
     fn seconds_are_fractional_and_zero_is_allowed() {
         let c = config(&["--delta-ack-lag", "0", "--stall-timeout", "2.5"]).expect("valid");
         assert_eq!(c.delta_ack_lag, Duration::ZERO);
@@ -425,15 +420,5 @@ mod tests {
             matches!(err, ConfigError::Tls(TlsError::Cert { .. })),
             "{err:?}"
         );
-    }
-
-    #[test]
-    fn flags_without_a_config_field_keep_their_own_defaults() {
-        let a = parse(&[]).expect("valid");
-        assert_eq!(
-            (a.bind.as_str(), a.port, a.log.as_str()),
-            ("127.0.0.1", 8080, "info")
-        );
-        assert_eq!(a.arena_config, PathBuf::from("assets/arena.toml"));
     }
 }

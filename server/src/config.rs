@@ -16,7 +16,9 @@ use crate::token::TokenKey;
 pub struct ServerConfig {
     /// Simulation ticks (and snapshots) per second.
     pub tick_rate: u16,
+    /// Seats per room; a join to a full named room is closed with 4001.
     pub max_players_per_room: usize,
+    /// Rooms alive at once; a join that needs one more is closed with 4002.
     pub max_rooms: usize,
     /// How long an empty room lives before it is disposed (a player re-joining keeps it).
     pub empty_room_grace: Duration,
@@ -152,6 +154,12 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_binary_and_the_library_allow_5000_rooms_by_default() {
+        // The binary always had 5000 (and README says so); the library default was 1000.
+        assert_eq!(ServerConfig::default().max_rooms, 5000);
+    }
 
     #[test]
     fn deltas_are_on_by_default_and_off_with_a_window_of_zero() {
