@@ -119,7 +119,7 @@ pub struct ServerArgs {
     /// else the last X-Forwarded-For entry.
     #[arg(long, env = "TICKCAST_TRUST_PROXY")]
     pub trust_proxy: bool,
-    /// Browser origins allowed to open /ws, comma-separated (e.g. https://game.example);
+    /// Browser origins allowed to open /ws, comma-separated (e.g. `https://game.example`);
     /// any origin when absent. Clients that send no Origin header are always allowed.
     #[arg(long, env = "TICKCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
