@@ -1,5 +1,7 @@
-//! Server configuration: every limit and tunable, with safe defaults. The binary fills it from
-//! command-line flags and environment variables; tests build it directly.
+//! Server configuration: every limit and tunable, with safe defaults. [`ServerConfig::default()`]
+//! is the one place a default is written: the binary's flags ([`crate::args`]) take theirs from
+//! it and turn into a `ServerConfig` through one validating conversion; tests and embedders build
+//! it directly. The runtime ([`crate::run`], rooms, sessions) only reads it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +16,9 @@ use crate::token::TokenKey;
 pub struct ServerConfig {
     /// Simulation ticks (and snapshots) per second.
     pub tick_rate: u16,
+    /// Seats per room; a join to a full named room is closed with 4001.
     pub max_players_per_room: usize,
+    /// Rooms alive at once; a join that needs one more is closed with 4002.
     pub max_rooms: usize,
     /// How long an empty room lives before it is disposed (a player re-joining keeps it).
     pub empty_room_grace: Duration,
@@ -67,8 +71,10 @@ pub struct ServerConfig {
     /// whole burst is closed with 1008.
     pub message_burst_factor: f64,
     /// Ticks of state each room keeps as delta baselines (`tickcast_shared::delta`); a client
-    /// whose ack is older gets a full patch. 0 disables deltas: every client gets full snapshots.
-    /// At most [`tickcast_shared::delta::MAX_WINDOW`] (what clients are required to hold).
+    /// whose ack is older gets a full patch. 0 disables deltas: every client gets full snapshots
+    /// (ask [`ServerConfig::deltas_enabled`]). At most [`tickcast_shared::delta::MAX_WINDOW`]
+    /// (what clients are required to hold): the flags' conversion lowers a larger value, and a
+    /// config built in code must respect it.
     pub delta_window: usize,
     /// Ack clocking of delta clients: a client that has this much of snapshots (in ticks'
     /// time) written to it but not yet acknowledged gets no newer one until its ack catches up.
@@ -86,7 +92,7 @@ impl Default for ServerConfig {
         ServerConfig {
             tick_rate: 30,
             max_players_per_room: 16,
-            max_rooms: 1000,
+            max_rooms: 5000,
             empty_room_grace: Duration::from_secs(5),
             stall_timeout: Duration::from_secs(10),
             resume_grace: Duration::from_secs(15),
@@ -117,6 +123,13 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Whether rooms keep delta baselines, and so whether a client that joins asking for deltas
+    /// gets them (otherwise it gets full snapshots, like everyone). Decided by `delta_window`
+    /// alone.
+    pub fn deltas_enabled(&self) -> bool {
+        self.delta_window > 0
+    }
+
     pub(crate) fn cpus() -> usize {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     }
@@ -135,5 +148,46 @@ impl ServerConfig {
         } else {
             self.room_threads
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binary_and_the_library_allow_5000_rooms_by_default() {
+        // The binary always had 5000 (and README says so); the library default was 1000.
+        assert_eq!(ServerConfig::default().max_rooms, 5000);
+    }
+
+    #[test]
+    fn deltas_are_on_by_default_and_off_with_a_window_of_zero() {
+        assert!(ServerConfig::default().deltas_enabled());
+        let off = ServerConfig {
+            delta_window: 0,
+            ..ServerConfig::default()
+        };
+        assert!(!off.deltas_enabled());
+    }
+
+    #[test]
+    fn the_default_delta_window_is_within_what_clients_hold() {
+        let window = ServerConfig::default().delta_window;
+        assert!((1..=tickcast_shared::delta::MAX_WINDOW).contains(&window));
+    }
+
+    #[test]
+    fn zero_threads_means_one_per_cpu() {
+        let c = ServerConfig::default();
+        assert_eq!((c.workers, c.room_threads), (0, 0));
+        assert_eq!(c.worker_count(), ServerConfig::cpus());
+        assert_eq!(c.room_thread_count(), ServerConfig::cpus());
+        let set = ServerConfig {
+            workers: 3,
+            room_threads: 2,
+            ..ServerConfig::default()
+        };
+        assert_eq!((set.worker_count(), set.room_thread_count()), (3, 2));
     }
 }

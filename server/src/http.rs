@@ -86,14 +86,38 @@ async fn metrics<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
         .body(env.metrics.render())
 }
 
+/// What `/` shows when the web client is not built.
+const NO_CLIENT_PAGE: &str = "<!doctype html><meta charset=utf-8><title>tickcast</title>\
+     <h1>tickcast is running</h1>\
+     <p>The browser client is not built. Build it with \
+     <code>cd web-client &amp;&amp; npm ci &amp;&amp; npm run build</code> and start the server \
+     with <code>--static-dir web-client/dist</code> (or just run <code>scripts/demo.sh</code>).</p>\
+     <p>Game clients connect to <code>/ws</code>; see <a href=/rooms>/rooms</a>, \
+     <a href=/metrics>/metrics</a>, <a href=/healthz>/healthz</a>.</p>";
+
 async fn no_client() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-        "<!doctype html><meta charset=utf-8><title>tickcast</title>\
-         <h1>tickcast is running</h1>\
-         <p>The browser client is not built. Build it with \
-         <code>cd web-client &amp;&amp; npm ci &amp;&amp; npm run build</code> and start the server \
-         with <code>--static-dir web-client/dist</code> (or just run <code>./run-demo.sh</code>).</p>\
-         <p>Game clients connect to <code>/ws</code>; see <a href=/rooms>/rooms</a>, \
-         <a href=/metrics>/metrics</a>, <a href=/healthz>/healthz</a>.</p>",
-    )
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(NO_CLIENT_PAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_no_client_page_names_only_scripts_that_exist() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let scripts: Vec<&str> = NO_CLIENT_PAGE
+            .split("<code>")
+            .skip(1)
+            .filter_map(|c| c.split_once("</code>"))
+            .map(|(code, _)| code)
+            .filter(|code| code.ends_with(".sh"))
+            .collect();
+        assert!(!scripts.is_empty(), "the page names a demo script");
+        for script in scripts {
+            assert!(repo.join(script).is_file(), "{script} does not exist");
+        }
+    }
 }

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod admission;
+pub mod args;
 pub mod config;
 pub mod conn;
 pub mod frame_guard;

@@ -1,0 +1,424 @@
+//! The server's command-line flags (each with an environment variable) and the one validating
+//! conversion from them into a [`ServerConfig`].
+//!
+//! The binary flattens [`ServerArgs`] into its parser and calls `ServerConfig::try_from`; tests
+//! parse flags the same way. A flag's default is read from [`ServerConfig::default()`], so a
+//! default is written once, in `config.rs`; the flags that have no `ServerConfig` field (where to
+//! listen, the arena file, the log filter) keep their defaults here. Every rule a flag's value is
+//! held to is applied in [`TryFrom<&ServerArgs>`] and nowhere else: seconds must be finite and
+//! non-negative, a few values are raised to a floor, and `--delta-window` is lowered to
+//! [`MAX_WINDOW`] (each with a warning).
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tickcast_shared::delta::MAX_WINDOW;
+
+use crate::config::ServerConfig;
+use crate::game::arena::{ArenaConfig, ArenaConfigError};
+use crate::tls::{self, TlsError};
+use crate::token::TokenKey;
+
+/// The binary's default `--static-dir`: the web client as `npm run build` leaves it. The library
+/// serves no files by default ([`ServerConfig::static_dir`] is `None`).
+pub const DEFAULT_STATIC_DIR: &str = "web-client/dist";
+
+/// The shortest heartbeat interval accepted; shorter ones are raised to it.
+pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The smallest HTTP/1 write buffer accepted (bytes); smaller ones are raised to it.
+pub const MIN_H1_WRITE_BUFFER: usize = 1024;
+
+/// Everything `tickcast-server` is started with (besides its `token` subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to bind.
+    #[arg(long, env = "TICKCAST_BIND", default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Port to listen on (0 = any free port; the chosen one is printed).
+    #[arg(long, env = "TICKCAST_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Simulation ticks (and snapshots) per second.
+    #[arg(long, env = "TICKCAST_TICK_RATE", default_value_t = ServerConfig::default().tick_rate,
+        value_parser = clap::value_parser!(u16).range(1..=240))]
+    pub tick_rate: u16,
+    /// Seats per room (at least 1).
+    #[arg(long, env = "TICKCAST_MAX_PLAYERS_PER_ROOM",
+        default_value_t = ServerConfig::default().max_players_per_room)]
+    pub max_players_per_room: usize,
+    /// Rooms alive at once (at least 1); a join that needs one more is closed with 4002.
+    #[arg(long, env = "TICKCAST_MAX_ROOMS", default_value_t = ServerConfig::default().max_rooms)]
+    pub max_rooms: usize,
+    /// The built web client to serve at `/`.
+    #[arg(long, env = "TICKCAST_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
+    pub static_dir: PathBuf,
+    /// The arena's parameters (TOML); built-in defaults when the file is absent.
+    #[arg(
+        long,
+        env = "TICKCAST_ARENA_CONFIG",
+        default_value = "assets/arena.toml"
+    )]
+    pub arena_config: PathBuf,
+    /// Seconds without a snapshot read after which a client is disconnected (close 4004).
+    #[arg(long, env = "TICKCAST_STALL_TIMEOUT",
+        default_value_t = ServerConfig::default().stall_timeout.as_secs_f64())]
+    pub stall_timeout: f64,
+    /// Seconds a player whose connection dropped keeps its seat for a resume (`Join.resume`).
+    #[arg(long, env = "TICKCAST_RESUME_GRACE",
+        default_value_t = ServerConfig::default().resume_grace.as_secs_f64())]
+    pub resume_grace: f64,
+    /// Seconds a connection may take to join a room (else close 1008).
+    #[arg(long, env = "TICKCAST_JOIN_TIMEOUT",
+        default_value_t = ServerConfig::default().join_timeout.as_secs_f64())]
+    pub join_timeout: f64,
+    /// Seconds an empty room lives before it is disposed.
+    #[arg(long, env = "TICKCAST_EMPTY_ROOM_GRACE",
+        default_value_t = ServerConfig::default().empty_room_grace.as_secs_f64())]
+    pub empty_room_grace: f64,
+    /// Per-connection socket send buffer in bytes (0 = kernel auto-tuning).
+    #[arg(long, env = "TICKCAST_SOCKET_SEND_BUFFER",
+        default_value_t = ServerConfig::default().socket_send_buffer)]
+    pub socket_send_buffer: usize,
+    /// Per-connection HTTP/1 write buffer in bytes (at least 1024).
+    #[arg(long, env = "TICKCAST_H1_WRITE_BUFFER",
+        default_value_t = ServerConfig::default().h1_write_buffer)]
+    pub h1_write_buffer: usize,
+    /// HTTP worker threads (0 = one per CPU).
+    #[arg(long, env = "TICKCAST_WORKERS", default_value_t = ServerConfig::default().workers)]
+    pub workers: usize,
+    /// Room threads (0 = one per CPU).
+    #[arg(long, env = "TICKCAST_ROOM_THREADS",
+        default_value_t = ServerConfig::default().room_threads)]
+    pub room_threads: usize,
+    /// Seed for room RNGs (reproducible rooms); random when absent.
+    #[arg(long, env = "TICKCAST_SEED")]
+    pub seed: Option<u64>,
+    /// Seconds between server pings (at least 0.1).
+    #[arg(long, env = "TICKCAST_HEARTBEAT_INTERVAL",
+        default_value_t = ServerConfig::default().heartbeat_interval.as_secs_f64())]
+    pub heartbeat_interval: f64,
+    /// Seconds without hearing from a client before it is closed (4006; its seat is held for a
+    /// resume).
+    #[arg(long, env = "TICKCAST_CLIENT_TIMEOUT",
+        default_value_t = ServerConfig::default().client_timeout.as_secs_f64())]
+    pub client_timeout: f64,
+    /// Open WebSocket sessions at most (further upgrades: HTTP 503).
+    #[arg(long, env = "TICKCAST_MAX_CONNECTIONS",
+        default_value_t = ServerConfig::default().max_connections)]
+    pub max_connections: usize,
+    /// Open sessions per client IP at most (further upgrades: HTTP 429). Loopback is exempt
+    /// unless --limit-loopback.
+    #[arg(long, env = "TICKCAST_MAX_CONNECTIONS_PER_IP",
+        default_value_t = ServerConfig::default().max_connections_per_ip)]
+    pub max_connections_per_ip: usize,
+    /// Apply the per-IP limit to loopback clients too.
+    #[arg(long, env = "TICKCAST_LIMIT_LOOPBACK")]
+    pub limit_loopback: bool,
+    /// Behind a reverse proxy: take the client IP from the last `Forwarded: for=` (RFC 7239) or
+    /// else the last X-Forwarded-For entry.
+    #[arg(long, env = "TICKCAST_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Browser origins allowed to open /ws, comma-separated (e.g. `https://game.example`);
+    /// any origin when absent. Clients that send no Origin header are always allowed.
+    #[arg(long, env = "TICKCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Require a signed join token (`/ws?token=…`) made with this secret.
+    #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+    /// Client messages per second a session may sustain, in multiples of the tick rate.
+    #[arg(long, env = "TICKCAST_MESSAGE_RATE",
+        default_value_t = ServerConfig::default().message_rate_factor)]
+    pub message_rate: f64,
+    /// Messages a session may burst above that rate, in multiples of the tick rate.
+    #[arg(long, env = "TICKCAST_MESSAGE_BURST",
+        default_value_t = ServerConfig::default().message_burst_factor)]
+    pub message_burst: f64,
+    /// Ticks of state kept per room as delta baselines (0: no deltas, full snapshots for all).
+    #[arg(long, env = "TICKCAST_DELTA_WINDOW",
+        default_value_t = ServerConfig::default().delta_window)]
+    pub delta_window: usize,
+    /// Seconds of snapshots a delta client may have unacknowledged before it is sent no newer
+    /// one (ack clocking; 0 = off).
+    #[arg(long, env = "TICKCAST_DELTA_ACK_LAG",
+        default_value_t = ServerConfig::default().delta_ack_lag.as_secs_f64())]
+    pub delta_ack_lag: f64,
+    /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
+    #[arg(long, env = "TICKCAST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TICKCAST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Log filter, `RUST_LOG` syntax (e.g. `info,tickcast_server::room=debug`).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Why flags could not be turned into a [`ServerConfig`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A duration flag that is negative, NaN or too large for a `Duration`.
+    #[error("--{flag} must be a non-negative number of seconds (got {value})")]
+    Seconds { flag: &'static str, value: f64 },
+    /// `--tls-cert` / `--tls-key` could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+impl TryFrom<&ServerArgs> for ServerConfig {
+    type Error = ConfigError;
+
+    /// Applies every rule once. Call it after logging is set up: a value moved to its bound is
+    /// logged as a warning.
+    fn try_from(args: &ServerArgs) -> Result<Self, ConfigError> {
+        // The fields that have no flag.
+        let fixed = ServerConfig::default();
+        Ok(ServerConfig {
+            tick_rate: args.tick_rate,
+            max_players_per_room: at_least("max-players-per-room", args.max_players_per_room, 1),
+            max_rooms: at_least("max-rooms", args.max_rooms, 1),
+            empty_room_grace: seconds("empty-room-grace", args.empty_room_grace)?,
+            stall_timeout: seconds("stall-timeout", args.stall_timeout)?,
+            resume_grace: seconds("resume-grace", args.resume_grace)?,
+            join_timeout: seconds("join-timeout", args.join_timeout)?,
+            heartbeat_interval: at_least(
+                "heartbeat-interval",
+                seconds("heartbeat-interval", args.heartbeat_interval)?,
+                MIN_HEARTBEAT_INTERVAL,
+            ),
+            client_timeout: seconds("client-timeout", args.client_timeout)?,
+            socket_send_buffer: args.socket_send_buffer,
+            h1_write_buffer: at_least("h1-write-buffer", args.h1_write_buffer, MIN_H1_WRITE_BUFFER),
+            unsent_limit: fixed.unsent_limit,
+            max_message_bytes: fixed.max_message_bytes,
+            workers: args.workers,
+            room_threads: args.room_threads,
+            static_dir: Some(args.static_dir.clone()),
+            seed: args.seed,
+            max_connections: args.max_connections,
+            max_connections_per_ip: args.max_connections_per_ip,
+            limit_loopback: args.limit_loopback,
+            trust_proxy: args.trust_proxy,
+            allowed_origins: args
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            auth: args
+                .auth_secret
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| TokenKey::new(s.as_bytes())),
+            message_rate_factor: args.message_rate,
+            message_burst_factor: args.message_burst,
+            // Clients are only required to hold MAX_WINDOW states: a longer window would base
+            // deltas on states they may have dropped.
+            delta_window: at_most("delta-window", args.delta_window, MAX_WINDOW),
+            delta_ack_lag: seconds("delta-ack-lag", args.delta_ack_lag)?,
+            tls: match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => Some(tls::load_pem(cert, key)?),
+                // clap refuses one without the other.
+                _ => None,
+            },
+        })
+    }
+}
+
+impl ServerArgs {
+    /// The arena's parameters from `--arena-config`, or the built-in ones (with a warning) when
+    /// there is no such file.
+    pub fn arena(&self) -> Result<ArenaConfig, ArenaConfigError> {
+        if self.arena_config.is_file() {
+            ArenaConfig::load(&self.arena_config)
+        } else {
+            tracing::warn!(path = %self.arena_config.display(), "arena config not found; using built-in defaults");
+            Ok(ArenaConfig::default())
+        }
+    }
+}
+
+fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    Duration::try_from_secs_f64(value).map_err(|_| ConfigError::Seconds { flag, value })
+}
+
+fn at_least<T: Ord + Debug>(flag: &'static str, value: T, min: T) -> T {
+    if value < min {
+        tracing::warn!(flag, requested = ?value, using = ?min, "raised to the minimum");
+        min
+    } else {
+        value
+    }
+}
+
+fn at_most<T: Ord + Debug>(flag: &'static str, value: T, max: T) -> T {
+    if value > max {
+        tracing::warn!(flag, requested = ?value, using = ?max, "lowered to the maximum");
+        max
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, Command, FromArgMatches as _};
+
+    use super::*;
+
+    /// Parses `flags` as the binary would, ignoring the environment (so a `TICKCAST_*` or
+    /// `RUST_LOG` variable in the test's environment cannot change the outcome).
+    fn parse(flags: &[&str]) -> Result<ServerArgs, clap::Error> {
+        let matches = ServerArgs::augment_args(Command::new("tickcast-server"))
+            .mut_args(|a| a.env(None::<&str>))
+            .try_get_matches_from(
+                std::iter::once("tickcast-server").chain(flags.iter().copied()),
+            )?;
+        ServerArgs::from_arg_matches(&matches)
+    }
+
+    fn config(flags: &[&str]) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::try_from(&parse(flags).expect("the test's flags should parse"))
+    }
+
+    #[test]
+    fn without_flags_the_config_is_the_library_default_serving_the_web_client() {
+        let from_flags = config(&[]).expect("the defaults are valid");
+        assert_eq!(
+            from_flags.static_dir.as_deref(),
+            Some(std::path::Path::new(DEFAULT_STATIC_DIR))
+        );
+        let library = ServerConfig {
+            static_dir: Some(DEFAULT_STATIC_DIR.into()),
+            ..ServerConfig::default()
+        };
+        // ServerConfig holds a rustls config and a key, so it has no PartialEq; its Debug form
+        // shows every field.
+        assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
+    }
+
+    #[test]
+    fn seconds_are_fractional_and_zero_is_allowed() {
+        let c = config(&["--delta-ack-lag", "0", "--stall-timeout", "2.5"]).expect("valid");
+        assert_eq!(c.delta_ack_lag, Duration::ZERO);
+        assert_eq!(c.stall_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn negative_nan_and_infinite_seconds_are_refused_naming_the_flag() {
+        for value in ["-1", "NaN", "inf"] {
+            let flag = format!("--resume-grace={value}");
+            let err = config(&[&flag]).expect_err("not a duration");
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Seconds {
+                        flag: "resume-grace",
+                        ..
+                    }
+                ),
+                "{value}: {err:?}"
+            );
+            assert!(
+                err.to_string().starts_with("--resume-grace must be"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delta_window_over_the_maximum_is_lowered_to_it() {
+        let over = (MAX_WINDOW + 1).to_string();
+        let c = config(&["--delta-window", &over]).expect("valid");
+        assert_eq!(c.delta_window, MAX_WINDOW);
+        let at = MAX_WINDOW.to_string();
+        assert_eq!(
+            config(&["--delta-window", &at])
+                .expect("valid")
+                .delta_window,
+            MAX_WINDOW
+        );
+    }
+
+    #[test]
+    fn a_delta_window_of_zero_turns_deltas_off() {
+        let c = config(&["--delta-window", "0"]).expect("valid");
+        assert!(!c.deltas_enabled());
+        assert!(config(&[]).expect("valid").deltas_enabled());
+    }
+
+    #[test]
+    fn values_below_their_floor_are_raised_to_it() {
+        let c = config(&[
+            "--max-players-per-room=0",
+            "--max-rooms=0",
+            "--h1-write-buffer=10",
+            "--heartbeat-interval=0.01",
+        ])
+        .expect("valid");
+        assert_eq!(c.max_players_per_room, 1);
+        assert_eq!(c.max_rooms, 1);
+        assert_eq!(c.h1_write_buffer, MIN_H1_WRITE_BUFFER);
+        assert_eq!(c.heartbeat_interval, MIN_HEARTBEAT_INTERVAL);
+    }
+
+    #[test]
+    fn a_heartbeat_longer_than_the_client_timeout_is_accepted_as_given() {
+        let c = config(&["--heartbeat-interval=20", "--client-timeout=15"]).expect("valid");
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(20));
+        assert_eq!(c.client_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn tick_rates_outside_1_to_240_are_refused_by_the_parser() {
+        for bad in ["0", "241"] {
+            assert!(parse(&["--tick-rate", bad]).is_err(), "{bad}");
+        }
+        assert_eq!(
+            config(&["--tick-rate", "240"]).expect("valid").tick_rate,
+            240
+        );
+    }
+
+    #[test]
+    fn origins_are_trimmed_and_empty_entries_dropped() {
+        let c = config(&[
+            "--allowed-origins",
+            " https://a.example, ,https://b.example,",
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn an_empty_auth_secret_means_no_auth() {
+        assert!(config(&["--auth-secret", ""])
+            .expect("valid")
+            .auth
+            .is_none());
+        assert!(config(&["--auth-secret", "s"])
+            .expect("valid")
+            .auth
+            .is_some());
+    }
+
+    #[test]
+    fn a_tls_cert_needs_a_key_and_a_missing_file_is_a_tls_error() {
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--tls-key", "k.pem"]).is_err());
+        let err = config(&[
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+        ])
+        .expect_err("no such files");
+        assert!(
+            matches!(err, ConfigError::Tls(TlsError::Cert { .. })),
+            "{err:?}"
+        );
+    }
+}
