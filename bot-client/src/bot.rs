@@ -46,6 +46,7 @@ use tickcast_shared::{
     Pong, ServerMsg, Snapshot, Welcome,
 };
 
+use crate::close::CloseInfo;
 use crate::error::BotError;
 use crate::resume::{after_failure, AfterFailure, ResumeError, ResumePolicy, Resumed};
 use crate::snapshot_view::SnapshotView;
@@ -54,43 +55,6 @@ use crate::snapshot_view::SnapshotView;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`Bot::close`] waits for the server's close frame.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The close frame the server sent (code 1006 and an empty reason when the connection ended
-/// without one, as RFC 6455 specifies).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseInfo {
-    pub code: u16,
-    pub reason: String,
-}
-
-impl CloseInfo {
-    /// Code 1006: the connection ended without a close frame.
-    pub const ABNORMAL: u16 = 1006;
-
-    /// Whether the connection was lost rather than closed (code 1006, or the server's 4006
-    /// heartbeat timeout): the server then holds the player's seat for a resume, while after any
-    /// other close frame it has already removed it.
-    pub fn is_lost(&self) -> bool {
-        self.code == Self::ABNORMAL || tickcast_shared::close::is_resumable(self.code)
-    }
-
-    fn abnormal() -> Self {
-        CloseInfo {
-            code: Self::ABNORMAL,
-            reason: String::new(),
-        }
-    }
-}
-
-impl fmt::Display for CloseInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.reason.is_empty() {
-            write!(f, "code {}", self.code)
-        } else {
-            write!(f, "code {} ({})", self.code, self.reason)
-        }
-    }
-}
 
 /// Bytes and messages a bot sent and received, counted as WebSocket frames (payload plus frame
 /// header; TCP/IP overhead not included).

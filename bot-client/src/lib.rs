@@ -22,6 +22,8 @@
 //! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
 //! | `error` | [`BotError`] |
+//! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
+//! | `stop` | [`StopHandle`] — the run's stop signal, which every task of a run waits on |
 //! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
 //!
 //! Every figure in a [`Report`] covers the steady window only (after the ramp and `warmup`).
@@ -29,6 +31,7 @@
 pub mod ack;
 pub mod behaviour;
 pub mod bot;
+pub mod close;
 pub mod delivery;
 pub mod duration;
 pub mod error;
@@ -42,21 +45,24 @@ pub mod resume;
 pub mod server_metrics;
 mod session;
 pub mod snapshot_view;
+pub mod stop;
 pub mod summary;
 mod tally;
 
 pub use ack::AckTracker;
 pub use behaviour::{Behaviour, Steering};
-pub use bot::{Bot, CloseInfo, Event, Frame, Message, Traffic};
+pub use bot::{Bot, Event, Frame, Message, Traffic};
+pub use close::CloseInfo;
 pub use delivery::{Arrival, DeliveryTracker, Window};
 pub use duration::{parse_duration, DurationError};
 pub use error::BotError;
 pub use join_token::{join_token, with_token};
 pub use load_config::{ConfigError, LoadConfig, RoomChoice, SnapshotMode};
-pub use load_run::{LoadError, LoadRun, StopHandle};
+pub use load_run::{LoadError, LoadRun};
 pub use process_usage::ProcessUsage;
 pub use report::{Report, Thresholds};
 pub use resume::{ResumeError, ResumePolicy, Resumed};
 pub use server_metrics::{metrics_url_for, ServerSample};
 pub use snapshot_view::{OwnPlayer, ScanError, SnapshotView};
+pub use stop::StopHandle;
 pub use summary::Summary;

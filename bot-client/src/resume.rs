@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tickcast_shared::PlayerId;
 
-use crate::bot::CloseInfo;
+use crate::close::CloseInfo;
 use crate::error::BotError;
 
 /// How a bot tries to get its player back after losing its connection.

@@ -19,12 +19,14 @@ use tickcast_shared::{Join, ServerMsg, PROTOCOL_VERSION};
 
 use crate::ack::AckTracker;
 use crate::behaviour::Steering;
-use crate::bot::{Bot, CloseInfo, Frame, Traffic};
+use crate::bot::{Bot, Frame, Traffic};
+use crate::close::CloseInfo;
 use crate::delivery::{DeliveryTracker, Window};
 use crate::error::BotError;
 use crate::join_token::{join_token, with_token};
 use crate::load_config::{LoadConfig, RoomChoice, SnapshotMode};
 use crate::snapshot_view::SnapshotView;
+use crate::stop::stopped;
 use crate::tally::{Live, Tally};
 
 /// Inputs kept waiting for an acknowledgement per bot (8 s at 30 Hz).
@@ -123,7 +125,7 @@ impl Session {
         let started = Instant::now();
         let connected = tokio::select! {
             r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
-            _ = crate::load_run::stopped(&mut stop) => {
+            _ = stopped(&mut stop) => {
                 drop(permit);
                 return self.outcome;
             }
@@ -190,7 +192,7 @@ impl Session {
         let mut last_view: Option<SnapshotView> = None;
         let mut window_start_traffic: Option<Traffic> = None;
 
-        let stopped = crate::load_run::stopped(stop);
+        let stopped = stopped(stop);
         tokio::pin!(stopped);
         let ended_by_server = loop {
             if delivery.window().is_none() {
