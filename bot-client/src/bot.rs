@@ -66,6 +66,19 @@ pub struct Traffic {
     pub messages_out: u64,
 }
 
+impl Traffic {
+    /// What was counted since `start`, an earlier reading of the same bot (counters only grow,
+    /// across resumes too).
+    pub fn since(&self, start: Traffic) -> Traffic {
+        Traffic {
+            bytes_in: self.bytes_in - start.bytes_in,
+            bytes_out: self.bytes_out - start.bytes_out,
+            messages_in: self.messages_in - start.messages_in,
+            messages_out: self.messages_out - start.messages_out,
+        }
+    }
+}
+
 /// A fully decoded server message, or the end of the connection.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

@@ -24,13 +24,15 @@
 //! | `error` | [`BotError`] |
 //! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
 //! | `stop` | [`StopHandle`] — the run's stop signal, which every task of a run waits on |
-//! | `session`, `tally`, `progress` | internals of a run: one bot's life, shared histograms, the live line |
+//! | `session`, `play`, `outcome` | internals of a run: one bot's life (join, play loop, lost connections), its handlers for each event, what it hands back |
+//! | `shared`, `tally`, `progress`, `cadence` | internals of a run: what all its tasks share, shared histograms, the live line, the ping schedule |
 //!
 //! Every figure in a [`Report`] covers the steady window only (after the ramp and `warmup`).
 
 pub mod ack;
 pub mod behaviour;
 pub mod bot;
+mod cadence;
 pub mod close;
 pub mod delivery;
 pub mod duration;
@@ -38,12 +40,15 @@ pub mod error;
 pub mod join_token;
 pub mod load_config;
 pub mod load_run;
+mod outcome;
+mod play;
 pub mod process_usage;
 mod progress;
 pub mod report;
 pub mod resume;
 pub mod server_metrics;
 mod session;
+mod shared;
 pub mod snapshot_view;
 pub mod stop;
 pub mod summary;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
-use crate::session::Shared;
+use crate::shared::Shared;
 use crate::stop::stopped;
 use crate::summary::Summary;
 use crate::tally::Live;

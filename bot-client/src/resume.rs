@@ -69,6 +69,13 @@ impl ResumePolicy {
         self.attempts > 0 && !self.budget.is_zero()
     }
 
+    /// Whether a connection that ended with `e` is worth a resume under this policy: only a
+    /// lost one (see the table above), only if the policy tries at all, and only with a token to
+    /// resume with (`has_token`: the welcome carried one).
+    pub fn should_resume(&self, e: &BotError, has_token: bool) -> bool {
+        e.is_connection_lost() && self.enabled() && has_token
+    }
+
     /// The wait before attempt `attempt` (1-based), for a random `jitter` in 0..1: none before
     /// the first, then `backoff × 2^(attempt − 2) × (0.5 + jitter / 2)`.
     pub fn delay_before(&self, attempt: u32, jitter: f64) -> Duration {
@@ -206,6 +213,23 @@ mod tests {
         let waits: Duration = (1..=p.attempts).map(|a| p.delay_before(a, 1.0)).sum();
         assert!(waits < p.budget && p.budget < Duration::from_secs(15));
         assert!(!ResumePolicy::never().enabled() && p.enabled());
+    }
+
+    #[test]
+    fn a_resume_is_tried_only_for_a_lost_connection_with_a_token_under_a_policy_that_tries() {
+        let p = ResumePolicy::default();
+        assert!(p.should_resume(&close(1006), true));
+        assert!(p.should_resume(&close(4006), true));
+        assert!(!p.should_resume(&close(1006), false), "no token");
+        assert!(!ResumePolicy::never().should_resume(&close(1006), true));
+        for code in [1000, 1001, 1008, 4004, 4005] {
+            assert!(!p.should_resume(&close(code), true), "{code}");
+        }
+        let timeout = BotError::Timeout {
+            what: "input ack",
+            after: Duration::from_secs(1),
+        };
+        assert!(!p.should_resume(&timeout, true));
     }
 
     #[test]
