@@ -30,13 +30,7 @@
 //! (see [`crate::resume`]); the load run does that by itself.
 
 use std::fmt;
-use std::time::{Duration, Instant};
-
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use std::time::Duration;
 
 pub use tokio_tungstenite::tungstenite::Message;
 
@@ -48,36 +42,13 @@ use tickcast_shared::{
 
 use crate::close::CloseInfo;
 use crate::error::BotError;
-use crate::resume::{after_failure, AfterFailure, ResumeError, ResumePolicy, Resumed};
 use crate::snapshot_view::SnapshotView;
+use crate::socket::{Socket, Traffic};
 
 /// How long [`Bot::connect`] and [`Bot::join`] wait by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`Bot::close`] waits for the server's close frame.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Bytes and messages a bot sent and received, counted as WebSocket frames (payload plus frame
-/// header; TCP/IP overhead not included).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Traffic {
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub messages_in: u64,
-    pub messages_out: u64,
-}
-
-impl Traffic {
-    /// What was counted since `start`, an earlier reading of the same bot (counters only grow,
-    /// across resumes too).
-    pub fn since(&self, start: Traffic) -> Traffic {
-        Traffic {
-            bytes_in: self.bytes_in - start.bytes_in,
-            bytes_out: self.bytes_out - start.bytes_out,
-            messages_in: self.messages_in - start.messages_in,
-            messages_out: self.messages_out - start.messages_out,
-        }
-    }
-}
 
 /// A fully decoded server message, or the end of the connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +77,7 @@ pub enum Frame {
 
 /// One player connection.
 pub struct Bot {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: Socket,
     /// Where [`Bot::resume`] reconnects to.
     url: String,
     /// The join sent, kept so a resume can repeat it with the token (the server ignores the
@@ -119,8 +90,6 @@ pub struct Bot {
     newest_tick: u64,
     /// The received states of a bot that joined with `deltas`.
     baselines: Option<Baselines<QuantizedArena>>,
-    traffic: Traffic,
-    closed: Option<CloseInfo>,
     /// Whether the close was already handed out as an event (later reads are errors).
     close_seen: bool,
 }
@@ -131,20 +100,10 @@ impl fmt::Debug for Bot {
             .field("player_id", &self.player_id())
             .field("seq", &self.seq)
             .field("newest_tick", &self.newest_tick)
-            .field("traffic", &self.traffic)
-            .field("closed", &self.closed)
+            .field("traffic", &self.socket.traffic())
+            .field("closed", &self.socket.closed())
             .finish_non_exhaustive()
     }
-}
-
-/// WebSocket frame header size for a payload of `len` bytes (+4 for the client's mask).
-fn frame_header(len: usize, masked: bool) -> u64 {
-    let base = match len {
-        0..=125 => 2,
-        126..=65535 => 4,
-        _ => 10,
-    };
-    base + if masked { 4 } else { 0 }
 }
 
 impl Bot {
@@ -155,27 +114,9 @@ impl Bot {
 
     /// [`Bot::open`] with a timeout for TCP connect and handshake.
     pub async fn open_timeout(url: &str, timeout: Duration) -> Result<Bot, BotError> {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(BotError::Url {
-                url: url.to_string(),
-                reason: "expected ws:// or wss://".into(),
-            });
-        }
-        // Write each message out on flush; no 128 KiB staging buffer per connection.
-        let config = WebSocketConfig {
-            write_buffer_size: 0,
-            ..WebSocketConfig::default()
-        };
-        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
-        let (ws, _response) = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| BotError::Timeout {
-                what: "connect",
-                after: timeout,
-            })?
-            .map_err(|e| BotError::Connect(Box::new(e)))?;
+        let socket = Socket::open(url, timeout).await?;
         Ok(Bot {
-            ws,
+            socket,
             url: url.to_string(),
             join: None,
             welcome: None,
@@ -183,8 +124,6 @@ impl Bot {
             seq: 0,
             newest_tick: 0,
             baselines: None,
-            traffic: Traffic::default(),
-            closed: None,
             close_seen: false,
         })
     }
@@ -300,12 +239,12 @@ impl Bot {
 
     /// Bytes and messages so far.
     pub fn traffic(&self) -> Traffic {
-        self.traffic
+        self.socket.traffic()
     }
 
     /// The server's close, once the connection has ended.
     pub fn close_info(&self) -> Option<&CloseInfo> {
-        self.closed.as_ref()
+        self.socket.closed()
     }
 
     /// This bot's own entity in a decoded snapshot.
@@ -353,79 +292,7 @@ impl Bot {
 
     /// Sends any WebSocket message as is (text frames, garbage, oversized payloads …).
     pub async fn send_raw(&mut self, msg: Message) -> Result<(), BotError> {
-        let (len, counted) = match &msg {
-            Message::Binary(b) => (b.len(), true),
-            Message::Text(t) => (t.len(), true),
-            Message::Ping(b) | Message::Pong(b) => (b.len(), false),
-            _ => (0, false),
-        };
-        self.ws
-            .send(msg)
-            .await
-            .map_err(|e| BotError::WebSocket(Box::new(e)))?;
-        self.traffic.bytes_out += len as u64 + frame_header(len, true);
-        if counted {
-            self.traffic.messages_out += 1;
-        }
-        Ok(())
-    }
-
-    /// Reads the next binary message (skipping WebSocket pings/pongs, which tungstenite answers).
-    /// `Err(Closed)` once the connection has ended.
-    async fn next_binary(&mut self) -> Result<Vec<u8>, BotError> {
-        if let Some(c) = &self.closed {
-            return Err(BotError::Closed(c.clone()));
-        }
-        loop {
-            let msg = match self.ws.next().await {
-                None => {
-                    let c = CloseInfo::abnormal();
-                    self.closed = Some(c.clone());
-                    return Err(BotError::Closed(c));
-                }
-                Some(Err(e)) => {
-                    use tokio_tungstenite::tungstenite::error::ProtocolError;
-                    use tokio_tungstenite::tungstenite::Error as E;
-                    // An EOF without a close frame is a protocol error to tungstenite, but to a
-                    // client it is a lost connection like a reset: 1006, resumable.
-                    if matches!(
-                        e,
-                        E::ConnectionClosed
-                            | E::AlreadyClosed
-                            | E::Io(_)
-                            | E::Protocol(ProtocolError::ResetWithoutClosingHandshake)
-                    ) {
-                        let c = CloseInfo::abnormal();
-                        self.closed = Some(c.clone());
-                        return Err(BotError::Closed(c));
-                    }
-                    return Err(BotError::WebSocket(Box::new(e)));
-                }
-                Some(Ok(m)) => m,
-            };
-            match msg {
-                Message::Binary(b) => {
-                    self.traffic.bytes_in += b.len() as u64 + frame_header(b.len(), false);
-                    self.traffic.messages_in += 1;
-                    return Ok(b);
-                }
-                Message::Close(frame) => {
-                    let c = frame.map_or_else(CloseInfo::abnormal, |f| CloseInfo {
-                        code: u16::from(f.code),
-                        reason: f.reason.into_owned(),
-                    });
-                    self.closed = Some(c.clone());
-                    return Err(BotError::Closed(c));
-                }
-                Message::Text(t) => {
-                    return Err(BotError::Protocol(format!(
-                        "text frame of {} bytes (the protocol is binary only)",
-                        t.len()
-                    )))
-                }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-            }
-        }
+        self.socket.send(msg).await
     }
 
     fn note(&mut self, msg: &ServerMsg) {
@@ -446,7 +313,7 @@ impl Bot {
     /// Reads and fully decodes the next server message. A close is `Ok(Event::Closed)` the first
     /// time and `Err(BotError::Closed)` after that. Cancel-safe.
     pub async fn next_event(&mut self) -> Result<Event, BotError> {
-        let bytes = match self.next_binary().await {
+        let bytes = match self.socket.next_binary().await {
             Ok(b) => b,
             Err(BotError::Closed(c)) if !self.close_reported() => return Ok(Event::Closed(c)),
             Err(e) => return Err(e),
@@ -476,7 +343,7 @@ impl Bot {
 
     /// Reads the next message cheaply (see [`Frame`]). The load generator's read path. Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Frame, BotError> {
-        let bytes = match self.next_binary().await {
+        let bytes = match self.socket.next_binary().await {
             Ok(b) => b,
             Err(BotError::Closed(c)) if !self.close_reported() => return Ok(Frame::Closed(c)),
             Err(e) => return Err(e),
@@ -503,7 +370,7 @@ impl Bot {
     /// The next binary message exactly as received (e.g. to check that every player of a room
     /// gets the same snapshot bytes). A close is `Err(Closed)`. Cancel-safe.
     pub async fn next_bytes(&mut self) -> Result<Vec<u8>, BotError> {
-        let bytes = self.next_binary().await?;
+        let bytes = self.socket.next_binary().await?;
         if let Ok(Some(view)) = SnapshotView::scan(&bytes, &self.key) {
             self.newest_tick = self.newest_tick.max(view.tick);
         }
@@ -584,102 +451,17 @@ impl Bot {
             })?
     }
 
-    /// Gets this bot's player back after its connection was lost (see [`crate::resume`] for
-    /// which ends qualify): reconnects to [`Bot::url`] and repeats the join with the welcome's
-    /// resume token, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
-    /// grace period is over) ends it at once with [`ResumeError::Refused`].
-    ///
-    /// On success the bot carries on over the new connection as the same player: the welcome
-    /// is the resume's (same player id, room and token), traffic keeps adding up, and
-    /// [`Bot::last_seq`] and [`Bot::newest_tick`] continue where they were. The seq must: the
-    /// server checks it per connection (any seq is new to a fresh one) but acknowledges per
-    /// player, so restarting at 1 would move the player's `last_input` backwards and every
-    /// later input up to the old seq would look acknowledged before it was applied.
-    ///
-    /// On failure the bot is left as it was (ended). Cancel-safe: nothing changes until an
-    /// attempt has succeeded.
-    pub async fn resume(&mut self, policy: &ResumePolicy) -> Result<Resumed, ResumeError> {
-        let started = Instant::now();
-        let expected = self.player_id().ok_or(ResumeError::NotJoined)?;
-        let token = self.resume_token().ok_or(ResumeError::NoToken)?.to_string();
-        let mut join = self.join.clone().ok_or(ResumeError::NotJoined)?;
-        join.resume = Some(token);
-        let deadline = started + policy.budget;
-        let mut attempts = 0;
-        let mut last: Option<BotError> = None;
-        while attempts < policy.attempts {
-            let delay = policy.delay_before(attempts + 1, rand::random());
-            if Instant::now() + delay >= deadline {
-                break;
-            }
-            tokio::time::sleep(delay).await;
-            attempts += 1;
-            let timeout = policy
-                .attempt_timeout
-                .min(deadline.saturating_duration_since(Instant::now()));
-            let attempt =
-                tokio::time::timeout(timeout, Bot::connect_timeout(&self.url, &join, timeout))
-                    .await
-                    .unwrap_or(Err(BotError::Timeout {
-                        what: "resume",
-                        after: timeout,
-                    }));
-            let e = match attempt {
-                Ok(fresh) => {
-                    let got = fresh.player_id();
-                    if got != Some(expected) {
-                        let mut fresh = fresh;
-                        let _ = fresh.close_with(1000, "not my player").await;
-                        return Err(ResumeError::WrongPlayer {
-                            expected,
-                            got: got.unwrap_or_default(),
-                        });
-                    }
-                    self.adopt(fresh);
-                    let elapsed = started.elapsed();
-                    tracing::info!(player_id = %expected, attempts, elapsed_ms = elapsed.as_millis() as u64, "resumed");
-                    return Ok(Resumed { attempts, elapsed });
-                }
-                Err(e) => e,
-            };
-            tracing::debug!(player_id = %expected, attempt = attempts, error = %e, "resume attempt failed");
-            match after_failure(&e) {
-                AfterFailure::Retry => last = Some(e),
-                AfterFailure::Stop(refusal) => {
-                    tracing::info!(player_id = %expected, attempts, error = %refusal, "resume refused");
-                    return Err(refusal);
-                }
-                AfterFailure::GiveUp => {
-                    last = Some(e);
-                    break;
-                }
-            }
-        }
-        let elapsed = started.elapsed();
-        let last = last.unwrap_or(BotError::Timeout {
-            what: "resume",
-            after: policy.budget,
-        });
-        tracing::info!(player_id = %expected, attempts, error = %last, "gave up resuming");
-        Err(ResumeError::GaveUp {
-            attempts,
-            elapsed,
-            last: Box::new(last),
-        })
+    /// The join this bot sent (what a resume repeats, with the token).
+    pub(crate) fn sent_join(&self) -> Option<&Join> {
+        self.join.as_ref()
     }
 
     /// Takes over `fresh`'s connection (a resume of this bot's player).
-    fn adopt(&mut self, fresh: Bot) {
-        let t = fresh.traffic;
-        self.traffic.bytes_in += t.bytes_in;
-        self.traffic.bytes_out += t.bytes_out;
-        self.traffic.messages_in += t.messages_in;
-        self.traffic.messages_out += t.messages_out;
+    pub(crate) fn adopt(&mut self, fresh: Bot) {
         self.newest_tick = self.newest_tick.max(fresh.newest_tick);
         self.baselines = fresh.baselines;
         self.welcome = fresh.welcome;
-        self.ws = fresh.ws;
-        self.closed = None;
+        self.socket.take_over(fresh.socket);
         self.close_seen = false;
     }
 
@@ -691,36 +473,6 @@ impl Bot {
 
     /// Closes with any code and reason; see [`Bot::close`].
     pub async fn close_with(&mut self, code: u16, reason: &str) -> Result<CloseInfo, BotError> {
-        if let Some(c) = &self.closed {
-            return Ok(c.clone());
-        }
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.to_string().into(),
-        };
-        if let Err(e) = self.ws.close(Some(frame)).await {
-            use tokio_tungstenite::tungstenite::Error as E;
-            return match e {
-                E::ConnectionClosed | E::AlreadyClosed | E::Io(_) => {
-                    Ok(self.closed.get_or_insert_with(CloseInfo::abnormal).clone())
-                }
-                e => Err(BotError::WebSocket(Box::new(e))),
-            };
-        }
-        self.traffic.bytes_out += 2 + reason.len() as u64 + frame_header(2 + reason.len(), true);
-        let started = Instant::now();
-        while started.elapsed() < CLOSE_TIMEOUT {
-            let left = CLOSE_TIMEOUT.saturating_sub(started.elapsed());
-            match tokio::time::timeout(left, self.next_binary()).await {
-                Err(_) => break,
-                Ok(Ok(_)) => continue,
-                Ok(Err(BotError::Closed(c))) => return Ok(c),
-                Ok(Err(e)) => return Err(e),
-            }
-        }
-        Err(BotError::Timeout {
-            what: "close frame",
-            after: CLOSE_TIMEOUT,
-        })
+        self.socket.close(code, reason, CLOSE_TIMEOUT).await
     }
 }

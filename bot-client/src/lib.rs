@@ -21,6 +21,7 @@
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
 //! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
+//! | `socket` | [`Traffic`] — the WebSocket under a [`Bot`]: binary frames, bytes counted, its close |
 //! | `error` | [`BotError`] |
 //! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
 //! | `stop` | [`StopHandle`] — the run's stop signal, which every task of a run waits on |
@@ -50,13 +51,14 @@ pub mod server_metrics;
 mod session;
 mod shared;
 pub mod snapshot_view;
+mod socket;
 pub mod stop;
 pub mod summary;
 mod tally;
 
 pub use ack::AckTracker;
 pub use behaviour::{Behaviour, Steering};
-pub use bot::{Bot, Event, Frame, Message, Traffic};
+pub use bot::{Bot, Event, Frame, Message};
 pub use close::CloseInfo;
 pub use delivery::{Arrival, DeliveryTracker, Window};
 pub use duration::{parse_duration, DurationError};
@@ -69,5 +71,6 @@ pub use report::{Report, Thresholds};
 pub use resume::{ResumeError, ResumePolicy, Resumed};
 pub use server_metrics::{metrics_url_for, ServerSample};
 pub use snapshot_view::{OwnPlayer, ScanError, SnapshotView};
+pub use socket::Traffic;
 pub use stop::StopHandle;
 pub use summary::Summary;

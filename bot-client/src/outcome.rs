@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::bot::Traffic;
 use crate::close::CloseInfo;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
 use crate::resume::ResumeError;
+use crate::socket::Traffic;
 
 /// What one bot reports when it is done.
 #[derive(Debug, Default)]

@@ -17,13 +17,14 @@ use tickcast_shared::{Pong, ServerMsg, Welcome};
 
 use crate::ack::AckTracker;
 use crate::behaviour::Steering;
-use crate::bot::{Bot, Frame, Traffic};
+use crate::bot::{Bot, Frame};
 use crate::cadence::Cadence;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
 use crate::outcome::Outcome;
 use crate::shared::Shared;
 use crate::snapshot_view::SnapshotView;
+use crate::socket::Traffic;
 use crate::tally::Live;
 
 /// Inputs kept waiting for an acknowledgement per bot (8 s at 30 Hz).

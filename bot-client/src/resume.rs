@@ -20,10 +20,11 @@
 //! and asking again cannot bring it back. What to do then is the caller's choice; the load run
 //! gives the bot up (see [`crate::LoadConfig::resume`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tickcast_shared::PlayerId;
 
+use crate::bot::Bot;
 use crate::close::CloseInfo;
 use crate::error::BotError;
 
@@ -147,6 +148,92 @@ impl ResumeError {
             ResumeError::Refused(c) | ResumeError::Closed(c) => Some(c.code),
             _ => None,
         }
+    }
+}
+
+impl Bot {
+    /// Gets this bot's player back after its connection was lost (see [`crate::resume`] for
+    /// which ends qualify): reconnects to [`Bot::url`] and repeats the join with the welcome's
+    /// resume token, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
+    /// grace period is over) ends it at once with [`ResumeError::Refused`].
+    ///
+    /// On success the bot carries on over the new connection as the same player: the welcome
+    /// is the resume's (same player id, room and token), traffic keeps adding up, and
+    /// [`Bot::last_seq`] and [`Bot::newest_tick`] continue where they were. The seq must: the
+    /// server checks it per connection (any seq is new to a fresh one) but acknowledges per
+    /// player, so restarting at 1 would move the player's `last_input` backwards and every
+    /// later input up to the old seq would look acknowledged before it was applied.
+    ///
+    /// On failure the bot is left as it was (ended). Cancel-safe: nothing changes until an
+    /// attempt has succeeded.
+    pub async fn resume(&mut self, policy: &ResumePolicy) -> Result<Resumed, ResumeError> {
+        let started = Instant::now();
+        let expected = self.player_id().ok_or(ResumeError::NotJoined)?;
+        let token = self.resume_token().ok_or(ResumeError::NoToken)?.to_string();
+        let mut join = self.sent_join().cloned().ok_or(ResumeError::NotJoined)?;
+        join.resume = Some(token);
+        let deadline = started + policy.budget;
+        let mut attempts = 0;
+        let mut last: Option<BotError> = None;
+        while attempts < policy.attempts {
+            let delay = policy.delay_before(attempts + 1, rand::random());
+            if Instant::now() + delay >= deadline {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            attempts += 1;
+            let timeout = policy
+                .attempt_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let attempt =
+                tokio::time::timeout(timeout, Bot::connect_timeout(self.url(), &join, timeout))
+                    .await
+                    .unwrap_or(Err(BotError::Timeout {
+                        what: "resume",
+                        after: timeout,
+                    }));
+            let e = match attempt {
+                Ok(fresh) => {
+                    let got = fresh.player_id();
+                    if got != Some(expected) {
+                        let mut fresh = fresh;
+                        let _ = fresh.close_with(1000, "not my player").await;
+                        return Err(ResumeError::WrongPlayer {
+                            expected,
+                            got: got.unwrap_or_default(),
+                        });
+                    }
+                    self.adopt(fresh);
+                    let elapsed = started.elapsed();
+                    tracing::info!(player_id = %expected, attempts, elapsed_ms = elapsed.as_millis() as u64, "resumed");
+                    return Ok(Resumed { attempts, elapsed });
+                }
+                Err(e) => e,
+            };
+            tracing::debug!(player_id = %expected, attempt = attempts, error = %e, "resume attempt failed");
+            match after_failure(&e) {
+                AfterFailure::Retry => last = Some(e),
+                AfterFailure::Stop(refusal) => {
+                    tracing::info!(player_id = %expected, attempts, error = %refusal, "resume refused");
+                    return Err(refusal);
+                }
+                AfterFailure::GiveUp => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let last = last.unwrap_or(BotError::Timeout {
+            what: "resume",
+            after: policy.budget,
+        });
+        tracing::info!(player_id = %expected, attempts, error = %last, "gave up resuming");
+        Err(ResumeError::GaveUp {
+            attempts,
+            elapsed,
+            last: Box::new(last),
+        })
     }
 }
 
