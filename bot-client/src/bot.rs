@@ -28,6 +28,12 @@
 //! When the connection is lost without a close frame ([`BotError::is_connection_lost`]),
 //! [`Bot::resume`] reconnects with the welcome's resume token and carries on as the same player
 //! (see [`crate::resume`]); the load run does that by itself.
+//!
+//! Where `Bot` lives: this file has the player protocol (open, join, send, read, close) over a
+//! `socket` (frames, traffic counting, the close handshake); the waits for scripted
+//! tests (`next_snapshot`, `wait_for_ack`, `wait_for`) are in `waits`, and
+//! [`Bot::resume`] is in [`crate::resume`] with its policy. Those two build on this one; this
+//! one imports neither.
 
 use std::fmt;
 use std::time::Duration;
@@ -375,80 +381,6 @@ impl Bot {
             self.newest_tick = self.newest_tick.max(view.tick);
         }
         Ok(bytes)
-    }
-
-    /// The next snapshot, skipping pongs and non-fatal errors. A close is `Err(Closed)`.
-    pub async fn next_snapshot(&mut self) -> Result<Snapshot, BotError> {
-        loop {
-            match self.next_event().await? {
-                Event::Snapshot(s) => return Ok(s),
-                // Applied by next_event; hand out the rebuilt state (if it applied).
-                Event::Delta(d) => {
-                    if let Some(state) = self
-                        .baselines
-                        .as_ref()
-                        .filter(|b| b.ack_tick() == d.tick)
-                        .and_then(Baselines::latest)
-                    {
-                        return Ok(Snapshot {
-                            tick: d.tick,
-                            server_time_ms: d.server_time_ms,
-                            state: state.to_state(),
-                        });
-                    }
-                }
-                Event::Closed(c) => return Err(BotError::Closed(c)),
-                _ => continue,
-            }
-        }
-    }
-
-    /// Reads snapshots until one shows this bot's `last_input >= seq`, within `timeout`.
-    pub async fn wait_for_ack(
-        &mut self,
-        seq: u32,
-        timeout: Duration,
-    ) -> Result<Snapshot, BotError> {
-        let fut = async {
-            loop {
-                let snap = self.next_snapshot().await?;
-                if self.own_state(&snap).is_some_and(|p| p.last_input >= seq) {
-                    return Ok(snap);
-                }
-            }
-        };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| BotError::Timeout {
-                what: "input ack",
-                after: timeout,
-            })?
-    }
-
-    /// Reads until `pred` accepts an event, within `timeout` (a close ends the wait with
-    /// `Err(Closed)` unless `pred` accepts it).
-    pub async fn wait_for(
-        &mut self,
-        timeout: Duration,
-        mut pred: impl FnMut(&Event) -> bool,
-    ) -> Result<Event, BotError> {
-        let fut = async {
-            loop {
-                let ev = self.next_event().await?;
-                if pred(&ev) {
-                    return Ok(ev);
-                }
-                if let Event::Closed(c) = ev {
-                    return Err(BotError::Closed(c));
-                }
-            }
-        };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| BotError::Timeout {
-                what: "event",
-                after: timeout,
-            })?
     }
 
     /// The join this bot sent (what a resume repeats, with the token).

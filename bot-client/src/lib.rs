@@ -3,7 +3,8 @@
 //! Built on [`tickcast_shared`] alone for the protocol. Two levels:
 //!
 //! - [`Bot`] (module `bot`): one scripted player on one WebSocket — `connect`, `send_input`,
-//!   `send_ping`, `next_snapshot`, `wait_for_ack`, `close` … — for end-to-end tests.
+//!   `send_ping`, `next_snapshot`, `wait_for_ack`, `close` … — for end-to-end tests (the waits
+//!   in `waits`, the resume in `resume`, the WebSocket under it in `socket`).
 //! - [`LoadRun`] (module `load_run`) with a [`LoadConfig`] (module `load_config`): thousands of
 //!   bots as tasks on one tokio runtime, measured into a [`Report`] (module `report`).
 //!
@@ -55,6 +56,7 @@ mod socket;
 pub mod stop;
 pub mod summary;
 mod tally;
+mod waits;
 
 pub use ack::AckTracker;
 pub use behaviour::{Behaviour, Steering};

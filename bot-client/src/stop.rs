@@ -2,7 +2,7 @@
 //!
 //! [`crate::LoadRun`] owns the sender and hands out [`StopHandle`]s; every task of the run
 //! (each bot's session, the progress line, the lag probe) waits on its receiver with
-//! [`stopped`]. It sits below all of them, so none has to import another for it.
+//! `stopped()`. It sits below all of them, so none has to import another for it.
 
 use std::sync::Arc;
 
