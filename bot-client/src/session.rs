@@ -6,6 +6,10 @@
 //! and play goes on as the same player (seq, ticks and the delivery and ack accounting carry
 //! on; inputs in flight at the loss are abandoned). A resume that fails ends the bot, as a
 //! close from the server does.
+//!
+//! The session owns the loop and what a connection's end comes to (`on_connection_end`); each
+//! event's handling — a tick, a frame — is [`crate::play::Play`]'s, and the booking rules are
+//! [`Outcome`]'s.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -5,6 +5,7 @@
 //! from the protocol client in [`crate::bot`]. The load run does not use them: it reads
 //! [`Bot::next_frame`] in its own loop.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tickcast_shared::Snapshot;
@@ -49,12 +50,7 @@ impl Bot {
                 }
             }
         };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| BotError::Timeout {
-                what: "input ack",
-                after: timeout,
-            })?
+        within(timeout, "input ack", fut).await
     }
 
     /// Reads until `pred` accepts an event, within `timeout` (a close ends the wait with
@@ -75,11 +71,20 @@ impl Bot {
                 }
             }
         };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| BotError::Timeout {
-                what: "event",
-                after: timeout,
-            })?
+        within(timeout, "event", fut).await
     }
+}
+
+/// `fut` within `timeout`; running out is [`BotError::Timeout`] waiting for `what`.
+async fn within<T>(
+    timeout: Duration,
+    what: &'static str,
+    fut: impl Future<Output = Result<T, BotError>>,
+) -> Result<T, BotError> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| BotError::Timeout {
+            what,
+            after: timeout,
+        })?
 }
