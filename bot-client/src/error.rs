@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::bot::CloseInfo;
+use crate::close::CloseInfo;
 
 /// Why a bot operation failed.
 #[derive(Debug, thiserror::Error)]

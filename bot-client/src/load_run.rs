@@ -30,11 +30,14 @@ use tokio::time::MissedTickBehavior;
 use crate::bot::CLOSE_TIMEOUT;
 use crate::delivery::Window;
 use crate::load_config::{ConfigError, LoadConfig};
+use crate::outcome::Outcome;
 use crate::process_usage::ProcessUsage;
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::server_metrics::{ScrapeError, ServerSample};
-use crate::session::{Outcome, Session, Shared};
+use crate::session::Session;
+use crate::shared::Shared;
+use crate::stop::{stopped, StopHandle};
 use crate::summary::{micros_histogram, record, Summary};
 use crate::tally::{Live, Tally};
 
@@ -48,16 +51,6 @@ const LAG_PROBE: Duration = Duration::from_millis(20);
 pub enum LoadError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-}
-
-/// Ends a run early (e.g. on Ctrl-C); the run still closes its bots and returns a report.
-#[derive(Debug, Clone)]
-pub struct StopHandle(Arc<watch::Sender<bool>>);
-
-impl StopHandle {
-    pub fn stop(&self) {
-        self.0.send_replace(true);
-    }
 }
 
 /// One load run. See the module docs.
@@ -77,7 +70,7 @@ impl LoadRun {
 
     /// A handle that ends the run early.
     pub fn stop_handle(&self) -> StopHandle {
-        StopHandle(Arc::clone(&self.stop))
+        StopHandle::new(Arc::clone(&self.stop))
     }
 
     /// Runs the bots and measures. Bounded: ramp + `duration` + connect and close timeouts.
@@ -224,11 +217,6 @@ async fn stop_when_all_gone(shared: Arc<Shared>, stop: Arc<watch::Sender<bool>>)
             return true;
         }
     }
-}
-
-/// Resolves once the run is told to stop (or the stop sender is gone).
-pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
 }
 
 /// Resource readings taken at one end of the steady window.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
-use crate::session::Shared;
+use crate::shared::Shared;
+use crate::stop::stopped;
 use crate::summary::Summary;
 use crate::tally::Live;
 
@@ -42,7 +43,7 @@ impl Progress {
         }
         let mut timer = tokio::time::interval(REFRESH);
         let mut last = (Instant::now(), 0u64, 0u64);
-        let stopped = crate::load_run::stopped(&mut stop);
+        let stopped = stopped(&mut stop);
         tokio::pin!(stopped);
         loop {
             tokio::select! {

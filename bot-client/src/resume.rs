@@ -20,11 +20,12 @@
 //! and asking again cannot bring it back. What to do then is the caller's choice; the load run
 //! gives the bot up (see [`crate::LoadConfig::resume`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tickcast_shared::PlayerId;
 
-use crate::bot::CloseInfo;
+use crate::bot::Bot;
+use crate::close::CloseInfo;
 use crate::error::BotError;
 
 /// How a bot tries to get its player back after losing its connection.
@@ -67,6 +68,13 @@ impl ResumePolicy {
     /// Whether this policy tries at all.
     pub fn enabled(&self) -> bool {
         self.attempts > 0 && !self.budget.is_zero()
+    }
+
+    /// Whether a connection that ended with `e` is worth a resume under this policy: only a
+    /// lost one (see the table above), only if the policy tries at all, and only with a token to
+    /// resume with (`has_token`: the welcome carried one).
+    pub fn should_resume(&self, e: &BotError, has_token: bool) -> bool {
+        e.is_connection_lost() && self.enabled() && has_token
     }
 
     /// The wait before attempt `attempt` (1-based), for a random `jitter` in 0..1: none before
@@ -143,6 +151,92 @@ impl ResumeError {
     }
 }
 
+impl Bot {
+    /// Gets this bot's player back after its connection was lost (see [`crate::resume`] for
+    /// which ends qualify): reconnects to [`Bot::url`] and repeats the join with the welcome's
+    /// resume token, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
+    /// grace period is over) ends it at once with [`ResumeError::Refused`].
+    ///
+    /// On success the bot carries on over the new connection as the same player: the welcome
+    /// is the resume's (same player id, room and token), traffic keeps adding up, and
+    /// [`Bot::last_seq`] and [`Bot::newest_tick`] continue where they were. The seq must: the
+    /// server checks it per connection (any seq is new to a fresh one) but acknowledges per
+    /// player, so restarting at 1 would move the player's `last_input` backwards and every
+    /// later input up to the old seq would look acknowledged before it was applied.
+    ///
+    /// On failure the bot is left as it was (ended). Cancel-safe: nothing changes until an
+    /// attempt has succeeded.
+    pub async fn resume(&mut self, policy: &ResumePolicy) -> Result<Resumed, ResumeError> {
+        let started = Instant::now();
+        let expected = self.player_id().ok_or(ResumeError::NotJoined)?;
+        let token = self.resume_token().ok_or(ResumeError::NoToken)?.to_string();
+        let mut join = self.sent_join().cloned().ok_or(ResumeError::NotJoined)?;
+        join.resume = Some(token);
+        let deadline = started + policy.budget;
+        let mut attempts = 0;
+        let mut last: Option<BotError> = None;
+        while attempts < policy.attempts {
+            let delay = policy.delay_before(attempts + 1, rand::random());
+            if Instant::now() + delay >= deadline {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            attempts += 1;
+            let timeout = policy
+                .attempt_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let attempt =
+                tokio::time::timeout(timeout, Bot::connect_timeout(self.url(), &join, timeout))
+                    .await
+                    .unwrap_or(Err(BotError::Timeout {
+                        what: "resume",
+                        after: timeout,
+                    }));
+            let e = match attempt {
+                Ok(fresh) => {
+                    let got = fresh.player_id();
+                    if got != Some(expected) {
+                        let mut fresh = fresh;
+                        let _ = fresh.close_with(1000, "not my player").await;
+                        return Err(ResumeError::WrongPlayer {
+                            expected,
+                            got: got.unwrap_or_default(),
+                        });
+                    }
+                    self.adopt(fresh);
+                    let elapsed = started.elapsed();
+                    tracing::info!(player_id = %expected, attempts, elapsed_ms = elapsed.as_millis() as u64, "resumed");
+                    return Ok(Resumed { attempts, elapsed });
+                }
+                Err(e) => e,
+            };
+            tracing::debug!(player_id = %expected, attempt = attempts, error = %e, "resume attempt failed");
+            match after_failure(&e) {
+                AfterFailure::Retry => last = Some(e),
+                AfterFailure::Stop(refusal) => {
+                    tracing::info!(player_id = %expected, attempts, error = %refusal, "resume refused");
+                    return Err(refusal);
+                }
+                AfterFailure::GiveUp => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let last = last.unwrap_or(BotError::Timeout {
+            what: "resume",
+            after: policy.budget,
+        });
+        tracing::info!(player_id = %expected, attempts, error = %last, "gave up resuming");
+        Err(ResumeError::GaveUp {
+            attempts,
+            elapsed,
+            last: Box::new(last),
+        })
+    }
+}
+
 /// What to do after one failed attempt.
 #[derive(Debug)]
 pub(crate) enum AfterFailure {
@@ -206,6 +300,23 @@ mod tests {
         let waits: Duration = (1..=p.attempts).map(|a| p.delay_before(a, 1.0)).sum();
         assert!(waits < p.budget && p.budget < Duration::from_secs(15));
         assert!(!ResumePolicy::never().enabled() && p.enabled());
+    }
+
+    #[test]
+    fn a_resume_is_tried_only_for_a_lost_connection_with_a_token_under_a_policy_that_tries() {
+        let p = ResumePolicy::default();
+        assert!(p.should_resume(&close(1006), true));
+        assert!(p.should_resume(&close(4006), true));
+        assert!(!p.should_resume(&close(1006), false), "no token");
+        assert!(!ResumePolicy::never().should_resume(&close(1006), true));
+        for code in [1000, 1001, 1008, 4004, 4005] {
+            assert!(!p.should_resume(&close(code), true), "{code}");
+        }
+        let timeout = BotError::Timeout {
+            what: "input ack",
+            after: Duration::from_secs(1),
+        };
+        assert!(!p.should_resume(&timeout, true));
     }
 
     #[test]
