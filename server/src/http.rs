@@ -47,8 +47,8 @@ async fn upgrade<G: Game>(
     };
     let limit = env.config.max_message_bytes;
     let conn = req.conn_data::<ConnFd>().copied();
-    let (guarded, oversized) = FrameGuard::new(payload, limit);
-    let session = Session::new(env.get_ref().clone(), conn, oversized).with_ticket(ticket);
+    let (guarded, cut) = FrameGuard::new(payload, limit);
+    let session = Session::new(env.get_ref().clone(), conn, cut).with_ticket(ticket);
     ws::WsResponseBuilder::new(session, &req, guarded)
         .frame_size(limit)
         .start()
