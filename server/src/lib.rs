@@ -47,7 +47,7 @@ use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
@@ -60,7 +60,7 @@ pub use metrics::Metrics;
 use admission::Admission;
 use conn::SocketTuning;
 use registry::{DisposeAll, Registry};
-use session::SessionEnv;
+use session::{LiveSessions, SessionEnv};
 
 /// How long sessions get to flush their close frames on shutdown before connections are cut.
 const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
@@ -92,11 +92,13 @@ pub async fn run<F: GameFactory>(
         })
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let live = LiveSessions::new(metrics.connections.clone());
     let env = SessionEnv {
         registry: registry.clone(),
         config: config.clone(),
         metrics: metrics.clone(),
         shutdown: shutdown_rx,
+        live: live.clone(),
     };
     let tuning = SocketTuning {
         send_buffer: config.socket_send_buffer,
@@ -137,9 +139,15 @@ pub async fn run<F: GameFactory>(
     }
     tracing::info!("shutting down: closing sessions with 1001");
     let _ = shutdown_tx.send(true);
-    let t0 = Instant::now();
-    while metrics.connections.get() > 0 && t0.elapsed() < SHUTDOWN_DRAIN {
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    // Every session closes with 1001 and stops; a frozen one never does, hence the bound.
+    if actix_web::rt::time::timeout(SHUTDOWN_DRAIN, live.all_stopped())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            sessions = live.count(),
+            "shutdown: sessions still open after the drain; cutting their connections"
+        );
     }
     handle.stop(false).await;
     let _ = registry.send(DisposeAll).await;

@@ -20,6 +20,7 @@
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
 mod checks;
+mod live;
 mod phase;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ use crate::seat::Seat;
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
+pub use live::{Live, LiveSessions};
 
 // ---- messages the session handles ----
 
@@ -100,6 +102,8 @@ pub struct SessionEnv<G: Game> {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub shutdown: watch::Receiver<bool>,
+    /// Counts running sessions (and the `tickcast_connections` gauge) for the shutdown wait.
+    pub live: LiveSessions,
 }
 
 impl<G: Game> Clone for SessionEnv<G> {
@@ -109,6 +113,7 @@ impl<G: Game> Clone for SessionEnv<G> {
             config: self.config.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.shutdown.clone(),
+            live: self.live.clone(),
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct Session<G: Game> {
     bucket: TokenBucket,
     /// The admission slot (released on drop) and the join token's claims.
     ticket: Option<Ticket>,
+    /// Counted as running from `started` to `stopped`.
+    live: Option<Live>,
 }
 
 impl<G: Game> Session<G> {
@@ -152,6 +159,7 @@ impl<G: Game> Session<G> {
             written_since_check: usize::MAX,
             bucket,
             ticket: None,
+            live: None,
         }
     }
 
@@ -387,7 +395,7 @@ impl<G: Game> Actor for Session<G> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-        self.env.metrics.connections.inc();
+        self.live = Some(self.env.live.enter());
         self.env.metrics.connections_total.inc();
 
         let cfg = self.env.config.clone();
@@ -418,7 +426,7 @@ impl<G: Game> Actor for Session<G> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.env.metrics.connections.dec();
+        self.live = None;
         // Every close either side chose has already left the room (and moved the phase on), so
         // a session still `Joined` here lost its connection: hold the seat for a resume.
         if let Some(m) = self.phase.release() {
