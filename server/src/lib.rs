@@ -29,6 +29,7 @@
 pub mod admission;
 pub mod config;
 pub mod conn;
+pub mod drain;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
@@ -59,10 +60,11 @@ pub use metrics::Metrics;
 
 use admission::Admission;
 use conn::SocketTuning;
+use drain::{OpenConnections, UntilClosed};
 use registry::{DisposeAll, Registry};
-use session::{LiveSessions, SessionEnv};
+use session::SessionEnv;
 
-/// How long sessions get to flush their close frames on shutdown before connections are cut.
+/// How long sessions get to close their connections on shutdown before the rest are cut.
 const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
 
 /// Serves tickcast on `listener` (over TLS when `config.tls` is set) until `shutdown` resolves,
@@ -92,13 +94,13 @@ pub async fn run<F: GameFactory>(
         })
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let live = LiveSessions::new(metrics.connections.clone());
+    let open = OpenConnections::default();
     let env = SessionEnv {
         registry: registry.clone(),
         config: config.clone(),
         metrics: metrics.clone(),
         shutdown: shutdown_rx,
-        live: live.clone(),
+        open: open.clone(),
     };
     let tuning = SocketTuning {
         send_buffer: config.socket_send_buffer,
@@ -114,7 +116,10 @@ pub async fn run<F: GameFactory>(
     })
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))
-    .on_connect(move |conn, ext| tuning.on_connect(conn, ext))
+    .on_connect(move |conn, ext| {
+        tuning.on_connect(conn, ext);
+        ext.insert(UntilClosed::default());
+    })
     // After a session sends its close frame, actix waits this long for the client to close the
     // TCP connection before closing it itself (default 1 s). Browsers wait for the server to
     // close first (RFC 6455 §7.1.1), so the default delayed every close a browser saw —
@@ -139,14 +144,15 @@ pub async fn run<F: GameFactory>(
     }
     tracing::info!("shutting down: closing sessions with 1001");
     let _ = shutdown_tx.send(true);
-    // Every session closes with 1001 and stops; a frozen one never does, hence the bound.
-    if actix_web::rt::time::timeout(SHUTDOWN_DRAIN, live.all_stopped())
+    // Every session closes with 1001 and its connection then closes; a frozen session never
+    // does, hence the bound.
+    if actix_web::rt::time::timeout(SHUTDOWN_DRAIN, open.all_closed())
         .await
         .is_err()
     {
         tracing::info!(
-            sessions = live.count(),
-            "shutdown: sessions still open after the drain; cutting their connections"
+            connections = open.count(),
+            "shutdown: connections still open after the drain; cutting them"
         );
     }
     handle.stop(false).await;

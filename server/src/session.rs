@@ -20,7 +20,6 @@
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
 mod checks;
-mod live;
 mod phase;
 
 use std::sync::Arc;
@@ -38,6 +37,7 @@ use uuid::Uuid;
 use crate::admission::Ticket;
 use crate::config::ServerConfig;
 use crate::conn::ConnFd;
+use crate::drain::OpenConnections;
 use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
@@ -48,7 +48,6 @@ use crate::seat::Seat;
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
-pub use live::{Live, LiveSessions};
 
 // ---- messages the session handles ----
 
@@ -102,8 +101,8 @@ pub struct SessionEnv<G: Game> {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub shutdown: watch::Receiver<bool>,
-    /// Counts running sessions (and the `tickcast_connections` gauge) for the shutdown wait.
-    pub live: LiveSessions,
+    /// The upgraded connections a shutdown waits for.
+    pub open: OpenConnections,
 }
 
 impl<G: Game> Clone for SessionEnv<G> {
@@ -113,7 +112,7 @@ impl<G: Game> Clone for SessionEnv<G> {
             config: self.config.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.shutdown.clone(),
-            live: self.live.clone(),
+            open: self.open.clone(),
         }
     }
 }
@@ -135,8 +134,6 @@ pub struct Session<G: Game> {
     bucket: TokenBucket,
     /// The admission slot (released on drop) and the join token's claims.
     ticket: Option<Ticket>,
-    /// Counted as running from `started` to `stopped`.
-    live: Option<Live>,
 }
 
 impl<G: Game> Session<G> {
@@ -159,7 +156,6 @@ impl<G: Game> Session<G> {
             written_since_check: usize::MAX,
             bucket,
             ticket: None,
-            live: None,
         }
     }
 
@@ -395,7 +391,7 @@ impl<G: Game> Actor for Session<G> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-        self.live = Some(self.env.live.enter());
+        self.env.metrics.connections.inc();
         self.env.metrics.connections_total.inc();
 
         let cfg = self.env.config.clone();
@@ -426,7 +422,7 @@ impl<G: Game> Actor for Session<G> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.live = None;
+        self.env.metrics.connections.dec();
         // Every close either side chose has already left the room (and moved the phase on), so
         // a session still `Joined` here lost its connection: hold the seat for a resume.
         if let Some(m) = self.phase.release() {
