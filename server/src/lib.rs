@@ -14,7 +14,8 @@
 //!   [`game::arena::Arena`] and a tiny [`game::counter::Counter`].
 //!
 //! [`run`] is the entry point shared by the binary and the tests; [`spawn`] runs it on a
-//! background thread and returns a handle.
+//! background thread and returns a handle. On shutdown it waits (bounded) for the upgraded
+//! connections [`drain`] counts to close.
 //!
 //! ```
 //! use tickcast_server::{game::arena::{Arena, ArenaConfig}, spawn, ServerConfig};
