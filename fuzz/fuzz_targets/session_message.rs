@@ -10,13 +10,13 @@ use tickcast_shared::{close, validate, ClientMsg, Controls};
 
 fuzz_target!(|data: &[u8]| {
     match decode_message::<Controls>(data) {
-        Err(r) => assert_eq!(r.code, close::INVALID_PAYLOAD),
+        Err(r) => assert_eq!(r.code(), close::INVALID_PAYLOAD),
         Ok(ClientMsg::Join(join)) => match validate_join(&join) {
             Ok(name) => {
                 assert_eq!(validate::player_name(&name).as_deref(), Ok(name.as_str()));
             }
             Err(r) => assert!(
-                r.code == close::VERSION_MISMATCH || r.code == close::INVALID_JOIN,
+                r.code() == close::VERSION_MISMATCH || r.code() == close::INVALID_JOIN,
                 "{r:?}"
             ),
         },

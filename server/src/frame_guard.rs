@@ -5,6 +5,8 @@
 //! walks the frame headers in the byte stream (it never copies payloads) and fails the stream as
 //! soon as a header declares a payload above the limit — before any of that payload is buffered.
 //! The session sees the failure as a protocol error, checks [`Tripped`], and closes with 1009.
+//! The guard also notes when the byte stream itself fails (reset, EOF mid-request): actix reports
+//! that as an I/O error just like its own text-frame UTF-8 check, and [`Tripped`] tells them apart.
 
 use std::cell::Cell;
 use std::pin::Pin;
@@ -15,13 +17,28 @@ use actix_web::error::PayloadError;
 use bytes::Bytes;
 use futures_util::Stream;
 
-/// Set once the guard has cut a stream off for an oversized frame.
+/// Why the guard's stream failed, if it did; shared with the session reading through it.
 #[derive(Debug, Clone, Default)]
-pub struct Tripped(Rc<Cell<bool>>);
+pub struct Tripped(Rc<Cell<Option<Cut>>>);
+
+/// What made the stream fail (the first cause is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The guard cut the stream off for an oversized frame.
+    Oversized,
+    /// The connection's byte stream failed underneath the guard.
+    Transport,
+}
 
 impl Tripped {
-    pub fn get(&self) -> bool {
+    pub fn get(&self) -> Option<Cut> {
         self.0.get()
+    }
+
+    fn set(&self, cut: Cut) {
+        if self.0.get().is_none() {
+            self.0.set(Some(cut));
+        }
     }
 }
 
@@ -126,10 +143,14 @@ where
                 Err(declared) => {
                     tracing::debug!(declared, "frame header over the size limit");
                     self.done = true;
-                    self.tripped.0.set(true);
+                    self.tripped.set(Cut::Oversized);
                     Poll::Ready(Some(Err(PayloadError::Overflow)))
                 }
             },
+            Poll::Ready(Some(Err(e))) => {
+                self.tripped.set(Cut::Transport);
+                Poll::Ready(Some(Err(e)))
+            }
             other => other,
         }
     }
@@ -188,5 +209,40 @@ mod tests {
         let mut s = HeaderScanner::new(1024);
         assert_eq!(s.scan(&stream[..4]), Ok(()));
         assert_eq!(s.scan(&stream[4..]), Err(70_000));
+    }
+
+    #[tokio::test]
+    async fn the_guard_tells_a_broken_transport_from_an_oversized_frame() {
+        use futures_util::StreamExt;
+
+        let mut good = header(3, true);
+        good.extend([1, 2, 3]);
+        let chunks = vec![
+            Ok(Bytes::from(good)),
+            Err(PayloadError::Incomplete(None)),
+            Ok(Bytes::from(header(70_000, true))),
+        ];
+        let (mut guard, tripped) = FrameGuard::new(futures_util::stream::iter(chunks), 1024);
+        assert!(matches!(guard.next().await, Some(Ok(_))));
+        assert_eq!(tripped.get(), None);
+        assert!(matches!(guard.next().await, Some(Err(_))));
+        assert_eq!(tripped.get(), Some(Cut::Transport));
+        assert!(matches!(
+            guard.next().await,
+            Some(Err(PayloadError::Overflow))
+        ));
+        assert_eq!(
+            tripped.get(),
+            Some(Cut::Transport),
+            "the first cause is kept"
+        );
+
+        let chunks = vec![Ok::<_, PayloadError>(Bytes::from(header(70_000, true)))];
+        let (mut guard, tripped) = FrameGuard::new(futures_util::stream::iter(chunks), 1024);
+        assert!(matches!(
+            guard.next().await,
+            Some(Err(PayloadError::Overflow))
+        ));
+        assert_eq!(tripped.get(), Some(Cut::Oversized));
     }
 }

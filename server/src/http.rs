@@ -13,6 +13,7 @@ use actix_web_actors::ws;
 
 use crate::admission::Admission;
 use crate::conn::ConnFd;
+use crate::drain::UntilClosed;
 use crate::frame_guard::FrameGuard;
 use crate::game::Game;
 use crate::registry::{InspectRoom, ListRooms};
@@ -47,11 +48,16 @@ async fn upgrade<G: Game>(
     };
     let limit = env.config.max_message_bytes;
     let conn = req.conn_data::<ConnFd>().copied();
-    let (guarded, oversized) = FrameGuard::new(payload, limit);
-    let session = Session::new(env.get_ref().clone(), conn, oversized).with_ticket(ticket);
-    ws::WsResponseBuilder::new(session, &req, guarded)
+    let (guarded, cut) = FrameGuard::new(payload, limit);
+    let session = Session::new(env.get_ref().clone(), conn, cut).with_ticket(ticket);
+    let response = ws::WsResponseBuilder::new(session, &req, guarded)
         .frame_size(limit)
-        .start()
+        .start()?;
+    // A shutdown waits for this connection to close (see `drain.rs`).
+    if let Some(slot) = req.conn_data::<UntilClosed>() {
+        slot.hold(env.open.enter());
+    }
+    Ok(response)
 }
 
 async fn list_rooms<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {

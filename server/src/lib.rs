@@ -14,7 +14,8 @@
 //!   [`game::arena::Arena`] and a tiny [`game::counter::Counter`].
 //!
 //! [`run`] is the entry point shared by the binary and the tests; [`spawn`] runs it on a
-//! background thread and returns a handle.
+//! background thread and returns a handle. On shutdown it waits (bounded) for the upgraded
+//! connections [`drain`] counts to close.
 //!
 //! ```
 //! use tickcast_server::{game::arena::{Arena, ArenaConfig}, spawn, ServerConfig};
@@ -30,6 +31,7 @@ pub mod admission;
 pub mod args;
 pub mod config;
 pub mod conn;
+pub mod drain;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
@@ -48,7 +50,7 @@ use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
@@ -60,10 +62,11 @@ pub use metrics::Metrics;
 
 use admission::Admission;
 use conn::SocketTuning;
+use drain::{OpenConnections, UntilClosed};
 use registry::{DisposeAll, Registry};
 use session::SessionEnv;
 
-/// How long sessions get to flush their close frames on shutdown before connections are cut.
+/// How long sessions get to close their connections on shutdown before the rest are cut.
 const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
 
 /// Serves tickcast on `listener` (over TLS when `config.tls` is set) until `shutdown` resolves,
@@ -93,11 +96,13 @@ pub async fn run<F: GameFactory>(
         })
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let open = OpenConnections::default();
     let env = SessionEnv {
         registry: registry.clone(),
         config: config.clone(),
         metrics: metrics.clone(),
         shutdown: shutdown_rx,
+        open: open.clone(),
     };
     let tuning = SocketTuning {
         send_buffer: config.socket_send_buffer,
@@ -113,7 +118,10 @@ pub async fn run<F: GameFactory>(
     })
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))
-    .on_connect(move |conn, ext| tuning.on_connect(conn, ext))
+    .on_connect(move |conn, ext| {
+        tuning.on_connect(conn, ext);
+        ext.insert(UntilClosed::default());
+    })
     // After a session sends its close frame, actix waits this long for the client to close the
     // TCP connection before closing it itself (default 1 s). Browsers wait for the server to
     // close first (RFC 6455 §7.1.1), so the default delayed every close a browser saw —
@@ -138,9 +146,16 @@ pub async fn run<F: GameFactory>(
     }
     tracing::info!("shutting down: closing sessions with 1001");
     let _ = shutdown_tx.send(true);
-    let t0 = Instant::now();
-    while metrics.connections.get() > 0 && t0.elapsed() < SHUTDOWN_DRAIN {
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    // Every session closes with 1001 and its connection then closes; a frozen session never
+    // does, hence the bound.
+    if actix_web::rt::time::timeout(SHUTDOWN_DRAIN, open.all_closed())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            connections = open.count(),
+            "shutdown: connections still open after the drain; cutting them"
+        );
     }
     handle.stop(false).await;
     let _ = registry.send(DisposeAll).await;

@@ -13,25 +13,31 @@
 //! same player back (the room also detaches a seat whose session vanished). It holds
 //! its admission [`Ticket`] until it is dropped, which frees its connection slot.
 //!
+//! The actor only wires two pure units: `session/checks.rs` (what in the client's bytes ends the
+//! session, and with which [`Close`] from the protocol crate's list) and `session/phase.rs` (where
+//! the session stands with its room, and what each transition must tell the room).
+//!
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
+
+mod checks;
+mod phase;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use actix_http::ws::Item;
-use actix_web_actors::ws::{self, CloseCode, CloseReason, ProtocolError};
+use actix_web_actors::ws::{self, CloseReason, ProtocolError};
 use bytes::BytesMut;
-use tickcast_shared::{
-    close, decode_client, encode, error_code, validate, ClientMsg, ErrorMsg, Pong, ServerMsg,
-    Welcome, PROTOCOL_VERSION,
-};
+use tickcast_shared::close::Close;
+use tickcast_shared::{encode, error_code, ClientMsg, ErrorMsg, Pong, ServerMsg, Welcome};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::admission::Ticket;
 use crate::config::ServerConfig;
 use crate::conn::ConnFd;
+use crate::drain::OpenConnections;
 use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
@@ -40,6 +46,9 @@ use crate::registry::{JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
 use crate::seat::Seat;
 
+use checks::is_protocol_close;
+pub use checks::{close_frame, decode_message, stream_close, validate_join};
+
 // ---- messages the session handles ----
 
 /// "Your seat has something for you": a new snapshot, or a close request. Carries no data: the
@@ -47,50 +56,6 @@ use crate::seat::Seat;
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct Wake;
-
-// ---- pure checks (also driven by the fuzz targets in `fuzz/`) ----
-
-/// Why a message ends the session: the close code and reason to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: u16,
-    pub reason: String,
-}
-
-/// Decodes one whole client message (after reassembly): 1007 unless it is exactly one valid
-/// tickcast MessagePack message within the size limit.
-pub fn decode_message<I: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-) -> Result<ClientMsg<I>, Refusal> {
-    decode_client(bytes).map_err(|e| Refusal {
-        code: close::INVALID_PAYLOAD,
-        reason: format!("invalid message: {e}"),
-    })
-}
-
-/// Checks a join's version (4000), name and room id (4003); returns the trimmed name.
-pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Refusal> {
-    if join.version != PROTOCOL_VERSION {
-        return Err(Refusal {
-            code: close::VERSION_MISMATCH,
-            reason: format!(
-                "protocol version {} is not supported; this server speaks {PROTOCOL_VERSION}",
-                join.version
-            ),
-        });
-    }
-    let name = validate::player_name(&join.name).map_err(|e| Refusal {
-        code: close::INVALID_JOIN,
-        reason: format!("invalid name: {e}"),
-    })?;
-    if let Some(room) = &join.room {
-        validate::room_id(room).map_err(|e| Refusal {
-            code: close::INVALID_JOIN,
-            reason: format!("invalid room id: {e}"),
-        })?;
-    }
-    Ok(name)
-}
 
 // ---- the actor ----
 
@@ -102,20 +67,33 @@ type JoinRequest<G> = std::pin::Pin<
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
 const MAILBOX_CAPACITY: usize = 1;
 
-enum Phase<G: Game> {
-    /// Connected, no join yet.
-    Lobby,
-    /// Join sent to the registry, waiting for the answer.
-    Joining,
-    Joined {
-        room: Addr<Room<G>>,
-        room_id: Arc<str>,
-        player_id: Uuid,
-        seat: Arc<Seat<G::Input>>,
-    },
-    /// A close frame was queued; everything else is ignored.
-    Closing,
+/// The session's place in a room while [`Phase::Joined`].
+struct Membership<G: Game> {
+    room: Addr<Room<G>>,
+    room_id: Arc<str>,
+    player_id: Uuid,
+    seat: Arc<Seat<G::Input>>,
 }
+
+impl<G: Game> Membership<G> {
+    /// Leave the room for good (a close either side chose).
+    fn leave(self) {
+        self.room.do_send(RemovePlayer {
+            player_id: self.player_id,
+            seat_id: self.seat.id(),
+        });
+    }
+
+    /// The connection was lost without a close: the room holds the seat for a resume.
+    fn detach(self) {
+        self.room.do_send(DetachPlayer {
+            player_id: self.player_id,
+            seat_id: self.seat.id(),
+        });
+    }
+}
+
+type Phase<G> = phase::Phase<Membership<G>>;
 
 /// Everything a session needs from the server, shared by all sessions.
 pub struct SessionEnv<G: Game> {
@@ -123,6 +101,8 @@ pub struct SessionEnv<G: Game> {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub shutdown: watch::Receiver<bool>,
+    /// The upgraded connections a shutdown waits for.
+    pub open: OpenConnections,
 }
 
 impl<G: Game> Clone for SessionEnv<G> {
@@ -132,6 +112,7 @@ impl<G: Game> Clone for SessionEnv<G> {
             config: self.config.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.shutdown.clone(),
+            open: self.open.clone(),
         }
     }
 }
@@ -139,7 +120,8 @@ impl<G: Game> Clone for SessionEnv<G> {
 pub struct Session<G: Game> {
     env: SessionEnv<G>,
     conn: Option<ConnFd>,
-    oversized: Tripped,
+    /// Why the frame guard's stream failed, if it did.
+    cut: Tripped,
     phase: Phase<G>,
     last_heard: Instant,
     last_seq: u32,
@@ -155,7 +137,7 @@ pub struct Session<G: Game> {
 }
 
 impl<G: Game> Session<G> {
-    pub fn new(env: SessionEnv<G>, conn: Option<ConnFd>, oversized: Tripped) -> Self {
+    pub fn new(env: SessionEnv<G>, conn: Option<ConnFd>, cut: Tripped) -> Self {
         let tick_rate = f64::from(env.config.tick_rate);
         let bucket = TokenBucket::new(
             env.config.message_rate_factor * tick_rate,
@@ -165,7 +147,7 @@ impl<G: Game> Session<G> {
         Session {
             env,
             conn,
-            oversized,
+            cut,
             phase: Phase::Lobby,
             last_heard: Instant::now(),
             last_seq: 0,
@@ -194,74 +176,36 @@ impl<G: Game> Session<G> {
             }
             Verdict::Close => {
                 self.env.metrics.inputs_dropped_total.inc();
-                self.close(
-                    ctx,
-                    close::POLICY_VIOLATION,
-                    "input flood: too many messages",
-                );
+                self.close(ctx, Close::InputFlood);
                 false
             }
         }
     }
 
-    fn ids(&self) -> (Option<&str>, Option<Uuid>) {
-        match &self.phase {
-            Phase::Joined {
-                room_id, player_id, ..
-            } => (Some(room_id), Some(*player_id)),
-            _ => (None, None),
-        }
+    /// Queue the close frame for `close` and stop.
+    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, close: Close) {
+        self.send_close(ctx, close_frame(&close));
     }
 
-    /// Queue a close frame and stop. Protocol-error codes are counted.
-    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: u16, reason: &str) {
-        if matches!(self.phase, Phase::Closing) {
+    /// Queue `frame` and stop, leaving the room first if still in one. Protocol-error codes are
+    /// counted. Does nothing once a close is under way.
+    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>, frame: CloseReason) {
+        let Ok(membership) = self.phase.begin_close() else {
             return;
-        }
-        if matches!(code, 1002 | 1003 | 1007 | 1008 | 1009) {
+        };
+        let code = u16::from(frame.code);
+        if is_protocol_close(code) {
             self.env.metrics.protocol_closes_total.inc();
         }
-        let (room_id, player_id) = self.ids();
+        let room_id = membership.as_ref().map(|m| m.room_id.clone());
+        let player_id = membership.as_ref().map(|m| m.player_id);
+        let reason = frame.description.as_deref().unwrap_or_default();
         tracing::debug!(?room_id, ?player_id, code, reason, "closing session");
-        self.leave_room();
-        self.phase = Phase::Closing;
-        ctx.close(Some(CloseReason {
-            code: CloseCode::from(code),
-            description: Some(reason.to_string()),
-        }));
+        if let Some(m) = membership {
+            m.leave();
+        }
+        ctx.close(Some(frame));
         ctx.stop();
-    }
-
-    /// Leave the room for good (a close either side chose).
-    fn leave_room(&mut self) {
-        if let Phase::Joined {
-            room,
-            player_id,
-            seat,
-            ..
-        } = &self.phase
-        {
-            room.do_send(RemovePlayer {
-                player_id: *player_id,
-                seat_id: seat.id(),
-            });
-        }
-    }
-
-    /// The connection was lost without a close: the room holds the seat for a resume.
-    fn detach_from_room(&mut self) {
-        if let Phase::Joined {
-            room,
-            player_id,
-            seat,
-            ..
-        } = &self.phase
-        {
-            room.do_send(DetachPlayer {
-                player_id: *player_id,
-                seat_id: seat.id(),
-            });
-        }
     }
 
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, msg: &ServerMsg<G::State, G::Info>) {
@@ -286,13 +230,13 @@ impl<G: Game> Session<G> {
             Ok(m) => m,
             Err(refusal) => {
                 self.env.metrics.decode_errors_total.inc();
-                return self.close(ctx, refusal.code, &refusal.reason);
+                return self.close(ctx, refusal);
             }
         };
         match msg {
             ClientMsg::Join(join) => self.on_join(join, ctx),
             ClientMsg::Input(input) => {
-                let Phase::Joined { seat, .. } = &self.phase else {
+                let Some(Membership { seat, .. }) = self.phase.membership() else {
                     return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
                 };
                 seat.ack(input.ack_tick);
@@ -324,24 +268,19 @@ impl<G: Game> Session<G> {
     }
 
     fn on_join(&mut self, join: tickcast_shared::Join, ctx: &mut ws::WebsocketContext<Self>) {
-        if !matches!(self.phase, Phase::Lobby) {
+        if !self.phase.begin_join() {
             return self.send_error(ctx, error_code::ALREADY_JOINED, "already joined; ignored");
         }
         let name = match validate_join(&join) {
             Ok(n) => n,
-            Err(refusal) => return self.close(ctx, refusal.code, &refusal.reason),
+            Err(refusal) => return self.close(ctx, refusal),
         };
         if let Some(claims) = self.ticket.as_ref().and_then(|t| t.claims.as_ref()) {
             if claims.name.trim() != name {
-                return self.close(
-                    ctx,
-                    close::INVALID_JOIN,
-                    "the name does not match the join token",
-                );
+                return self.close(ctx, Close::NameNotInToken);
             }
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
         }
-        self.phase = Phase::Joining;
         let deltas = join.deltas && self.env.config.delta_window > 0;
         let seat = Arc::new(Seat::new().with_deltas(deltas));
         let wake = ctx.address().recipient();
@@ -374,46 +313,39 @@ impl<G: Game> Session<G> {
         request
             .into_actor(self)
             .map(move |res, act, ctx| {
-                if !matches!(act.phase, Phase::Joining) {
-                    return; // closed meanwhile; the room frees the seat on its next tick
-                }
-                match res {
+                // A session that closed meanwhile ignores the answer (a close is a no-op once
+                // closing); the room frees a seat it gave it on its next tick.
+                let refusal = match res {
                     Ok(Ok(joined)) => {
                         let a = joined.admitted;
-                        let player_id = joined.player_id;
-                        tracing::debug!(room_id = %joined.room_id, %player_id, "joined");
+                        let (room_id, player_id) = (joined.room_id.clone(), joined.player_id);
+                        let membership = Membership {
+                            room: joined.room,
+                            room_id: joined.room_id,
+                            player_id,
+                            seat,
+                        };
+                        if act.phase.joined(membership).is_err() {
+                            return;
+                        }
+                        tracing::debug!(%room_id, %player_id, "joined");
                         let welcome = ServerMsg::Welcome(Welcome {
                             player_id,
-                            room_id: joined.room_id.to_string(),
+                            room_id: room_id.to_string(),
                             tick_rate: a.tick_rate,
                             tick: a.tick,
                             max_players: a.max_players,
                             game: a.info,
                             resume_token: Some(resume_token.to_string()),
                         });
-                        act.send(ctx, &welcome);
-                        act.phase = Phase::Joined {
-                            room: joined.room,
-                            room_id: joined.room_id,
-                            player_id,
-                            seat,
-                        };
+                        return act.send(ctx, &welcome);
                     }
-                    Ok(Err(JoinError::RoomFull)) => {
-                        act.close(ctx, close::ROOM_FULL, "room is full")
-                    }
-                    Ok(Err(JoinError::ServerFull)) => {
-                        act.close(ctx, close::SERVER_FULL, "server is full; try again later")
-                    }
-                    Ok(Err(JoinError::ResumeRefused)) => act.close(
-                        ctx,
-                        close::RESUME_REFUSED,
-                        "resume token unknown or expired; join again without it",
-                    ),
-                    Ok(Err(JoinError::RoomFailed)) | Err(_) => {
-                        act.close(ctx, close::INTERNAL_ERROR, "could not join the room")
-                    }
-                }
+                    Ok(Err(JoinError::RoomFull)) => Close::RoomFull,
+                    Ok(Err(JoinError::ServerFull)) => Close::ServerFull,
+                    Ok(Err(JoinError::ResumeRefused)) => Close::ResumeRefused,
+                    Ok(Err(JoinError::RoomFailed)) | Err(_) => Close::JoinFailed,
+                };
+                act.close(ctx, refusal);
             })
             .spawn(ctx);
     }
@@ -421,21 +353,13 @@ impl<G: Game> Session<G> {
     fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
         let max = self.env.config.max_message_bytes;
         match item {
-            Item::FirstText(_) => self.close(
-                ctx,
-                close::UNSUPPORTED_DATA,
-                "text frames are not supported; send binary",
-            ),
+            Item::FirstText(_) => self.close(ctx, Close::TextFrame),
             Item::FirstBinary(b) => {
                 if self.fragments.is_some() {
-                    return self.close(
-                        ctx,
-                        close::PROTOCOL_ERROR,
-                        "new fragmented message before the last ended",
-                    );
+                    return self.close(ctx, Close::FragmentInterrupted);
                 }
                 if b.len() > max {
-                    return self.close(ctx, close::MESSAGE_TOO_BIG, "message too big");
+                    return self.close(ctx, Close::TooBig);
                 }
                 self.fragments = Some(BytesMut::from(&b[..]));
             }
@@ -447,15 +371,11 @@ impl<G: Game> Session<G> {
     fn append_fragment(&mut self, b: &[u8], last: bool, ctx: &mut ws::WebsocketContext<Self>) {
         let max = self.env.config.max_message_bytes;
         let Some(buf) = self.fragments.as_mut() else {
-            return self.close(
-                ctx,
-                close::PROTOCOL_ERROR,
-                "continuation without a first fragment",
-            );
+            return self.close(ctx, Close::OrphanContinuation);
         };
         if buf.len() + b.len() > max {
             self.fragments = None;
-            return self.close(ctx, close::MESSAGE_TOO_BIG, "message too big");
+            return self.close(ctx, Close::TooBig);
         }
         buf.extend_from_slice(b);
         if last {
@@ -476,26 +396,17 @@ impl<G: Game> Actor for Session<G> {
 
         let cfg = self.env.config.clone();
         ctx.run_later(cfg.join_timeout, |act, ctx| {
-            if matches!(act.phase, Phase::Lobby | Phase::Joining) {
-                act.close(
-                    ctx,
-                    close::POLICY_VIOLATION,
-                    "join timeout: send a join first",
-                );
+            if act.phase.awaiting_join() {
+                act.close(ctx, Close::JoinTimeout);
             }
         });
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
             if act.last_heard.elapsed() > cfg.client_timeout {
                 // A silent client has most likely lost its connection: keep its seat for a resume.
-                act.detach_from_room();
-                if matches!(act.phase, Phase::Joined { .. }) {
-                    act.phase = Phase::Lobby;
+                if let Some(m) = act.phase.release() {
+                    m.detach();
                 }
-                act.close(
-                    ctx,
-                    close::TIMED_OUT,
-                    "heartbeat timeout: nothing heard; resume with your token",
-                );
+                act.close(ctx, Close::HeartbeatTimeout);
             } else {
                 ctx.ping(b"");
             }
@@ -506,7 +417,7 @@ impl<G: Game> Actor for Session<G> {
                 let _ = shutdown.wait_for(|down| *down).await;
             }
             .into_actor(self)
-            .map(|_, act, ctx| act.close(ctx, close::GOING_AWAY, "server shutting down")),
+            .map(|_, act, ctx| act.close(ctx, Close::ShuttingDown)),
         );
     }
 
@@ -514,7 +425,9 @@ impl<G: Game> Actor for Session<G> {
         self.env.metrics.connections.dec();
         // Every close either side chose has already left the room (and moved the phase on), so
         // a session still `Joined` here lost its connection: hold the seat for a resume.
-        self.detach_from_room();
+        if let Some(m) = self.phase.release() {
+            m.detach();
+        }
     }
 }
 
@@ -522,15 +435,13 @@ impl<G: Game> Handler<Wake> for Session<G> {
     type Result = ();
 
     fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
-        let Phase::Joined { seat, .. } = &self.phase else {
+        let Some(Membership { seat, .. }) = self.phase.membership() else {
             return;
         };
-        if let Some(reason) = seat.close_requested() {
-            let code: u16 = reason.code.into();
-            let text = reason.description.unwrap_or_default();
+        if let Some(frame) = seat.close_requested() {
             // The room already removed the player: don't ask it again.
-            self.phase = Phase::Lobby;
-            return self.close(ctx, code, &text);
+            self.phase.release();
+            return self.send_close(ctx, frame);
         }
         // The client is not reading: leave the snapshot pending. If a newer one comes first it
         // replaces this one (a counted drop); the client gets the newest when it reads again.
@@ -571,29 +482,22 @@ impl<G: Game> Handler<Wake> for Session<G> {
 
 impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
     fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
-        if matches!(self.phase, Phase::Closing) {
+        if self.phase.is_closing() {
             return;
         }
         self.last_heard = Instant::now();
         let msg = match item {
             Ok(m) => m,
             Err(e) => {
-                let (code, reason) = if self.oversized.get() || matches!(e, ProtocolError::Overflow)
-                {
-                    (close::MESSAGE_TOO_BIG, "message too big".to_string())
-                } else if matches!(&e, ProtocolError::Io(io) if io.to_string().to_lowercase().contains("utf-8"))
-                {
-                    (close::INVALID_PAYLOAD, "invalid UTF-8".to_string())
-                } else if matches!(e, ProtocolError::Io(_)) {
-                    // The connection broke (reset, EOF mid-frame …): no close frame can reach
-                    // the client. Stop; `stopped` holds the seat for a resume.
-                    tracing::debug!(error = %e, "connection lost");
-                    ctx.stop();
-                    return;
-                } else {
-                    (close::PROTOCOL_ERROR, format!("protocol error: {e}"))
+                return match stream_close(&e, self.cut.get()) {
+                    Some(close) => self.close(ctx, close),
+                    None => {
+                        // The connection broke (reset, EOF mid-frame …): no close frame can
+                        // reach the client. Stop; `stopped` holds the seat for a resume.
+                        tracing::debug!(error = %e, "connection lost");
+                        ctx.stop();
+                    }
                 };
-                return self.close(ctx, code, &reason);
             }
         };
         match msg {
@@ -604,25 +508,19 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
                 if !self.within_rate(ctx) => {}
             ws::Message::Binary(b) => {
                 if self.fragments.is_some() {
-                    return self.close(
-                        ctx,
-                        close::PROTOCOL_ERROR,
-                        "data frame inside a fragmented message",
-                    );
+                    return self.close(ctx, Close::DataFrameInFragments);
                 }
                 self.on_message(&b, ctx);
             }
             ws::Message::Continuation(item) => self.on_fragment(item, ctx),
-            ws::Message::Text(_) => self.close(
-                ctx,
-                close::UNSUPPORTED_DATA,
-                "text frames are not supported; send binary",
-            ),
+            ws::Message::Text(_) => self.close(ctx, Close::TextFrame),
             ws::Message::Ping(p) => ctx.pong(&p),
             ws::Message::Pong(_) | ws::Message::Nop => {}
             ws::Message::Close(reason) => {
-                self.leave_room();
-                self.phase = Phase::Closing;
+                // The client chose to close: the player leaves for good. Echo its frame.
+                if let Ok(Some(m)) = self.phase.begin_close() {
+                    m.leave();
+                }
                 ctx.close(reason);
                 ctx.stop();
             }

@@ -2,8 +2,8 @@
 //!
 //! Everything a client needs to talk to a tickcast server, and nothing else: the message types
 //! ([`ClientMsg`], [`ServerMsg`]), the MessagePack codec ([`encode`], [`decode`]), the hard limits
-//! ([`limits`]), delta snapshots and the client's baseline store ([`delta`]), the close codes the
-//! server uses ([`close`]), the validation rules for names and
+//! ([`limits`]), delta snapshots and the client's baseline store ([`delta`]), the close codes and
+//! reasons the server uses ([`close`]), the validation rules for names and
 //! room ids ([`validate`]) and the signed join tokens of authenticated servers ([`token`]). There is no async runtime, no actix and no I/O in this crate, so any
 //! Rust client — a bot, a game engine, a test — can depend on it.
 //!

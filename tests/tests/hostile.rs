@@ -307,6 +307,11 @@ async fn bad_frames_get_their_close_codes() {
                 close::UNSUPPORTED_DATA,
             ),
             (
+                "a text frame that is not UTF-8",
+                frame(FIN | OP_TEXT, &[b'h', 0xff, 0xfe], true),
+                close::INVALID_PAYLOAD,
+            ),
+            (
                 "unmasked client frame",
                 frame(FIN | OP_BIN, &[0x90], false),
                 close::PROTOCOL_ERROR,
