@@ -2,13 +2,22 @@
  * A game session in the browser: connection, input loop at the tick rate, prediction of our own
  * player, interpolation of the others, the render loop, and the read-only `window.tickcast` view.
  */
-import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './delta';
+import {
+  ArenaBaselines as Baselines,
+  dequantizeArena,
+  type ArenaDelta as DeltaSnapshot,
+  type ArenaInfo,
+  type ArenaSnapshot as Snapshot,
+  type ArenaWelcome as Welcome,
+  type Controls,
+  type Orb,
+} from './arena';
+import { DeltaError } from './delta';
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus } from './net';
 import { NetStats, isNetStatsToggle, netStatsRows, type NetStatsSample } from './netstats';
 import { Predictor } from './prediction';
-import type { ArenaInfo, Controls, Orb, Snapshot, Welcome } from './protocol';
 import { Renderer, assignColors, playerColor, type DrawPlayer, type Pop } from './render';
 
 export interface TickcastPlayerView {

@@ -7,7 +7,7 @@ import type { StickView } from './input';
 import { STICK_RADIUS } from './input';
 import type { ConnStatus } from './net';
 import type { GraphBar, NetStatsCell } from './netstats';
-import type { ArenaInfo } from './protocol';
+import type { ArenaInfo } from './arena';
 
 export { palette };
 
