@@ -5,9 +5,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use tickcast_bot::SnapshotView;
-use tickcast_shared::{
-    decode, encode, ArenaState, Orb, PlayerId, PlayerState, ServerMsg, Snapshot,
-};
+use tickcast_shared::arena::{ArenaServerMsg, ArenaState, Orb, PlayerState};
+use tickcast_shared::{decode, encode, PlayerId, Snapshot};
 
 fn snapshot(players: u8) -> Vec<u8> {
     let players = (0..players)
@@ -29,7 +28,7 @@ fn snapshot(players: u8) -> Vec<u8> {
             y: 300.0,
         })
         .collect();
-    encode(&ServerMsg::<ArenaState>::Snapshot(Snapshot {
+    encode(&ArenaServerMsg::Snapshot(Snapshot {
         tick: 123_456,
         server_time_ms: 1_795_000_000_000,
         state: ArenaState { players, orbs },
@@ -46,7 +45,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| SnapshotView::scan(black_box(bytes), &me))
         });
         g.bench_with_input(BenchmarkId::new("full_decode", n), &bytes, |b, bytes| {
-            b.iter(|| decode::<ServerMsg>(black_box(bytes)))
+            b.iter(|| decode::<ArenaServerMsg>(black_box(bytes)))
         });
     }
     g.finish();

@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use tickcast_bot::{Bot, BotError, Event, Message, SnapshotView};
-use tickcast_shared::{close, error_code, Controls, Join, PROTOCOL_VERSION};
+use tickcast_shared::arena::Controls;
+use tickcast_shared::{close, error_code, Join, PROTOCOL_VERSION};
 
 const T: Duration = Duration::from_secs(5);
 

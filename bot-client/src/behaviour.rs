@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use tickcast_shared::{ArenaInfo, Controls};
+use tickcast_shared::arena::{ArenaInfo, Controls};
 
 use crate::snapshot_view::OwnPlayer;
 

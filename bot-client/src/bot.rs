@@ -6,7 +6,7 @@
 //! # async fn demo() -> Result<(), tickcast_bot::BotError> {
 //! use std::time::Duration;
 //! use tickcast_bot::Bot;
-//! use tickcast_shared::{Controls, Join};
+//! use tickcast_shared::{arena::Controls, Join};
 //!
 //! let mut bot = Bot::connect("ws://127.0.0.1:8080/ws", &Join::any_room("ada")).await?;
 //! println!("joined {} at tick {}", bot.welcome().room_id, bot.welcome().tick);
@@ -40,10 +40,13 @@ use std::time::Duration;
 
 pub use tokio_tungstenite::tungstenite::Message;
 
-use tickcast_shared::delta::{Baselines, DeltaError, QuantizedArena};
+use tickcast_shared::arena::{
+    ArenaClientMsg, ArenaDelta, ArenaServerMsg, ArenaSnapshot, ArenaWelcome, Controls, PlayerState,
+    QuantizedArena,
+};
+use tickcast_shared::delta::{Baselines, DeltaError};
 use tickcast_shared::{
-    decode, encode_into, ClientMsg, Controls, ErrorMsg, Input, Join, Ping, PlayerId, PlayerState,
-    Pong, ServerMsg, Snapshot, Welcome,
+    decode, encode_into, ClientMsg, ErrorMsg, Input, Join, Ping, PlayerId, Pong, ServerMsg,
 };
 
 use crate::close::CloseInfo;
@@ -59,10 +62,10 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A fully decoded server message, or the end of the connection.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Welcome(Welcome),
-    Snapshot(Snapshot),
+    Welcome(ArenaWelcome),
+    Snapshot(ArenaSnapshot),
     /// A delta snapshot (only to a bot that joined with `deltas`).
-    Delta(tickcast_shared::DeltaSnapshot),
+    Delta(ArenaDelta),
     Pong(Pong),
     Error(ErrorMsg),
     Closed(CloseInfo),
@@ -74,7 +77,7 @@ pub enum Event {
 pub enum Frame {
     /// A full snapshot, or a delta already applied to its baseline.
     Snapshot(SnapshotView),
-    Other(ServerMsg),
+    Other(ArenaServerMsg),
     /// A delta that could not be applied (unknown baseline, malformed patch): dropped, and the
     /// ack stays where it was.
     DeltaRejected(DeltaError),
@@ -90,7 +93,7 @@ pub struct Bot {
     /// room and name of a resume, but still validates them, and checks the name against a join
     /// token).
     join: Option<Join>,
-    welcome: Option<Welcome>,
+    welcome: Option<ArenaWelcome>,
     key: [u8; 16],
     seq: u32,
     newest_tick: u64,
@@ -134,9 +137,9 @@ impl Bot {
         })
     }
 
-    /// Sends `join` and waits for the [`Welcome`]. A close frame instead (wrong version, room
+    /// Sends `join` and waits for the [`ArenaWelcome`]. A close frame instead (wrong version, room
     /// full, bad name …) is [`BotError::Closed`] with the server's code and reason.
-    pub async fn join(&mut self, join: &Join) -> Result<&Welcome, BotError> {
+    pub async fn join(&mut self, join: &Join) -> Result<&ArenaWelcome, BotError> {
         self.join_timeout(join, DEFAULT_TIMEOUT).await
     }
 
@@ -145,7 +148,7 @@ impl Bot {
         &mut self,
         join: &Join,
         timeout: Duration,
-    ) -> Result<&Welcome, BotError> {
+    ) -> Result<&ArenaWelcome, BotError> {
         self.send(&ClientMsg::Join(join.clone())).await?;
         self.join = Some(join.clone());
         // A new connection starts without baselines: the server's first delta is full.
@@ -187,14 +190,14 @@ impl Bot {
     }
 
     /// The welcome. Panics before a successful [`Bot::join`] (which [`Bot::connect`] includes).
-    pub fn welcome(&self) -> &Welcome {
+    pub fn welcome(&self) -> &ArenaWelcome {
         self.welcome
             .as_ref()
             .expect("Bot::welcome called before a successful join")
     }
 
     /// The welcome, if the join succeeded.
-    pub fn try_welcome(&self) -> Option<&Welcome> {
+    pub fn try_welcome(&self) -> Option<&ArenaWelcome> {
         self.welcome.as_ref()
     }
 
@@ -254,13 +257,13 @@ impl Bot {
     }
 
     /// This bot's own entity in a decoded snapshot.
-    pub fn own_state<'s>(&self, snap: &'s Snapshot) -> Option<&'s PlayerState> {
+    pub fn own_state<'s>(&self, snap: &'s ArenaSnapshot) -> Option<&'s PlayerState> {
         let id = self.player_id()?;
         snap.state.players.iter().find(|p| p.id == id)
     }
 
     /// Encodes and sends any client message.
-    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), BotError> {
+    pub async fn send(&mut self, msg: &ArenaClientMsg) -> Result<(), BotError> {
         // tungstenite takes ownership of the payload, so one small Vec per message is inherent.
         let mut payload = Vec::with_capacity(32);
         encode_into(msg, &mut payload)?;
@@ -301,7 +304,7 @@ impl Bot {
         self.socket.send(msg).await
     }
 
-    fn note(&mut self, msg: &ServerMsg) {
+    fn note(&mut self, msg: &ArenaServerMsg) {
         match msg {
             ServerMsg::Welcome(w) => {
                 self.key = *w.player_id.as_bytes();
@@ -324,7 +327,7 @@ impl Bot {
             Err(BotError::Closed(c)) if !self.close_reported() => return Ok(Event::Closed(c)),
             Err(e) => return Err(e),
         };
-        let msg: ServerMsg = decode(&bytes)?;
+        let msg: ArenaServerMsg = decode(&bytes)?;
         self.note(&msg);
         Ok(match msg {
             ServerMsg::Welcome(w) => Event::Welcome(w),
@@ -360,7 +363,7 @@ impl Bot {
                 Ok(Frame::Snapshot(view))
             }
             None => {
-                let msg: ServerMsg = decode(&bytes)?;
+                let msg: ArenaServerMsg = decode(&bytes)?;
                 self.note(&msg);
                 match (msg, &mut self.baselines) {
                     (ServerMsg::Delta(d), Some(b)) => Ok(match b.receive(&d) {

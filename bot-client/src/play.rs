@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::{Rng, SeedableRng};
 use tokio::time::{Interval, MissedTickBehavior};
 
-use tickcast_shared::{Pong, ServerMsg, Welcome};
+use tickcast_shared::arena::ArenaWelcome as Welcome;
+use tickcast_shared::{Pong, ServerMsg};
 
 use crate::ack::AckTracker;
 use crate::behaviour::Steering;

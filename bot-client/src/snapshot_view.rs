@@ -11,8 +11,7 @@
 //! exactly what [`tickcast_shared::encode`] writes, including unknown trailing fields that a newer
 //! server may append.
 
-use tickcast_shared::delta::{dequantize, QuantizedArena};
-use tickcast_shared::DeltaSnapshot;
+use tickcast_shared::arena::{dequantize, ArenaDelta, QuantizedArena};
 
 /// Why a frame could not be scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -140,7 +139,7 @@ impl SnapshotView {
 
 impl SnapshotView {
     /// The view of a state rebuilt from a delta (`me`: the raw player id).
-    pub fn of_state(delta: &DeltaSnapshot, state: &QuantizedArena, me: &[u8; 16]) -> SnapshotView {
+    pub fn of_state(delta: &ArenaDelta, state: &QuantizedArena, me: &[u8; 16]) -> SnapshotView {
         let me = state
             .players
             .binary_search_by(|p| p.id.as_bytes().cmp(me))
@@ -368,9 +367,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use rand::{rngs::StdRng, Rng, SeedableRng};
-    use tickcast_shared::{
-        encode, ArenaState, ErrorMsg, Orb, PlayerState, Pong, ServerMsg, Snapshot,
-    };
+    use tickcast_shared::arena::{ArenaServerMsg, ArenaState, Orb, PlayerState};
+    use tickcast_shared::{encode, DeltaSnapshot, ErrorMsg, Pong, Snapshot};
 
     fn id(n: u8) -> [u8; 16] {
         [n; 16]
@@ -390,7 +388,7 @@ mod tests {
     }
 
     fn snap(tick: u64, players: Vec<PlayerState>, orbs: Vec<Orb>) -> Vec<u8> {
-        encode(&ServerMsg::<ArenaState>::Snapshot(Snapshot {
+        encode(&ArenaServerMsg::Snapshot(Snapshot {
             tick,
             server_time_ms: 1_764_000_000_123,
             state: ArenaState { players, orbs },
@@ -438,13 +436,13 @@ mod tests {
 
     #[test]
     fn other_messages_are_not_snapshots() {
-        let pong = encode(&ServerMsg::<ArenaState>::Pong(Pong {
+        let pong = encode(&ArenaServerMsg::Pong(Pong {
             client_time: 1.5,
             server_time_ms: 2,
         }))
         .unwrap();
         assert_eq!(SnapshotView::scan(&pong, &id(1)), Ok(None));
-        let err = encode(&ServerMsg::<ArenaState>::Error(ErrorMsg {
+        let err = encode(&ArenaServerMsg::Error(ErrorMsg {
             code: 4102,
             message: "stale".into(),
         }))

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tickcast_shared::Snapshot;
+use tickcast_shared::arena::ArenaSnapshot as Snapshot;
 
 use crate::bot::{Bot, Event};
 use crate::error::BotError;

@@ -14,9 +14,11 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use tickcast_bot::{Bot, BotError, Event, LoadConfig, LoadRun, RoomChoice};
+use tickcast_shared::arena::{
+    ArenaClientMsg, ArenaInfo, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
+};
 use tickcast_shared::{
-    decode, encode, ArenaInfo, ArenaState, ClientMsg, Controls, Join, Orb, PlayerId, PlayerState,
-    Pong, ServerMsg, Snapshot, Welcome,
+    decode, encode, ClientMsg, Join, PlayerId, Pong, ServerMsg, Snapshot, Welcome,
 };
 
 const TICK_RATE: u16 = 50;
@@ -93,7 +95,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
     let Some(Ok(Message::Binary(first))) = ws.next().await else {
         return;
     };
-    let Ok(ClientMsg::Join(join)) = decode::<ClientMsg>(&first) else {
+    let Ok(ClientMsg::Join(join)) = decode::<ArenaClientMsg>(&first) else {
         return;
     };
     if join.room.as_deref().is_some() && join.room.as_deref() == b.refuse_room {
@@ -137,7 +139,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
     };
     let player_id = seat.player_id;
     let mut tick = seat.tick;
-    let welcome = ServerMsg::<ArenaState>::Welcome(Welcome {
+    let welcome = ArenaServerMsg::Welcome(Welcome {
         player_id,
         room_id: format!("room-{}", player_id.as_u128() % 2),
         tick_rate: TICK_RATE,
@@ -182,7 +184,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                     score: 0, last_input,
                 };
                 let other = PlayerState { id: PlayerId::from_u128(u128::MAX), last_input: 999, ..me.clone() };
-                let snap = ServerMsg::<ArenaState>::Snapshot(Snapshot {
+                let snap = ArenaServerMsg::Snapshot(Snapshot {
                     tick,
                     server_time_ms: 0,
                     state: ArenaState { players: vec![other, me], orbs: vec![Orb { id: 1, x: 50.0, y: 50.0 }] },
@@ -192,7 +194,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                 }
             }
             msg = ws.next() => match msg {
-                Some(Ok(Message::Binary(b))) => match decode::<ClientMsg>(&b) {
+                Some(Ok(Message::Binary(b))) => match decode::<ArenaClientMsg>(&b) {
                     Ok(ClientMsg::Input(i)) if i.seq > connection_seq => {
                         connection_seq = i.seq;
                         if i.seq <= last_input {
@@ -204,7 +206,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                         last_input = i.seq;
                     }
                     Ok(ClientMsg::Ping(p)) => {
-                        let pong = ServerMsg::<ArenaState>::Pong(Pong { client_time: p.client_time, server_time_ms: 0 });
+                        let pong = ArenaServerMsg::Pong(Pong { client_time: p.client_time, server_time_ms: 0 });
                         if ws.send(Message::Binary(encode(&pong).unwrap())).await.is_err() {
                             return;
                         }
@@ -258,7 +260,7 @@ async fn a_single_scripted_bot_joins_gets_acked_pings_and_closes_cleanly() {
 
     let raw = bot.next_bytes().await.unwrap();
     assert!(matches!(
-        decode::<ServerMsg>(&raw),
+        decode::<ArenaServerMsg>(&raw),
         Ok(ServerMsg::Snapshot(_))
     ));
 

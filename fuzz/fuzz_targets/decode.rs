@@ -3,15 +3,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickcast_shared::{decode, decode_client, encode, ClientMsg, ServerMsg};
+use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg};
+use tickcast_shared::{decode, decode_client, encode, ClientMsg};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(msg) = decode_client::<ClientMsg>(data) {
+    if let Ok(msg) = decode_client::<ArenaClientMsg>(data) {
         let again = encode(&msg).expect("a decoded message re-encodes");
-        let back: ClientMsg = decode(&again).expect("a re-encoded message decodes");
+        let back: ArenaClientMsg = decode(&again).expect("a re-encoded message decodes");
         // NaN != NaN: compare the canonical bytes instead of the values.
         assert_eq!(encode(&back).expect("re-encodes"), again);
     }
-    let _ = decode::<ServerMsg>(data);
+    let _ = decode::<ArenaServerMsg>(data);
     let _ = decode::<ClientMsg<i32>>(data);
 });

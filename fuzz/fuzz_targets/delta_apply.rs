@@ -5,7 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickcast_shared::delta::{Baselines, Diffable, QuantizedArena, QuantizedOrb, QuantizedPlayer};
+use tickcast_shared::arena::{ArenaServerMsg, QuantizedArena, QuantizedOrb, QuantizedPlayer};
+use tickcast_shared::delta::{Baselines, Diffable};
 use tickcast_shared::{decode, DeltaSnapshot, ServerMsg};
 use uuid::Uuid;
 
@@ -23,12 +24,14 @@ fn base() -> QuantizedArena {
                 last_input: 0,
             })
             .collect(),
-        orbs: (0..4u16).map(|id| QuantizedOrb { id, x: 5, y: 6 }).collect(),
+        orbs: (0..4u16)
+            .map(|id| QuantizedOrb { id, x: 5, y: 6 })
+            .collect(),
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(ServerMsg::Delta(d)) = decode::<ServerMsg>(data) else {
+    let Ok(ServerMsg::Delta(d)) = decode::<ArenaServerMsg>(data) else {
         return;
     };
     let mut store: Baselines<QuantizedArena> = Baselines::new(4);

@@ -6,7 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use tickcast_server::session::{decode_message, validate_join};
-use tickcast_shared::{close, validate, ClientMsg, Controls};
+use tickcast_shared::arena::Controls;
+use tickcast_shared::{close, validate, ClientMsg};
 
 fuzz_target!(|data: &[u8]| {
     match decode_message::<Controls>(data) {

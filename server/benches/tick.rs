@@ -17,10 +17,9 @@ use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::game::Game;
 use tickcast_server::seat::Seat;
 use tickcast_server::session::Wake;
-use tickcast_shared::delta::{Diffable, QuantizedArena};
-use tickcast_shared::{
-    decode, encode_into, ArenaState, Controls, DeltaSnapshot, ServerMsg, Snapshot,
-};
+use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
+use tickcast_shared::delta::Diffable;
+use tickcast_shared::{decode, encode_into, DeltaSnapshot, ServerMsg, Snapshot};
 use uuid::Uuid;
 
 const SIZES: [usize; 3] = [8, 32, 128];
@@ -44,7 +43,7 @@ fn arena_with(players: usize) -> (Arena, Vec<Uuid>) {
     (g, ids)
 }
 
-fn snapshot_msg(g: &Arena, tick: u64) -> ServerMsg {
+fn snapshot_msg(g: &Arena, tick: u64) -> ArenaServerMsg {
     ServerMsg::Snapshot(Snapshot {
         tick,
         server_time_ms: 1_764_000_000_000,
@@ -65,7 +64,7 @@ fn codec(c: &mut Criterion) {
             b.iter(|| encode_into(msg, &mut out).unwrap());
         });
         group.bench_with_input(BenchmarkId::new("decode", n), &buf, |b, bytes| {
-            b.iter(|| decode::<ServerMsg>(bytes).unwrap());
+            b.iter(|| decode::<ArenaServerMsg>(bytes).unwrap());
         });
         group.bench_with_input(BenchmarkId::new("state", n), &g, |b, g| {
             b.iter(|| g.snapshot());
@@ -142,7 +141,7 @@ fn room_tick(c: &mut Criterion) {
                     }
                 }
                 g.step(DT);
-                let msg: ServerMsg<ArenaState> = snapshot_msg(&g, tick);
+                let msg: ArenaServerMsg = snapshot_msg(&g, tick);
                 encode_into(&msg, &mut buf).unwrap();
                 let bytes = Bytes::copy_from_slice(&buf);
                 for (seat, wake) in &sinks {
@@ -172,7 +171,7 @@ fn delta(c: &mut Criterion) {
     }
     let (base, next) = (&frames[0], &frames[2]);
     let full = snapshot_msg(&g, 1002);
-    let delta: ServerMsg = ServerMsg::Delta(DeltaSnapshot {
+    let delta: ArenaServerMsg = ServerMsg::Delta(DeltaSnapshot {
         tick: 1002,
         base_tick: 1000,
         server_time_ms: 1_764_000_000_000,
@@ -198,7 +197,7 @@ fn delta(c: &mut Criterion) {
     group.bench_function("diff_encode", |b| {
         let mut out = Vec::with_capacity(2048);
         b.iter(|| {
-            let msg: ServerMsg = ServerMsg::Delta(DeltaSnapshot {
+            let msg: ArenaServerMsg = ServerMsg::Delta(DeltaSnapshot {
                 tick: 1002,
                 base_tick: 1000,
                 server_time_ms: 1_764_000_000_000,
@@ -208,11 +207,11 @@ fn delta(c: &mut Criterion) {
         });
     });
     group.bench_function("full_decode", |b| {
-        b.iter(|| decode::<ServerMsg>(&full_bytes).unwrap());
+        b.iter(|| decode::<ArenaServerMsg>(&full_bytes).unwrap());
     });
     group.bench_function("client_decode_apply", |b| {
         b.iter(|| {
-            let Ok(ServerMsg::Delta(d)) = decode::<ServerMsg>(&delta_bytes) else {
+            let Ok(ServerMsg::Delta(d)) = decode::<ArenaServerMsg>(&delta_bytes) else {
                 unreachable!("a delta was encoded")
             };
             base.apply(&d.patch).unwrap()

@@ -208,7 +208,11 @@ impl<G: Game> Session<G> {
         ctx.stop();
     }
 
-    fn send(&self, ctx: &mut ws::WebsocketContext<Self>, msg: &ServerMsg<G::State, G::Info>) {
+    fn send(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        msg: &ServerMsg<G::State, G::Info, <G::Frame as tickcast_shared::delta::Diffable>::Patch>,
+    ) {
         match encode(msg) {
             Ok(bytes) => ctx.binary(bytes),
             Err(e) => tracing::error!(error = %e, "could not encode a server message"),

@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tickcast_shared::{encode, ClientMsg, Controls, Join};
+use tickcast_shared::arena::ArenaClientMsg;
+use tickcast_shared::{encode, Join};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Starts the binary on port 0 and returns it with the port it printed.
@@ -43,7 +44,7 @@ async fn joined_client(
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
         .await
         .expect("the WebSocket handshake succeeds");
-    let join = encode(&ClientMsg::<Controls>::Join(Join::any_room("sig"))).expect("encodes");
+    let join = encode(&ArenaClientMsg::Join(Join::any_room("sig"))).expect("encodes");
     ws.send(Message::Binary(join)).await.expect("join sent");
     // The first binary frame is the welcome.
     loop {

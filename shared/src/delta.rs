@@ -1,31 +1,24 @@
 //! Delta snapshots: each client gets the newest state as a patch against the last snapshot *it*
 //! acknowledged (the Quake 3 model), so a dropped or replaced frame never breaks the stream.
 //!
-//! The pieces, all pure data and arithmetic (no runtime):
+//! The pieces, all pure data and arithmetic (no runtime), generic over the game:
 //! - [`Diffable`]: a replicated state that can be diffed against a baseline and patched back.
-//!   [`QuantizedArena`] is the arena's; a game can also choose "the patch is the whole state".
+//!   The arena's is [`crate::arena::QuantizedArena`]; a game can also choose "the patch is the
+//!   whole state".
 //! - [`Entity`] and [`EntityPatch`]: the generic diff of an id-sorted entity list — removed
 //!   entries by baseline index, changed numeric fields as differences, added entities in full.
 //! - [`History`]: the server's ring of recent states, which picks the baseline for an ack.
 //! - [`Baselines`]: the client's store of received states, which applies what arrives.
 //!
-//! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots").
-//!
-//! # Quantisation
-//! The arena's positions and velocities travel as integers in hundredths of a unit
-//! ([`SCALE`]): 0.005 units at most, a fraction of a pixel at any sane zoom. Integers make a
-//! patch exact — the client rebuilds bit for bit the [`QuantizedArena`] the server diffed — and
-//! small: a player that moved 3 units this tick costs a 2-byte difference, not a 5-byte float.
+//! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots"). This module uses
+//! the [`DeltaSnapshot`] envelope and knows no game; the arena's types use it, not the reverse.
 
 use std::collections::VecDeque;
 use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::messages::{ArenaState, DeltaSnapshot, Orb, PlayerId, PlayerState};
-
-/// Positions (units) and velocities (units/s) are sent multiplied by this and rounded.
-pub const SCALE: f64 = 100.0;
+use crate::messages::DeltaSnapshot;
 
 /// How many recent states the server keeps by default (about 1 s at 30 Hz, Quake 3's
 /// `PACKET_BACKUP`). An ack older than that gets a full patch. With ack clocking holding clients
@@ -236,205 +229,6 @@ impl<E: Entity> EntityPatch<E> {
     }
 }
 
-// ---- the arena ----
-
-/// A float in hundredths (see [`SCALE`]); non-finite values become 0, huge ones saturate.
-pub fn quantize(v: f32) -> i32 {
-    (f64::from(v) * SCALE).round() as i32
-}
-
-/// The float a quantised value stands for.
-pub fn dequantize(q: i32) -> f32 {
-    (f64::from(q) / SCALE) as f32
-}
-
-/// The arena's state as replicated: quantised, players sorted by id, orbs sorted by id.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct QuantizedArena {
-    pub players: Vec<QuantizedPlayer>,
-    pub orbs: Vec<QuantizedOrb>,
-}
-
-/// A player with position (hundredths of a unit) and velocity (hundredths of a unit per second)
-/// as integers. Patchable fields, in mask-bit order: x, y, vx, vy, score, last_input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuantizedPlayer {
-    pub id: PlayerId,
-    pub name: String,
-    pub x: i32,
-    pub y: i32,
-    pub vx: i32,
-    pub vy: i32,
-    pub score: u32,
-    pub last_input: u32,
-}
-
-/// An orb with its position in hundredths of a unit. Patchable fields: x, y.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuantizedOrb {
-    pub id: u16,
-    pub x: i32,
-    pub y: i32,
-}
-
-/// The patch of a [`QuantizedArena`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ArenaPatch {
-    pub players: EntityPatch<QuantizedPlayer>,
-    pub orbs: EntityPatch<QuantizedOrb>,
-}
-
-fn to_i32(field: usize, v: i64) -> Result<i32, DeltaError> {
-    i32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field })
-}
-
-fn to_u32(field: usize, v: i64) -> Result<u32, DeltaError> {
-    u32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field })
-}
-
-impl Entity for QuantizedPlayer {
-    type Id = PlayerId;
-    const FIELDS: usize = 6;
-
-    fn id(&self) -> PlayerId {
-        self.id
-    }
-
-    fn field(&self, i: usize) -> i64 {
-        match i {
-            0 => self.x.into(),
-            1 => self.y.into(),
-            2 => self.vx.into(),
-            3 => self.vy.into(),
-            4 => self.score.into(),
-            _ => self.last_input.into(),
-        }
-    }
-
-    fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
-        match i {
-            0 => self.x = to_i32(i, v)?,
-            1 => self.y = to_i32(i, v)?,
-            2 => self.vx = to_i32(i, v)?,
-            3 => self.vy = to_i32(i, v)?,
-            4 => self.score = to_u32(i, v)?,
-            _ => self.last_input = to_u32(i, v)?,
-        }
-        Ok(())
-    }
-
-    fn same_fixed_parts(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-
-impl Entity for QuantizedOrb {
-    type Id = u16;
-    const FIELDS: usize = 2;
-
-    fn id(&self) -> u16 {
-        self.id
-    }
-
-    fn field(&self, i: usize) -> i64 {
-        if i == 0 {
-            self.x.into()
-        } else {
-            self.y.into()
-        }
-    }
-
-    fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
-        if i == 0 {
-            self.x = to_i32(i, v)?;
-        } else {
-            self.y = to_i32(i, v)?;
-        }
-        Ok(())
-    }
-}
-
-impl Diffable for QuantizedArena {
-    type Patch = ArenaPatch;
-
-    fn diff(&self, next: &Self) -> ArenaPatch {
-        ArenaPatch {
-            players: EntityPatch::diff(&self.players, &next.players),
-            orbs: EntityPatch::diff(&self.orbs, &next.orbs),
-        }
-    }
-
-    fn apply(&self, patch: &ArenaPatch) -> Result<Self, DeltaError> {
-        Ok(QuantizedArena {
-            players: patch.players.apply(&self.players)?,
-            orbs: patch.orbs.apply(&self.orbs)?,
-        })
-    }
-}
-
-impl QuantizedArena {
-    /// The replicated form of `state`: quantised and sorted by id.
-    pub fn from_state(state: &ArenaState) -> Self {
-        let mut players: Vec<QuantizedPlayer> = state
-            .players
-            .iter()
-            .map(|p| QuantizedPlayer {
-                id: p.id,
-                name: p.name.clone(),
-                x: quantize(p.x),
-                y: quantize(p.y),
-                vx: quantize(p.vx),
-                vy: quantize(p.vy),
-                score: p.score,
-                last_input: p.last_input,
-            })
-            .collect();
-        players.sort_unstable_by_key(|p| p.id);
-        players.dedup_by_key(|p| p.id);
-        let mut orbs: Vec<QuantizedOrb> = state
-            .orbs
-            .iter()
-            .map(|o| QuantizedOrb {
-                id: o.id,
-                x: quantize(o.x),
-                y: quantize(o.y),
-            })
-            .collect();
-        orbs.sort_unstable_by_key(|o| o.id);
-        orbs.dedup_by_key(|o| o.id);
-        QuantizedArena { players, orbs }
-    }
-
-    /// The float state this stands for (within 0.005 of the server's, see [`SCALE`]).
-    pub fn to_state(&self) -> ArenaState {
-        ArenaState {
-            players: self
-                .players
-                .iter()
-                .map(|p| PlayerState {
-                    id: p.id,
-                    name: p.name.clone(),
-                    x: dequantize(p.x),
-                    y: dequantize(p.y),
-                    vx: dequantize(p.vx),
-                    vy: dequantize(p.vy),
-                    score: p.score,
-                    last_input: p.last_input,
-                })
-                .collect(),
-            orbs: self
-                .orbs
-                .iter()
-                .map(|o| Orb {
-                    id: o.id,
-                    x: dequantize(o.x),
-                    y: dequantize(o.y),
-                })
-                .collect(),
-        }
-    }
-}
-
 // ---- the server's ring and the client's store ----
 
 /// The server's recent replicated states, one per tick, newest last.
@@ -582,73 +376,58 @@ impl<F: Diffable> Baselines<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
-    fn player(n: u8, x: i32) -> QuantizedPlayer {
-        QuantizedPlayer {
-            id: Uuid::from_bytes([n; 16]),
-            name: format!("p{n}"),
-            x,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            score: 0,
-            last_input: 0,
+    /// A two-field entity for the generic rules (the arena's own are tested in `crate::arena`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    struct Dot {
+        id: u16,
+        x: i32,
+        y: i32,
+    }
+
+    impl Entity for Dot {
+        type Id = u16;
+        const FIELDS: usize = 2;
+
+        fn id(&self) -> u16 {
+            self.id
+        }
+
+        fn field(&self, i: usize) -> i64 {
+            [self.x, self.y][i].into()
+        }
+
+        fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
+            let v = i32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field: i })?;
+            *[&mut self.x, &mut self.y][i] = v;
+            Ok(())
         }
     }
 
-    fn orb(id: u16, x: i32) -> QuantizedOrb {
-        QuantizedOrb { id, x, y: 7 }
+    /// A replicated state of one entity list.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    struct Dots(Vec<Dot>);
+
+    impl Diffable for Dots {
+        type Patch = EntityPatch<Dot>;
+
+        fn diff(&self, next: &Self) -> EntityPatch<Dot> {
+            EntityPatch::diff(&self.0, &next.0)
+        }
+
+        fn apply(&self, patch: &EntityPatch<Dot>) -> Result<Self, DeltaError> {
+            patch.apply(&self.0).map(Dots)
+        }
     }
 
-    #[test]
-    fn an_unchanged_state_gives_an_empty_patch() {
-        let s = QuantizedArena {
-            players: vec![player(1, 5), player(2, 6)],
-            orbs: vec![orb(1, 1)],
-        };
-        assert_eq!(s.diff(&s), ArenaPatch::default());
-        assert_eq!(s.apply(&ArenaPatch::default()).unwrap(), s);
-    }
-
-    #[test]
-    fn a_patch_carries_only_the_changed_fields_as_differences() {
-        let base = QuantizedArena {
-            players: vec![player(1, 500), player(2, 600), player(3, 0)],
-            orbs: vec![orb(1, 1), orb(2, 2)],
-        };
-        let mut next = base.clone();
-        next.players[1].x = 610;
-        next.players[1].last_input = 4;
-        next.players.remove(0);
-        next.players.push(player(9, 1));
-        next.orbs[1].x = 90;
-        let patch = base.diff(&next);
-        assert_eq!(patch.players.removed, vec![0]);
-        assert_eq!(patch.players.changed, vec![1, 0b100001, 10, 4]);
-        assert_eq!(patch.players.added, vec![player(9, 1)]);
-        assert_eq!(patch.orbs.changed, vec![1, 0b01, 88]);
-        assert_eq!(base.apply(&patch).unwrap(), next);
-    }
-
-    #[test]
-    fn a_renamed_entity_is_replaced() {
-        let base = QuantizedArena {
-            players: vec![player(1, 5)],
-            orbs: vec![],
-        };
-        let mut next = base.clone();
-        next.players[0].name = "other".into();
-        let patch = base.diff(&next);
-        assert_eq!(patch.players.removed, vec![0]);
-        assert_eq!(patch.players.added.len(), 1);
-        assert_eq!(base.apply(&patch).unwrap(), next);
+    fn dot(id: u16, x: i32) -> Dot {
+        Dot { id, x, y: 7 }
     }
 
     #[test]
     fn malformed_patches_are_errors_not_panics() {
-        let base = vec![orb(1, 1), orb(2, 2)];
-        let bad = |removed: Vec<u32>, changed: Vec<i64>, added: Vec<QuantizedOrb>| {
+        let base = vec![dot(1, 1), dot(2, 2)];
+        let bad = |removed: Vec<u32>, changed: Vec<i64>, added: Vec<Dot>| {
             EntityPatch {
                 removed,
                 changed,
@@ -701,54 +480,25 @@ mod tests {
             Err(DeltaError::FieldOutOfRange { field: 0 })
         ));
         assert!(matches!(
-            bad(vec![], vec![], vec![orb(2, 0)]),
+            bad(vec![], vec![], vec![dot(2, 0)]),
             Err(DeltaError::DuplicateOrUnsorted)
         ));
         assert!(matches!(
-            bad(vec![], vec![], vec![orb(4, 0), orb(3, 0)]),
+            bad(vec![], vec![], vec![dot(4, 0), dot(3, 0)]),
             Err(DeltaError::DuplicateOrUnsorted)
         ));
         assert_eq!(
-            bad(vec![0], vec![], vec![orb(1, 9)]).unwrap(),
-            vec![orb(1, 9), orb(2, 2)]
+            bad(vec![0], vec![], vec![dot(1, 9)]).unwrap(),
+            vec![dot(1, 9), dot(2, 2)]
         );
-    }
-
-    #[test]
-    fn quantisation_rounds_to_hundredths_and_sorts_by_id() {
-        assert_eq!(quantize(1.234_9), 123);
-        assert_eq!(quantize(-1.235), -124);
-        assert_eq!(quantize(f32::NAN), 0);
-        assert_eq!(quantize(f32::INFINITY), i32::MAX);
-        assert_eq!(dequantize(-124), -1.24);
-        let mut state = ArenaState::default();
-        for n in [3u8, 1, 2] {
-            state.players.push(PlayerState {
-                id: Uuid::from_bytes([n; 16]),
-                name: "n".into(),
-                x: 1.0,
-                y: 2.0,
-                vx: 0.5,
-                vy: -0.5,
-                score: 1,
-                last_input: 2,
-            });
-        }
-        let q = QuantizedArena::from_state(&state);
-        let ids: Vec<u8> = q.players.iter().map(|p| p.id.as_bytes()[0]).collect();
-        assert_eq!(ids, vec![1, 2, 3]);
-        assert_eq!((q.players[0].x, q.players[0].vy), (100, -50));
     }
 
     #[test]
     fn the_client_store_follows_the_server_ring_and_refuses_unknown_baselines() {
         let mut history = History::new(4);
-        let mut client: Baselines<QuantizedArena> = Baselines::new(4);
-        let frame = |x| QuantizedArena {
-            players: vec![player(1, x)],
-            orbs: vec![],
-        };
-        let snap = |history: &History<QuantizedArena>, tick, base_tick| DeltaSnapshot {
+        let mut client: Baselines<Dots> = Baselines::new(4);
+        let frame = |x| Dots(vec![dot(1, x)]);
+        let snap = |history: &History<Dots>, tick, base_tick| DeltaSnapshot {
             tick,
             base_tick,
             server_time_ms: 0,
@@ -768,7 +518,7 @@ mod tests {
         ));
         history.push(3, frame(30));
         history.push(4, frame(40));
-        let mut other: Baselines<QuantizedArena> = Baselines::new(4);
+        let mut other: Baselines<Dots> = Baselines::new(4);
         assert_eq!(
             other.receive(&snap(&history, 4, 3)),
             Err(DeltaError::UnknownBaseline(3))

@@ -1,8 +1,10 @@
 //! The protocol's message types.
 //!
-//! The envelopes ([`ClientMsg`], [`ServerMsg`], [`Snapshot`], [`Welcome`]) are generic over the
-//! game's own types so a studio can host its own game on the same runtime; the type parameters
-//! default to the bundled arena game ([`Controls`], [`ArenaState`], [`ArenaInfo`]).
+//! The envelopes ([`ClientMsg`], [`ServerMsg`], [`Snapshot`], [`Welcome`], [`DeltaSnapshot`])
+//! are generic over the game's own types, so a studio hosts its own game on the same runtime and
+//! protocol: `I` is the game's input, `S` its snapshot state, `W` its welcome parameters and `P`
+//! its delta patch. Nothing here knows a game; the bundled demo's types and the aliases that plug
+//! them in ([`crate::arena::ArenaServerMsg`] …) live in [`crate::arena`].
 //!
 //! Wire types are plain data: they never derive actix's `Message` — the server wraps them in its
 //! own actor messages.
@@ -10,7 +12,6 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::delta::ArenaPatch;
 use crate::PROTOCOL_VERSION;
 
 /// A player's id, a random UUID chosen by the server (16 raw bytes on the wire).
@@ -18,7 +19,7 @@ pub type PlayerId = Uuid;
 
 /// A message from a client to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ClientMsg<I = Controls> {
+pub enum ClientMsg<I> {
     /// The first message on a connection: which room, who, which protocol version.
     #[serde(rename = "join")]
     Join(Join),
@@ -79,7 +80,7 @@ impl Join {
 
 /// One input: the control state the player holds now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Input<I = Controls> {
+pub struct Input<I> {
     /// Strictly increasing per connection, starting at 1. The server applies an input only if its
     /// seq is above the last applied one and reports that seq back in the snapshot.
     pub seq: u32,
@@ -90,52 +91,6 @@ pub struct Input<I = Controls> {
     pub controls: I,
 }
 
-/// The arena's control state: a direction (each axis in -1..=1, the vector's length is clamped to
-/// 1 by the server) and a button bit set.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Controls {
-    pub x: f32,
-    pub y: f32,
-    /// Bit set of [`Controls::BOOST`] ….
-    pub buttons: u8,
-}
-
-impl Controls {
-    /// Hold to move faster.
-    pub const BOOST: u8 = 1;
-
-    pub fn new(x: f32, y: f32, buttons: u8) -> Self {
-        Controls { x, y, buttons }
-    }
-
-    /// The controls with non-finite axes zeroed and the direction clamped to length 1, so that
-    /// NaN, infinities and huge values from a hostile client cannot reach the simulation.
-    pub fn sanitized(self) -> Self {
-        let fix = |v: f32| {
-            if v.is_finite() {
-                v.clamp(-1.0, 1.0)
-            } else {
-                0.0
-            }
-        };
-        let (mut x, mut y) = (fix(self.x), fix(self.y));
-        let len = (x * x + y * y).sqrt();
-        if len > 1.0 {
-            x /= len;
-            y /= len;
-        }
-        Controls {
-            x,
-            y,
-            buttons: self.buttons,
-        }
-    }
-
-    pub fn boost(self) -> bool {
-        self.buttons & Self::BOOST != 0
-    }
-}
-
 /// RTT probe with the client's own clock reading, echoed back untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
@@ -144,7 +99,7 @@ pub struct Ping {
 
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ServerMsg<S = ArenaState, W = ArenaInfo, P = ArenaPatch> {
+pub enum ServerMsg<S, W, P> {
     /// The join succeeded.
     #[serde(rename = "welcome")]
     Welcome(Welcome<W>),
@@ -166,7 +121,7 @@ pub enum ServerMsg<S = ArenaState, W = ArenaInfo, P = ArenaPatch> {
 
 /// Reply to a successful [`Join`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Welcome<W = ArenaInfo> {
+pub struct Welcome<W> {
     pub player_id: PlayerId,
     pub room_id: String,
     /// Simulation ticks (and snapshots) per second.
@@ -183,7 +138,7 @@ pub struct Welcome<W = ArenaInfo> {
 
 /// The room's state after tick `tick`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot<S = ArenaState> {
+pub struct Snapshot<S> {
     pub tick: u64,
     /// Server wall clock, milliseconds since the Unix epoch, when the tick was stepped.
     pub server_time_ms: u64,
@@ -194,7 +149,7 @@ pub struct Snapshot<S = ArenaState> {
 /// client acknowledged (`base_tick` 0: against the empty state, i.e. a full snapshot). Apply it
 /// with [`crate::delta::Baselines`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeltaSnapshot<P = ArenaPatch> {
+pub struct DeltaSnapshot<P> {
     pub tick: u64,
     pub base_tick: u64,
     /// Server wall clock, milliseconds since the Unix epoch, when the tick was stepped.
@@ -225,81 +180,4 @@ pub mod error_code {
     pub const ALREADY_JOINED: u16 = 4101;
     /// An input whose seq was not above the last one; it was ignored.
     pub const STALE_INPUT: u16 = 4102;
-}
-
-/// The arena's parameters, sent once in the [`Welcome`]. Units are arena units and seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ArenaInfo {
-    pub width: f32,
-    pub height: f32,
-    pub player_radius: f32,
-    pub orb_radius: f32,
-    /// Acceleration at full stick, units/s².
-    pub accel: f32,
-    /// Top speed, units/s.
-    pub max_speed: f32,
-    /// Velocity is multiplied by `drag.powf(dt)` each tick (fraction kept per second).
-    pub drag: f32,
-    /// Multiplier on accel and top speed while [`Controls::BOOST`] is held.
-    pub boost: f32,
-}
-
-impl Default for ArenaInfo {
-    fn default() -> Self {
-        ArenaInfo {
-            width: 1600.0,
-            height: 900.0,
-            player_radius: 20.0,
-            orb_radius: 8.0,
-            accel: 1800.0,
-            max_speed: 320.0,
-            drag: 0.02,
-            boost: 1.6,
-        }
-    }
-}
-
-/// The arena's entities after a tick.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ArenaState {
-    pub players: Vec<PlayerState>,
-    pub orbs: Vec<Orb>,
-}
-
-/// One player in a snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlayerState {
-    pub id: PlayerId,
-    pub name: String,
-    pub x: f32,
-    pub y: f32,
-    pub vx: f32,
-    pub vy: f32,
-    pub score: u32,
-    /// The seq of the last input of this player the server applied (0 = none): the ack that
-    /// client-side prediction reconciles against.
-    pub last_input: u32,
-}
-
-/// One orb in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Orb {
-    pub id: u16,
-    pub x: f32,
-    pub y: f32,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitized_controls_zero_non_finite_axes_and_clamp_length() {
-        let c = Controls::new(f32::NAN, f32::INFINITY, 1).sanitized();
-        assert_eq!((c.x, c.y, c.buttons), (0.0, 0.0, 1));
-        let c = Controls::new(1e30, 1e30, 0).sanitized();
-        assert!(((c.x * c.x + c.y * c.y).sqrt() - 1.0).abs() < 1e-6);
-        let c = Controls::new(0.3, -0.4, 0).sanitized();
-        assert_eq!((c.x, c.y), (0.3, -0.4));
-    }
 }

@@ -7,11 +7,12 @@
 //! rebuild exactly the server's state of that tick.
 
 use proptest::prelude::*;
-use tickcast_shared::delta::{
-    dequantize, quantize, ArenaPatch, Baselines, Diffable, History, QuantizedArena, QuantizedOrb,
-    QuantizedPlayer,
+use tickcast_shared::arena::{
+    dequantize, quantize, ArenaPatch, ArenaServerMsg, ArenaState, PlayerState, QuantizedArena,
+    QuantizedOrb, QuantizedPlayer,
 };
-use tickcast_shared::{decode, encode, ArenaState, DeltaSnapshot, PlayerState, ServerMsg};
+use tickcast_shared::delta::{Baselines, Diffable, History};
+use tickcast_shared::{decode, encode, DeltaSnapshot};
 use uuid::Uuid;
 
 /// Mostly small values (so fields often stay equal), sometimes extremes.
@@ -155,14 +156,14 @@ proptest! {
             history.forget_before(if server_ack > 0 { server_ack } else { 1 });
             let base_tick = history.baseline_for(server_ack);
             let patch = history.patch_from(base_tick).expect("the base was just checked");
-            let msg: ServerMsg = ServerMsg::Delta(DeltaSnapshot { tick, base_tick, server_time_ms: 0, patch });
+            let msg: ArenaServerMsg = ArenaServerMsg::Delta(DeltaSnapshot { tick, base_tick, server_time_ms: 0, patch });
             // The session's latest-wins slot holds only this frame: the one of a tick the client
             // did not read was replaced, never seen.
             let pending = encode(&msg).unwrap();
 
             if step.read {
                 let bytes = pending;
-                let ServerMsg::Delta(snap) = decode::<ServerMsg>(&bytes).unwrap() else {
+                let ArenaServerMsg::Delta(snap) = decode::<ArenaServerMsg>(&bytes).unwrap() else {
                     panic!("a delta was sent");
                 };
                 let got = client.receive(&snap);

@@ -2,17 +2,17 @@
 //! never a panic.
 
 use proptest::prelude::*;
-use tickcast_shared::{
-    decode, decode_client, encode, ArenaState, ClientMsg, Controls, Input, Join, Orb, Ping,
-    PlayerState, ServerMsg, Snapshot,
+use tickcast_shared::arena::{
+    ArenaClientMsg, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
 };
+use tickcast_shared::{decode, decode_client, encode, Input, Join, Ping, Snapshot};
 use uuid::Uuid;
 
 fn controls() -> impl Strategy<Value = Controls> {
     (-1.0f32..=1.0, -1.0f32..=1.0, any::<u8>()).prop_map(|(x, y, b)| Controls::new(x, y, b))
 }
 
-fn client_msg() -> impl Strategy<Value = ClientMsg> {
+fn client_msg() -> impl Strategy<Value = ArenaClientMsg> {
     prop_oneof![
         (
             any::<u16>(),
@@ -22,7 +22,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             any::<bool>()
         )
             .prop_map(
-                |(version, room, name, resume, deltas)| ClientMsg::Join(Join {
+                |(version, room, name, resume, deltas)| ArenaClientMsg::Join(Join {
                     version,
                     room,
                     name,
@@ -31,7 +31,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
                 })
             ),
         (any::<u32>(), any::<u64>(), controls()).prop_map(|(seq, ack_tick, controls)| {
-            ClientMsg::Input(Input {
+            ArenaClientMsg::Input(Input {
                 seq,
                 ack_tick,
                 controls,
@@ -39,7 +39,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         }),
         any::<f64>()
             .prop_filter("NaN != NaN", |f| !f.is_nan())
-            .prop_map(|client_time| ClientMsg::Ping(Ping { client_time })),
+            .prop_map(|client_time| ArenaClientMsg::Ping(Ping { client_time })),
     ]
 }
 
@@ -65,7 +65,7 @@ fn player() -> impl Strategy<Value = PlayerState> {
         )
 }
 
-fn snapshot() -> impl Strategy<Value = ServerMsg> {
+fn snapshot() -> impl Strategy<Value = ArenaServerMsg> {
     (
         any::<u64>(),
         any::<u64>(),
@@ -73,7 +73,7 @@ fn snapshot() -> impl Strategy<Value = ServerMsg> {
         proptest::collection::vec(any::<(u16, i16, i16)>(), 0..40),
     )
         .prop_map(|(tick, server_time_ms, players, orbs)| {
-            ServerMsg::Snapshot(Snapshot {
+            ArenaServerMsg::Snapshot(Snapshot {
                 tick,
                 server_time_ms,
                 state: ArenaState {
@@ -95,20 +95,20 @@ proptest! {
     #[test]
     fn client_messages_round_trip(msg in client_msg()) {
         let bytes = encode(&msg).unwrap();
-        prop_assert_eq!(decode::<ClientMsg>(&bytes).unwrap(), msg);
+        prop_assert_eq!(decode::<ArenaClientMsg>(&bytes).unwrap(), msg);
     }
 
     #[test]
     fn snapshots_round_trip(msg in snapshot()) {
         let bytes = encode(&msg).unwrap();
-        prop_assert_eq!(decode::<ServerMsg>(&bytes).unwrap(), msg);
+        prop_assert_eq!(decode::<ArenaServerMsg>(&bytes).unwrap(), msg);
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        let _ = decode::<ClientMsg>(&bytes);
-        let _ = decode::<ServerMsg>(&bytes);
-        let r = decode_client::<ClientMsg>(&bytes);
+        let _ = decode::<ArenaClientMsg>(&bytes);
+        let _ = decode::<ArenaServerMsg>(&bytes);
+        let r = decode_client::<ArenaClientMsg>(&bytes);
         if bytes.len() > tickcast_shared::limits::MAX_CLIENT_MESSAGE_BYTES {
             prop_assert!(r.is_err());
         }
@@ -118,7 +118,7 @@ proptest! {
     fn truncated_messages_are_errors(msg in client_msg(), cut in any::<prop::sample::Index>()) {
         let bytes = encode(&msg).unwrap();
         let cut = cut.index(bytes.len()); // 0..len: always strictly shorter
-        prop_assert!(decode::<ClientMsg>(&bytes[..cut]).is_err());
+        prop_assert!(decode::<ArenaClientMsg>(&bytes[..cut]).is_err());
     }
 
     #[test]
@@ -126,16 +126,16 @@ proptest! {
         let mut bytes = encode(&msg).unwrap();
         let i = pos.index(bytes.len());
         bytes[i] = byte;
-        let _ = decode::<ClientMsg>(&bytes);
+        let _ = decode::<ArenaClientMsg>(&bytes);
     }
 }
 
 #[test]
 fn trailing_bytes_are_refused() {
-    let mut bytes = encode(&ClientMsg::<Controls>::Ping(Ping { client_time: 1.0 })).unwrap();
+    let mut bytes = encode(&ArenaClientMsg::Ping(Ping { client_time: 1.0 })).unwrap();
     bytes.push(0);
     assert!(matches!(
-        decode::<ClientMsg>(&bytes),
+        decode::<ArenaClientMsg>(&bytes),
         Err(tickcast_shared::DecodeError::TrailingBytes(1))
     ));
 }
@@ -144,7 +144,7 @@ fn trailing_bytes_are_refused() {
 fn oversized_client_messages_are_refused_before_parsing() {
     let bytes = vec![0u8; tickcast_shared::limits::MAX_CLIENT_MESSAGE_BYTES + 1];
     assert!(matches!(
-        decode_client::<ClientMsg>(&bytes),
+        decode_client::<ArenaClientMsg>(&bytes),
         Err(tickcast_shared::DecodeError::TooLarge { .. })
     ));
 }

@@ -7,11 +7,14 @@
 //! `TICKCAST_BLESS=1 cargo test -p tickcast-shared --test vectors` (and bump PROTOCOL_VERSION).
 
 use serde_json::{json, Value};
-use tickcast_shared::delta::{Diffable, QuantizedArena, QuantizedOrb, QuantizedPlayer};
-use tickcast_shared::DeltaSnapshot;
+use tickcast_shared::arena::{
+    ArenaClientMsg, ArenaInfo, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
+    QuantizedArena, QuantizedOrb, QuantizedPlayer,
+};
+use tickcast_shared::delta::Diffable;
 use tickcast_shared::{
-    decode, encode, ArenaInfo, ArenaState, ClientMsg, Controls, ErrorMsg, Input, Join, Orb, Ping,
-    PlayerState, Pong, ServerMsg, Snapshot, Welcome, PROTOCOL_VERSION,
+    decode, encode, DeltaSnapshot, ErrorMsg, Input, Join, Ping, Pong, Snapshot, Welcome,
+    PROTOCOL_VERSION,
 };
 use uuid::Uuid;
 
@@ -24,12 +27,15 @@ fn pid(n: u8) -> Uuid {
     Uuid::from_bytes([n; 16])
 }
 
-fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
+fn client_vectors() -> Vec<(&'static str, ArenaClientMsg)> {
     vec![
-        ("join_any_room", ClientMsg::Join(Join::any_room("alice"))),
+        (
+            "join_any_room",
+            ArenaClientMsg::Join(Join::any_room("alice")),
+        ),
         (
             "join_named_room_with_resume",
-            ClientMsg::Join(Join {
+            ArenaClientMsg::Join(Join {
                 version: PROTOCOL_VERSION,
                 room: Some("lobby-1".into()),
                 name: "Bob <b>".into(),
@@ -39,11 +45,11 @@ fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
         ),
         (
             "join_with_deltas",
-            ClientMsg::Join(Join::any_room("carol").with_deltas()),
+            ArenaClientMsg::Join(Join::any_room("carol").with_deltas()),
         ),
         (
             "input_boost",
-            ClientMsg::Input(Input {
+            ArenaClientMsg::Input(Input {
                 seq: 7,
                 ack_tick: 300,
                 controls: Controls::new(1.0, -0.5, 1),
@@ -51,7 +57,7 @@ fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
         ),
         (
             "input_large_numbers",
-            ClientMsg::Input(Input {
+            ArenaClientMsg::Input(Input {
                 seq: 70000,
                 ack_tick: 5_000_000_000,
                 controls: Controls::new(0.0, 0.25, 0),
@@ -59,18 +65,18 @@ fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
         ),
         (
             "ping",
-            ClientMsg::Ping(Ping {
+            ArenaClientMsg::Ping(Ping {
                 client_time: 1234.5,
             }),
         ),
     ]
 }
 
-fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
+fn server_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
     vec![
         (
             "welcome",
-            ServerMsg::Welcome(Welcome {
+            ArenaServerMsg::Welcome(Welcome {
                 player_id: pid(0xab),
                 room_id: "r1".into(),
                 tick_rate: 30,
@@ -82,7 +88,7 @@ fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
         ),
         (
             "snapshot_two_players",
-            ServerMsg::Snapshot(Snapshot {
+            ArenaServerMsg::Snapshot(Snapshot {
                 tick: 43,
                 server_time_ms: 1_764_000_000_000,
                 state: ArenaState {
@@ -125,7 +131,7 @@ fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
         ),
         (
             "snapshot_empty",
-            ServerMsg::Snapshot(Snapshot {
+            ArenaServerMsg::Snapshot(Snapshot {
                 tick: 0,
                 server_time_ms: 0,
                 state: ArenaState::default(),
@@ -133,14 +139,14 @@ fn server_vectors() -> Vec<(&'static str, ServerMsg)> {
         ),
         (
             "pong",
-            ServerMsg::Pong(Pong {
+            ArenaServerMsg::Pong(Pong {
                 client_time: 1234.5,
                 server_time_ms: 1_764_000_000_123,
             }),
         ),
         (
             "error",
-            ServerMsg::Error(ErrorMsg {
+            ArenaServerMsg::Error(ErrorMsg {
                 code: 4100,
                 message: "join first".into(),
             }),
@@ -162,7 +168,7 @@ fn qplayer(n: u8, name: &str, x: i32, y: i32, last_input: u32) -> QuantizedPlaye
 }
 
 /// Delta vectors: a baseline, the delta message, and the state the client must rebuild.
-fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ServerMsg, QuantizedArena)> {
+fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, QuantizedArena)> {
     let s1 = QuantizedArena {
         players: vec![
             qplayer(1, "alice", 10050, 20025, 7),
@@ -194,7 +200,7 @@ fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ServerMsg, QuantizedAre
         y: 30000,
     }; // alice ate orb 1, it respawned
     let delta = |tick, base_tick, base: &QuantizedArena, next: &QuantizedArena| {
-        ServerMsg::Delta(DeltaSnapshot {
+        ArenaServerMsg::Delta(DeltaSnapshot {
             tick,
             base_tick,
             server_time_ms: 1_764_000_000_000,
@@ -262,15 +268,23 @@ fn every_vector_encodes_to_its_bytes_and_decodes_back() {
         let bytes = hex::decode(v["hex"].as_str().unwrap()).unwrap();
         match v["direction"].as_str().unwrap() {
             "client" => {
-                let msg: ClientMsg = serde_json::from_value(v["value"].clone()).unwrap();
+                let msg: ArenaClientMsg = serde_json::from_value(v["value"].clone()).unwrap();
                 assert_eq!(encode(&msg).unwrap(), bytes, "encode {name}");
-                assert_eq!(decode::<ClientMsg>(&bytes).unwrap(), msg, "decode {name}");
+                assert_eq!(
+                    decode::<ArenaClientMsg>(&bytes).unwrap(),
+                    msg,
+                    "decode {name}"
+                );
             }
             "server" => {
-                let msg: ServerMsg = serde_json::from_value(v["value"].clone()).unwrap();
+                let msg: ArenaServerMsg = serde_json::from_value(v["value"].clone()).unwrap();
                 assert_eq!(encode(&msg).unwrap(), bytes, "encode {name}");
-                assert_eq!(decode::<ServerMsg>(&bytes).unwrap(), msg, "decode {name}");
-                if let ServerMsg::Delta(d) = &msg {
+                assert_eq!(
+                    decode::<ArenaServerMsg>(&bytes).unwrap(),
+                    msg,
+                    "decode {name}"
+                );
+                if let ArenaServerMsg::Delta(d) = &msg {
                     let base: QuantizedArena = serde_json::from_value(v["base"].clone()).unwrap();
                     let result: QuantizedArena =
                         serde_json::from_value(v["result"].clone()).unwrap();
@@ -292,7 +306,7 @@ fn the_file_covers_every_message_built_here() {
 fn a_join_from_a_client_without_delta_support_still_decodes() {
     // The four-field join of clients that predate `deltas` (the old `join_any_room` bytes).
     let old = hex::decode("81a46a6f696e9401c0a5616c696365c0").unwrap();
-    let ClientMsg::Join(join) = decode::<ClientMsg>(&old).unwrap() else {
+    let ArenaClientMsg::Join(join) = decode::<ArenaClientMsg>(&old).unwrap() else {
         panic!("a join");
     };
     assert_eq!(join, Join::any_room("alice"));

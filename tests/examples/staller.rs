@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tickcast_shared::{encode, ClientMsg, Controls, Join, ServerMsg};
+use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg};
+use tickcast_shared::{encode, Join, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main(flavor = "current_thread")]
@@ -44,12 +45,12 @@ async fn main() -> anyhow::Result<()> {
         socket.set_nonblocking(true)?;
         let tcp = tokio::net::TcpStream::from_std(socket.into())?;
         let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp).await?;
-        let join = ClientMsg::<Controls>::Join(Join::any_room(format!("stall-{i}")));
+        let join = ArenaClientMsg::Join(Join::any_room(format!("stall-{i}")));
         ws.send(Message::Binary(encode(&join)?)).await?;
         // Read up to the welcome, then never again.
         while let Some(Ok(msg)) = ws.next().await {
             if let Message::Binary(b) = msg {
-                if let Ok(ServerMsg::Welcome(_)) = tickcast_shared::decode::<ServerMsg>(&b) {
+                if let Ok(ServerMsg::Welcome(_)) = tickcast_shared::decode::<ArenaServerMsg>(&b) {
                     break;
                 }
             }

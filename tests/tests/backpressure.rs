@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use tickcast_server::ServerConfig;
+use tickcast_shared::arena::ArenaClientMsg;
 use tickcast_shared::Join;
 
 /// Small receive buffer for the stuck client, so its side of the pipe fills within a second.
@@ -38,11 +39,7 @@ async fn a_stalled_client_is_dropped_then_disconnected_while_others_get_every_sn
     let mut b = Client::join(server.addr(), Join::room("slow", "b")).await;
     let mut stuck = Client::connect_with(server.addr(), Some(STUCK_RCVBUF)).await;
     stuck
-        .send(
-            &tickcast_shared::ClientMsg::<tickcast_shared::Controls>::Join(Join::room(
-                "slow", "stuck",
-            )),
-        )
+        .send(&ArenaClientMsg::Join(Join::room("slow", "stuck")))
         .await;
     stuck.expect_welcome().await;
     let stuck_id = stuck.player_id();
@@ -129,12 +126,8 @@ async fn a_client_that_resumes_reading_gets_the_newest_snapshot_not_a_backlog() 
     });
     let mut a = Client::join(server.addr(), Join::room("resume", "a")).await;
     let mut slow = Client::connect_with(server.addr(), Some(STUCK_RCVBUF)).await;
-    slow.send(
-        &tickcast_shared::ClientMsg::<tickcast_shared::Controls>::Join(Join::room(
-            "resume", "slow",
-        )),
-    )
-    .await;
+    slow.send(&ArenaClientMsg::Join(Join::room("resume", "slow")))
+        .await;
     slow.expect_welcome().await;
     let slow_id = slow.player_id();
     let first = slow.next_snapshot().await.tick;

@@ -20,7 +20,8 @@ use tickcast_bot::{
     Bot, CloseInfo, Event, LoadConfig, LoadRun, ResumeError, ResumePolicy, RoomChoice,
 };
 use tickcast_server::ServerConfig;
-use tickcast_shared::{close, ArenaInfo, Controls, Join, PlayerId, PlayerState, Snapshot};
+use tickcast_shared::arena::{ArenaInfo, ArenaSnapshot, Controls, PlayerState};
+use tickcast_shared::{close, Join, PlayerId};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -109,9 +110,9 @@ impl Drop for Proxy {
 struct Observer {
     id: PlayerId,
     info: ArenaInfo,
-    latest: watch::Receiver<Option<Snapshot>>,
+    latest: watch::Receiver<Option<ArenaSnapshot>>,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<(Client, Vec<Snapshot>)>,
+    task: JoinHandle<(Client, Vec<ArenaSnapshot>)>,
 }
 
 impl Observer {
@@ -148,8 +149,8 @@ impl Observer {
         &mut self,
         timeout: Duration,
         what: &str,
-        mut pred: impl FnMut(&Snapshot) -> bool,
-    ) -> Snapshot {
+        mut pred: impl FnMut(&ArenaSnapshot) -> bool,
+    ) -> ArenaSnapshot {
         let found = tokio::time::timeout(
             timeout,
             self.latest.wait_for(|s| s.as_ref().is_some_and(&mut pred)),
@@ -177,12 +178,12 @@ impl Observer {
 struct Recording {
     id: PlayerId,
     info: ArenaInfo,
-    seen: Vec<Snapshot>,
+    seen: Vec<ArenaSnapshot>,
 }
 
 impl Recording {
     /// The players other than the observer in `s`.
-    fn others<'s>(&self, s: &'s Snapshot) -> BTreeMap<PlayerId, &'s PlayerState> {
+    fn others<'s>(&self, s: &'s ArenaSnapshot) -> BTreeMap<PlayerId, &'s PlayerState> {
         s.state
             .players
             .iter()

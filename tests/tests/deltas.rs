@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::*;
 use futures_util::StreamExt;
 use tickcast_server::ServerConfig;
-use tickcast_shared::delta::{Baselines, QuantizedArena};
-use tickcast_shared::{decode, ClientMsg, Controls, Input, Join, ServerMsg};
+use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
+use tickcast_shared::delta::Baselines;
+use tickcast_shared::{decode, ClientMsg, Input, Join, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A client that joined with `deltas` and applies every delta it gets.
@@ -67,7 +68,7 @@ impl DeltaClient {
                     other => panic!("connection ended: {other:?}"),
                 }
             };
-            match decode::<ServerMsg>(&bytes).expect("server messages should decode") {
+            match decode::<ArenaServerMsg>(&bytes).expect("server messages should decode") {
                 ServerMsg::Delta(d) => {
                     let state = self
                         .store
@@ -102,7 +103,7 @@ impl DeltaClient {
                 break;
             };
             if let Some(Ok(Message::Binary(bytes))) = item {
-                if let Ok(ServerMsg::Delta(d)) = decode::<ServerMsg>(&bytes) {
+                if let Ok(ServerMsg::Delta(d)) = decode::<ArenaServerMsg>(&bytes) {
                     self.store.receive(&d).expect("a delta should apply");
                     ticks.push(d.tick);
                 }
@@ -130,7 +131,7 @@ async fn delta_clients_rebuild_exactly_what_full_snapshot_clients_see() {
             let Some(Ok(Message::Binary(b))) = full.ws.next().await else {
                 continue;
             };
-            if let Ok(ServerMsg::Snapshot(s)) = decode::<ServerMsg>(&b) {
+            if let Ok(ServerMsg::Snapshot(s)) = decode::<ArenaServerMsg>(&b) {
                 sizes.push(b.len());
                 seen.insert(s.tick, QuantizedArena::from_state(&s.state));
             }

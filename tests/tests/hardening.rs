@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use tickcast_server::game::counter::{Counter, CounterState};
 use tickcast_server::token::{unix_now, Claims, TokenKey};
 use tickcast_server::{spawn, ServerConfig};
+use tickcast_shared::arena::{ArenaInfo, ArenaPatch, ArenaState, Controls};
 use tickcast_shared::{close, decode, encode, ClientMsg, Input, Join, ServerMsg};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -47,10 +48,10 @@ async fn send<I: serde::Serialize>(ws: &mut Ws, msg: &ClientMsg<I>) {
     ws.send(Message::Binary(bytes)).await.expect("send");
 }
 
-/// The next message of a socket speaking game `S`/`W`, or its close code.
-async fn next_msg<S, W>(ws: &mut Ws) -> Result<ServerMsg<S, W>, Option<u16>>
+/// The next message of a socket speaking game `S`/`W`/`P`, or its close code.
+async fn next_msg<S, W, P>(ws: &mut Ws) -> Result<ServerMsg<S, W, P>, Option<u16>>
 where
-    ServerMsg<S, W>: serde::de::DeserializeOwned,
+    ServerMsg<S, W, P>: serde::de::DeserializeOwned,
 {
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await {
@@ -67,11 +68,9 @@ where
 
 /// Joins an arena room over `ws`; returns the welcome's room id or the close code.
 async fn arena_join(ws: &mut Ws, join: Join) -> Result<String, Option<u16>> {
-    send::<tickcast_shared::Controls>(ws, &ClientMsg::Join(join)).await;
+    send::<Controls>(ws, &ClientMsg::Join(join)).await;
     loop {
-        if let ServerMsg::Welcome(w) =
-            next_msg::<tickcast_shared::ArenaState, tickcast_shared::ArenaInfo>(ws).await?
-        {
+        if let ServerMsg::Welcome(w) = next_msg::<ArenaState, ArenaInfo, ArenaPatch>(ws).await? {
             return Ok(w.room_id);
         }
     }
@@ -272,7 +271,7 @@ async fn tls_serves_wss_with_a_self_signed_certificate() {
     let mut snapshots = 0;
     while snapshots < 5 {
         if let Ok(ServerMsg::Snapshot(_)) =
-            next_msg::<tickcast_shared::ArenaState, tickcast_shared::ArenaInfo>(&mut ws).await
+            next_msg::<ArenaState, ArenaInfo, ArenaPatch>(&mut ws).await
         {
             snapshots += 1;
         }
@@ -376,7 +375,7 @@ async fn a_stalled_wss_client_is_cut_off_like_a_plain_one() {
 
 // ---- supervision ----
 
-type CounterMsg = ServerMsg<CounterState, String>;
+type CounterMsg = ServerMsg<CounterState, String, CounterState>;
 
 /// Counter-game player: connect, join `room`, wait for the welcome.
 async fn counter_player(addr: SocketAddr, room: &str, name: &str) -> Ws {
@@ -385,7 +384,7 @@ async fn counter_player(addr: SocketAddr, room: &str, name: &str) -> Ws {
         .expect("connect");
     send::<i32>(&mut ws, &ClientMsg::Join(Join::room(room, name))).await;
     loop {
-        match next_msg::<CounterState, String>(&mut ws).await {
+        match next_msg::<CounterState, String, CounterState>(&mut ws).await {
             Ok(ServerMsg::Welcome(_)) => return ws,
             Ok(_) => {}
             Err(c) => panic!("closed instead of welcome: {c:?}"),
@@ -427,7 +426,7 @@ async fn a_panicking_room_closes_its_sessions_with_1011_and_others_keep_ticking(
     .await;
     for ws in [&mut doomed_a, &mut doomed_b] {
         let code = loop {
-            match next_msg::<CounterState, String>(ws).await {
+            match next_msg::<CounterState, String, CounterState>(ws).await {
                 Ok(_) => continue,
                 Err(code) => break code,
             }

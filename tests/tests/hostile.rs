@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use tickcast_server::{ServerConfig, ServerHandle};
-use tickcast_shared::{
-    close, decode, encode, error_code, ClientMsg, Controls, Input, Join, Ping, ServerMsg,
-};
+use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg, Controls};
+use tickcast_shared::{close, decode, encode, error_code, ClientMsg, Input, Join, Ping, ServerMsg};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -58,7 +57,7 @@ impl Watcher {
                     }
                     item = c.ws.next() => match item {
                         Some(Ok(Message::Binary(b))) => {
-                            if let Ok(ServerMsg::Snapshot(s)) = decode::<ServerMsg>(&b) {
+                            if let Ok(ServerMsg::Snapshot(s)) = decode::<ArenaServerMsg>(&b) {
                                 got += 1;
                                 if let Some(l) = last {
                                     missing += s.tick.saturating_sub(l + 1);
@@ -172,7 +171,7 @@ fn frame(b0: u8, payload: &[u8], masked: bool) -> Vec<u8> {
 }
 
 fn join_bytes(name: &str) -> Vec<u8> {
-    encode(&ClientMsg::<Controls>::Join(Join::room(ROOM, name))).expect("a join encodes")
+    encode(&ArenaClientMsg::Join(Join::room(ROOM, name))).expect("a join encodes")
 }
 
 /// The next server frame `(opcode, payload)` from `r` (bytes already read wait in `buf`), or
@@ -249,7 +248,7 @@ impl Raw {
         loop {
             let (op, payload) = r.read_frame(WAIT).await.expect("a welcome");
             if op == OP_BIN {
-                if let Ok(ServerMsg::Welcome(_)) = decode::<ServerMsg>(&payload) {
+                if let Ok(ServerMsg::Welcome(_)) = decode::<ArenaServerMsg>(&payload) {
                     return r;
                 }
             }
@@ -390,7 +389,7 @@ async fn undecodable_messages_are_closed_with_1007() {
     scenario(test_config(), |addr, server| async move {
         let mut truncated_join = join_bytes("cut");
         truncated_join.truncate(truncated_join.len() - 2);
-        let mut trailing = encode(&ClientMsg::<Controls>::Ping(Ping { client_time: 1.0 })).unwrap();
+        let mut trailing = encode(&ArenaClientMsg::Ping(Ping { client_time: 1.0 })).unwrap();
         trailing.push(0xc0);
         let cases: Vec<(&str, Vec<u8>)> = vec![
             (

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use tickcast_shared::{close, encode, ClientMsg, Controls, Input, Join, ServerMsg};
+use tickcast_shared::arena::{ArenaClientMsg, Controls};
+use tickcast_shared::{close, encode, ClientMsg, Input, Join, ServerMsg};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -92,11 +93,7 @@ async fn an_invalid_name_or_room_id_is_refused_with_4003() {
 async fn fragmented_join_and_input_are_reassembled() {
     let server = start_arena(test_config());
     let mut c = lobby(&server).await;
-    let join = encode(&ClientMsg::<Controls>::Join(Join::room(
-        "frag",
-        "fragmented",
-    )))
-    .unwrap();
+    let join = encode(&ArenaClientMsg::Join(Join::room("frag", "fragmented"))).unwrap();
     c.send_fragmented(&join, &[5, 8]).await;
     c.expect_welcome().await;
     let me = c.player_id();

@@ -8,9 +8,8 @@ use std::time::Duration;
 use common::*;
 use tickcast_server::game::counter::{Counter, CounterState};
 use tickcast_server::{spawn, ServerConfig};
-use tickcast_shared::{
-    decode, encode, ClientMsg, Controls, Input, Join, ServerMsg, PROTOCOL_VERSION,
-};
+use tickcast_shared::arena::Controls;
+use tickcast_shared::{decode, encode, ClientMsg, Input, Join, ServerMsg, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -370,7 +369,7 @@ async fn a_second_game_runs_on_the_same_room_runtime() {
         other => panic!("unexpected {other:?}"),
     };
     use futures_util::{SinkExt, StreamExt};
-    let welcome: ServerMsg<CounterState, String> =
+    let welcome: ServerMsg<CounterState, String, CounterState> =
         decode(&raw(c.ws.next().await.unwrap().unwrap())).unwrap();
     assert!(
         matches!(&welcome, ServerMsg::Welcome(w) if w.game == "counter"),
@@ -388,7 +387,7 @@ async fn a_second_game_runs_on_the_same_room_runtime() {
     }
     tokio::time::timeout(WAIT, async {
         loop {
-            let msg: ServerMsg<CounterState, String> =
+            let msg: ServerMsg<CounterState, String, CounterState> =
                 decode(&raw(c.ws.next().await.unwrap().unwrap())).unwrap();
             if let ServerMsg::Snapshot(s) = msg {
                 if s.state.total == 15 {

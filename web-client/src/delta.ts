@@ -1,48 +1,18 @@
 /**
- * Delta snapshots (shared/PROTOCOL.md, "Delta snapshots"): the quantised arena, applying a patch
- * to a baseline, and the client's baseline store. Mirrors `shared/src/delta.rs` rule for rule.
+ * Delta snapshots (shared/PROTOCOL.md, "Delta snapshots"), generic over the game: the patch of an
+ * id-sorted entity list and how to apply it, and the client's baseline store. Mirrors
+ * `shared/src/delta.rs` rule for rule. The arena's replicated state and patch are in `arena.ts`.
  *
  * Every stored state is treated as immutable: applying a patch builds new lists and new objects
  * for the entities it changes and shares the unchanged ones with the baseline.
  */
-import type { ArenaState } from './protocol';
+import { arr, fail, u32, type DeltaSnapshot } from './protocol';
 
-/** Positions (units) and velocities (units/s) travel multiplied by this and rounded. */
-export const SCALE = 100;
 /** States the client keeps: the largest window a server may use (its default is 32). */
 export const DEFAULT_CAPACITY = 64;
 
-const I32_MIN = -0x8000_0000;
-const I32_MAX = 0x7fff_ffff;
-const U32_MAX = 0xffff_ffff;
-
 // ---------------------------------------------------------------------------------------------
-// Types (the wire's field names, like protocol.ts; uuids as canonical lowercase hex strings)
-
-/** A player with position (hundredths of a unit) and velocity (hundredths per second). */
-export interface QuantizedPlayer {
-  id: string;
-  name: string;
-  x: number;
-  y: number;
-  vx: number;
-  vy: number;
-  score: number;
-  last_input: number;
-}
-
-/** An orb with its position in hundredths of a unit. */
-export interface QuantizedOrb {
-  id: number;
-  x: number;
-  y: number;
-}
-
-/** The arena as replicated: players sorted by id (uuid bytes, unsigned), orbs sorted by id. */
-export interface QuantizedArena {
-  players: QuantizedPlayer[];
-  orbs: QuantizedOrb[];
-}
+// Types (the wire's field names, like protocol.ts)
 
 /** The patch of an id-sorted entity list against a baseline list. */
 export interface EntityPatch<E> {
@@ -54,22 +24,15 @@ export interface EntityPatch<E> {
   added: E[];
 }
 
-export interface ArenaPatch {
-  players: EntityPatch<QuantizedPlayer>;
-  orbs: EntityPatch<QuantizedOrb>;
-}
-
-/** The body of the `delta` server message. */
-export interface DeltaSnapshot {
-  tick: number;
-  base_tick: number;
-  server_time_ms: number;
-  patch: ArenaPatch;
-}
-
-/** The baseline of a full patch (`base_tick` 0). */
-export function emptyArena(): QuantizedArena {
-  return { players: [], orbs: [] };
+/**
+ * A replicated state the client rebuilds from patches (the Rust `Diffable`, client side): the
+ * baseline of a full patch, and applying a patch.
+ */
+export interface Diffable<F, P> {
+  /** The state a full patch (`base_tick` 0) applies to. */
+  empty(): F;
+  /** `base` with `patch` applied; throws a {@link DeltaError} if the patch is malformed. */
+  apply(base: F, patch: P): F;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,31 +76,6 @@ export interface EntityKind<E> {
   /** The inclusive range of field `i`. */
   range(i: number): readonly [number, number];
 }
-
-const PLAYER_FIELDS = ['x', 'y', 'vx', 'vy', 'score', 'last_input'] as const;
-const I32: readonly [number, number] = [I32_MIN, I32_MAX];
-const U32: readonly [number, number] = [0, U32_MAX];
-
-/**
- * Players: fields x, y, vx, vy (i32), score, last_input (u32). Ids are canonical lowercase uuid
- * strings, whose string order is the order of their bytes compared as unsigned numbers.
- */
-export const PLAYER_KIND: EntityKind<QuantizedPlayer> = {
-  fields: PLAYER_FIELDS.length,
-  compareIds: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  field: (e, i) => e[PLAYER_FIELDS[i]!],
-  withField: (e, i, v) => ({ ...e, [PLAYER_FIELDS[i]!]: v }),
-  range: (i) => (i < 4 ? I32 : U32),
-};
-
-/** Orbs: fields x, y (i32); ids are u16. */
-export const ORB_KIND: EntityKind<QuantizedOrb> = {
-  fields: 2,
-  compareIds: (a, b) => a.id - b.id,
-  field: (e, i) => (i === 0 ? e.x : e.y),
-  withField: (e, i, v) => (i === 0 ? { ...e, x: v } : { ...e, y: v }),
-  range: () => I32,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Applying a patch
@@ -223,66 +161,30 @@ export function applyEntityPatch<E>(
   return merged;
 }
 
-/** The arena `base` with `patch` applied; throws a {@link DeltaError} if it is malformed. */
-export function applyArenaPatch(base: QuantizedArena, patch: ArenaPatch): QuantizedArena {
-  return {
-    players: applyEntityPatch(PLAYER_KIND, base.players, patch.players),
-    orbs: applyEntityPatch(ORB_KIND, base.orbs, patch.orbs),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
-// Quantisation
+// Decoding
 
-/** A float in hundredths, rounded half away from zero; non-finite → 0, huge values saturate. */
-export function quantize(v: number): number {
-  if (Number.isNaN(v)) return 0;
-  const q = Math.sign(v) * Math.round(Math.abs(v) * SCALE);
-  return Math.min(I32_MAX, Math.max(I32_MIN, q)) || 0;
-}
-
-/** The float a quantised value stands for. */
-export function dequantize(q: number): number {
-  return q / SCALE;
-}
-
-/** The float state the renderer, prediction and interpolation use (within 0.005 units). */
-export function dequantizeArena(q: QuantizedArena): ArenaState {
+/**
+ * An entity patch off the wire, `[removed: [u32…], changed: [i64…], added: [E…]]`, its added
+ * entities decoded by `entity` (for a game's `GameWire.patchFromWire`). Only the types are
+ * checked here (a ProtocolError otherwise); the indices, masks and values are checked by
+ * {@link applyEntityPatch}. `changed` holds any integers: those beyond ±2^53 (decoded lossily)
+ * can only be invalid and fail there.
+ */
+export function entityPatchFromWire<E>(
+  v: unknown,
+  what: string,
+  entity: (v: unknown) => E,
+): EntityPatch<E> {
+  const p = arr(v, what, 3);
   return {
-    players: q.players.map((p) => ({
-      id: p.id,
-      name: p.name,
-      x: dequantize(p.x),
-      y: dequantize(p.y),
-      vx: dequantize(p.vx),
-      vy: dequantize(p.vy),
-      score: p.score,
-      last_input: p.last_input,
-    })),
-    orbs: q.orbs.map((o) => ({ id: o.id, x: dequantize(o.x), y: dequantize(o.y) })),
+    removed: arr(p[0], `${what}.removed`, 0).map((r) => u32(r, `${what}.removed`)),
+    changed: arr(p[1], `${what}.changed`, 0).map((c) => {
+      if (typeof c !== 'number' || !Number.isInteger(c)) fail(`${what}.changed: expected integers`);
+      return c;
+    }),
+    added: arr(p[2], `${what}.added`, 0).map(entity),
   };
-}
-
-/** The replicated form of a float state: quantised and sorted by id (first of a repeated id). */
-export function quantizeArena(state: ArenaState): QuantizedArena {
-  const players = state.players
-    .map((p) => ({
-      id: p.id,
-      name: p.name,
-      x: quantize(p.x),
-      y: quantize(p.y),
-      vx: quantize(p.vx),
-      vy: quantize(p.vy),
-      score: p.score,
-      last_input: p.last_input,
-    }))
-    .sort(PLAYER_KIND.compareIds)
-    .filter((p, i, all) => i === 0 || all[i - 1]!.id !== p.id);
-  const orbs = state.orbs
-    .map((o) => ({ id: o.id, x: quantize(o.x), y: quantize(o.y) }))
-    .sort(ORB_KIND.compareIds)
-    .filter((o, i, all) => i === 0 || all[i - 1]!.id !== o.id);
-  return { players, orbs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,12 +194,15 @@ export function quantizeArena(state: ArenaState): QuantizedArena {
  * The client's received states (PROTOCOL.md, "The client's baseline store"): applies each delta
  * to the baseline it names, keeps the result under its tick, and says what to acknowledge.
  */
-export class Baselines {
+export class Baselines<F, P> {
   /** (tick, state), oldest first, ticks strictly increasing. */
-  private frames: { tick: number; state: QuantizedArena }[] = [];
+  private frames: { tick: number; state: F }[] = [];
   readonly capacity: number;
 
-  constructor(capacity = DEFAULT_CAPACITY) {
+  constructor(
+    private readonly kind: Diffable<F, P>,
+    capacity = DEFAULT_CAPACITY,
+  ) {
     this.capacity = Math.max(1, Math.floor(capacity));
   }
 
@@ -317,7 +222,7 @@ export class Baselines {
   }
 
   /** The newest state held. */
-  latest(): QuantizedArena | null {
+  latest(): F | null {
     return this.frames.length > 0 ? this.frames[this.frames.length - 1]!.state : null;
   }
 
@@ -331,7 +236,7 @@ export class Baselines {
    * {@link DeltaError} (and changes nothing) for a tick that is not newer than the newest held
    * one, a baseline that is not held, or a malformed patch.
    */
-  receive(snap: DeltaSnapshot): QuantizedArena {
+  receive(snap: DeltaSnapshot<P>): F {
     const newest = this.ackTick;
     if (!(snap.tick > newest)) {
       throw new DeltaError(
@@ -339,9 +244,9 @@ export class Baselines {
         `tick ${snap.tick} is not newer than the newest held tick ${newest}`,
       );
     }
-    let next: QuantizedArena;
+    let next: F;
     if (snap.base_tick === 0) {
-      next = applyArenaPatch(emptyArena(), snap.patch);
+      next = this.kind.apply(this.kind.empty(), snap.patch);
     } else {
       const i = this.frames.findIndex((f) => f.tick === snap.base_tick);
       if (i < 0) {
@@ -350,7 +255,7 @@ export class Baselines {
           `the patch's baseline tick ${snap.base_tick} is not held (too old, or never received)`,
         );
       }
-      next = applyArenaPatch(this.frames[i]!.state, snap.patch);
+      next = this.kind.apply(this.frames[i]!.state, snap.patch);
       // The server has seen an ack of at least `base_tick` and will not go back further.
       this.frames.splice(0, i);
     }

@@ -5,7 +5,7 @@
  */
 import palette from '../../assets/web/palette.json';
 import { roundRect } from './canvas';
-import type { ArenaInfo } from './protocol';
+import type { ArenaInfo } from './arena';
 
 /** A soft glow in the middle of a `w` × `h` (CSS px) window. */
 export function paintBackdrop(ctx: CanvasRenderingContext2D, w: number, h: number): void {

@@ -7,7 +7,16 @@
  * clock can be injected, so tests drive a session with a fake connection and fake time.
  */
 import { assignColors, playerColor } from './colors';
-import { Baselines, DeltaError, dequantizeArena, type DeltaSnapshot } from './delta';
+import {
+  ArenaBaselines as Baselines,
+  dequantizeArena,
+  type ArenaDelta as DeltaSnapshot,
+  type ArenaInfo,
+  type ArenaSnapshot as Snapshot,
+  type ArenaWelcome as Welcome,
+  type Controls,
+} from './arena';
+import { DeltaError } from './delta';
 import { InputState } from './input';
 import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
@@ -15,7 +24,6 @@ import { NetStatsPanel, isToggleEvent } from './netpanel';
 import { NetStats, RoundTrips } from './netstats';
 import { Predictor } from './prediction';
 import { OrbPops } from './pops';
-import type { ArenaInfo, Controls, Snapshot, Welcome } from './protocol';
 import { Renderer, type DrawPlayer, type Frame } from './render';
 import { InputSchedule } from './schedule';
 import { installView, publishView } from './view';

@@ -2,7 +2,7 @@
  * Player controls: keyboard (WASD and arrow keys, Shift = boost) and a touch/drag virtual stick
  * (a second finger = boost). `read()` gives the control state held right now.
  */
-import { BUTTON_BOOST, type Controls } from './protocol';
+import { BUTTON_BOOST, type Controls } from './arena';
 
 const KEY_DIRS: Record<string, [number, number]> = {
   KeyW: [0, -1],

@@ -4,19 +4,21 @@
  * PROTOCOL.md), resending Join with the Welcome's resume token when the server gave one.
  */
 import {
+  decodeServerMsg,
+  encodeClientMsg,
+  type ArenaClientMsg as ClientMsg,
+  type ArenaDelta as DeltaSnapshot,
+  type ArenaSnapshot as Snapshot,
+  type ArenaWelcome as Welcome,
+} from './arena';
+import {
   CloseCode,
   PROTOCOL_VERSION,
-  decodeServerMsg,
   describeClose,
-  encodeClientMsg,
   isRetryableClose,
-  type ClientMsg,
   type ErrorMsg,
   type Pong,
-  type Snapshot,
-  type Welcome,
 } from './protocol';
-import type { DeltaSnapshot } from './delta';
 
 export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 

@@ -5,7 +5,7 @@
  * prediction follows the server's arithmetic as closely as JavaScript allows. Small differences
  * (operation order, `powf`) are absorbed by reconciliation on every snapshot.
  */
-import { BUTTON_BOOST, type ArenaInfo, type Controls } from './protocol';
+import { BUTTON_BOOST, type ArenaInfo, type Controls } from './arena';
 
 export interface Body {
   x: number;

@@ -10,7 +10,7 @@
  * correction never shows as a jump.
  */
 import { stepBody, type Body } from './physics';
-import type { ArenaInfo, Controls, PlayerState } from './protocol';
+import type { ArenaInfo, Controls, PlayerState } from './arena';
 
 export interface PendingInput {
   seq: number;

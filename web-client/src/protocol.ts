@@ -1,34 +1,25 @@
 /**
- * The tickcast wire protocol, version 1 (see shared/PROTOCOL.md, which is normative).
+ * The tickcast wire protocol, version 1 (see shared/PROTOCOL.md, which is normative): the
+ * envelopes, generic over the game's own types like the Rust crate's (`I` input, `S` snapshot
+ * state, `W` welcome parameters, `P` delta patch), the codec, close codes and validation.
  *
  * MessagePack itself is done by `@msgpack/msgpack`; this module only converts between the
  * positional arrays of the wire (structs are arrays, enum variants are one-entry maps) and typed
  * objects. Field names follow the protocol (snake_case) so that a decoded message is exactly the
  * serde JSON form of `assets/protocol-vectors.json`, with uuids as canonical hex strings.
+ *
+ * Nothing here knows a game: a game supplies a {@link GameWire} for its own bodies and gets a
+ * bound codec from {@link makeCodec}. The bundled arena's types and codec live in `arena.ts`,
+ * which imports this module and `delta.ts`; neither imports it.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type {
-  ArenaPatch,
-  DeltaSnapshot,
-  EntityPatch,
-  QuantizedOrb,
-  QuantizedPlayer,
-} from './delta';
 
 export const PROTOCOL_VERSION = 1;
 /** `MAX_CLIENT_MESSAGE_BYTES`: the server closes with 1009 above this. */
 export const MAX_CLIENT_MESSAGE_BYTES = 1024;
-/** Controls.buttons bit 0. */
-export const BUTTON_BOOST = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Types
-
-export interface Controls {
-  x: number;
-  y: number;
-  buttons: number;
-}
 
 export interface Join {
   version: number;
@@ -39,66 +30,43 @@ export interface Join {
   deltas?: boolean;
 }
 
-export interface Input {
+export interface Input<I> {
   seq: number;
   ack_tick: number;
-  controls: Controls;
+  /** The game-specific control state. */
+  controls: I;
 }
 
 export interface Ping {
   client_time: number;
 }
 
-export type ClientMsg =
-  { type: 'join'; body: Join } | { type: 'input'; body: Input } | { type: 'ping'; body: Ping };
+export type ClientMsg<I> =
+  { type: 'join'; body: Join } | { type: 'input'; body: Input<I> } | { type: 'ping'; body: Ping };
 
-export interface ArenaInfo {
-  width: number;
-  height: number;
-  player_radius: number;
-  orb_radius: number;
-  accel: number;
-  max_speed: number;
-  drag: number;
-  boost: number;
-}
-
-export interface Welcome {
+export interface Welcome<W> {
   player_id: string;
   room_id: string;
   tick_rate: number;
   tick: number;
   max_players: number;
-  game: ArenaInfo;
+  /** The game's parameters. */
+  game: W;
   resume_token: string | null;
 }
 
-export interface PlayerState {
-  id: string;
-  name: string;
-  x: number;
-  y: number;
-  vx: number;
-  vy: number;
-  score: number;
-  last_input: number;
-}
-
-export interface Orb {
-  id: number;
-  x: number;
-  y: number;
-}
-
-export interface ArenaState {
-  players: PlayerState[];
-  orbs: Orb[];
-}
-
-export interface Snapshot {
+export interface Snapshot<S> {
   tick: number;
   server_time_ms: number;
-  state: ArenaState;
+  state: S;
+}
+
+/** The body of the `delta` server message: a patch against the state of `base_tick`. */
+export interface DeltaSnapshot<P> {
+  tick: number;
+  base_tick: number;
+  server_time_ms: number;
+  patch: P;
 }
 
 export interface Pong {
@@ -111,10 +79,10 @@ export interface ErrorMsg {
   message: string;
 }
 
-export type ServerMsg =
-  | { type: 'welcome'; body: Welcome }
-  | { type: 'snap'; body: Snapshot }
-  | { type: 'delta'; body: DeltaSnapshot }
+export type ServerMsg<S, W, P> =
+  | { type: 'welcome'; body: Welcome<W> }
+  | { type: 'snap'; body: Snapshot<S> }
+  | { type: 'delta'; body: DeltaSnapshot<P> }
   | { type: 'pong'; body: Pong }
   | { type: 'error'; body: ErrorMsg };
 
@@ -236,6 +204,16 @@ class F64 {
   constructor(readonly value: number) {}
 }
 
+/** Marks a protocol `f32` field of a message about to be encoded (see above). */
+export function f32(value: number): unknown {
+  return new F32(value);
+}
+
+/** Marks a protocol `f64` field of a message about to be encoded (see above). */
+export function f64(value: number): unknown {
+  return new F64(value);
+}
+
 interface EncoderInternals {
   doEncode(object: unknown, depth: number): void;
   writeU8(value: number): void;
@@ -292,8 +270,28 @@ function nullable<T>(v: T | null | undefined): T | null {
   return v === undefined ? null : v;
 }
 
+/**
+ * What the codec needs to know about a game: how its own parts of the messages look on the wire
+ * (positional arrays, floats marked with {@link f32}/{@link f64}). Each `…FromWire` checks the
+ * shape and types and throws a {@link ProtocolError} for anything else.
+ */
+export interface GameWire<I, S, W, P> {
+  /** The wire form of `Input.controls`. */
+  inputToWire(input: I): unknown;
+  inputFromWire(v: unknown): I;
+  /** `Welcome.game`. */
+  infoFromWire(v: unknown): W;
+  /** `Snapshot.state`. */
+  stateFromWire(v: unknown): S;
+  /** `Delta.patch`. */
+  patchFromWire(v: unknown): P;
+}
+
 /** The positional (wire) form of a client message, before MessagePack (floats still marked). */
-function clientMsgToWire(msg: ClientMsg): Record<string, unknown[]> {
+function clientMsgToWire<I>(
+  game: GameWire<I, unknown, unknown, unknown>,
+  msg: ClientMsg<I>,
+): Record<string, unknown[]> {
   switch (msg.type) {
     case 'join': {
       const j = msg.body;
@@ -303,16 +301,11 @@ function clientMsgToWire(msg: ClientMsg): Record<string, unknown[]> {
     }
     case 'input': {
       const i = msg.body;
-      const c = i.controls;
-      return { input: [i.seq, i.ack_tick, [new F32(c.x), new F32(c.y), c.buttons]] };
+      return { input: [i.seq, i.ack_tick, game.inputToWire(i.controls)] };
     }
     case 'ping':
       return { ping: [new F64(msg.body.client_time)] };
   }
-}
-
-export function encodeClientMsg(msg: ClientMsg): Uint8Array {
-  return encoder.encode(clientMsgToWire(msg));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,34 +313,37 @@ export function encodeClientMsg(msg: ClientMsg): Uint8Array {
 
 const decoder = new Decoder();
 
-function fail(what: string): never {
+// The checks below are exported for a game's {@link GameWire}: each takes the value and a name
+// for the error message, and throws a ProtocolError if the value is not of its type.
+
+export function fail(what: string): never {
   throw new ProtocolError(what);
 }
 
-function arr(v: unknown, what: string, minLen: number): unknown[] {
+export function arr(v: unknown, what: string, minLen: number): unknown[] {
   if (!Array.isArray(v)) fail(`${what}: expected an array`);
   if (v.length < minLen) fail(`${what}: expected at least ${minLen} fields, got ${v.length}`);
   return v;
 }
 
-function num(v: unknown, what: string): number {
+export function num(v: unknown, what: string): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   return fail(`${what}: expected a number`);
 }
 
-function uint(v: unknown, what: string): number {
+export function uint(v: unknown, what: string): number {
   const n = num(v, what);
   if (!Number.isInteger(n) || n < 0) fail(`${what}: expected an unsigned integer`);
   return n;
 }
 
-function str(v: unknown, what: string): string {
+export function str(v: unknown, what: string): string {
   if (typeof v !== 'string') fail(`${what}: expected a string`);
   return v;
 }
 
-function optStr(v: unknown, what: string): string | null {
+export function optStr(v: unknown, what: string): string | null {
   return v == null ? null : str(v, what);
 }
 
@@ -366,114 +362,29 @@ export function uuidToString(bytes: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function uuid(v: unknown, what: string): string {
+export function uuid(v: unknown, what: string): string {
   if (!(v instanceof Uint8Array)) fail(`${what}: expected bin 16`);
   return uuidToString(v);
 }
 
-function arenaInfo(v: unknown): ArenaInfo {
-  const a = arr(v, 'ArenaInfo', 8);
-  return {
-    width: num(a[0], 'width'),
-    height: num(a[1], 'height'),
-    player_radius: num(a[2], 'player_radius'),
-    orb_radius: num(a[3], 'orb_radius'),
-    accel: num(a[4], 'accel'),
-    max_speed: num(a[5], 'max_speed'),
-    drag: num(a[6], 'drag'),
-    boost: num(a[7], 'boost'),
-  };
-}
-
-function playerState(v: unknown): PlayerState {
-  const p = arr(v, 'PlayerState', 8);
-  return {
-    id: uuid(p[0], 'PlayerState.id'),
-    name: str(p[1], 'PlayerState.name'),
-    x: num(p[2], 'x'),
-    y: num(p[3], 'y'),
-    vx: num(p[4], 'vx'),
-    vy: num(p[5], 'vy'),
-    score: uint(p[6], 'score'),
-    last_input: uint(p[7], 'last_input'),
-  };
-}
-
-function orb(v: unknown): Orb {
-  const o = arr(v, 'Orb', 3);
-  return { id: uint(o[0], 'Orb.id'), x: num(o[1], 'Orb.x'), y: num(o[2], 'Orb.y') };
-}
-
 /** An integer in `min..=max` (a float with a fraction, or a value out of range, is refused). */
-function intIn(v: unknown, what: string, min: number, max: number): number {
+export function intIn(v: unknown, what: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     fail(`${what}: expected an integer in ${min}..=${max}`);
   }
   return v;
 }
 
-const I32_MIN = -0x8000_0000;
-const I32_MAX = 0x7fff_ffff;
-const U32_MAX = 0xffff_ffff;
+export const I32_MIN = -0x8000_0000;
+export const I32_MAX = 0x7fff_ffff;
+export const U32_MAX = 0xffff_ffff;
 
-function i32(v: unknown, what: string): number {
+export function i32(v: unknown, what: string): number {
   return intIn(v, what, I32_MIN, I32_MAX);
 }
 
-function u32(v: unknown, what: string): number {
+export function u32(v: unknown, what: string): number {
   return intIn(v, what, 0, U32_MAX);
-}
-
-function quantizedPlayer(v: unknown): QuantizedPlayer {
-  const p = arr(v, 'QuantizedPlayer', 8);
-  return {
-    id: uuid(p[0], 'QuantizedPlayer.id'),
-    name: str(p[1], 'QuantizedPlayer.name'),
-    x: i32(p[2], 'x'),
-    y: i32(p[3], 'y'),
-    vx: i32(p[4], 'vx'),
-    vy: i32(p[5], 'vy'),
-    score: u32(p[6], 'score'),
-    last_input: u32(p[7], 'last_input'),
-  };
-}
-
-function quantizedOrb(v: unknown): QuantizedOrb {
-  const o = arr(v, 'QuantizedOrb', 3);
-  return { id: intIn(o[0], 'QuantizedOrb.id', 0, 0xffff), x: i32(o[1], 'x'), y: i32(o[2], 'y') };
-}
-
-/**
- * `[removed: [u32…], changed: [i64…], added: [E…]]`. Only the types are checked here; the
- * indices, masks and values are checked when the patch is applied (delta.ts). `changed` holds
- * any integers: those beyond ±2^53 (decoded lossily) can only be invalid and fail there.
- */
-function entityPatch<E>(v: unknown, what: string, entity: (v: unknown) => E): EntityPatch<E> {
-  const p = arr(v, what, 3);
-  return {
-    removed: arr(p[0], `${what}.removed`, 0).map((r) => u32(r, `${what}.removed`)),
-    changed: arr(p[1], `${what}.changed`, 0).map((c) => {
-      if (typeof c !== 'number' || !Number.isInteger(c)) fail(`${what}.changed: expected integers`);
-      return c;
-    }),
-    added: arr(p[2], `${what}.added`, 0).map(entity),
-  };
-}
-
-function arenaPatch(v: unknown): ArenaPatch {
-  const p = arr(v, 'ArenaPatch', 2);
-  return {
-    players: entityPatch(p[0], 'players', quantizedPlayer),
-    orbs: entityPatch(p[1], 'orbs', quantizedOrb),
-  };
-}
-
-function arenaState(v: unknown): ArenaState {
-  const s = arr(v, 'ArenaState', 2);
-  return {
-    players: arr(s[0], 'players', 0).map(playerState),
-    orbs: arr(s[1], 'orbs', 0).map(orb),
-  };
 }
 
 /** Splits a one-entry map `{ "variant": body }`. */
@@ -487,7 +398,10 @@ function variant(v: unknown): [string, unknown] {
 }
 
 /** Converts an already-unpacked server message (positional arrays) to a typed one. */
-export function serverMsgFromWire(value: unknown): ServerMsg {
+function serverMsgFromWire<S, W, P>(
+  game: GameWire<unknown, S, W, P>,
+  value: unknown,
+): ServerMsg<S, W, P> {
   const [key, body] = variant(value);
   switch (key) {
     case 'welcome': {
@@ -500,7 +414,7 @@ export function serverMsgFromWire(value: unknown): ServerMsg {
           tick_rate: uint(w[2], 'tick_rate'),
           tick: uint(w[3], 'tick'),
           max_players: uint(w[4], 'max_players'),
-          game: arenaInfo(w[5]),
+          game: game.infoFromWire(w[5]),
           resume_token: optStr(w[6], 'resume_token'),
         },
       };
@@ -512,7 +426,7 @@ export function serverMsgFromWire(value: unknown): ServerMsg {
         body: {
           tick: uint(s[0], 'tick'),
           server_time_ms: uint(s[1], 'server_time_ms'),
-          state: arenaState(s[2]),
+          state: game.stateFromWire(s[2]),
         },
       };
     }
@@ -524,7 +438,7 @@ export function serverMsgFromWire(value: unknown): ServerMsg {
           tick: uint(d[0], 'tick'),
           base_tick: uint(d[1], 'base_tick'),
           server_time_ms: uint(d[2], 'server_time_ms'),
-          patch: arenaPatch(d[3]),
+          patch: game.patchFromWire(d[3]),
         },
       };
     }
@@ -548,7 +462,10 @@ export function serverMsgFromWire(value: unknown): ServerMsg {
 }
 
 /** Converts an already-unpacked client message to a typed one (used by tests and tools). */
-export function clientMsgFromWire(value: unknown): ClientMsg {
+function clientMsgFromWire<I>(
+  game: GameWire<I, unknown, unknown, unknown>,
+  value: unknown,
+): ClientMsg<I> {
   const [key, body] = variant(value);
   switch (key) {
     case 'join': {
@@ -566,13 +483,12 @@ export function clientMsgFromWire(value: unknown): ClientMsg {
     }
     case 'input': {
       const i = arr(body, 'Input', 3);
-      const c = arr(i[2], 'Controls', 3);
       return {
         type: 'input',
         body: {
           seq: uint(i[0], 'seq'),
           ack_tick: uint(i[1], 'ack_tick'),
-          controls: { x: num(c[0], 'x'), y: num(c[1], 'y'), buttons: uint(c[2], 'buttons') },
+          controls: game.inputFromWire(i[2]),
         },
       };
     }
@@ -594,10 +510,24 @@ function unpack(bytes: Uint8Array): unknown {
   }
 }
 
-export function decodeServerMsg(bytes: Uint8Array): ServerMsg {
-  return serverMsgFromWire(unpack(bytes));
+/** The protocol's messages for one game, encoded and decoded. */
+export interface Codec<I, S, W, P> {
+  encodeClientMsg(msg: ClientMsg<I>): Uint8Array;
+  decodeClientMsg(bytes: Uint8Array): ClientMsg<I>;
+  decodeServerMsg(bytes: Uint8Array): ServerMsg<S, W, P>;
+  /** Converts an already-unpacked client message (positional arrays) to a typed one. */
+  clientMsgFromWire(value: unknown): ClientMsg<I>;
+  /** Converts an already-unpacked server message (positional arrays) to a typed one. */
+  serverMsgFromWire(value: unknown): ServerMsg<S, W, P>;
 }
 
-export function decodeClientMsg(bytes: Uint8Array): ClientMsg {
-  return clientMsgFromWire(unpack(bytes));
+/** The codec of the game whose parts of the messages `game` describes. */
+export function makeCodec<I, S, W, P>(game: GameWire<I, S, W, P>): Codec<I, S, W, P> {
+  return {
+    encodeClientMsg: (msg) => encoder.encode(clientMsgToWire(game, msg)),
+    decodeClientMsg: (bytes) => clientMsgFromWire(game, unpack(bytes)),
+    decodeServerMsg: (bytes) => serverMsgFromWire(game, unpack(bytes)),
+    clientMsgFromWire: (value) => clientMsgFromWire(game, value),
+    serverMsgFromWire: (value) => serverMsgFromWire(game, value),
+  };
 }

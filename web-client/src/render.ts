@@ -10,7 +10,7 @@ import { FONT, fitText, lighten, withAlpha } from './canvas';
 import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
 import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
-import type { ArenaInfo } from './protocol';
+import type { ArenaInfo } from './arena';
 
 export interface DrawPlayer {
   id: string;

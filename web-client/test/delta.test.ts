@@ -3,27 +3,32 @@ import { fileURLToPath } from 'node:url';
 import { Encoder } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import {
-  Baselines,
-  DeltaError,
+  ArenaBaselines,
   ORB_KIND,
   PLAYER_KIND,
   applyArenaPatch,
-  applyEntityPatch,
+  decodeServerMsg,
   dequantize,
   dequantizeArena,
   emptyArena,
   quantize,
   quantizeArena,
+  type ArenaDelta,
   type ArenaPatch,
-  type DeltaErrorKind,
-  type DeltaSnapshot,
-  type EntityKind,
-  type EntityPatch,
+  type ArenaState,
   type QuantizedArena,
   type QuantizedOrb,
   type QuantizedPlayer,
+} from '../src/arena';
+import {
+  Baselines,
+  DeltaError,
+  applyEntityPatch,
+  type DeltaErrorKind,
+  type EntityKind,
+  type EntityPatch,
 } from '../src/delta';
-import { ProtocolError, decodeServerMsg, type ArenaState } from '../src/protocol';
+import { ProtocolError } from '../src/protocol';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -32,7 +37,7 @@ interface DeltaVector {
   name: string;
   direction: 'server';
   hex: string;
-  value: { delta: DeltaSnapshot };
+  value: { delta: ArenaDelta };
   base: QuantizedArena;
   result: QuantizedArena;
 }
@@ -46,7 +51,7 @@ function fromHex(hex: string): Uint8Array {
   return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 }
 
-function decodeDelta(bytes: Uint8Array): DeltaSnapshot {
+function decodeDelta(bytes: Uint8Array): ArenaDelta {
   const msg = decodeServerMsg(bytes);
   if (msg.type !== 'delta') throw new Error(`expected a delta, got ${msg.type}`);
   return msg.body;
@@ -181,7 +186,7 @@ class History {
 }
 
 /** The wire form of a delta message, as rmp-serde would write it (before MessagePack). */
-function deltaToWire(d: DeltaSnapshot): unknown {
+function deltaToWire(d: ArenaDelta): unknown {
   const ep = <E>(p: EntityPatch<E>, e: (x: E) => unknown[]) => [
     p.removed,
     p.changed,
@@ -278,7 +283,7 @@ describe('delta golden vectors (assets/protocol-vectors.json)', () => {
   }
 
   it('the three vectors chain through a baseline store (ticks 43, 45, 46)', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     for (const v of deltaVectors) {
       expect(store.receive(decodeDelta(fromHex(v.hex)))).toEqual(v.result);
       expect(store.ackTick).toBe(v.value.delta.tick);
@@ -433,21 +438,36 @@ describe('malformed patches are typed errors', () => {
 
 describe('the baseline store', () => {
   const frame = (x: number): QuantizedArena => ({ players: [player(1, x)], orbs: [] });
-  const full = (tick: number, x: number): DeltaSnapshot => ({
+  const full = (tick: number, x: number): ArenaDelta => ({
     tick,
     base_tick: 0,
     server_time_ms: 0,
     patch: diffArena(emptyArena(), frame(x)),
   });
-  const delta = (tick: number, base: number, fromX: number, x: number): DeltaSnapshot => ({
+  const delta = (tick: number, base: number, fromX: number, x: number): ArenaDelta => ({
     tick,
     base_tick: base,
     server_time_ms: 0,
     patch: diffArena(frame(fromX), frame(x)),
   });
 
+  it('stores any game’s state, e.g. one whose patch is the whole state', () => {
+    // A counter game (like the server's `counter.rs`): the patch replaces the state.
+    const store = new Baselines<number, number>({ empty: () => 0, apply: (_base, next) => next });
+    const counter = (tick: number, base_tick: number, patch: number) => ({
+      tick,
+      base_tick,
+      server_time_ms: 0,
+      patch,
+    });
+    expect(store.receive(counter(3, 0, 7))).toBe(7);
+    expect(store.receive(counter(4, 3, 9))).toBe(9);
+    expect(store.ticks()).toEqual([3, 4]);
+    expect(errorKind(() => store.receive(counter(5, 1, 2)))).toBe('UnknownBaseline');
+  });
+
   it('acks 0 until the first delta, then the newest tick held', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     expect(store.ackTick).toBe(0);
     expect(store.latest()).toBeNull();
     store.receive(full(5, 10));
@@ -458,7 +478,7 @@ describe('the baseline store', () => {
   });
 
   it('refuses a tick that is not newer, and changes nothing', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(5, 10));
     expect(errorKind(() => store.receive(delta(5, 5, 10, 20)))).toBe('NotNewer');
     expect(errorKind(() => store.receive(full(4, 1)))).toBe('NotNewer');
@@ -466,17 +486,19 @@ describe('the baseline store', () => {
   });
 
   it('refuses a baseline it does not hold, and keeps its ack', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(5, 10));
     expect(errorKind(() => store.receive(delta(9, 8, 10, 20)))).toBe('UnknownBaseline');
     expect(store.ackTick).toBe(5);
-    expect(errorKind(() => new Baselines().receive(delta(2, 1, 0, 1)))).toBe('UnknownBaseline');
+    expect(errorKind(() => new ArenaBaselines().receive(delta(2, 1, 0, 1)))).toBe(
+      'UnknownBaseline',
+    );
   });
 
   it('keeps its ack after a malformed patch', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(5, 10));
-    const bad: DeltaSnapshot = {
+    const bad: ArenaDelta = {
       tick: 6,
       base_tick: 5,
       server_time_ms: 0,
@@ -488,7 +510,7 @@ describe('the baseline store', () => {
   });
 
   it('drops the states older than a delta’s baseline', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(1, 1));
     store.receive(delta(2, 1, 1, 2));
     store.receive(delta(3, 1, 1, 3));
@@ -499,7 +521,7 @@ describe('the baseline store', () => {
   });
 
   it('a full patch (base 0) is applied to the empty state and keeps older baselines', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(1, 1));
     store.receive(full(3, 3));
     expect(store.ticks()).toEqual([1, 3]);
@@ -507,7 +529,7 @@ describe('the baseline store', () => {
   });
 
   it('holds at most 64 states', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     for (let t = 1; t <= 100; t++) store.receive(full(t, t));
     expect(store.size).toBe(64);
     expect(store.ticks()[0]).toBe(37);
@@ -516,7 +538,7 @@ describe('the baseline store', () => {
   });
 
   it('reset forgets everything (a new connection starts from a full patch)', () => {
-    const store = new Baselines();
+    const store = new ArenaBaselines();
     store.receive(full(9, 1));
     store.reset();
     expect(store.ackTick).toBe(0);
@@ -545,7 +567,7 @@ describe('a delta stream with drops and late acks', () => {
       const r = rng(seed);
       const window = r.int(1, 12);
       const history = new History(window);
-      const client = new Baselines(window);
+      const client = new ArenaBaselines(window);
       let serverAck = 0;
       let acks: { at: number; tick: number }[] = []; // acks in flight
       let prev = emptyArena();
@@ -576,7 +598,7 @@ describe('a delta stream with drops and late acks', () => {
         acks = acks.filter((a) => a.at > i);
         history.push(tick, state);
         const baseTick = history.baselineFor(serverAck);
-        const snap: DeltaSnapshot = {
+        const snap: ArenaDelta = {
           tick,
           base_tick: baseTick,
           server_time_ms: 1_764_000_000_000 + tick,
@@ -607,7 +629,7 @@ describe('a delta stream with drops and late acks', () => {
       const bytes = fromHex(deltaVectors[r.int(0, deltaVectors.length)]!.hex);
       for (let k = r.int(1, 4); k > 0; k--) bytes[r.int(0, bytes.length)] = r.int(0, 256);
       const cut = r.chance(0.2) ? bytes.slice(0, r.int(0, bytes.length)) : bytes;
-      let d: DeltaSnapshot;
+      let d: ArenaDelta;
       try {
         d = decodeDelta(cut);
       } catch (e) {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Game, type GameConnection } from '../src/game';
 import type { ConnectionEvents } from '../src/net';
-import { decodeServerMsg, type ClientMsg } from '../src/protocol';
+import { decodeServerMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
 import type { Frame } from '../src/render';
 import { currentTickcastView } from '../src/view';
 

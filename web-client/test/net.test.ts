@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Connection, backoffDelay, type ConnectionEvents } from '../src/net';
-import { decodeClientMsg, type ClientMsg } from '../src/protocol';
+import { decodeClientMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
 
 /** A scripted stand-in for the browser WebSocket. */
 class FakeSocket {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sanitizeControls, stepBody, type Body } from '../src/physics';
 import { Predictor } from '../src/prediction';
-import type { ArenaInfo, Controls } from '../src/protocol';
+import type { ArenaInfo, Controls } from '../src/arena';
 
 // The arena of the golden "welcome" vector (and the server's defaults).
 const arena: ArenaInfo = {

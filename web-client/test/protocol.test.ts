@@ -2,17 +2,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  EXACT_FLOAT_ENCODING,
-  PROTOCOL_VERSION,
-  ProtocolError,
   decodeClientMsg,
   decodeServerMsg,
   encodeClientMsg,
+  type ArenaClientMsg,
+  type ArenaServerMsg,
+} from '../src/arena';
+import {
+  EXACT_FLOAT_ENCODING,
+  PROTOCOL_VERSION,
+  ProtocolError,
   isRetryableClose,
   uuidToString,
   validateName,
-  type ClientMsg,
-  type ServerMsg,
 } from '../src/protocol';
 
 interface Vector {
@@ -40,14 +42,14 @@ function toHex(bytes: Uint8Array): string {
 }
 
 /** The serde "externally tagged" JSON form used in the vectors file. */
-function serdeForm(msg: ClientMsg | ServerMsg): Record<string, unknown> {
+function serdeForm(msg: ArenaClientMsg | ArenaServerMsg): Record<string, unknown> {
   return { [msg.type]: msg.body };
 }
 
 /** A typed client message from the serde JSON form (keys are already the protocol's names). */
-function clientFromSerde(value: Record<string, unknown>): ClientMsg {
-  const [type, body] = Object.entries(value)[0] as [ClientMsg['type'], never];
-  return { type, body } as ClientMsg;
+function clientFromSerde(value: Record<string, unknown>): ArenaClientMsg {
+  const [type, body] = Object.entries(value)[0] as [ArenaClientMsg['type'], never];
+  return { type, body } as ArenaClientMsg;
 }
 
 describe('protocol vectors (assets/protocol-vectors.json)', () => {

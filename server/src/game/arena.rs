@@ -7,23 +7,20 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
-use tickcast_shared::delta::QuantizedArena;
-use tickcast_shared::{ArenaInfo, ArenaState, Controls, Orb, PlayerId, PlayerState};
+use tickcast_shared::arena::{ArenaInfo, ArenaState, Controls, Orb, PlayerState, QuantizedArena};
+use tickcast_shared::PlayerId;
 
 use super::Game;
 
-/// The arena's parameters, as loaded from `assets/arena.toml`.
+/// The arena's parameters, as loaded from `assets/arena.toml`: the [`ArenaInfo`] every client
+/// gets in its welcome (the file's keys `width` … `boost`), plus what only the server needs.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArenaConfig {
-    pub width: f32,
-    pub height: f32,
-    pub player_radius: f32,
-    pub orb_radius: f32,
-    pub accel: f32,
-    pub max_speed: f32,
-    pub drag: f32,
-    pub boost: f32,
+    /// What clients need for rendering and prediction, sent as `Welcome.game`.
+    #[serde(flatten)]
+    pub info: ArenaInfo,
+    /// Orbs on the field at any time; a collected orb respawns at a random place.
     pub orb_count: u16,
 }
 
@@ -40,16 +37,8 @@ pub enum ArenaConfigError {
 
 impl Default for ArenaConfig {
     fn default() -> Self {
-        let i = ArenaInfo::default();
         ArenaConfig {
-            width: i.width,
-            height: i.height,
-            player_radius: i.player_radius,
-            orb_radius: i.orb_radius,
-            accel: i.accel,
-            max_speed: i.max_speed,
-            drag: i.drag,
-            boost: i.boost,
+            info: ArenaInfo::default(),
             orb_count: 24,
         }
     }
@@ -69,45 +58,33 @@ impl ArenaConfig {
     }
 
     fn validate(&self) -> Result<(), ArenaConfigError> {
+        let i = &self.info;
         let all = [
-            self.width,
-            self.height,
-            self.player_radius,
-            self.orb_radius,
-            self.accel,
-            self.max_speed,
-            self.drag,
-            self.boost,
+            i.width,
+            i.height,
+            i.player_radius,
+            i.orb_radius,
+            i.accel,
+            i.max_speed,
+            i.drag,
+            i.boost,
         ];
         if all.iter().any(|v| !v.is_finite() || *v <= 0.0) {
             return Err(ArenaConfigError::Invalid(
                 "every number must be finite and > 0",
             ));
         }
-        if self.width <= 2.0 * self.player_radius || self.height <= 2.0 * self.player_radius {
+        if i.width <= 2.0 * i.player_radius || i.height <= 2.0 * i.player_radius {
             return Err(ArenaConfigError::Invalid(
                 "the arena must be wider than a player",
             ));
         }
-        if self.drag > 1.0 {
+        if i.drag > 1.0 {
             return Err(ArenaConfigError::Invalid(
                 "drag is a fraction kept per second (0..=1)",
             ));
         }
         Ok(())
-    }
-
-    pub fn info(&self) -> ArenaInfo {
-        ArenaInfo {
-            width: self.width,
-            height: self.height,
-            player_radius: self.player_radius,
-            orb_radius: self.orb_radius,
-            accel: self.accel,
-            max_speed: self.max_speed,
-            drag: self.drag,
-            boost: self.boost,
-        }
     }
 }
 
@@ -142,14 +119,14 @@ impl Arena {
             orbs: Vec::with_capacity(config.orb_count as usize),
         };
         for id in 0..config.orb_count {
-            let (x, y) = arena.random_point(config.orb_radius);
+            let (x, y) = arena.random_point(config.info.orb_radius);
             arena.orbs.push(Orb { id, x, y });
         }
         arena
     }
 
     fn random_point(&mut self, margin: f32) -> (f32, f32) {
-        let c = &self.config;
+        let c = &self.config.info;
         (
             self.rng.gen_range(margin..=c.width - margin),
             self.rng.gen_range(margin..=c.height - margin),
@@ -189,11 +166,11 @@ impl Game for Arena {
     }
 
     fn info(&self) -> ArenaInfo {
-        self.config.info()
+        self.config.info
     }
 
     fn player_joined(&mut self, id: PlayerId, name: &str) {
-        let (x, y) = self.random_point(self.config.player_radius);
+        let (x, y) = self.random_point(self.config.info.player_radius);
         self.players.push(Player {
             id,
             name: name.to_string(),
@@ -219,7 +196,7 @@ impl Game for Arena {
     }
 
     fn step(&mut self, dt: f32) {
-        let c = self.config;
+        let c = self.config.info;
         let keep = c.drag.powf(dt);
         for p in &mut self.players {
             let k = if p.controls.boost() { c.boost } else { 1.0 };
@@ -323,8 +300,8 @@ mod tests {
 
     #[test]
     fn players_never_leave_the_arena() {
-        let c = ArenaConfig::default();
-        let mut g = Arena::new(c, 3);
+        let c = ArenaConfig::default().info;
+        let mut g = Arena::new(ArenaConfig::default(), 3);
         g.player_joined(pid(1), "a");
         for t in 1..=200 {
             g.apply_input(pid(1), t, &Controls::new(1.0, -1.0, Controls::BOOST));
@@ -343,8 +320,8 @@ mod tests {
 
     #[test]
     fn inertia_builds_speed_gradually_up_to_the_cap() {
-        let c = ArenaConfig::default();
-        let mut g = Arena::new(c, 3);
+        let c = ArenaConfig::default().info;
+        let mut g = Arena::new(ArenaConfig::default(), 3);
         g.player_joined(pid(1), "a");
         g.place_player(pid(1), 100.0, 450.0);
         g.apply_input(pid(1), 1, &Controls::new(1.0, 0.0, 0));
@@ -414,5 +391,20 @@ mod tests {
         assert!(ArenaConfig::from_toml(&ok.replace("width = 1600.0", "width = -1.0")).is_err());
         assert!(ArenaConfig::from_toml(&ok.replace("drag = 0.02", "drag = 2.0")).is_err());
         assert!(ArenaConfig::from_toml(&format!("{ok}\nbogus = 1\n")).is_err());
+    }
+
+    #[test]
+    fn a_config_error_names_the_unknown_or_missing_key() {
+        let ok =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml"))
+                .unwrap();
+        let error = |text: &str| match ArenaConfig::from_toml(text) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("{c:?} should have been refused"),
+        };
+        assert!(error(&format!("{ok}\nbogus = 1\n")).contains("unknown field `bogus`"));
+        assert!(error(&ok.replace("width = 1600.0\n", "")).contains("missing field `width`"));
+        assert!(error(&ok.replace("orb_count = 24\n", "")).contains("missing field `orb_count`"));
+        assert!(error(&ok.replace("drag = 0.02", "drag = 2.0")).contains("drag is a fraction"));
     }
 }

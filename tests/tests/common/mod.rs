@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::{spawn, ServerConfig, ServerHandle};
-use tickcast_shared::{
-    decode, encode, ClientMsg, Controls, Input, Join, ServerMsg, Snapshot, Welcome,
+use tickcast_shared::arena::{
+    ArenaClientMsg, ArenaServerMsg, ArenaSnapshot, ArenaWelcome, Controls,
 };
+use tickcast_shared::{decode, encode, ClientMsg, Input, Join, ServerMsg};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -124,13 +125,13 @@ where
 /// What a client saw next.
 #[derive(Debug)]
 pub enum Event {
-    Msg(ServerMsg),
+    Msg(ArenaServerMsg),
     Closed(Option<(u16, String)>),
 }
 
 pub struct Client {
     pub ws: WebSocketStream<TcpStream>,
-    pub welcome: Option<Welcome>,
+    pub welcome: Option<ArenaWelcome>,
     pub seq: u32,
     pub newest_tick: u64,
 }
@@ -176,7 +177,7 @@ impl Client {
         c
     }
 
-    pub async fn expect_welcome(&mut self) -> &Welcome {
+    pub async fn expect_welcome(&mut self) -> &ArenaWelcome {
         loop {
             match self.next(WAIT).await {
                 Event::Msg(ServerMsg::Welcome(w)) => {
@@ -193,7 +194,7 @@ impl Client {
         self.welcome.as_ref().expect("joined").player_id
     }
 
-    pub async fn send(&mut self, msg: &ClientMsg) {
+    pub async fn send(&mut self, msg: &ArenaClientMsg) {
         let bytes = encode(msg).expect("test messages should encode");
         self.ws
             .send(Message::Binary(bytes))
@@ -226,7 +227,7 @@ impl Client {
                 .unwrap_or_else(|_| panic!("no server message within {timeout:?}"));
             match item {
                 Some(Ok(Message::Binary(b))) => {
-                    let msg: ServerMsg = decode(&b).expect("server messages should decode");
+                    let msg: ArenaServerMsg = decode(&b).expect("server messages should decode");
                     if let ServerMsg::Snapshot(s) = &msg {
                         self.newest_tick = self.newest_tick.max(s.tick);
                     }
@@ -241,7 +242,7 @@ impl Client {
         }
     }
 
-    pub async fn next_snapshot(&mut self) -> Snapshot {
+    pub async fn next_snapshot(&mut self) -> ArenaSnapshot {
         loop {
             match self.next(WAIT).await {
                 Event::Msg(ServerMsg::Snapshot(s)) => return s,
@@ -318,7 +319,7 @@ impl Client {
                 break;
             };
             if let Some(Ok(Message::Binary(b))) = item {
-                if let Ok(ServerMsg::Snapshot(s)) = decode::<ServerMsg>(&b) {
+                if let Ok(ServerMsg::Snapshot(s)) = decode::<ArenaServerMsg>(&b) {
                     got += 1;
                     if let Some(l) = last {
                         missing += s.tick.saturating_sub(l + 1);

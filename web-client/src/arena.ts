@@ -1,0 +1,323 @@
+/**
+ * The bundled demo game's side of the protocol, mirroring `shared/src/arena.rs`: the arena's
+ * controls, parameters and snapshot state; its replicated (quantised) form and patch for delta
+ * snapshots; and the codec and aliases that plug these types into the generic envelopes of
+ * `protocol.ts` and the generic delta rules of `delta.ts`. Imports point one way: this module
+ * uses those two, neither of them knows it.
+ */
+import {
+  arr,
+  f32,
+  I32_MAX,
+  I32_MIN,
+  intIn,
+  i32,
+  makeCodec,
+  num,
+  str,
+  u32,
+  uint,
+  U32_MAX,
+  uuid,
+  type ClientMsg,
+  type DeltaSnapshot,
+  type GameWire,
+  type Input,
+  type ServerMsg,
+  type Snapshot,
+  type Welcome,
+} from './protocol';
+import {
+  Baselines,
+  DEFAULT_CAPACITY,
+  applyEntityPatch,
+  entityPatchFromWire,
+  type Diffable,
+  type EntityKind,
+  type EntityPatch,
+} from './delta';
+
+/** Controls.buttons bit 0. */
+export const BUTTON_BOOST = 1;
+/** Positions (units) and velocities (units/s) travel multiplied by this and rounded. */
+export const SCALE = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Types (the wire's field names; uuids as canonical lowercase hex strings)
+
+export interface Controls {
+  x: number;
+  y: number;
+  buttons: number;
+}
+
+export interface ArenaInfo {
+  width: number;
+  height: number;
+  player_radius: number;
+  orb_radius: number;
+  accel: number;
+  max_speed: number;
+  drag: number;
+  boost: number;
+}
+
+export interface PlayerState {
+  id: string;
+  name: string;
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  score: number;
+  last_input: number;
+}
+
+export interface Orb {
+  id: number;
+  x: number;
+  y: number;
+}
+
+export interface ArenaState {
+  players: PlayerState[];
+  orbs: Orb[];
+}
+
+/** A player with position (hundredths of a unit) and velocity (hundredths per second). */
+export interface QuantizedPlayer {
+  id: string;
+  name: string;
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  score: number;
+  last_input: number;
+}
+
+/** An orb with its position in hundredths of a unit. */
+export interface QuantizedOrb {
+  id: number;
+  x: number;
+  y: number;
+}
+
+/** The arena as replicated: players sorted by id (uuid bytes, unsigned), orbs sorted by id. */
+export interface QuantizedArena {
+  players: QuantizedPlayer[];
+  orbs: QuantizedOrb[];
+}
+
+export interface ArenaPatch {
+  players: EntityPatch<QuantizedPlayer>;
+  orbs: EntityPatch<QuantizedOrb>;
+}
+
+/** The baseline of a full patch (`base_tick` 0). */
+export function emptyArena(): QuantizedArena {
+  return { players: [], orbs: [] };
+}
+
+// The arena's messages: the generic envelopes with the arena's types plugged in.
+export type ArenaClientMsg = ClientMsg<Controls>;
+export type ArenaInput = Input<Controls>;
+export type ArenaWelcome = Welcome<ArenaInfo>;
+export type ArenaSnapshot = Snapshot<ArenaState>;
+export type ArenaDelta = DeltaSnapshot<ArenaPatch>;
+export type ArenaServerMsg = ServerMsg<ArenaState, ArenaInfo, ArenaPatch>;
+
+// ---------------------------------------------------------------------------------------------
+// Wire form
+
+function arenaInfo(v: unknown): ArenaInfo {
+  const a = arr(v, 'ArenaInfo', 8);
+  return {
+    width: num(a[0], 'width'),
+    height: num(a[1], 'height'),
+    player_radius: num(a[2], 'player_radius'),
+    orb_radius: num(a[3], 'orb_radius'),
+    accel: num(a[4], 'accel'),
+    max_speed: num(a[5], 'max_speed'),
+    drag: num(a[6], 'drag'),
+    boost: num(a[7], 'boost'),
+  };
+}
+
+function playerState(v: unknown): PlayerState {
+  const p = arr(v, 'PlayerState', 8);
+  return {
+    id: uuid(p[0], 'PlayerState.id'),
+    name: str(p[1], 'PlayerState.name'),
+    x: num(p[2], 'x'),
+    y: num(p[3], 'y'),
+    vx: num(p[4], 'vx'),
+    vy: num(p[5], 'vy'),
+    score: uint(p[6], 'score'),
+    last_input: uint(p[7], 'last_input'),
+  };
+}
+
+function orb(v: unknown): Orb {
+  const o = arr(v, 'Orb', 3);
+  return { id: uint(o[0], 'Orb.id'), x: num(o[1], 'Orb.x'), y: num(o[2], 'Orb.y') };
+}
+
+function arenaState(v: unknown): ArenaState {
+  const s = arr(v, 'ArenaState', 2);
+  return {
+    players: arr(s[0], 'players', 0).map(playerState),
+    orbs: arr(s[1], 'orbs', 0).map(orb),
+  };
+}
+
+function quantizedPlayer(v: unknown): QuantizedPlayer {
+  const p = arr(v, 'QuantizedPlayer', 8);
+  return {
+    id: uuid(p[0], 'QuantizedPlayer.id'),
+    name: str(p[1], 'QuantizedPlayer.name'),
+    x: i32(p[2], 'x'),
+    y: i32(p[3], 'y'),
+    vx: i32(p[4], 'vx'),
+    vy: i32(p[5], 'vy'),
+    score: u32(p[6], 'score'),
+    last_input: u32(p[7], 'last_input'),
+  };
+}
+
+function quantizedOrb(v: unknown): QuantizedOrb {
+  const o = arr(v, 'QuantizedOrb', 3);
+  return { id: intIn(o[0], 'QuantizedOrb.id', 0, 0xffff), x: i32(o[1], 'x'), y: i32(o[2], 'y') };
+}
+
+function arenaPatch(v: unknown): ArenaPatch {
+  const p = arr(v, 'ArenaPatch', 2);
+  return {
+    players: entityPatchFromWire(p[0], 'players', quantizedPlayer),
+    orbs: entityPatchFromWire(p[1], 'orbs', quantizedOrb),
+  };
+}
+
+/** The arena's parts of the messages, as the codec needs them. */
+export const ARENA_WIRE: GameWire<Controls, ArenaState, ArenaInfo, ArenaPatch> = {
+  inputToWire: (c) => [f32(c.x), f32(c.y), c.buttons],
+  inputFromWire: (v) => {
+    const c = arr(v, 'Controls', 3);
+    return { x: num(c[0], 'x'), y: num(c[1], 'y'), buttons: uint(c[2], 'buttons') };
+  },
+  infoFromWire: arenaInfo,
+  stateFromWire: arenaState,
+  patchFromWire: arenaPatch,
+};
+
+/** The arena's codec: encodes {@link ArenaClientMsg}s, decodes {@link ArenaServerMsg}s. */
+export const {
+  encodeClientMsg,
+  decodeClientMsg,
+  decodeServerMsg,
+  clientMsgFromWire,
+  serverMsgFromWire,
+} = makeCodec(ARENA_WIRE);
+
+// ---------------------------------------------------------------------------------------------
+// Applying a patch
+
+const PLAYER_FIELDS = ['x', 'y', 'vx', 'vy', 'score', 'last_input'] as const;
+const I32: readonly [number, number] = [I32_MIN, I32_MAX];
+const U32: readonly [number, number] = [0, U32_MAX];
+
+/**
+ * Players: fields x, y, vx, vy (i32), score, last_input (u32). Ids are canonical lowercase uuid
+ * strings, whose string order is the order of their bytes compared as unsigned numbers.
+ */
+export const PLAYER_KIND: EntityKind<QuantizedPlayer> = {
+  fields: PLAYER_FIELDS.length,
+  compareIds: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  field: (e, i) => e[PLAYER_FIELDS[i]!],
+  withField: (e, i, v) => ({ ...e, [PLAYER_FIELDS[i]!]: v }),
+  range: (i) => (i < 4 ? I32 : U32),
+};
+
+/** Orbs: fields x, y (i32); ids are u16. */
+export const ORB_KIND: EntityKind<QuantizedOrb> = {
+  fields: 2,
+  compareIds: (a, b) => a.id - b.id,
+  field: (e, i) => (i === 0 ? e.x : e.y),
+  withField: (e, i, v) => (i === 0 ? { ...e, x: v } : { ...e, y: v }),
+  range: () => I32,
+};
+
+/** The arena `base` with `patch` applied; throws a {@link DeltaError} if it is malformed. */
+export function applyArenaPatch(base: QuantizedArena, patch: ArenaPatch): QuantizedArena {
+  return {
+    players: applyEntityPatch(PLAYER_KIND, base.players, patch.players),
+    orbs: applyEntityPatch(ORB_KIND, base.orbs, patch.orbs),
+  };
+}
+
+/** The quantised arena as the baseline store rebuilds it. */
+export const ARENA_DIFF: Diffable<QuantizedArena, ArenaPatch> = {
+  empty: emptyArena,
+  apply: applyArenaPatch,
+};
+
+/** The client's store of received arena states (PROTOCOL.md, "The client's baseline store"). */
+export class ArenaBaselines extends Baselines<QuantizedArena, ArenaPatch> {
+  constructor(capacity = DEFAULT_CAPACITY) {
+    super(ARENA_DIFF, capacity);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantisation
+
+/** A float in hundredths, rounded half away from zero; non-finite → 0, huge values saturate. */
+export function quantize(v: number): number {
+  if (Number.isNaN(v)) return 0;
+  const q = Math.sign(v) * Math.round(Math.abs(v) * SCALE);
+  return Math.min(I32_MAX, Math.max(I32_MIN, q)) || 0;
+}
+
+/** The float a quantised value stands for. */
+export function dequantize(q: number): number {
+  return q / SCALE;
+}
+
+/** The float state the renderer, prediction and interpolation use (within 0.005 units). */
+export function dequantizeArena(q: QuantizedArena): ArenaState {
+  return {
+    players: q.players.map((p) => ({
+      id: p.id,
+      name: p.name,
+      x: dequantize(p.x),
+      y: dequantize(p.y),
+      vx: dequantize(p.vx),
+      vy: dequantize(p.vy),
+      score: p.score,
+      last_input: p.last_input,
+    })),
+    orbs: q.orbs.map((o) => ({ id: o.id, x: dequantize(o.x), y: dequantize(o.y) })),
+  };
+}
+
+/** The replicated form of a float state: quantised and sorted by id (first of a repeated id). */
+export function quantizeArena(state: ArenaState): QuantizedArena {
+  const players = state.players
+    .map((p) => ({
+      id: p.id,
+      name: p.name,
+      x: quantize(p.x),
+      y: quantize(p.y),
+      vx: quantize(p.vx),
+      vy: quantize(p.vy),
+      score: p.score,
+      last_input: p.last_input,
+    }))
+    .sort(PLAYER_KIND.compareIds)
+    .filter((p, i, all) => i === 0 || all[i - 1]!.id !== p.id);
+  const orbs = state.orbs
+    .map((o) => ({ id: o.id, x: quantize(o.x), y: quantize(o.y) }))
+    .sort(ORB_KIND.compareIds)
+    .filter((o, i, all) => i === 0 || all[i - 1]!.id !== o.id);
+  return { players, orbs };
+}
