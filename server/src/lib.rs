@@ -29,9 +29,11 @@
 pub mod admission;
 pub mod config;
 pub mod conn;
+pub mod delivery;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
+pub mod members;
 pub mod metrics;
 pub mod rate_limit;
 pub mod registry;
@@ -39,6 +41,7 @@ pub mod room;
 pub mod schedule;
 pub mod seat;
 pub mod session;
+pub mod snapshots;
 pub mod tls;
 /// Join tokens live in the protocol crate (clients and login services mint them too).
 pub use tickcast_shared::token;

@@ -38,15 +38,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
 use crate::registry::{JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
-use crate::seat::Seat;
-
-// ---- messages the session handles ----
-
-/// "Your seat has something for you": a new snapshot, or a close request. Carries no data: the
-/// data waits in the seat, so a session that is woken late still finds only the newest snapshot.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Wake;
+use crate::seat::{Seat, Wake};
 
 // ---- pure checks (also driven by the fuzz targets in `fuzz/`) ----
 
@@ -142,7 +134,6 @@ pub struct Session<G: Game> {
     oversized: Tripped,
     phase: Phase<G>,
     last_heard: Instant,
-    last_seq: u32,
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
@@ -168,7 +159,6 @@ impl<G: Game> Session<G> {
             oversized,
             phase: Phase::Lobby,
             last_heard: Instant::now(),
-            last_seq: 0,
             stale_input_reported: false,
             fragments: None,
             written_since_check: usize::MAX,
@@ -296,7 +286,8 @@ impl<G: Game> Session<G> {
                     return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
                 };
                 seat.ack(input.ack_tick);
-                if input.seq <= self.last_seq {
+                // The seat keeps the player's seq (it carries over a resume).
+                if seat.push_input(input.seq, input.controls).is_err() {
                     self.env.metrics.inputs_dropped_total.inc();
                     if !std::mem::replace(&mut self.stale_input_reported, true) {
                         self.send_error(
@@ -307,8 +298,6 @@ impl<G: Game> Session<G> {
                     }
                     return;
                 }
-                self.last_seq = input.seq;
-                seat.push_input(input.seq, input.controls);
                 self.env.metrics.inputs_total.inc();
             }
             ClientMsg::Ping(ping) => self.send(
