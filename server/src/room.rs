@@ -1,6 +1,7 @@
 //! The room actor: owns one [`Game`] instance and runs its fixed-tick loop. It only wires the
 //! pure units together and does the I/O:
 //! - [`crate::members`]: who is seated, detached, resumed;
+//! - [`crate::inputs`]: feeding queued inputs to the game, and letting go on a lost connection;
 //! - [`crate::delivery`]: what each seat gets this tick (full, delta, held, stalled);
 //! - [`crate::snapshots`]: the tick's encodings (one full, one delta per distinct baseline);
 //! - [`crate::schedule`]: when the next tick is due.
@@ -27,6 +28,7 @@ use tickcast_shared::{close, EncodeError, PlayerId};
 use crate::config::ServerConfig;
 use crate::delivery::{Delivery, DeliveryRules};
 use crate::game::Game;
+use crate::inputs::{apply_queued, release_controls};
 use crate::members::{Connection, Member, Members, Resumed};
 use crate::metrics::Metrics;
 use crate::schedule::TickSchedule;
@@ -106,10 +108,7 @@ impl<G: Game> Room<G> {
                 .any(|m| m.is_attached() && m.seat.deltas());
         let stepped = catch_unwind(AssertUnwindSafe(|| {
             for m in self.members.iter() {
-                m.seat.drain_inputs(&mut self.input_buf);
-                for (seq, input) in self.input_buf.drain(..) {
-                    self.game.apply_input(m.player_id, seq, &input);
-                }
+                apply_queued(&mut self.game, m.player_id, &m.seat, &mut self.input_buf);
             }
             self.game.step(self.dt);
             let state = self.game.snapshot();
@@ -231,17 +230,10 @@ impl<G: Game> Room<G> {
             return;
         };
         tracing::info!(room_id = %self.id, %player_id, "connection lost; seat held for a resume");
-        // Let go of the controls: a disconnected player should not keep running. What the
-        // connection queued before it was lost is applied first, so the neutral input is the
-        // last word; it reuses the last seq, as it is no new client input (`Game::apply_input`).
-        m.seat.drain_inputs(&mut self.input_buf);
-        let last_seq = m.seat.last_input_seq();
-        let (game, inputs) = (&mut self.game, &mut self.input_buf);
+        // Let go of the controls: a disconnected player should not keep running.
+        let (game, buf) = (&mut self.game, &mut self.input_buf);
         let released = catch_unwind(AssertUnwindSafe(|| {
-            for (seq, input) in inputs.drain(..) {
-                game.apply_input(player_id, seq, &input);
-            }
-            game.apply_input(player_id, last_seq, &G::Input::default());
+            release_controls(game, player_id, &m.seat, buf)
         }));
         self.input_buf.clear();
         if released.is_err() {
