@@ -98,14 +98,9 @@ impl<I, W> Members<I, W> {
         self.list.iter()
     }
 
-    /// The member at `i` (in no particular order; see [`Members::swap_remove`]).
+    /// The member at `i` (in join order until someone leaves; removals reorder).
     pub fn get(&self, i: usize) -> Option<&Member<I, W>> {
         self.list.get(i)
-    }
-
-    /// Removes the member at `i`; the last member takes its place.
-    pub fn swap_remove(&mut self, i: usize) -> Member<I, W> {
-        self.list.swap_remove(i)
     }
 
     /// Removes every member (the room is closing).

@@ -60,6 +60,10 @@ pub struct Room<G: Game> {
     stats: Arc<RoomStats>,
     registry: Recipient<RoomEvent>,
     input_buf: Vec<(u32, G::Input)>,
+    /// Seats found stalled, and seats whose session is gone, during a fan-out (player, seat id).
+    /// Kept between ticks so that a tick allocates nothing.
+    stalled: Vec<(PlayerId, u64)>,
+    gone: Vec<(PlayerId, u64)>,
     snapshots: TickSnapshots<G>,
     last_tick_offers: usize,
 }
@@ -88,6 +92,8 @@ impl<G: Game> Room<G> {
             stats,
             registry,
             input_buf: Vec::new(),
+            stalled: Vec::new(),
+            gone: Vec::new(),
             last_tick_offers: 0,
             config,
         }
@@ -149,24 +155,19 @@ impl<G: Game> Room<G> {
     }
 
     /// Hands each seat what the delivery rules say it gets this tick, and wakes its session.
+    /// Seats that must leave the list (stalled) or change state (session gone) are noted and
+    /// dealt with after the loop.
     fn fan_out(&mut self, ctx: &mut Context<Self>) -> Result<(), EncodeError> {
         let (mut dropped, mut held, mut offers) = (0, 0, 0);
-        let mut i = 0;
-        while let Some(m) = self.members.get(i) {
+        for m in self.members.iter() {
             let bytes = match self.rules.deliver(self.tick, m.view()) {
-                Delivery::Skip => {
-                    i += 1;
-                    continue;
-                }
+                Delivery::Skip => continue,
                 Delivery::Evict => {
-                    // The last member moves into slot `i`: look at `i` again.
-                    let m = self.members.swap_remove(i);
-                    self.disconnect_stalled(ctx, m);
+                    self.stalled.push((m.player_id, m.seat.id()));
                     continue;
                 }
                 Delivery::Hold => {
                     held += 1;
-                    i += 1;
                     continue;
                 }
                 Delivery::Full => self.snapshots.full()?,
@@ -179,17 +180,20 @@ impl<G: Game> Room<G> {
             if m.seat.offer(self.tick, bytes) {
                 dropped += 1;
             }
-            i += 1;
-            match m.wake.try_send(Wake) {
-                // Full: a wake is already queued, the session will find the newest snapshot.
-                Ok(()) | Err(SendError::Full(_)) => {}
+            // `Full`: a wake is already queued, the session will find the newest snapshot.
+            if let Err(SendError::Closed(_)) = m.wake.try_send(Wake) {
                 // The session is gone (it died mid-join, or its DetachPlayer has not arrived
                 // yet): hold the seat for a resume, as a lost connection's is.
-                Err(SendError::Closed(_)) => {
-                    let player_id = m.player_id;
-                    self.detach(ctx, player_id, None);
-                }
+                self.gone.push((m.player_id, m.seat.id()));
             }
+        }
+        while let Some((player_id, seat_id)) = self.stalled.pop() {
+            if let Some(m) = self.members.remove(player_id, seat_id) {
+                self.disconnect_stalled(ctx, m);
+            }
+        }
+        while let Some((player_id, seat_id)) = self.gone.pop() {
+            self.detach(ctx, player_id, Some(seat_id));
         }
         if dropped > 0 {
             self.metrics.frames_dropped_total.inc_by(dropped);
