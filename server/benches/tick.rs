@@ -15,8 +15,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::game::Game;
-use tickcast_server::seat::Seat;
-use tickcast_server::session::Wake;
+use tickcast_server::seat::{Seat, Wake};
 use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
 use tickcast_shared::delta::Diffable;
 use tickcast_shared::{decode, encode_into, DeltaSnapshot, ServerMsg, Snapshot};
@@ -126,15 +125,17 @@ fn room_tick(c: &mut Criterion) {
                 .collect()
         });
         group.throughput(Throughput::Elements(seats as u64));
+        // Outside the routine, which criterion calls many times: a seat refuses a seq it saw.
+        let mut tick = 0u64;
         group.bench_with_input(BenchmarkId::from_parameter(seats), &seats, |b, _| {
             let mut g = g.clone();
             let mut buf = Vec::with_capacity(2048);
-            let mut tick = 0u64;
             let mut inputs = Vec::new();
             b.iter(|| {
                 tick += 1;
                 for (i, (seat, _)) in sinks.iter().enumerate().take(ids.len()) {
-                    seat.push_input(tick as u32, Controls::new(1.0, 0.0, 0));
+                    seat.push_input(tick as u32, Controls::new(1.0, 0.0, 0))
+                        .expect("the tick, hence the seq, increases");
                     seat.drain_inputs(&mut inputs);
                     for (seq, input) in inputs.drain(..) {
                         g.apply_input(ids[i], seq, &input);

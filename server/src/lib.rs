@@ -9,7 +9,8 @@
 //!   ([`rate_limit`]), forward, write;
 //! - [`registry`]: one actor that creates, matches, lists and disposes rooms;
 //! - [`room`]: one actor per room running the fixed-tick loop ([`schedule`]), encoding one
-//!   snapshot per tick and handing it to every [`seat`] (latest wins: backpressure);
+//!   snapshot per tick ([`snapshots`]) and handing it to every [`seat`] (latest wins:
+//!   backpressure) as the pure [`delivery`] rules say, with its players kept in [`members`];
 //! - [`game`]: the pure, deterministic simulation behind the [`Game`] trait, with the bundled
 //!   [`game::arena::Arena`] and a tiny [`game::counter::Counter`].
 //!
@@ -31,10 +32,13 @@ pub mod admission;
 pub mod args;
 pub mod config;
 pub mod conn;
+pub mod delivery;
 pub mod drain;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
+pub mod inputs;
+pub mod members;
 pub mod metrics;
 pub mod rate_limit;
 pub mod registry;
@@ -42,6 +46,7 @@ pub mod room;
 pub mod schedule;
 pub mod seat;
 pub mod session;
+pub mod snapshots;
 pub mod tls;
 /// Join tokens live in the protocol crate (clients and login services mint them too).
 pub use tickcast_shared::token;

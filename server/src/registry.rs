@@ -24,8 +24,7 @@ use crate::room::{
     AddPlayer, Admitted, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent,
     RoomStats,
 };
-use crate::seat::Seat;
-use crate::session::Wake;
+use crate::seat::{Seat, Wake};
 
 // ---- messages the registry handles ----
 

@@ -2,6 +2,8 @@
 //! start instant rather than by sleeping one period after each tick, so lateness never
 //! accumulates (no drift). A tick that overruns its budget makes the schedule skip the deadlines
 //! already missed instead of running catch-up ticks back to back.
+//!
+//! Also home of [`ticks_in`], the one conversion of a configured duration into a tick count.
 
 use std::time::{Duration, Instant};
 
@@ -60,6 +62,19 @@ impl TickSchedule {
     }
 }
 
+/// How many ticks of `period` it takes to cover `span`, rounded up: a timeout counted in ticks
+/// never fires before its duration has passed. Zero for a zero span (callers that need at least
+/// one tick say so with `.max(1)`). Exact integer arithmetic on nanoseconds.
+///
+/// Note that [`TickSchedule::period_for`] rounds the period to whole nanoseconds (1/30 s is
+/// 33,333,333 ns, a hair short), so a span of a whole number of nominal periods can count one
+/// tick more: 10 s at 30 Hz is 301 ticks.
+pub fn ticks_in(span: Duration, period: Duration) -> u64 {
+    assert!(!period.is_zero(), "a tick period should be positive");
+    let ticks = span.as_nanos().div_ceil(period.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +125,49 @@ mod tests {
             Duration::from_secs_f64(1.0 / 30.0)
         );
         assert_eq!(TickSchedule::period_for(0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn ticks_in_rounds_a_partial_tick_up() {
+        let p = Duration::from_millis(50);
+        assert_eq!(ticks_in(Duration::from_millis(500), p), 10);
+        assert_eq!(ticks_in(Duration::from_millis(501), p), 11);
+        assert_eq!(ticks_in(Duration::from_millis(1), p), 1);
+        assert_eq!(ticks_in(Duration::from_nanos(49_999_999), p), 1);
+    }
+
+    #[test]
+    fn ticks_in_a_zero_span_is_zero() {
+        assert_eq!(ticks_in(Duration::ZERO, P), 0);
+    }
+
+    #[test]
+    fn ticks_in_counts_the_nanosecond_short_period_of_30_hz() {
+        let p = TickSchedule::period_for(30);
+        assert_eq!(p, Duration::from_nanos(33_333_333));
+        // As the room has always counted them (the float formula it replaced gave the same).
+        assert_eq!(ticks_in(Duration::from_secs(10), p), 301);
+        assert_eq!(ticks_in(Duration::from_millis(500), p), 16);
+        assert_eq!(ticks_in(Duration::from_millis(300), p), 10);
+    }
+
+    #[test]
+    fn ticks_in_matches_the_float_formula_it_replaced_for_common_settings() {
+        let float =
+            |span: Duration, p: Duration| (span.as_secs_f64() / p.as_secs_f64()).ceil() as u64;
+        for hz in [1, 10, 20, 30, 60, 64, 128] {
+            let p = TickSchedule::period_for(hz);
+            for ms in [
+                0, 1, 100, 250, 300, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 15_000,
+            ] {
+                let span = Duration::from_millis(ms);
+                assert_eq!(ticks_in(span, p), float(span, p), "{ms} ms at {hz} Hz");
+            }
+        }
+    }
+
+    #[test]
+    fn ticks_in_saturates_instead_of_wrapping() {
+        assert_eq!(ticks_in(Duration::MAX, Duration::from_nanos(1)), u64::MAX);
     }
 }

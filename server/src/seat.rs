@@ -21,19 +21,49 @@
 //! the same or a newer acknowledged baseline, never against the frame it replaces.
 //!
 //! Inputs travel the other way through a small bounded queue, so a flooding client can never grow
-//! the room's mailbox: the room drains the queue once per tick.
+//! the room's mailbox: the room drains the queue once per tick. The seat is also the one keeper
+//! of the player's input seq: it refuses an input whose seq is not above the newest it accepted
+//! ([`Seat::push_input`]), and a resumed connection's seat carries on from the old one's
+//! ([`Seat::continue_inputs_from`]), so the game sees each player's seqs strictly increase.
+//!
+//! Talks to: the session (takes snapshots, pushes inputs, acks) and the room (offers snapshots,
+//! drains inputs, watches for stalls); [`Wake`] is the one message between them.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use actix_web_actors::ws::CloseReason;
+use actix::Message;
 use bytes::Bytes;
 use parking_lot::Mutex;
+use tickcast_shared::close::Close;
 
 use crate::conn::ConnHandle;
 
 /// How many inputs wait per player between two ticks; older ones are dropped first.
 pub const INPUT_QUEUE_CAPACITY: usize = 8;
+
+/// Room → session: "your seat has something for you": a new snapshot, or a close request.
+/// Carries no data: the data waits in the seat, so a session that is woken late still finds only
+/// the newest snapshot. Sent with `try_send` on the one `Recipient` the room stored at join.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+/// An input whose seq is not above the newest one the seat accepted (a replay, a reordering, or
+/// a resumed client that restarted its count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("input seq {seq} is not above the last accepted one ({last})")]
+pub struct StaleInput {
+    pub seq: u32,
+    pub last: u32,
+}
+
+/// The input queue and the newest seq accepted into it, under one lock.
+struct Inputs<I> {
+    queue: VecDeque<(u32, I)>,
+    /// The newest seq accepted (0 before the first input; seqs start at 1).
+    last_seq: u32,
+}
 
 impl<I> Default for Seat<I> {
     fn default() -> Self {
@@ -49,9 +79,9 @@ pub struct Seat<I> {
     /// The newest snapshot the session has not written yet.
     pending: Mutex<Option<(u64, Bytes)>>,
     /// Inputs not yet applied, in arrival (= seq) order.
-    inputs: Mutex<VecDeque<(u32, I)>>,
+    inputs: Mutex<Inputs<I>>,
     /// Set by the room when the session must close (stall, room failure, shutdown).
-    close: Mutex<Option<CloseReason>>,
+    close: Mutex<Option<Close>>,
     /// Tick of the last snapshot the session took (written by the session, read by the room).
     taken_tick: AtomicU64,
     /// Whether the client applies delta snapshots (fixed at join).
@@ -87,7 +117,10 @@ impl<I> Seat<I> {
         Seat {
             id: NEXT_ID.fetch_add(1, Relaxed),
             pending: Mutex::new(None),
-            inputs: Mutex::new(VecDeque::with_capacity(INPUT_QUEUE_CAPACITY)),
+            inputs: Mutex::new(Inputs {
+                queue: VecDeque::with_capacity(INPUT_QUEUE_CAPACITY),
+                last_seq: 0,
+            }),
             close: Mutex::new(None),
             taken_tick: AtomicU64::new(0),
             deltas: false,
@@ -160,29 +193,52 @@ impl<I> Seat<I> {
         self.taken_tick.store(tick, Relaxed);
     }
 
-    /// Session: queue an input; the oldest is dropped when the queue is full.
-    pub fn push_input(&self, seq: u32, input: I) {
-        let mut q = self.inputs.lock();
-        if q.len() >= INPUT_QUEUE_CAPACITY {
-            q.pop_front();
+    /// Session: queue an input whose seq is above every one accepted before (else it is
+    /// refused, and the session tells the client); the oldest is dropped when the queue is full.
+    pub fn push_input(&self, seq: u32, input: I) -> Result<(), StaleInput> {
+        let mut inputs = self.inputs.lock();
+        if seq <= inputs.last_seq {
+            return Err(StaleInput {
+                seq,
+                last: inputs.last_seq,
+            });
+        }
+        inputs.last_seq = seq;
+        if inputs.queue.len() >= INPUT_QUEUE_CAPACITY {
+            inputs.queue.pop_front();
             self.inputs_dropped.fetch_add(1, Relaxed);
         }
-        q.push_back((seq, input));
+        inputs.queue.push_back((seq, input));
+        Ok(())
     }
 
     /// Room: take every queued input, oldest first.
     pub fn drain_inputs(&self, into: &mut Vec<(u32, I)>) {
-        into.extend(self.inputs.lock().drain(..));
+        into.extend(self.inputs.lock().queue.drain(..));
+    }
+
+    /// Room: the newest input seq accepted, which once the queue is drained is the player's last
+    /// applied one (the queue drops its oldest, never its newest).
+    pub fn last_input_seq(&self) -> u32 {
+        self.inputs.lock().last_seq
+    }
+
+    /// Room, on a resume: this (new) seat carries on from `old`'s input seq, so the resumed
+    /// client's seqs must keep increasing, as the game's ack does (`shared/PROTOCOL.md`).
+    pub fn continue_inputs_from(&self, old: &Seat<I>) {
+        let last = old.last_input_seq();
+        let mut inputs = self.inputs.lock();
+        inputs.last_seq = inputs.last_seq.max(last);
     }
 
     /// Room: ask the session to close with `reason` at its next wake.
-    pub fn request_close(&self, reason: CloseReason) {
-        *self.close.lock() = Some(reason);
+    pub fn request_close(&self, close: Close) {
+        *self.close.lock() = Some(close);
         self.pending.lock().take();
     }
 
     /// Session: a close the room asked for.
-    pub fn close_requested(&self) -> Option<CloseReason> {
+    pub fn close_requested(&self) -> Option<Close> {
         self.close.lock().take()
     }
 
@@ -238,7 +294,7 @@ mod tests {
     fn the_input_queue_is_bounded_and_keeps_the_newest() {
         let seat: Seat<u32> = Seat::new();
         for seq in 1..=20 {
-            seat.push_input(seq, seq);
+            seat.push_input(seq, seq).expect("seqs 1..=20 increase");
         }
         let mut out = Vec::new();
         seat.drain_inputs(&mut out);
@@ -274,9 +330,39 @@ mod tests {
     fn a_close_request_discards_the_pending_snapshot() {
         let seat: Seat<()> = Seat::new();
         seat.offer(1, Bytes::from_static(b"x"));
-        seat.request_close(CloseReason::from(actix_web_actors::ws::CloseCode::Away));
+        seat.request_close(Close::RoomClosed);
         assert!(seat.pending.lock().is_none());
         assert!(seat.close_requested().is_some());
         assert!(seat.close_requested().is_none());
+    }
+
+    #[test]
+    fn an_input_whose_seq_does_not_increase_is_refused() {
+        let seat: Seat<u32> = Seat::new();
+        assert_eq!(seat.push_input(0, 0), Err(StaleInput { seq: 0, last: 0 }));
+        assert_eq!(seat.push_input(5, 5), Ok(()));
+        assert_eq!(seat.push_input(5, 5), Err(StaleInput { seq: 5, last: 5 }));
+        assert_eq!(seat.push_input(3, 3), Err(StaleInput { seq: 3, last: 5 }));
+        assert_eq!(seat.push_input(6, 6), Ok(()));
+        let mut out = Vec::new();
+        seat.drain_inputs(&mut out);
+        assert_eq!(out, vec![(5, 5), (6, 6)]);
+        assert_eq!(seat.last_input_seq(), 6);
+    }
+
+    #[test]
+    fn a_resumed_seat_carries_on_from_the_old_seats_input_seq() {
+        let old: Seat<u32> = Seat::new();
+        old.push_input(41, 0).expect("first input");
+        old.push_input(42, 0).expect("increasing");
+        let resumed: Seat<u32> = Seat::new();
+        resumed.continue_inputs_from(&old);
+        assert_eq!(resumed.last_input_seq(), 42);
+        assert_eq!(
+            resumed.push_input(1, 0),
+            Err(StaleInput { seq: 1, last: 42 }),
+            "a client that restarts its count is refused"
+        );
+        assert_eq!(resumed.push_input(43, 0), Ok(()));
     }
 }

@@ -27,7 +27,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use actix_http::ws::Item;
-use actix_web_actors::ws::{self, CloseReason, ProtocolError};
+use actix_web_actors::ws::{self, ProtocolError};
 use bytes::BytesMut;
 use tickcast_shared::close::Close;
 use tickcast_shared::{encode, error_code, ClientMsg, ErrorMsg, Pong, ServerMsg, Welcome};
@@ -44,18 +44,10 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
 use crate::registry::{JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
-use crate::seat::Seat;
+use crate::seat::{Seat, Wake};
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
-
-// ---- messages the session handles ----
-
-/// "Your seat has something for you": a new snapshot, or a close request. Carries no data: the
-/// data waits in the seat, so a session that is woken late still finds only the newest snapshot.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Wake;
 
 // ---- the actor ----
 
@@ -124,7 +116,6 @@ pub struct Session<G: Game> {
     cut: Tripped,
     phase: Phase<G>,
     last_heard: Instant,
-    last_seq: u32,
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
@@ -150,7 +141,6 @@ impl<G: Game> Session<G> {
             cut,
             phase: Phase::Lobby,
             last_heard: Instant::now(),
-            last_seq: 0,
             stale_input_reported: false,
             fragments: None,
             written_since_check: usize::MAX,
@@ -182,17 +172,13 @@ impl<G: Game> Session<G> {
         }
     }
 
-    /// Queue the close frame for `close` and stop.
+    /// Queue the close frame for `close` and stop, leaving the room first if still in one.
+    /// Protocol-error codes are counted. Does nothing once a close is under way.
     fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, close: Close) {
-        self.send_close(ctx, close_frame(&close));
-    }
-
-    /// Queue `frame` and stop, leaving the room first if still in one. Protocol-error codes are
-    /// counted. Does nothing once a close is under way.
-    fn send_close(&mut self, ctx: &mut ws::WebsocketContext<Self>, frame: CloseReason) {
         let Ok(membership) = self.phase.begin_close() else {
             return;
         };
+        let frame = close_frame(&close);
         let code = u16::from(frame.code);
         if is_protocol_close(code) {
             self.env.metrics.protocol_closes_total.inc();
@@ -244,7 +230,8 @@ impl<G: Game> Session<G> {
                     return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
                 };
                 seat.ack(input.ack_tick);
-                if input.seq <= self.last_seq {
+                // The seat keeps the player's seq (it carries over a resume).
+                if seat.push_input(input.seq, input.controls).is_err() {
                     self.env.metrics.inputs_dropped_total.inc();
                     if !std::mem::replace(&mut self.stale_input_reported, true) {
                         self.send_error(
@@ -255,8 +242,6 @@ impl<G: Game> Session<G> {
                     }
                     return;
                 }
-                self.last_seq = input.seq;
-                seat.push_input(input.seq, input.controls);
                 self.env.metrics.inputs_total.inc();
             }
             ClientMsg::Ping(ping) => self.send(
@@ -285,7 +270,7 @@ impl<G: Game> Session<G> {
             }
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
         }
-        let deltas = join.deltas && self.env.config.delta_window > 0;
+        let deltas = join.deltas && self.env.config.deltas_enabled();
         let seat = Arc::new(Seat::new().with_deltas(deltas));
         let wake = ctx.address().recipient();
         let registry = self.env.registry.clone();
@@ -442,10 +427,10 @@ impl<G: Game> Handler<Wake> for Session<G> {
         let Some(Membership { seat, .. }) = self.phase.membership() else {
             return;
         };
-        if let Some(frame) = seat.close_requested() {
+        if let Some(close) = seat.close_requested() {
             // The room already removed the player: don't ask it again.
             self.phase.release();
-            return self.send_close(ctx, frame);
+            return self.close(ctx, close);
         }
         // The client is not reading: leave the snapshot pending. If a newer one comes first it
         // replaces this one (a counted drop); the client gets the newest when it reads again.

@@ -44,8 +44,11 @@ pub trait Game: Send + Unpin + 'static {
     /// A player left the room (any kind of disconnect).
     fn player_left(&mut self, id: PlayerId);
 
-    /// Applies one input; `seq` is strictly greater than the player's previous one (the runtime
-    /// guarantees it) and is the value the snapshot must report as that player's ack.
+    /// Applies one input; `seq` is the value the snapshot must report as that player's ack. The
+    /// runtime guarantees it never decreases: each client input's seq is strictly greater than
+    /// the player's previous one (across a resume too), and the neutral `Input::default()`
+    /// applied when the player's connection drops repeats the last seq, as it is no new client
+    /// input and must not move the ack.
     fn apply_input(&mut self, id: PlayerId, seq: u32, input: &Self::Input);
 
     /// Advances the simulation by one tick of `dt` seconds.

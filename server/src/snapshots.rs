@@ -1,0 +1,248 @@
+//! A room's snapshot encodings for one tick: the full snapshot, encoded at most once, and one
+//! delta per distinct baseline, from a window of recent replicated states ([`History`]).
+//!
+//! Seats that share a baseline share one encoding: a tick costs one encoding per *distinct*
+//! baseline, not one per session (acks arrive a tick or two behind: about 1.3 encodings per
+//! tick for rooms of 16 at 1,000 bots, BENCHMARKS.md). Every encoding is one allocation, and
+//! every seat gets a reference-counted handle to it.
+//!
+//! Talks to: nobody. The room (`room.rs`) calls [`TickSnapshots::begin`] once per tick, then
+//! [`TickSnapshots::full`] or [`TickSnapshots::delta`] for each seat as the delivery rules say
+//! (`delivery.rs`), then [`TickSnapshots::end`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tickcast_shared::delta::{Diffable, History};
+use tickcast_shared::{encode_into, DeltaSnapshot, EncodeError, ServerMsg, Snapshot};
+
+use crate::game::Game;
+use crate::metrics::Metrics;
+
+/// What a room sends, for game `G`.
+pub type Msg<G> =
+    ServerMsg<<G as Game>::State, <G as Game>::Info, <<G as Game>::Frame as Diffable>::Patch>;
+
+/// The replicated states kept as baselines, and this tick's encodings.
+pub struct TickSnapshots<G: Game> {
+    /// Recent replicated states, the baselines of delta clients.
+    history: History<G::Frame>,
+    buf: Vec<u8>,
+    tick: u64,
+    /// When this tick was stepped (ms since the epoch).
+    time_ms: u64,
+    /// This tick's state until the full snapshot is encoded, and that encoding.
+    state: Option<G::State>,
+    full: Option<Bytes>,
+    /// This tick's delta encodings, one per baseline tick (0 = against the empty state).
+    deltas: Vec<(u64, Bytes)>,
+    metrics: Arc<Metrics>,
+}
+
+impl<G: Game> TickSnapshots<G> {
+    /// Keeps up to `window` replicated states (at least 1).
+    pub fn new(window: usize, metrics: Arc<Metrics>) -> Self {
+        TickSnapshots {
+            history: History::new(window),
+            buf: Vec::with_capacity(1024),
+            tick: 0,
+            time_ms: 0,
+            state: None,
+            full: None,
+            deltas: Vec::new(),
+            metrics,
+        }
+    }
+
+    /// Records the replicated state of `tick` as a possible baseline.
+    pub fn record(&mut self, tick: u64, frame: G::Frame) {
+        self.history.push(tick, frame);
+    }
+
+    /// Forgets the states older than `floor` (see [`crate::delivery::baseline_floor`]).
+    pub fn forget_before(&mut self, floor: u64) {
+        self.history.forget_before(floor);
+    }
+
+    /// Starts tick `tick`, stepped at `time_ms`, whose snapshot state is `state`: the last
+    /// tick's encodings are dropped.
+    pub fn begin(&mut self, tick: u64, time_ms: u64, state: G::State) {
+        self.tick = tick;
+        self.time_ms = time_ms;
+        self.state = Some(state);
+        self.full = None;
+        self.deltas.clear();
+    }
+
+    /// Ends the tick: the state is dropped if no full snapshot needed it; the encodings are
+    /// kept for [`TickSnapshots::encodings`].
+    pub fn end(&mut self) {
+        self.state = None;
+    }
+
+    /// The full snapshot of this tick, encoded at most once.
+    pub fn full(&mut self) -> Result<Bytes, EncodeError> {
+        if let Some(bytes) = &self.full {
+            return Ok(bytes.clone());
+        }
+        let state = self
+            .state
+            .take()
+            .expect("the tick's state should be kept until its full snapshot is encoded");
+        let msg: Msg<G> = ServerMsg::Snapshot(Snapshot {
+            tick: self.tick,
+            server_time_ms: self.time_ms,
+            state,
+        });
+        let bytes = self.encode(&msg, "full")?;
+        self.full = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    /// This tick's delta for a client that acknowledged `acked`, encoded once per baseline.
+    pub fn delta(&mut self, acked: u64) -> Result<Bytes, EncodeError> {
+        let base_tick = self.history.baseline_for(acked);
+        if base_tick == 0 {
+            self.metrics.delta_rebaselines_total.inc();
+        }
+        if let Some((_, bytes)) = self.deltas.iter().find(|(b, _)| *b == base_tick) {
+            return Ok(bytes.clone());
+        }
+        let Some(patch) = self
+            .history
+            .patch_from(base_tick)
+            .filter(|_| self.history.latest().is_some_and(|(t, _)| t == self.tick))
+        else {
+            // Nothing replicated this tick (deltas turned on mid-tick): a full snapshot is
+            // always a valid answer.
+            return self.full();
+        };
+        let msg: Msg<G> = ServerMsg::Delta(DeltaSnapshot {
+            tick: self.tick,
+            base_tick,
+            server_time_ms: self.time_ms,
+            patch,
+        });
+        let kind = if base_tick == 0 {
+            "delta_full"
+        } else {
+            "delta"
+        };
+        let bytes = self.encode(&msg, kind)?;
+        self.deltas.push((base_tick, bytes.clone()));
+        Ok(bytes)
+    }
+
+    /// Snapshots encoded this (or, between ticks, the last) tick.
+    pub fn encodings(&self) -> usize {
+        usize::from(self.full.is_some()) + self.deltas.len()
+    }
+
+    /// States kept as delta baselines.
+    pub fn baselines_held(&self) -> usize {
+        self.history.len()
+    }
+
+    fn encode(&mut self, msg: &Msg<G>, kind: &str) -> Result<Bytes, EncodeError> {
+        encode_into(msg, &mut self.buf)?;
+        // One allocation per encoding; every seat gets a reference-counted handle to it.
+        let bytes = Bytes::copy_from_slice(&self.buf);
+        self.metrics.snapshot_encodings_total.inc();
+        self.metrics.snapshot_bytes_total.inc_by(bytes.len() as u64);
+        self.metrics
+            .snapshot_size_bytes
+            .with_label_values(&[kind])
+            .observe(bytes.len() as f64);
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::counter::{Counter, CounterState};
+    use tickcast_shared::decode;
+
+    fn state(total: i64) -> CounterState {
+        CounterState {
+            total,
+            players: Vec::new(),
+        }
+    }
+
+    /// Ticks 1..=`ticks` replicated, tick `ticks` begun.
+    fn snapshots(ticks: u64) -> TickSnapshots<Counter> {
+        let mut s = TickSnapshots::new(8, Arc::new(Metrics::new()));
+        for tick in 1..=ticks {
+            s.record(tick, state(tick as i64));
+        }
+        s.begin(ticks, 1_000, state(ticks as i64));
+        s
+    }
+
+    /// (tick, base tick) of a delta; (tick, none) of a full snapshot.
+    fn kind(bytes: &[u8]) -> (u64, Option<u64>) {
+        match decode::<Msg<Counter>>(bytes).expect("the room's own encoding decodes") {
+            ServerMsg::Snapshot(s) => (s.tick, None),
+            ServerMsg::Delta(d) => (d.tick, Some(d.base_tick)),
+            other => panic!("not a snapshot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_full_snapshot_is_encoded_once_however_many_seats_take_it() {
+        let mut s = snapshots(3);
+        let a = s.full().expect("encodes");
+        let b = s.full().expect("encodes");
+        assert_eq!(a.as_ptr(), b.as_ptr(), "one encoding, shared");
+        assert_eq!(kind(&a), (3, None));
+        assert_eq!(s.encodings(), 1);
+    }
+
+    #[test]
+    fn delta_clients_with_the_same_baseline_share_one_encoding() {
+        let mut s = snapshots(5);
+        let a = s.delta(3).expect("encodes");
+        let b = s.delta(3).expect("encodes");
+        let c = s.delta(4).expect("encodes");
+        assert_eq!(a.as_ptr(), b.as_ptr());
+        assert_eq!((kind(&a), kind(&c)), ((5, Some(3)), (5, Some(4))));
+        assert_eq!(s.encodings(), 2);
+    }
+
+    #[test]
+    fn a_client_whose_ack_is_no_longer_held_gets_a_full_patch() {
+        let mut s = snapshots(5);
+        s.forget_before(4);
+        let metrics = s.metrics.clone();
+        for acked in [0, 2, 5] {
+            // Never acked, forgotten, or the newest itself: base tick 0.
+            assert_eq!(kind(&s.delta(acked).expect("encodes")), (5, Some(0)));
+        }
+        assert_eq!(metrics.delta_rebaselines_total.get(), 3);
+        assert_eq!(s.encodings(), 1, "one full patch for all three");
+    }
+
+    #[test]
+    fn without_a_state_replicated_this_tick_a_delta_client_gets_the_full_snapshot() {
+        let mut s = snapshots(2);
+        s.begin(3, 1_033, state(3));
+        assert_eq!(kind(&s.delta(2).expect("encodes")), (3, None));
+    }
+
+    #[test]
+    fn a_new_tick_drops_the_last_ticks_encodings_but_keeps_the_baselines() {
+        let mut s = snapshots(2);
+        s.full().expect("encodes");
+        s.delta(1).expect("encodes");
+        s.end();
+        assert_eq!(
+            s.encodings(),
+            2,
+            "kept for /rooms/{{id}} until the next tick"
+        );
+        s.record(3, state(3));
+        s.begin(3, 1_066, state(3));
+        assert_eq!((s.encodings(), s.baselines_held()), (0, 3));
+    }
+}
