@@ -29,6 +29,7 @@
 pub mod admission;
 pub mod config;
 pub mod conn;
+pub mod directory;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
