@@ -29,10 +29,10 @@
 //! | key | type, TTL | content |
 //! |---|---|---|
 //! | `tc:{<room>}:owner` | hash, lease TTL | `node`, `url`, `epoch`, `state` (`live`; `moving` is reserved for migration) |
-//! | `tc:{<room>}:epoch` | counter, [`DirectoryConfig::epoch_ttl`] (24 h), refreshed by renewals | the room's fencing token |
+//! | `tc:{<room>}:epoch` | counter, [`DirectoryConfig::epoch_ttl`] (24 h), refreshed by `claim`, `renew`, `release` | the room's fencing token |
 //! | `tc:{cluster}:nodes` | sorted set | node id → placement score: its players, `+inf` while draining |
 //! | `tc:{cluster}:node:<node>` | string, lease TTL | MessagePack [`NodeInfo`] |
-//! | `tc:{cluster}:list:<node>` | string, lease TTL | MessagePack `Vec<`[`RoomSummary`]`>` |
+//! | `tc:{cluster}:list:<node>` | string, lease TTL | MessagePack `Vec<RoomSummary>` |
 //!
 //! The `{…}` hash tags put each room's two keys in one Redis Cluster slot, so each room script
 //! touches one slot, and put all node keys together, so one script can read every node.
@@ -51,11 +51,27 @@
 //! - `place()`: the live, undrained node with the lowest score, whose score it bumps by one so
 //!   placements spread between heartbeats; dead nodes are dropped on the way.
 //!
-//! Migration (issue 12) adds `offer`/`adopt`/`abort` scripts on the same owner hash: `state` and
-//! a `target` field, one more epoch INCR at adoption. Nothing here needs to change for them.
+//! Live migration (the next issue) adds `offer`/`adopt`/`abort` scripts on the same owner hash
+//! (`state: moving`, a `target` field, one more epoch INCR at adoption, which the old owner's
+//! next renewal then reports as lost). The scripts above need no change for them.
+//!
+//! # When the backend fails
+//! A node keeps its rooms running whatever the directory says, except for one answer: a lease
+//! reported lost. [`DirectoryError::Unavailable`] (Redis down, restarting, timing out) is not a
+//! loss — the caller retries on its next heartbeat, and the Redis directory reconnects by itself.
+//! A Redis that restarted empty has forgotten every key: the first heartbeat of each node
+//! writes its record and list again and takes its leases back at their epochs (`renew`), so
+//! the cluster re-registers itself without a new claim and without an epoch going backwards.
+//!
+//! The price: a node cut off from Redis while the other nodes are not cannot tell that from an
+//! outage. After one TTL another node may claim its rooms, and both run them until the cut-off
+//! node's next successful heartbeat reports them lost. Its epoch keeps any fenced write out
+//! meanwhile; a caller that prefers consistency to availability can stop a room itself once no
+//! renewal has succeeded for a TTL.
 
 mod memory;
 mod redis;
+mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +81,10 @@ use serde::{Deserialize, Serialize};
 
 pub use self::memory::{Clock, ManualClock, MemoryDirectory, SystemClock};
 pub use self::redis::RedisDirectory;
+/// One room in a node's list: the registry's `GET /rooms` entry. When the registry starts
+/// calling the directory (the next step of issue 11), this type moves here, so that imports
+/// point one way.
+pub use crate::registry::RoomSummary;
 
 /// What every directory operation returns: a `'static` future an actor can spawn.
 pub type DirectoryFuture<T> = BoxFuture<'static, Result<T, DirectoryError>>;
@@ -198,17 +218,6 @@ pub struct NodeInfo {
     pub state: NodeState,
     pub rooms: usize,
     pub players: usize,
-}
-
-/// One room in a node's list. The directory owns this listing type; the registry fills it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct RoomSummary {
-    pub id: String,
-    pub players: usize,
-    pub capacity: usize,
-    pub tick: u64,
-    /// Created by matchmaking (joinable with "any room"), rather than by name.
-    pub public: bool,
 }
 
 /// A room of the cluster and the node that runs it.

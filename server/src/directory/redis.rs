@@ -236,39 +236,18 @@ impl Directory for RedisDirectory {
 
     fn nodes(&self) -> DirectoryFuture<Vec<NodeInfo>> {
         self.run(|mut conn, s| async move {
-            let records: Vec<Vec<u8>> = s
-                .scripts
-                .scan
-                .key(s.keys.nodes())
-                .arg(s.keys.node_prefix())
-                .arg("")
-                .invoke_async(&mut conn)
-                .await
-                .map_err(classify)?;
-            records.iter().map(|r| decode(r, "node record")).collect()
+            let nodes = scan(&mut conn, &s, false).await?;
+            Ok(nodes.into_iter().map(|(info, _)| info).collect())
         })
     }
 
     fn rooms(&self) -> DirectoryFuture<Vec<ListedRoom>> {
         self.run(|mut conn, s| async move {
-            let pairs: Vec<Option<Vec<u8>>> = s
-                .scripts
-                .scan
-                .key(s.keys.nodes())
-                .arg(s.keys.node_prefix())
-                .arg(s.keys.list_prefix())
-                .invoke_async(&mut conn)
-                .await
-                .map_err(classify)?;
             let mut listed = Vec::new();
-            for pair in pairs.chunks(2) {
-                let [Some(record), list] = pair else {
-                    return Err(corrupt(s.keys.nodes(), "scan returned no node record"));
-                };
-                let info: NodeInfo = decode(record, "node record")?;
+            for (info, list) in scan(&mut conn, &s, true).await? {
                 // A list that expired a moment before its record: the node is on its way out.
                 let Some(list) = list else { continue };
-                let rooms: Vec<RoomSummary> = decode(list, "room list")?;
+                let rooms: Vec<RoomSummary> = decode(&list, "room list")?;
                 listed.extend(rooms.into_iter().map(|room| ListedRoom {
                     room,
                     node: info.node.clone(),
@@ -291,6 +270,36 @@ impl Directory for RedisDirectory {
             record.map(|r| decode(&r, "node record")).transpose()
         })
     }
+}
+
+/// `scan.lua`: every live node's record, with its encoded room list when `lists`.
+async fn scan(
+    conn: &mut ConnectionManager,
+    s: &Shared,
+    lists: bool,
+) -> Result<Vec<(NodeInfo, Option<Vec<u8>>)>, DirectoryError> {
+    let list_prefix = if lists {
+        s.keys.list_prefix()
+    } else {
+        String::new()
+    };
+    let values: Vec<Option<Vec<u8>>> = s
+        .scripts
+        .scan
+        .key(s.keys.nodes())
+        .arg(s.keys.node_prefix())
+        .arg(list_prefix)
+        .invoke_async(conn)
+        .await
+        .map_err(classify)?;
+    let mut values = values.into_iter();
+    let mut nodes = Vec::new();
+    while let Some(record) = values.next() {
+        let record = record.ok_or_else(|| corrupt(s.keys.nodes(), "scan returned no record"))?;
+        let list = if lists { values.next().flatten() } else { None };
+        nodes.push((decode(&record, "node record")?, list));
+    }
+    Ok(nodes)
 }
 
 fn renew_invocation<'a>(
