@@ -9,29 +9,33 @@ use tickcast_server::directory::{
     NodeState, RedisDirectory, RoomSummary,
 };
 
+use redis::aio::MultiplexedConnection;
+
 use crate::redis_server::RedisServer;
 
-/// Short leases, so the Redis tests see them lapse quickly.
-pub const TTL: Duration = Duration::from_millis(300);
+/// The conformance suite's lease TTL: so long that nothing lapses unless a test says so
+/// ([`Fixture::after_ttl`]), however slow the machine.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// Short leases, for the tests that watch Redis expire keys on its own clock.
+pub const SHORT_LEASE: Duration = Duration::from_millis(300);
 /// How long a polled condition may take on a busy machine.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
 pub trait Fixture {
     fn dir(&self) -> Arc<dyn Directory>;
 
-    /// Lets every lease and node record that is not renewed meanwhile lapse, then requires
-    /// `cond`: memory moves its clock one TTL on and asks once; Redis asks until real time has
-    /// done it (within [`DEADLINE`]). `cond` may renew what must stay alive.
+    /// Lets one lease TTL pass — every lease and node record written before lapses — then
+    /// requires `cond`, asked until [`DEADLINE`]. `cond` may renew what must stay alive.
     async fn after_ttl<F, Fut>(&self, what: &str, cond: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>;
 }
 
-pub fn config() -> DirectoryConfig {
+pub fn config(lease_ttl: Duration) -> DirectoryConfig {
     DirectoryConfig {
         prefix: "test:".into(),
-        lease_ttl: TTL,
+        lease_ttl,
         ..DirectoryConfig::default()
     }
 }
@@ -44,7 +48,7 @@ pub struct Memory {
 pub async fn memory() -> Memory {
     let clock = ManualClock::default();
     Memory {
-        dir: Arc::new(MemoryDirectory::new(config(), clock.clone())),
+        dir: Arc::new(MemoryDirectory::new(config(LEASE), clock.clone())),
         clock,
     }
 }
@@ -54,29 +58,47 @@ impl Fixture for Memory {
         self.dir.clone()
     }
 
-    async fn after_ttl<F, Fut>(&self, what: &str, mut cond: F)
+    async fn after_ttl<F, Fut>(&self, what: &str, cond: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        self.clock.advance(TTL);
-        assert!(cond().await, "one TTL later: {what}");
+        self.clock.advance(LEASE);
+        poll_until(what, cond).await;
     }
 }
 
 pub struct Redis {
     dir: Arc<RedisDirectory>,
+    lease: Duration,
     pub server: RedisServer,
 }
 
+/// A fresh `redis-server` and a directory on it with [`LEASE`] leases.
 pub async fn redis() -> Redis {
+    redis_with_lease(LEASE).await
+}
+
+pub async fn redis_with_lease(lease: Duration) -> Redis {
     let server = RedisServer::start();
-    let dir = RedisDirectory::connect(&server.url(), config())
+    let dir = RedisDirectory::connect(&server.url(), config(lease))
         .await
         .expect("the directory should connect to a fresh redis-server");
     Redis {
         dir: Arc::new(dir),
+        lease,
         server,
+    }
+}
+
+impl Redis {
+    /// A plain connection to the test server, to look behind the directory's back.
+    pub async fn inspect(&self) -> MultiplexedConnection {
+        redis::Client::open(self.server.url())
+            .expect("the test server's url should parse")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a plain connection to the test server")
     }
 }
 
@@ -85,14 +107,35 @@ impl Fixture for Redis {
         self.dir.clone()
     }
 
+    /// Does to the keys what one TTL would: deletes every key that has at most a lease TTL
+    /// left (owner leases, node records, lists; not the epoch counters or the node set).
     async fn after_ttl<F, Fut>(&self, what: &str, cond: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
+        let lapsed: usize = redis::Script::new(LAPSE)
+            .arg("test:*")
+            .arg(self.lease.as_millis() as u64)
+            .invoke_async(&mut self.inspect().await)
+            .await
+            .expect("the lapse script should run");
+        assert!(lapsed > 0, "nothing to lapse before: {what}");
         poll_until(what, cond).await;
     }
 }
+
+const LAPSE: &str = r"
+local n = 0
+for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
+  local left = redis.call('PTTL', key)
+  if left > 0 and left <= tonumber(ARGV[2]) then
+    redis.call('DEL', key)
+    n = n + 1
+  end
+end
+return n
+";
 
 /// Asks `cond` every few milliseconds until it holds; panics naming `what` after [`DEADLINE`].
 pub async fn poll_until<F, Fut>(what: &str, mut cond: F)

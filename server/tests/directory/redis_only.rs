@@ -9,17 +9,8 @@ use tickcast_server::directory::{
     Claim, Directory, DirectoryConfig, DirectoryError, Lease, NodeState, RedisDirectory,
 };
 
-use crate::fixture::{self, beat, node, owned, poll_until, Fixture, TTL};
+use crate::fixture::{self, beat, node, owned, poll_until, Fixture, LEASE, SHORT_LEASE};
 use crate::redis_server::RedisServer;
-
-/// A plain connection, to look at the keys behind the directory's back.
-async fn inspect(server: &RedisServer) -> MultiplexedConnection {
-    redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .expect("a plain connection to the test server")
-}
 
 async fn pttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
     redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
@@ -37,8 +28,8 @@ async fn keys_follow_the_documented_layout_with_their_ttls() {
     d.heartbeat(beat("a", NodeState::Up, &[4]), vec![])
         .await
         .unwrap();
-    let mut conn = inspect(&fx.server).await;
-    let ttl = TTL.as_millis() as i64;
+    let mut conn = fx.inspect().await;
+    let ttl = LEASE.as_millis() as i64;
     let epoch_ttl = DirectoryConfig::default().epoch_ttl.as_millis() as i64;
     for (key, kind, max_ttl) in [
         ("test:{lobby}:owner", "hash", ttl),
@@ -73,33 +64,31 @@ async fn keys_follow_the_documented_layout_with_their_ttls() {
 }
 
 #[tokio::test]
-async fn a_dead_node_is_dropped_from_the_node_set_so_it_never_grows() {
-    let fx = fixture::redis().await;
+async fn leases_and_records_expire_on_the_servers_clock_and_dead_nodes_leave_the_set() {
+    let fx = fixture::redis_with_lease(SHORT_LEASE).await;
     let d = fx.dir();
-    d.heartbeat(beat("dead", NodeState::Up, &[]), vec![])
+    let old = owned(d.claim("r", &node("dead")).await.unwrap());
+    d.heartbeat(beat("dead", NodeState::Up, &[1]), vec![])
         .await
         .unwrap();
-    poll_until("the dead node's record expires", || async {
-        key_type(&mut inspect(&fx.server).await, "test:{cluster}:node:dead").await == "none"
-    })
+    let mut conn = fx.inspect().await;
+    poll_until(
+        "redis expires the lease and the node record by itself",
+        || async {
+            let owner = key_type(&mut fx.inspect().await, "test:{r}:owner").await;
+            let record = key_type(&mut fx.inspect().await, "test:{cluster}:node:dead").await;
+            (owner.as_str(), record.as_str()) == ("none", "none")
+        },
+    )
     .await;
-    let members = || async {
-        let m: Vec<String> = redis::cmd("ZRANGE")
-            .arg("test:{cluster}:nodes")
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut inspect(&fx.server).await)
-            .await
-            .unwrap();
-        m
-    };
-    assert_eq!(
-        members().await,
-        ["dead"],
-        "expired records leave their member behind"
-    );
-    assert!(d.nodes().await.unwrap().is_empty());
-    assert!(members().await.is_empty(), "scan removed it");
+    let mut members = redis::cmd("ZRANGE");
+    members.arg("test:{cluster}:nodes").arg(0).arg(-1);
+    let left: Vec<String> = members.query_async(&mut conn).await.unwrap();
+    assert_eq!(left, ["dead"], "an expired record leaves its member behind");
+    assert!(d.rooms().await.unwrap().is_empty());
+    let left: Vec<String> = members.query_async(&mut conn).await.unwrap();
+    assert!(left.is_empty(), "the scan removed it");
+    assert!(owned(d.claim("r", &node("b")).await.unwrap()) > old);
 }
 
 #[tokio::test]
@@ -107,14 +96,17 @@ async fn renew_restarts_the_lease_ttl() {
     let fx = fixture::redis().await;
     let d = fx.dir();
     let epoch = owned(d.claim("r", &node("a")).await.unwrap());
-    let ttl = TTL.as_millis() as i64;
-    poll_until("the lease runs past half its ttl", || async {
-        pttl(&mut inspect(&fx.server).await, "test:{r}:owner").await < ttl / 2
-    })
-    .await;
+    let mut conn = fx.inspect().await;
+    // Most of the lease has run out.
+    let _: () = redis::cmd("PEXPIRE")
+        .arg("test:{r}:owner")
+        .arg(1000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(d.renew("r", &node("a"), epoch).await.unwrap());
-    let left = pttl(&mut inspect(&fx.server).await, "test:{r}:owner").await;
-    assert!(left > ttl / 2, "renewed to a full ttl: {left} ms left");
+    let left = pttl(&mut conn, "test:{r}:owner").await;
+    assert!(left > 1000, "renewed to a full lease: {left} ms left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +114,7 @@ async fn claims_from_separate_connections_race_to_one_owner() {
     let server = RedisServer::start();
     let mut dirs = Vec::new();
     for _ in 0..4 {
-        let d = RedisDirectory::connect(&server.url(), fixture::config())
+        let d = RedisDirectory::connect(&server.url(), fixture::config(LEASE))
             .await
             .unwrap();
         dirs.push(Arc::new(d));
