@@ -266,6 +266,9 @@ pub enum DirectoryError {
     /// The backend answered with an error (a script or protocol failure).
     #[error("directory error: {0}")]
     Backend(#[source] BoxError),
+    /// The directory's address cannot be used (a malformed URL, an unsupported scheme).
+    #[error("invalid directory url: {0}")]
+    InvalidUrl(#[source] BoxError),
     /// A stored record does not decode: another version or another program wrote it.
     #[error("directory record {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },

@@ -93,10 +93,11 @@ pub struct RedisDirectory {
 }
 
 impl RedisDirectory {
-    /// Connects to `url` (`redis://`, `redis+unix://`). Fails when Redis cannot be reached now;
-    /// after that, the connection recovers by itself.
+    /// Connects to `url` (`redis://`, `redis+unix://`; `rediss://` needs the redis crate's TLS
+    /// feature, not enabled yet). Fails when Redis cannot be reached now; after that, the
+    /// connection recovers by itself.
     pub async fn connect(url: &str, config: DirectoryConfig) -> Result<Self, DirectoryError> {
-        let client = redis::Client::open(url).map_err(|e| DirectoryError::Backend(e.into()))?;
+        let client = redis::Client::open(url).map_err(|e| DirectoryError::InvalidUrl(e.into()))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -120,7 +121,7 @@ impl RedisDirectory {
         })
     }
 
-    /// Runs `op` on a clone of the connection, mapping Redis errors to [`DirectoryError`].
+    /// Runs `op` on clones of the connection and the shared parts, as a `'static` future.
     fn run<T, F>(&self, op: impl FnOnce(ConnectionManager, Arc<Shared>) -> F) -> DirectoryFuture<T>
     where
         F: std::future::Future<Output = Result<T, DirectoryError>> + Send + 'static,

@@ -147,6 +147,10 @@ impl State {
             score: beat.score(),
             rooms: beat.rooms,
         };
+        // Redis expires keys actively too; sweeping here keeps a long-lived single node's maps
+        // as small as its live rooms.
+        self.owners.retain(|_, o| now < o.expires);
+        self.epochs.retain(|_, e| now < e.expires);
         let expires = now + self.config.lease_ttl;
         self.nodes.insert(
             beat.node.id.clone(),
@@ -338,6 +342,26 @@ mod tests {
         let e = owned(s.claim("r", &node("a"), t0));
         assert!(s.release("r", "a", e, t0 + TTL));
         assert!(!s.renew("r", &node("a"), e, t0 + TTL));
+    }
+
+    #[test]
+    fn heartbeats_sweep_what_has_expired() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        s.release("r", "a", e, t0);
+        s.claim("lapsed", &node("a"), t0);
+        s.heartbeat(beat("a", NodeState::Up, &[]), &[], t0 + TTL);
+        assert_eq!(
+            (s.owners.len(), s.epochs.len()),
+            (0, 2),
+            "counters outlive leases"
+        );
+        s.heartbeat(
+            beat("a", NodeState::Up, &[]),
+            &[],
+            t0 + DirectoryConfig::default().epoch_ttl,
+        );
+        assert_eq!(s.epochs.len(), 0);
     }
 
     #[test]

@@ -190,3 +190,22 @@ async fn a_restarted_redis_is_reached_again_without_a_new_directory_and_the_leas
         "no second owner: {claim:?}"
     );
 }
+
+#[tokio::test]
+async fn connecting_fails_clearly_when_redis_is_down_or_the_url_is_wrong() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    server.kill();
+    let down = RedisDirectory::connect(&url, fixture::config(LEASE)).await;
+    assert!(
+        matches!(down, Err(DirectoryError::Unavailable(_))),
+        "down: {:?}",
+        down.err()
+    );
+    let wrong = RedisDirectory::connect("http://127.0.0.1:1", fixture::config(LEASE)).await;
+    assert!(
+        matches!(wrong, Err(DirectoryError::InvalidUrl(_))),
+        "wrong: {:?}",
+        wrong.err()
+    );
+}
