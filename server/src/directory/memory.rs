@@ -110,4 +110,22 @@ impl Directory for MemoryDirectory {
     fn place(&self) -> DirectoryFuture<Option<NodeInfo>> {
         self.with(|s, now| s.place(now))
     }
+
+    fn offer(&self, room: &str, source: &str, epoch: Epoch, target: &str) -> DirectoryFuture<bool> {
+        self.with(|s, now| s.offer(room, source, epoch, target, now))
+    }
+
+    fn adopt(
+        &self,
+        room: &str,
+        source: &str,
+        epoch: Epoch,
+        target: &Node,
+    ) -> DirectoryFuture<Option<Epoch>> {
+        self.with(|s, now| s.adopt(room, source, epoch, target, now))
+    }
+
+    fn abort(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<bool> {
+        self.with(|s, now| s.abort(room, source, epoch, now))
+    }
 }

@@ -51,9 +51,11 @@
 //! - `place()`: the live, undrained node with the lowest score, whose score it bumps by one so
 //!   placements spread between heartbeats; dead nodes are dropped on the way.
 //!
-//! Live migration (the next issue) adds `offer`/`adopt`/`abort` scripts on the same owner hash
-//! (`state: moving`, a `target` field, one more epoch INCR at adoption, which the old owner's
-//! next renewal then reports as lost). The scripts above need no change for them.
+//! - `offer` / `adopt` / `abort(room, source, epoch, …)`: the fenced handoff of a live room to
+//!   another node (`state: moving`, a `target` field, one more epoch INCR at adoption, which
+//!   the source's next renewal reports as lost); exactly one of adopt and abort wins an offer.
+//!   Rules and the order of calls in `handoff.rs`; the room image that travels with it comes
+//!   with live migration (the next issue).
 //!
 //! # When the backend fails
 //! A node keeps its rooms running whatever the directory says, except for one answer: a lease
@@ -69,6 +71,7 @@
 //! meanwhile; a caller that prefers consistency to availability can stop a room itself once no
 //! renewal has succeeded for a TTL.
 
+mod handoff;
 mod memory;
 mod redis;
 mod state;
@@ -128,6 +131,25 @@ pub trait Directory: Send + Sync + 'static {
     /// Picks the least-loaded live node that is not draining for a new room, and counts the
     /// placement against it until its next heartbeat. `None`: no such node.
     fn place(&self) -> DirectoryFuture<Option<NodeInfo>>;
+
+    /// Migration, step 1 (the handoff rules are in `handoff.rs`): `source`, owner of `room` at
+    /// `epoch`, offers it to `target` and keeps renewing it meanwhile. `false`: not the owner
+    /// at that epoch, or the room is offered already.
+    fn offer(&self, room: &str, source: &str, epoch: Epoch, target: &str) -> DirectoryFuture<bool>;
+
+    /// Migration, step 2, the commit point: `target` takes the room `source` offered it at
+    /// `epoch`, under a new epoch. `None`: the offer is gone (aborted, adopted, never made).
+    fn adopt(
+        &self,
+        room: &str,
+        source: &str,
+        epoch: Epoch,
+        target: &Node,
+    ) -> DirectoryFuture<Option<Epoch>>;
+
+    /// Migration, the way back: `source` withdraws its offer of `room` at `epoch`. `false`: it
+    /// was adopted already (or never offered). Exactly one of `adopt` and `abort` wins.
+    fn abort(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<bool>;
 }
 
 /// A node as other nodes and clients reach it.

@@ -37,6 +37,9 @@ struct Scripts {
     release: Script,
     scan: Script,
     place: Script,
+    offer: Script,
+    adopt: Script,
+    abort: Script,
 }
 
 impl Scripts {
@@ -47,6 +50,9 @@ impl Scripts {
             release: Script::new(include_str!("scripts/release.lua")),
             scan: Script::new(include_str!("scripts/scan.lua")),
             place: Script::new(include_str!("scripts/place.lua")),
+            offer: Script::new(include_str!("scripts/offer.lua")),
+            adopt: Script::new(include_str!("scripts/adopt.lua")),
+            abort: Script::new(include_str!("scripts/abort.lua")),
         }
     }
 }
@@ -269,6 +275,67 @@ impl Directory for RedisDirectory {
                 .await
                 .map_err(classify)?;
             record.map(|r| decode(&r, "node record")).transpose()
+        })
+    }
+
+    fn offer(&self, room: &str, source: &str, epoch: Epoch, target: &str) -> DirectoryFuture<bool> {
+        let (room, source, target) = (room.to_owned(), source.to_owned(), target.to_owned());
+        self.run(move |mut conn, s| async move {
+            let offered: i64 = s
+                .scripts
+                .offer
+                .key(s.keys.owner(&room))
+                .arg(&source)
+                .arg(epoch.0)
+                .arg(&target)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            Ok(offered == 1)
+        })
+    }
+
+    fn adopt(
+        &self,
+        room: &str,
+        source: &str,
+        epoch: Epoch,
+        target: &Node,
+    ) -> DirectoryFuture<Option<Epoch>> {
+        let (room, source, target) = (room.to_owned(), source.to_owned(), target.clone());
+        self.run(move |mut conn, s| async move {
+            let adopted: u64 = s
+                .scripts
+                .adopt
+                .key(s.keys.owner(&room))
+                .key(s.keys.epoch(&room))
+                .arg(&source)
+                .arg(epoch.0)
+                .arg(&target.id)
+                .arg(&target.url)
+                .arg(s.lease_ms)
+                .arg(s.epoch_ms)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            // Epochs start at 1: the script answers 0 for "not offered to you".
+            Ok((adopted > 0).then_some(Epoch(adopted)))
+        })
+    }
+
+    fn abort(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<bool> {
+        let (room, source) = (room.to_owned(), source.to_owned());
+        self.run(move |mut conn, s| async move {
+            let aborted: i64 = s
+                .scripts
+                .abort
+                .key(s.keys.owner(&room))
+                .arg(&source)
+                .arg(epoch.0)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            Ok(aborted == 1)
         })
     }
 }

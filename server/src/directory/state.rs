@@ -20,9 +20,25 @@ struct Expiring<T> {
 }
 
 impl<T> Expiring<T> {
+    fn new(value: T, expires: Instant) -> Self {
+        Self { value, expires }
+    }
+
     fn live(&self, now: Instant) -> Option<&T> {
         (now < self.expires).then_some(&self.value)
     }
+
+    fn live_mut(&mut self, now: Instant) -> Option<&mut T> {
+        (now < self.expires).then_some(&mut self.value)
+    }
+}
+
+/// What a room's owner hash holds.
+#[derive(Debug)]
+pub(super) struct Held {
+    pub(super) owner: Owner,
+    /// `state: moving, target: <node>`: offered to this node (see `handoff.rs`).
+    pub(super) moving_to: Option<String>,
 }
 
 /// What the Redis keys of a node hold: record, list and placement score.
@@ -37,7 +53,7 @@ struct NodeEntry {
 #[derive(Debug)]
 pub(super) struct State {
     config: DirectoryConfig,
-    owners: HashMap<Arc<str>, Expiring<Owner>>,
+    owners: HashMap<Arc<str>, Expiring<Held>>,
     epochs: HashMap<Arc<str>, Expiring<u64>>,
     nodes: HashMap<String, Expiring<NodeEntry>>,
 }
@@ -53,11 +69,26 @@ impl State {
     }
 
     pub(super) fn owner(&self, room: &str, now: Instant) -> Option<&Owner> {
-        self.owners.get(room).and_then(|o| o.live(now))
+        self.owners
+            .get(room)
+            .and_then(|o| o.live(now))
+            .map(|h| &h.owner)
+    }
+
+    /// The live owner entry of `room` if `node` holds it at `epoch`.
+    pub(super) fn held_by(
+        &mut self,
+        room: &str,
+        node: &str,
+        epoch: Epoch,
+        now: Instant,
+    ) -> Option<&mut Held> {
+        let held = self.owners.get_mut(room)?.live_mut(now)?;
+        (held.owner.node.id == node && held.owner.epoch == epoch).then_some(held)
     }
 
     /// The room's epoch counter; 0 when it never existed or expired.
-    fn counter(&self, room: &str, now: Instant) -> u64 {
+    pub(super) fn counter(&self, room: &str, now: Instant) -> u64 {
         self.epochs
             .get(room)
             .and_then(|e| e.live(now))
@@ -65,30 +96,24 @@ impl State {
             .unwrap_or(0)
     }
 
-    fn set_counter(&mut self, room: &str, epoch: u64, now: Instant) {
-        let expires = now + self.config.epoch_ttl;
-        self.epochs.insert(
-            room.into(),
-            Expiring {
-                value: epoch,
-                expires,
-            },
-        );
+    pub(super) fn set_counter(&mut self, room: &str, epoch: u64, now: Instant) {
+        let ttl = self.config.epoch_ttl;
+        self.epochs
+            .insert(room.into(), Expiring::new(epoch, now + ttl));
     }
 
-    fn set_owner(&mut self, room: &str, node: &Node, epoch: Epoch, now: Instant) {
-        let owner = Owner {
-            node: node.clone(),
-            epoch,
-        };
-        let expires = now + self.config.lease_ttl;
-        self.owners.insert(
-            room.into(),
-            Expiring {
-                value: owner,
-                expires,
+    /// Writes a fresh lease (state live).
+    pub(super) fn set_owner(&mut self, room: &str, node: &Node, epoch: Epoch, now: Instant) {
+        let owner = Held {
+            owner: Owner {
+                node: node.clone(),
+                epoch,
             },
-        );
+            moving_to: None,
+        };
+        let ttl = self.config.lease_ttl;
+        self.owners
+            .insert(room.into(), Expiring::new(owner, now + ttl));
     }
 
     /// `claim.lua`.
@@ -106,14 +131,24 @@ impl State {
 
     /// `renew.lua`.
     pub(super) fn renew(&mut self, room: &str, node: &Node, epoch: Epoch, now: Instant) -> bool {
-        match self.owner(room, now) {
-            Some(o) if o.node.id == node.id && o.epoch == epoch => {}
-            // Another node, or a newer epoch of this one: the lease is lost.
-            Some(o) if o.epoch >= epoch => return false,
-            // Nobody, or an older epoch (Redis lost writes): fine unless a newer epoch was
-            // handed out meanwhile.
-            _ if self.counter(room, now) > epoch.0 => return false,
-            _ => {}
+        let lease_ttl = self.config.lease_ttl;
+        if let Some(entry) = self.owners.get_mut(room).filter(|o| o.live(now).is_some()) {
+            let held = &entry.value.owner;
+            if held.node.id == node.id && held.epoch == epoch {
+                // Extend it as it is (an offered room stays offered).
+                entry.expires = now + lease_ttl;
+                self.set_counter(room, epoch.0, now);
+                return true;
+            }
+            if held.epoch >= epoch {
+                // Another node, or a newer epoch of this one: the lease is lost.
+                return false;
+            }
+        }
+        // Nobody, or an older epoch (Redis lost writes): fine unless a newer epoch was handed
+        // out meanwhile.
+        if self.counter(room, now) > epoch.0 {
+            return false;
         }
         self.set_counter(room, epoch.0, now);
         self.set_owner(room, node, epoch, now);
@@ -151,14 +186,9 @@ impl State {
         // as small as its live rooms.
         self.owners.retain(|_, o| now < o.expires);
         self.epochs.retain(|_, e| now < e.expires);
-        let expires = now + self.config.lease_ttl;
-        self.nodes.insert(
-            beat.node.id.clone(),
-            Expiring {
-                value: entry,
-                expires,
-            },
-        );
+        let ttl = self.config.lease_ttl;
+        let id = beat.node.id.clone();
+        self.nodes.insert(id, Expiring::new(entry, now + ttl));
         leases
             .iter()
             .filter(|l| !self.renew(&l.room, &beat.node, l.epoch, now))

@@ -24,6 +24,9 @@ macro_rules! conformance_suite {
             placement_takes_the_emptiest_node_and_spreads_until_the_next_heartbeat,
             placement_never_picks_a_draining_node_or_an_empty_cluster,
             a_dead_nodes_rooms_leave_the_listing_and_placement,
+            an_adopted_room_moves_under_a_new_epoch_and_its_source_loses_it,
+            racing_adoptions_and_an_abort_have_exactly_one_winner,
+            handoff_steps_are_refused_for_the_wrong_node_epoch_or_target,
         );
     };
     (@tests $fixture:path; $($name:ident,)*) => {
@@ -289,4 +292,91 @@ pub async fn a_dead_nodes_rooms_leave_the_listing_and_placement(fx: &impl Fixtur
         .collect();
     assert_eq!(nodes, [node("live")]);
     assert_eq!(d.place().await.unwrap().map(|n| n.node), Some(node("live")));
+}
+
+pub async fn an_adopted_room_moves_under_a_new_epoch_and_its_source_loses_it(fx: &impl Fixture) {
+    let d = fx.dir();
+    let e1 = owned(d.claim("r", &node("a")).await.unwrap());
+    assert!(d.offer("r", "a", e1, "b").await.unwrap());
+    assert!(
+        d.renew("r", &node("a"), e1).await.unwrap(),
+        "the source renews meanwhile"
+    );
+    let still_a = d.owner("r").await.unwrap().expect("owned while offered");
+    assert_eq!((still_a.node, still_a.epoch), (node("a"), e1));
+    let e2 = d.adopt("r", "a", e1, &node("b")).await.unwrap();
+    let e2 = e2.expect("offered to b, and the renewal kept the offer");
+    assert!(e2 > e1, "{e2} > {e1}");
+    let owner = d.owner("r").await.unwrap().expect("b owns r");
+    assert_eq!((owner.node, owner.epoch), (node("b"), e2));
+    let lost = d.heartbeat(beat("a", NodeState::Up, &[]), vec![lease("r", e1)]);
+    assert_eq!(lost.await.unwrap(), vec![Arc::<str>::from("r")]);
+    assert!(d.renew("r", &node("b"), e2).await.unwrap());
+}
+
+pub async fn racing_adoptions_and_an_abort_have_exactly_one_winner(fx: &impl Fixture) {
+    let d = fx.dir();
+    for round in 0..10 {
+        let room = format!("moving-{round}");
+        let e1 = owned(d.claim(&room, &node("a")).await.unwrap());
+        assert!(d.offer(&room, "a", e1, "b").await.unwrap());
+        let adopts: Vec<_> = (0..3)
+            .map(|_| tokio::spawn(d.adopt(&room, "a", e1, &node("b"))))
+            .collect();
+        let abort = tokio::spawn(d.abort(&room, "a", e1));
+        let mut winners = usize::from(abort.await.unwrap().unwrap());
+        for adopt in adopts {
+            winners += usize::from(adopt.await.unwrap().unwrap().is_some());
+        }
+        assert_eq!(winners, 1, "{room}: one adoption or the abort");
+        let owner = d.owner(&room).await.unwrap().expect("owned by a or b");
+        assert_eq!(
+            owner.node == node("b"),
+            owner.epoch > e1,
+            "{room}: {owner:?}"
+        );
+    }
+}
+
+pub async fn handoff_steps_are_refused_for_the_wrong_node_epoch_or_target(fx: &impl Fixture) {
+    let d = fx.dir();
+    let e1 = owned(d.claim("r", &node("a")).await.unwrap());
+    let other = Epoch(e1.0 + 1);
+    assert!(!d.offer("r", "b", e1, "c").await.unwrap(), "not the owner");
+    assert!(
+        !d.offer("r", "a", other, "c").await.unwrap(),
+        "not its epoch"
+    );
+    assert!(
+        !d.offer("nowhere", "a", e1, "c").await.unwrap(),
+        "no such room"
+    );
+    assert_eq!(
+        d.adopt("r", "a", e1, &node("b")).await.unwrap(),
+        None,
+        "never offered"
+    );
+    assert!(!d.abort("r", "a", e1).await.unwrap(), "never offered");
+    assert!(d.offer("r", "a", e1, "b").await.unwrap());
+    assert!(
+        !d.offer("r", "a", e1, "c").await.unwrap(),
+        "offered already"
+    );
+    assert_eq!(
+        d.adopt("r", "a", e1, &node("c")).await.unwrap(),
+        None,
+        "not the target"
+    );
+    assert_eq!(
+        d.adopt("r", "a", other, &node("b")).await.unwrap(),
+        None,
+        "not its epoch"
+    );
+    assert!(!d.abort("r", "a", other).await.unwrap(), "not its epoch");
+    let owner = d.owner("r").await.unwrap().expect("a still owns r");
+    assert_eq!(
+        (owner.node, owner.epoch),
+        (node("a"), e1),
+        "refusals change nothing"
+    );
 }
