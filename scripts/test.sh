@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
 # Runs every test: Rust formatting, lints, unit, property, doc and end-to-end tests; the web
 # client's lint, format check, unit tests, build and the browser end-to-end test in headless
-# Chromium. Installs what it needs (npm packages with `npm ci`, Debian's chromium) when missing.
+# Chromium. Installs what it needs (npm packages with `npm ci`, Debian's redis-server and
+# chromium) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# Runs a command as root (directly, or through sudo).
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+
+if ! command -v redis-server >/dev/null; then
+  step "installing Debian's redis-server for the directory tests"
+  apt_install redis-server
+  # The package enables a system service; the tests start their own servers.
+  as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
 
 step "cargo test (unit, property, doc, end-to-end)"
 cargo test --workspace
@@ -24,11 +39,7 @@ step "web client: lint, format, unit tests, build"
 
 if [ ! -x /usr/bin/chromium ]; then
   step "installing Debian's chromium for the browser test"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+  apt_install chromium
 fi
 
 step "browser end-to-end test (real server, headless Chromium)"

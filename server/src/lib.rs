@@ -33,6 +33,7 @@ pub mod args;
 pub mod config;
 pub mod conn;
 pub mod delivery;
+pub mod directory;
 pub mod drain;
 pub mod frame_guard;
 pub mod game;

@@ -1,0 +1,444 @@
+//! The directory's rules over plain maps, one method per Redis script, every one taking the
+//! current time as an argument: the same outcomes, epochs and order as the scripts in
+//! `scripts/`, tested tick by tick here without a clock. [`super::MemoryDirectory`] locks a
+//! [`State`] and asks it; the conformance suite (`server/tests/directory/`) holds it and the
+//! Redis scripts to one contract.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{
+    Claim, DirectoryConfig, Epoch, Lease, ListedRoom, Node, NodeBeat, NodeInfo, Owner, RoomSummary,
+};
+
+/// A value that lives until `expires` (a Redis key with a TTL).
+#[derive(Debug)]
+struct Expiring<T> {
+    value: T,
+    expires: Instant,
+}
+
+impl<T> Expiring<T> {
+    fn new(value: T, expires: Instant) -> Self {
+        Self { value, expires }
+    }
+
+    fn live(&self, now: Instant) -> Option<&T> {
+        (now < self.expires).then_some(&self.value)
+    }
+
+    fn live_mut(&mut self, now: Instant) -> Option<&mut T> {
+        (now < self.expires).then_some(&mut self.value)
+    }
+}
+
+/// What a room's owner hash holds.
+#[derive(Debug)]
+pub(super) struct Held {
+    pub(super) owner: Owner,
+    /// `state: moving, target: <node>`: offered to this node (see `handoff.rs`).
+    pub(super) moving_to: Option<String>,
+}
+
+/// What the Redis keys of a node hold: record, list and placement score.
+#[derive(Debug)]
+struct NodeEntry {
+    info: NodeInfo,
+    rooms: Vec<RoomSummary>,
+    score: f64,
+}
+
+/// The directory's rules over plain maps; every method takes the current time.
+#[derive(Debug)]
+pub(super) struct State {
+    config: DirectoryConfig,
+    owners: HashMap<Arc<str>, Expiring<Held>>,
+    epochs: HashMap<Arc<str>, Expiring<u64>>,
+    nodes: HashMap<String, Expiring<NodeEntry>>,
+}
+
+impl State {
+    pub(super) fn new(config: DirectoryConfig) -> Self {
+        Self {
+            config,
+            owners: HashMap::new(),
+            epochs: HashMap::new(),
+            nodes: HashMap::new(),
+        }
+    }
+
+    pub(super) fn owner(&self, room: &str, now: Instant) -> Option<&Owner> {
+        self.owners
+            .get(room)
+            .and_then(|o| o.live(now))
+            .map(|h| &h.owner)
+    }
+
+    /// The live owner entry of `room` if `node` holds it at `epoch`.
+    pub(super) fn held_by(
+        &mut self,
+        room: &str,
+        node: &str,
+        epoch: Epoch,
+        now: Instant,
+    ) -> Option<&mut Held> {
+        let held = self.owners.get_mut(room)?.live_mut(now)?;
+        (held.owner.node.id == node && held.owner.epoch == epoch).then_some(held)
+    }
+
+    /// The room's epoch counter; 0 when it never existed or expired.
+    pub(super) fn counter(&self, room: &str, now: Instant) -> u64 {
+        self.epochs
+            .get(room)
+            .and_then(|e| e.live(now))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub(super) fn set_counter(&mut self, room: &str, epoch: u64, now: Instant) {
+        let ttl = self.config.epoch_ttl;
+        self.epochs
+            .insert(room.into(), Expiring::new(epoch, now + ttl));
+    }
+
+    /// Writes a fresh lease (state live).
+    pub(super) fn set_owner(&mut self, room: &str, node: &Node, epoch: Epoch, now: Instant) {
+        let owner = Held {
+            owner: Owner {
+                node: node.clone(),
+                epoch,
+            },
+            moving_to: None,
+        };
+        let ttl = self.config.lease_ttl;
+        self.owners
+            .insert(room.into(), Expiring::new(owner, now + ttl));
+    }
+
+    /// `claim.lua`.
+    pub(super) fn claim(&mut self, room: &str, node: &Node, now: Instant) -> Claim {
+        if let Some(owner) = self.owner(room, now) {
+            return Claim::OwnedBy(owner.clone());
+        }
+        let epoch = self.counter(room, now) + 1;
+        self.set_counter(room, epoch, now);
+        self.set_owner(room, node, Epoch(epoch), now);
+        Claim::Owned {
+            epoch: Epoch(epoch),
+        }
+    }
+
+    /// `renew.lua`.
+    pub(super) fn renew(&mut self, room: &str, node: &Node, epoch: Epoch, now: Instant) -> bool {
+        let lease_ttl = self.config.lease_ttl;
+        if let Some(entry) = self.owners.get_mut(room).filter(|o| o.live(now).is_some()) {
+            let held = &entry.value.owner;
+            if held.node.id == node.id && held.epoch == epoch {
+                // Extend it as it is (an offered room stays offered).
+                entry.expires = now + lease_ttl;
+                self.set_counter(room, epoch.0, now);
+                return true;
+            }
+            if held.epoch >= epoch {
+                // Another node, or a newer epoch of this one: the lease is lost.
+                return false;
+            }
+        }
+        // Nobody, or an older epoch (Redis lost writes): fine unless a newer epoch was handed
+        // out meanwhile.
+        if self.counter(room, now) > epoch.0 {
+            return false;
+        }
+        self.set_counter(room, epoch.0, now);
+        self.set_owner(room, node, epoch, now);
+        true
+    }
+
+    /// `release.lua`.
+    pub(super) fn release(&mut self, room: &str, node: &str, epoch: Epoch, now: Instant) -> bool {
+        match self.owner(room, now) {
+            Some(o) if o.node.id == node && o.epoch == epoch => {}
+            Some(_) => return false,
+            None if self.counter(room, now) > epoch.0 => return false,
+            // Lapsed at this epoch: still fence it off below.
+            None => {}
+        }
+        self.owners.remove(room);
+        let counter = self.counter(room, now).max(epoch.0);
+        self.set_counter(room, counter + 1, now);
+        true
+    }
+
+    /// The heartbeat pipeline: node record, list and score, then `renew.lua` per lease.
+    pub(super) fn heartbeat(
+        &mut self,
+        beat: NodeBeat,
+        leases: &[Lease],
+        now: Instant,
+    ) -> Vec<Arc<str>> {
+        let entry = NodeEntry {
+            info: beat.info(),
+            score: beat.score(),
+            rooms: beat.rooms,
+        };
+        // Redis expires keys actively too; sweeping here keeps a long-lived single node's maps
+        // as small as its live rooms.
+        self.owners.retain(|_, o| now < o.expires);
+        self.epochs.retain(|_, e| now < e.expires);
+        let ttl = self.config.lease_ttl;
+        let id = beat.node.id.clone();
+        self.nodes.insert(id, Expiring::new(entry, now + ttl));
+        leases
+            .iter()
+            .filter(|l| !self.renew(&l.room, &beat.node, l.epoch, now))
+            .map(|l| l.room.clone())
+            .collect()
+    }
+
+    /// `scan.lua`: live nodes by (score, id), as the sorted set orders them; dead ones dropped.
+    fn live_nodes(&mut self, now: Instant) -> Vec<&mut NodeEntry> {
+        self.nodes.retain(|_, n| now < n.expires);
+        let mut live: Vec<_> = self.nodes.values_mut().map(|n| &mut n.value).collect();
+        live.sort_by(|a, b| {
+            (a.score.total_cmp(&b.score)).then_with(|| a.info.node.id.cmp(&b.info.node.id))
+        });
+        live
+    }
+
+    pub(super) fn nodes(&mut self, now: Instant) -> Vec<NodeInfo> {
+        self.live_nodes(now)
+            .into_iter()
+            .map(|n| n.info.clone())
+            .collect()
+    }
+
+    pub(super) fn rooms(&mut self, now: Instant) -> Vec<ListedRoom> {
+        self.live_nodes(now)
+            .into_iter()
+            .flat_map(|n| {
+                n.rooms.iter().map(|r| ListedRoom {
+                    room: r.clone(),
+                    node: n.info.node.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// `place.lua`.
+    pub(super) fn place(&mut self, now: Instant) -> Option<NodeInfo> {
+        let best = self
+            .live_nodes(now)
+            .into_iter()
+            .find(|n| n.score.is_finite())?;
+        best.score += 1.0;
+        Some(best.info.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::NodeState;
+    use std::time::Duration;
+
+    const TTL: Duration = Duration::from_millis(300);
+
+    fn state() -> State {
+        State::new(DirectoryConfig {
+            lease_ttl: TTL,
+            ..DirectoryConfig::default()
+        })
+    }
+
+    fn node(id: &str) -> Node {
+        Node {
+            id: id.into(),
+            url: format!("ws://{id}"),
+        }
+    }
+
+    fn beat(id: &str, state: NodeState, players: &[usize]) -> NodeBeat {
+        let rooms = players
+            .iter()
+            .enumerate()
+            .map(|(i, &players)| RoomSummary {
+                id: format!("{id}-r{i}"),
+                players,
+                capacity: 8,
+                tick: 1,
+                public: true,
+            })
+            .collect();
+        NodeBeat {
+            node: node(id),
+            state,
+            rooms,
+        }
+    }
+
+    fn owned(c: Claim) -> Epoch {
+        match c {
+            Claim::Owned { epoch } => epoch,
+            other => panic!("expected Owned, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_lease_lives_exactly_its_ttl_unless_renewed() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        assert!(s.owner("r", t0 + TTL - Duration::from_millis(1)).is_some());
+        assert!(s.owner("r", t0 + TTL).is_none());
+        assert!(s.renew("r", &node("a"), e, t0 + TTL / 2));
+        assert!(
+            s.owner("r", t0 + TTL).is_some(),
+            "renewal extends from its own time"
+        );
+    }
+
+    #[test]
+    fn a_second_claim_sees_the_owner_and_changes_nothing() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        let seen = s.claim("r", &node("b"), t0);
+        let want = Owner {
+            node: node("a"),
+            epoch: e,
+        };
+        assert_eq!(seen, Claim::OwnedBy(want));
+        assert_eq!(s.counter("r", t0), e.0);
+    }
+
+    #[test]
+    fn a_claim_after_the_lease_lapsed_gets_a_greater_epoch_and_fences_the_old_owner() {
+        let (mut s, t0) = (state(), Instant::now());
+        let old = owned(s.claim("r", &node("a"), t0));
+        let new = owned(s.claim("r", &node("b"), t0 + TTL));
+        assert!(new > old);
+        assert!(!s.renew("r", &node("a"), old, t0 + TTL), "stale renew");
+        assert_eq!(s.owner("r", t0 + TTL).map(|o| o.epoch), Some(new));
+    }
+
+    #[test]
+    fn a_lapsed_lease_comes_back_at_the_same_epoch_when_nobody_claimed_meanwhile() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        assert!(s.renew("r", &node("a"), e, t0 + TTL * 2));
+        assert_eq!(s.owner("r", t0 + TTL * 2).map(|o| o.epoch), Some(e));
+    }
+
+    #[test]
+    fn an_emptied_directory_takes_the_leases_back_at_their_epochs() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        s = state(); // Redis restarted without persistence
+        assert!(s.renew("r", &node("a"), e, t0));
+        let next = owned(s.claim("x", &node("b"), t0));
+        assert_eq!(next, Epoch(1), "other rooms count afresh");
+        s.release("r", "a", e, t0);
+        assert!(
+            owned(s.claim("r", &node("b"), t0)) > e,
+            "epochs never go back"
+        );
+    }
+
+    #[test]
+    fn after_a_restart_the_newest_epoch_wins_the_room() {
+        let (mut s, t0) = (state(), Instant::now());
+        let stale = owned(s.claim("r", &node("a"), t0));
+        let current = owned(s.claim("r", &node("b"), t0 + TTL));
+        s = state();
+        assert!(s.renew("r", &node("a"), stale, t0), "nobody else known yet");
+        assert!(s.renew("r", &node("b"), current, t0));
+        assert!(!s.renew("r", &node("a"), stale, t0));
+    }
+
+    #[test]
+    fn release_by_the_owner_frees_the_room_and_refuses_a_late_renewal() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        assert!(!s.release("r", "b", e, t0), "not the owner");
+        assert!(!s.release("r", "a", Epoch(e.0 + 1), t0), "not the epoch");
+        assert!(s.release("r", "a", e, t0));
+        assert!(s.owner("r", t0).is_none());
+        assert!(!s.renew("r", &node("a"), e, t0), "a heartbeat in flight");
+        assert!(owned(s.claim("r", &node("b"), t0)) > e);
+    }
+
+    #[test]
+    fn releasing_a_lapsed_lease_fences_it_too() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        assert!(s.release("r", "a", e, t0 + TTL));
+        assert!(!s.renew("r", &node("a"), e, t0 + TTL));
+    }
+
+    #[test]
+    fn heartbeats_sweep_what_has_expired() {
+        let (mut s, t0) = (state(), Instant::now());
+        let e = owned(s.claim("r", &node("a"), t0));
+        s.release("r", "a", e, t0);
+        s.claim("lapsed", &node("a"), t0);
+        s.heartbeat(beat("a", NodeState::Up, &[]), &[], t0 + TTL);
+        assert_eq!(
+            (s.owners.len(), s.epochs.len()),
+            (0, 2),
+            "counters outlive leases"
+        );
+        s.heartbeat(
+            beat("a", NodeState::Up, &[]),
+            &[],
+            t0 + DirectoryConfig::default().epoch_ttl,
+        );
+        assert_eq!(s.epochs.len(), 0);
+    }
+
+    #[test]
+    fn heartbeat_reports_only_the_lost_leases() {
+        let (mut s, t0) = (state(), Instant::now());
+        let kept = owned(s.claim("kept", &node("a"), t0));
+        let lost = owned(s.claim("lost", &node("a"), t0));
+        s.claim("lost", &node("b"), t0 + TTL);
+        let leases = [("kept", kept), ("lost", lost)].map(|(room, epoch)| Lease {
+            room: room.into(),
+            epoch,
+        });
+        let gone = s.heartbeat(beat("a", NodeState::Up, &[]), &leases, t0 + TTL);
+        assert_eq!(gone, vec![Arc::<str>::from("lost")]);
+    }
+
+    #[test]
+    fn placement_takes_the_emptiest_node_and_spreads_until_the_next_heartbeat() {
+        let (mut s, t0) = (state(), Instant::now());
+        s.heartbeat(beat("a", NodeState::Up, &[3]), &[], t0);
+        s.heartbeat(beat("b", NodeState::Up, &[1]), &[], t0);
+        let picks: Vec<_> = (0..4).map(|_| s.place(t0).map(|n| n.node.id)).collect();
+        assert_eq!(picks, ["b", "b", "a", "b"].map(|id| Some(id.to_string())));
+        s.heartbeat(beat("b", NodeState::Up, &[1]), &[], t0);
+        assert_eq!(s.place(t0).map(|n| n.node.id), Some("b".into()));
+    }
+
+    #[test]
+    fn placement_skips_draining_and_dead_nodes() {
+        let (mut s, t0) = (state(), Instant::now());
+        s.heartbeat(beat("dead", NodeState::Up, &[]), &[], t0);
+        s.heartbeat(beat("draining", NodeState::Draining, &[]), &[], t0 + TTL);
+        assert_eq!(s.place(t0 + TTL), None);
+        assert_eq!(
+            s.nodes(t0 + TTL).len(),
+            1,
+            "the draining node is still listed"
+        );
+    }
+
+    #[test]
+    fn a_dead_nodes_rooms_leave_the_listing_with_its_lease() {
+        let (mut s, t0) = (state(), Instant::now());
+        s.heartbeat(beat("a", NodeState::Up, &[1, 2]), &[], t0);
+        s.heartbeat(beat("b", NodeState::Draining, &[4]), &[], t0 + TTL / 2);
+        assert_eq!(s.rooms(t0 + TTL / 2).len(), 3);
+        let left: Vec<_> = s.rooms(t0 + TTL).into_iter().map(|r| r.room.id).collect();
+        assert_eq!(left, ["b-r0"]);
+    }
+}
