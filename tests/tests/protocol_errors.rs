@@ -17,6 +17,14 @@ async fn lobby(server: &tickcast_server::ServerHandle) -> Client {
     Client::connect(server.addr()).await
 }
 
+/// The next thing the server sends must be an `Error` message with `code`.
+async fn expect_error(c: &mut Client, code: u16) {
+    match c.next(WAIT).await {
+        Event::Msg(ServerMsg::Error(e)) => assert_eq!(e.code, code, "{e:?}"),
+        other => panic!("expected error {code}, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn wrong_protocol_version_is_refused_with_4000() {
     let server = start_arena(test_config());
@@ -147,12 +155,7 @@ async fn a_ping_before_join_is_ignored_with_4100_and_answered_once_joined() {
     let server = start_arena(test_config());
     let mut c = lobby(&server).await;
     c.send(&ClientMsg::Ping(Ping { client_time: 7.0 })).await;
-    match c.next(WAIT).await {
-        Event::Msg(ServerMsg::Error(e)) => {
-            assert_eq!(e.code, tickcast_shared::error_code::NOT_JOINED)
-        }
-        other => panic!("expected error 4100, got {other:?}"),
-    }
+    expect_error(&mut c, tickcast_shared::error_code::NOT_JOINED).await;
     c.send(&ClientMsg::Join(Join::any_room("pinger"))).await;
     c.expect_welcome().await;
     c.send(&ClientMsg::Ping(Ping { client_time: 8.0 })).await;
@@ -179,12 +182,7 @@ async fn inputs_before_join_and_a_second_join_are_ignored_with_an_error() {
         controls: Controls::default(),
     }))
     .await;
-    match c.next(WAIT).await {
-        Event::Msg(ServerMsg::Error(e)) => {
-            assert_eq!(e.code, tickcast_shared::error_code::NOT_JOINED)
-        }
-        other => panic!("expected an error message, got {other:?}"),
-    }
+    expect_error(&mut c, tickcast_shared::error_code::NOT_JOINED).await;
     c.send(&ClientMsg::Join(Join::any_room("twice"))).await;
     c.expect_welcome().await;
     c.send(&ClientMsg::Join(Join::any_room("twice"))).await;
