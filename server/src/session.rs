@@ -4,8 +4,8 @@
 //! forwards the join to the registry and inputs to its seat, answers pings once joined (an input
 //! or ping before that gets error 4100 and is ignored), writes snapshots when its room wakes it,
 //! and closes with the right code on any protocol error: 1002 protocol error (reserved bits
-//! included: the frame guard refuses them), 1003 text frame, 1007 malformed message, 1008 policy (join timeout, flood), 1009 too big,
-//! 4000–4005 for join refusals, 4006 heartbeat timeout (seat held; see `shared/PROTOCOL.md`). Every data frame, ping and pong
+//! included: the frame guard refuses them), 1003 text frame, 1007 malformed message, 1008 policy
+//! (join timeout, flood), 1009 too big, 4000–4005 for join refusals, 4006 heartbeat timeout (seat held; see `shared/PROTOCOL.md`). Every data frame, ping and pong
 //! is charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
 //! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
 //! the token the upgrade was admitted with (else 4003). A close either side chose removes the
