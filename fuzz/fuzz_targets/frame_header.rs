@@ -1,10 +1,10 @@
 //! The server's frame-header scanner (`frame_guard::HeaderScanner`) on an arbitrary byte stream
 //! cut into arbitrary chunks. It must never panic, and its verdict must not depend on how the
-//! stream is split: fed whole or in pieces, the same oversized frame (or none) is found.
+//! stream is split: fed whole or in pieces, the same refused header (or none) is found.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tickcast_server::frame_guard::HeaderScanner;
+use tickcast_server::frame_guard::{BadHeader, HeaderScanner};
 
 const LIMIT: usize = 1024;
 
@@ -23,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_eq!(whole, split_verdict);
-    if let Err(declared) = whole {
-        assert!(declared > LIMIT as u64);
+    match whole {
+        Err(BadHeader::Oversized(declared)) => assert!(declared > LIMIT as u64),
+        Err(BadHeader::ReservedBits(bits)) => assert!(bits != 0 && bits & !0b0111_0000 == 0),
+        Ok(()) => {}
     }
 });

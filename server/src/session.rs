@@ -1,10 +1,11 @@
 //! The session actor: one per WebSocket connection.
 //!
 //! It decodes frames (reassembling fragmented messages up to the size limit), validates and
-//! forwards the join to the registry and inputs to its seat, answers pings, writes snapshots when
-//! its room wakes it, and closes with the right code on any protocol error: 1002 protocol error,
-//! 1003 text frame, 1007 malformed message, 1008 policy (join timeout, flood), 1009 too big,
-//! 4000–4005 for join refusals, 4006 heartbeat timeout (seat held; see `shared/PROTOCOL.md`). Every data frame, ping and pong
+//! forwards the join to the registry and inputs to its seat, answers pings once joined (an input
+//! or ping before that gets error 4100 and is ignored), writes snapshots when its room wakes it,
+//! and closes with the right code on any protocol error: 1002 protocol error (reserved bits
+//! included: the frame guard refuses them), 1003 text frame, 1007 malformed message, 1008 policy
+//! (join timeout, flood), 1009 too big, 4000–4005 for join refusals, 4006 heartbeat timeout (seat held; see `shared/PROTOCOL.md`). Every data frame, ping and pong
 //! is charged to a [`TokenBucket`]: over the rate it is dropped (`tickcast_inputs_dropped_total`),
 //! sustained flooding closes with 1008. With `--auth-secret`, the join's name must be the one in
 //! the token the upgrade was admitted with (else 4003). A close either side chose removes the
@@ -227,7 +228,7 @@ impl<G: Game> Session<G> {
             ClientMsg::Join(join) => self.on_join(join, ctx),
             ClientMsg::Input(input) => {
                 let Some(Membership { seat, .. }) = self.phase.membership() else {
-                    return self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
+                    return self.not_joined(ctx);
                 };
                 seat.ack(input.ack_tick);
                 // The seat keeps the player's seq (it carries over a resume).
@@ -244,6 +245,8 @@ impl<G: Game> Session<G> {
                 }
                 self.env.metrics.inputs_total.inc();
             }
+            // Like an input, a ping needs an accepted join (PROTOCOL.md: 4100, ignored).
+            ClientMsg::Ping(_) if self.phase.membership().is_none() => self.not_joined(ctx),
             ClientMsg::Ping(ping) => self.send(
                 ctx,
                 &ServerMsg::Pong(Pong {
@@ -254,6 +257,11 @@ impl<G: Game> Session<G> {
                 }),
             ),
         }
+    }
+
+    /// An input or ping before the join was accepted: ignored, with a 4100 error.
+    fn not_joined(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
     }
 
     fn on_join(&mut self, join: tickcast_shared::Join, ctx: &mut ws::WebsocketContext<Self>) {

@@ -226,6 +226,8 @@ pub enum Close {
     OrphanContinuation,
     /// A whole data frame arrived inside a fragmented message.
     DataFrameInFragments,
+    /// A frame with a reserved bit (RSV1–3) set: no extension is negotiated.
+    ReservedBits,
     /// Any other WebSocket protocol error; `detail` is the frame codec's description.
     Protocol { detail: String },
 }
@@ -292,6 +294,10 @@ impl Close {
             Close::DataFrameInFragments => (
                 C::ProtocolError,
                 "data frame inside a fragmented message".into(),
+            ),
+            Close::ReservedBits => (
+                C::ProtocolError,
+                "reserved bits set; no extension is negotiated".into(),
             ),
             Close::Protocol { detail } => {
                 (C::ProtocolError, format!("protocol error: {detail}").into())
@@ -368,6 +374,7 @@ mod tests {
             Close::FragmentInterrupted,
             Close::OrphanContinuation,
             Close::DataFrameInFragments,
+            Close::ReservedBits,
             Close::Protocol { detail: long },
         ]
     }

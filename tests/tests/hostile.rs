@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use tickcast_server::{ServerConfig, ServerHandle};
-use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg, Controls};
+use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg, ArenaWelcome, Controls};
 use tickcast_shared::{close, decode, encode, error_code, ClientMsg, Input, Join, Ping, ServerMsg};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -243,13 +243,18 @@ impl Raw {
 
     /// Connects and joins [`ROOM`] as `name`, reading up to the Welcome.
     async fn join(addr: SocketAddr, name: &str) -> Raw {
+        Raw::join_welcome(addr, name).await.0
+    }
+
+    /// [`Raw::join`], also returning the Welcome.
+    async fn join_welcome(addr: SocketAddr, name: &str) -> (Raw, ArenaWelcome) {
         let mut r = Raw::connect(addr).await;
         r.send(&frame(FIN | OP_BIN, &join_bytes(name), true)).await;
         loop {
             let (op, payload) = r.read_frame(WAIT).await.expect("a welcome");
             if op == OP_BIN {
-                if let Ok(ServerMsg::Welcome(_)) = decode::<ArenaServerMsg>(&payload) {
-                    return r;
+                if let Ok(ServerMsg::Welcome(w)) = decode::<ArenaServerMsg>(&payload) {
+                    return (r, w);
                 }
             }
             assert_ne!(op, OP_CLOSE, "closed instead of welcome");
@@ -381,6 +386,63 @@ async fn bad_frames_get_their_close_codes() {
         server
     })
     .await;
+}
+
+/// How soon a protocol error's close frame must arrive: far below the 10–15 s a connection that
+/// got no close frame used to linger, far above a close sent at once on a loaded machine.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A frame with reserved bit `bit` set, from a seated player: no extension is negotiated, so it
+/// is a protocol error. The server closes with 1002 at once (not a silent stop and a socket left
+/// open), and — a protocol close, not a lost connection — the seat is void: the player leaves the
+/// room at once (the health check runs well within the resume grace) and the token gets 4005.
+async fn a_reserved_bit_is_closed_with_1002_and_voids_the_seat(bit: u8) {
+    let config = ServerConfig {
+        resume_grace: Duration::from_secs(30),
+        ..test_config()
+    };
+    scenario(config, |addr, server| async move {
+        let closes_before = metric(&server, "tickcast_protocol_closes_total").await;
+        let (mut r, welcome) = Raw::join_welcome(addr, "reserved").await;
+        let token = welcome.resume_token.expect("the server offers resume");
+        r.send(&frame(FIN | OP_BIN | bit, &[0x90], true)).await;
+        let (code, reason, _) = tokio::time::timeout(CLOSE_DEADLINE, r.expect_close())
+            .await
+            .unwrap_or_else(|_| panic!("RSV {bit:#04x}: no close frame within {CLOSE_DEADLINE:?}"));
+        assert_eq!(code, close::PROTOCOL_ERROR, "RSV {bit:#04x}: {reason}");
+        assert!(reason.contains("reserved bits"), "{reason}");
+        tokio::time::timeout(CLOSE_DEADLINE, r.expect_eof())
+            .await
+            .unwrap_or_else(|_| panic!("RSV {bit:#04x}: the socket stayed open after the close"));
+        assert_eq!(
+            metric(&server, "tickcast_protocol_closes_total").await - closes_before,
+            1.0
+        );
+
+        let mut join = Join::room(ROOM, "reserved");
+        join.resume = Some(token);
+        let mut again = Client::connect(addr).await;
+        again.send(&ClientMsg::Join(join)).await;
+        let (code, reason) = again.expect_close().await;
+        assert_eq!(code, close::RESUME_REFUSED, "RSV {bit:#04x}: {reason}");
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_frame_with_rsv1_set_is_closed_with_1002_and_voids_the_seat() {
+    a_reserved_bit_is_closed_with_1002_and_voids_the_seat(0x40).await;
+}
+
+#[tokio::test]
+async fn a_frame_with_rsv2_set_is_closed_with_1002_and_voids_the_seat() {
+    a_reserved_bit_is_closed_with_1002_and_voids_the_seat(0x20).await;
+}
+
+#[tokio::test]
+async fn a_frame_with_rsv3_set_is_closed_with_1002_and_voids_the_seat() {
+    a_reserved_bit_is_closed_with_1002_and_voids_the_seat(0x10).await;
 }
 
 /// Bytes that are not tickcast MessagePack: closed with 1007 on the first offence.

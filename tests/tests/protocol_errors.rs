@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use tickcast_shared::arena::{ArenaClientMsg, Controls};
-use tickcast_shared::{close, encode, ClientMsg, Input, Join, ServerMsg};
+use tickcast_shared::{close, encode, ClientMsg, Input, Join, Ping, ServerMsg};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -15,6 +15,14 @@ use tokio_tungstenite::tungstenite::Message;
 
 async fn lobby(server: &tickcast_server::ServerHandle) -> Client {
     Client::connect(server.addr()).await
+}
+
+/// The next thing the server sends must be an `Error` message with `code`.
+async fn expect_error(c: &mut Client, code: u16) {
+    match c.next(WAIT).await {
+        Event::Msg(ServerMsg::Error(e)) => assert_eq!(e.code, code, "{e:?}"),
+        other => panic!("expected error {code}, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -140,6 +148,30 @@ async fn a_continuation_without_a_start_is_closed_with_1002() {
     assert_eq!(c.expect_close().await.0, close::PROTOCOL_ERROR);
 }
 
+/// PROTOCOL.md: a ping before the join is accepted is ignored with error 4100 (no pong); once
+/// joined, pings are answered.
+#[tokio::test]
+async fn a_ping_before_join_is_ignored_with_4100_and_answered_once_joined() {
+    let server = start_arena(test_config());
+    let mut c = lobby(&server).await;
+    c.send(&ClientMsg::Ping(Ping { client_time: 7.0 })).await;
+    expect_error(&mut c, tickcast_shared::error_code::NOT_JOINED).await;
+    c.send(&ClientMsg::Join(Join::any_room("pinger"))).await;
+    c.expect_welcome().await;
+    c.send(&ClientMsg::Ping(Ping { client_time: 8.0 })).await;
+    loop {
+        match c.next(WAIT).await {
+            Event::Msg(ServerMsg::Pong(p)) => {
+                assert_eq!(p.client_time, 8.0, "the pre-join ping got no pong");
+                break;
+            }
+            Event::Msg(ServerMsg::Error(e)) => panic!("an error once joined: {e:?}"),
+            Event::Msg(_) => {}
+            Event::Closed(c) => panic!("closed: {c:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn inputs_before_join_and_a_second_join_are_ignored_with_an_error() {
     let server = start_arena(test_config());
@@ -150,12 +182,7 @@ async fn inputs_before_join_and_a_second_join_are_ignored_with_an_error() {
         controls: Controls::default(),
     }))
     .await;
-    match c.next(WAIT).await {
-        Event::Msg(ServerMsg::Error(e)) => {
-            assert_eq!(e.code, tickcast_shared::error_code::NOT_JOINED)
-        }
-        other => panic!("expected an error message, got {other:?}"),
-    }
+    expect_error(&mut c, tickcast_shared::error_code::NOT_JOINED).await;
     c.send(&ClientMsg::Join(Join::any_room("twice"))).await;
     c.expect_welcome().await;
     c.send(&ClientMsg::Join(Join::any_room("twice"))).await;

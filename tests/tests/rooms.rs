@@ -285,7 +285,7 @@ async fn a_resume_token_is_refused_after_the_grace_period_with_4005() {
 #[tokio::test]
 async fn ping_is_answered_with_the_client_time_echoed() {
     let server = start_arena(test_config());
-    let mut c = Client::connect(server.addr()).await;
+    let mut c = Client::join(server.addr(), Join::any_room("pinger")).await;
     c.send(&ClientMsg::Ping(tickcast_shared::Ping {
         client_time: 1234.5,
     }))

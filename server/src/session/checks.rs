@@ -38,19 +38,21 @@ pub fn validate_join(join: &tickcast_shared::Join) -> Result<String, Close> {
 /// What an error from actix's frame stream means: the close to send, or `None` when the
 /// connection is gone (no close frame can reach the client).
 ///
-/// actix reports two different things as [`ProtocolError::Io`]: a failure of the byte stream
-/// underneath (which the [`FrameGuard`](crate::frame_guard::FrameGuard) notes as
-/// [`Cut::Transport`]) and its own checks on a frame's contents. Of the latter, a text frame whose
-/// payload is not UTF-8 is the one of kind `Other` (actix-web-actors `ws.rs`, `Frame::Text`);
-/// reserved bits set are `InvalidData` and, like a broken stream, end the session without a close.
+/// actix reports three different things as [`ProtocolError::Io`]: a failure of the byte stream
+/// underneath, the [`FrameGuard`](crate::frame_guard::FrameGuard) refusing a frame header (both
+/// noted in the guard's [`Cut`]), and its own checks on a frame's contents. Of the latter, a text
+/// frame whose payload is not UTF-8 is the one of kind `Other` (actix-web-actors `ws.rs`,
+/// `Frame::Text`); its reserved-bits check (`InvalidData`) never fires behind the guard, which
+/// refuses those frames first, and would be a protocol error (1002) like any other.
+/// Only a broken byte stream ends the session without a close.
 pub fn stream_close(e: &ProtocolError, cut: Option<Cut>) -> Option<Close> {
     match (e, cut) {
         (_, Some(Cut::Oversized)) | (ProtocolError::Overflow, _) => Some(Close::TooBig),
+        (_, Some(Cut::ReservedBits)) => Some(Close::ReservedBits),
         (ProtocolError::Io(_), Some(Cut::Transport)) => None,
         (ProtocolError::Io(io), None) if io.kind() == io::ErrorKind::Other => {
             Some(Close::InvalidUtf8)
         }
-        (ProtocolError::Io(_), None) => None,
         (e, _) => Some(Close::Protocol {
             detail: e.to_string(),
         }),
@@ -106,11 +108,23 @@ mod tests {
             stream_close(&actix_utf8_error(), Some(Cut::Transport)),
             None
         );
-        let reserved_bits = ProtocolError::Io(io::Error::new(
+    }
+
+    #[test]
+    fn a_frame_with_reserved_bits_is_a_protocol_error_not_a_lost_connection() {
+        // What the session sees when the guard refused the header: the guard's error, wrapped.
+        let refused = ProtocolError::Io(io::Error::other("a frame with reserved bits set"));
+        let close = stream_close(&refused, Some(Cut::ReservedBits));
+        assert_eq!(close, Some(Close::ReservedBits));
+        assert_eq!(close.map(|c| c.code()), Some(close::Code::ProtocolError));
+        assert!(!Close::ReservedBits.is_resumable(), "the seat is voided");
+        // actix's own check, should a frame ever get past the guard: still 1002, never silence.
+        let actix_check = ProtocolError::Io(io::Error::new(
             io::ErrorKind::InvalidData,
             "Received a frame with non-zero reserved bits",
         ));
-        assert_eq!(stream_close(&reserved_bits, None), None);
+        let close = stream_close(&actix_check, None).expect("should close");
+        assert_eq!(close.code(), close::Code::ProtocolError);
     }
 
     #[test]
