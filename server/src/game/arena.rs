@@ -3,14 +3,19 @@
 //! players processed in join order).
 //!
 //! The physics is specified in `shared/PROTOCOL.md` so clients can predict their own player.
+//! Its saved form, for a room that moves to another node, is in [`save`].
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tickcast_shared::arena::{ArenaInfo, ArenaState, Controls, Orb, PlayerState, QuantizedArena};
 use tickcast_shared::PlayerId;
 
-use super::Game;
+use super::{Game, RestoreError};
+
+mod save;
+
+pub use save::ARENA_SAVE_VERSION;
 
 /// The arena's parameters, as loaded from `assets/arena.toml`: the [`ArenaInfo`] every client
 /// gets in its welcome (the file's keys `width` … `boost`), plus what only the server needs.
@@ -74,9 +79,11 @@ impl ArenaConfig {
                 "every number must be finite and > 0",
             ));
         }
-        if i.width <= 2.0 * i.player_radius || i.height <= 2.0 * i.player_radius {
+        // Players and orbs are placed at random at least a radius from each wall.
+        let widest = i.player_radius.max(i.orb_radius);
+        if i.width <= 2.0 * widest || i.height <= 2.0 * widest {
             return Err(ArenaConfigError::Invalid(
-                "the arena must be wider than a player",
+                "the arena must be wider than a player and an orb",
             ));
         }
         if i.drag > 1.0 {
@@ -88,7 +95,8 @@ impl ArenaConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+/// One player. Its fields, in this order, are its saved layout (see [`save`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Player {
     id: PlayerId,
     name: String,
@@ -255,6 +263,14 @@ impl Game for Arena {
                 .collect(),
             orbs: self.orbs.clone(),
         }
+    }
+
+    fn save(&self) -> Vec<u8> {
+        save::save(self)
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Self, RestoreError> {
+        save::restore(bytes)
     }
 }
 
