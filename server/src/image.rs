@@ -221,9 +221,12 @@ mod tests {
         ));
     }
 
+    /// A change to an image that a test makes.
+    type Edit = fn(&mut RoomImage);
+
     #[test]
     fn an_image_no_room_could_have_written_is_refused() {
-        let cases: [(&str, fn(&mut RoomImage)); 8] = [
+        let cases: [(&str, Edit); 8] = [
             ("room id", |i| i.room_id = "no spaces".into()),
             ("tick rate", |i| i.tick_rate = 0),
             ("more members than seats", |i| i.max_players = 1),

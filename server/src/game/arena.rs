@@ -407,6 +407,10 @@ mod tests {
         assert!(ArenaConfig::from_toml(&ok.replace("width = 1600.0", "width = -1.0")).is_err());
         assert!(ArenaConfig::from_toml(&ok.replace("drag = 0.02", "drag = 2.0")).is_err());
         assert!(ArenaConfig::from_toml(&format!("{ok}\nbogus = 1\n")).is_err());
+        // An orb that cannot fit would make placing it at random panic.
+        assert!(
+            ArenaConfig::from_toml(&ok.replace("orb_radius = 8.0", "orb_radius = 450.0")).is_err()
+        );
     }
 
     #[test]

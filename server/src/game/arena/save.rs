@@ -208,7 +208,10 @@ mod tests {
         "919300ca3fc00000ca40200000",
     );
 
-    fn refusal(edit: impl FnOnce(&mut SavedArena)) -> RestoreError {
+    /// A change to a saved arena that a test makes.
+    type Edit = fn(&mut SavedArena);
+
+    fn refusal(edit: Edit) -> RestoreError {
         let mut a = Arena::new(small(), 2);
         a.player_joined(pid(1), "a");
         let mut saved: SavedArena = decode_versioned(ARENA_SAVE_VERSION, &a.save()).unwrap();
@@ -221,14 +224,14 @@ mod tests {
 
     #[test]
     fn states_the_arena_could_never_reach_are_refused() {
-        let cases: [(&str, Box<dyn FnOnce(&mut SavedArena)>); 7] = [
-            ("finite and > 0", Box::new(|s| s.config.0.width = f32::NAN)),
-            ("orb_count", Box::new(|s| s.config.1 = 4)),
-            ("numbered", Box::new(|s| s.orbs[1].id = 7)),
-            ("orb's position", Box::new(|s| s.orbs[0].x = f32::INFINITY)),
-            ("motion", Box::new(|s| s.players[0].controls.x = f32::NAN)),
-            ("twice", Box::new(|s| s.players.push(s.players[0].clone()))),
-            ("32 bytes", Box::new(|s| s.rng.seed.truncate(31))),
+        let cases: [(&str, Edit); 7] = [
+            ("finite and > 0", |s| s.config.0.width = f32::NAN),
+            ("orb_count", |s| s.config.1 = 4),
+            ("numbered", |s| s.orbs[1].id = 7),
+            ("orb's position", |s| s.orbs[0].x = f32::INFINITY),
+            ("motion", |s| s.players[0].controls.x = f32::NAN),
+            ("twice", |s| s.players.push(s.players[0].clone())),
+            ("32 bytes", |s| s.rng.seed.truncate(31)),
         ];
         for (why, edit) in cases {
             let e = refusal(edit);
