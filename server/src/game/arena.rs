@@ -14,10 +14,9 @@ use tickcast_shared::PlayerId;
 use super::{Game, RestoreError};
 
 mod config;
-mod save;
+pub mod save;
 
 pub use config::{ArenaConfig, ArenaConfigError};
-pub use save::ARENA_SAVE_VERSION;
 
 /// One player. Its fields, in this order, are its saved layout (see [`save`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]

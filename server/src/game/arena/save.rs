@@ -17,7 +17,7 @@
 //! yields the very numbers the original would have. The configuration travels with the game:
 //! the restoring node's `arena.toml` may differ, and the room must go on as it was.
 //!
-//! Talks to: nobody; the parent module's `impl Game for Arena` calls [`save`] and [`restore`].
+//! Talks to: nobody; the parent module's `impl Game for Arena` calls `save` and `restore` here.
 
 use std::collections::HashSet;
 
