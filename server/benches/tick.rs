@@ -6,6 +6,9 @@
 //! the state, diffing against a baseline two ticks old, encoding) and what a client pays to
 //! apply one, next to the full snapshot's encode and decode.
 //!
+//! The `migration` group measures what moving a 16-player room costs the nodes: saving the
+//! arena, encoding its room image, and on the target decoding the image and restoring the arena.
+//!
 //! Run: `cargo bench -p tickcast-server --bench tick`. Results are recorded in BENCHMARKS.md.
 
 use std::sync::Arc;
@@ -13,8 +16,10 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tickcast_server::directory::Epoch;
 use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::game::Game;
+use tickcast_server::image::{MemberImage, RoomImage};
 use tickcast_server::seat::{Seat, Wake};
 use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
 use tickcast_shared::delta::Diffable;
@@ -221,5 +226,44 @@ fn delta(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec, step, room_tick, delta);
+/// A 16-player arena frozen after a tick, its room image, and the way back.
+fn migration(c: &mut Criterion) {
+    let mut group = c.benchmark_group("migration");
+    let (g, ids) = arena_with(16);
+    let image = RoomImage {
+        room_id: "r0000abcd".into(),
+        public: true,
+        epoch: Epoch(1),
+        tick: 1000,
+        tick_rate: 30,
+        max_players: 16,
+        game: g.save(),
+        members: ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| MemberImage {
+                player_id: *id,
+                name: format!("player-{i}"),
+                resume_token: Uuid::from_u128(!(i as u128)).simple().to_string(),
+                last_input_seq: 1,
+                held_ms: None,
+            })
+            .collect(),
+    };
+    let bytes = image.encode();
+    eprintln!(
+        "16 players: saved arena {} bytes, room image {} bytes",
+        image.game.len(),
+        bytes.len()
+    );
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function("save_arena", |b| b.iter(|| g.save()));
+    group.bench_function("encode_image", |b| b.iter(|| image.encode()));
+    group.bench_function("decode_image_restore_arena", |b| {
+        b.iter(|| Arena::restore(&RoomImage::decode(&bytes).unwrap().game).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec, step, room_tick, delta, migration);
 criterion_main!(benches);

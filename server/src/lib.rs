@@ -38,6 +38,7 @@ pub mod drain;
 pub mod frame_guard;
 pub mod game;
 pub mod http;
+pub mod image;
 pub mod inputs;
 pub mod members;
 pub mod metrics;

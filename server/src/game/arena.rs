@@ -3,92 +3,23 @@
 //! players processed in join order).
 //!
 //! The physics is specified in `shared/PROTOCOL.md` so clients can predict their own player.
+//! Its saved form, for a room that moves to another node, is in [`save`].
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tickcast_shared::arena::{ArenaInfo, ArenaState, Controls, Orb, PlayerState, QuantizedArena};
 use tickcast_shared::PlayerId;
 
-use super::Game;
+use super::{Game, RestoreError};
 
-/// The arena's parameters, as loaded from `assets/arena.toml`: the [`ArenaInfo`] every client
-/// gets in its welcome (the file's keys `width` … `boost`), plus what only the server needs.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ArenaConfig {
-    /// What clients need for rendering and prediction, sent as `Welcome.game`.
-    #[serde(flatten)]
-    pub info: ArenaInfo,
-    /// Orbs on the field at any time; a collected orb respawns at a random place.
-    pub orb_count: u16,
-}
+mod config;
+pub mod save;
 
-/// Why an arena configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ArenaConfigError {
-    #[error("cannot read arena config: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("invalid arena config: {0}")]
-    Parse(#[from] toml::de::Error),
-    #[error("invalid arena config: {0}")]
-    Invalid(&'static str),
-}
+pub use config::{ArenaConfig, ArenaConfigError};
 
-impl Default for ArenaConfig {
-    fn default() -> Self {
-        ArenaConfig {
-            info: ArenaInfo::default(),
-            orb_count: 24,
-        }
-    }
-}
-
-impl ArenaConfig {
-    /// Parses and checks a TOML arena description.
-    pub fn from_toml(text: &str) -> Result<Self, ArenaConfigError> {
-        let c: ArenaConfig = toml::from_str(text)?;
-        c.validate()?;
-        Ok(c)
-    }
-
-    /// Loads and checks `path`.
-    pub fn load(path: &std::path::Path) -> Result<Self, ArenaConfigError> {
-        Self::from_toml(&std::fs::read_to_string(path)?)
-    }
-
-    fn validate(&self) -> Result<(), ArenaConfigError> {
-        let i = &self.info;
-        let all = [
-            i.width,
-            i.height,
-            i.player_radius,
-            i.orb_radius,
-            i.accel,
-            i.max_speed,
-            i.drag,
-            i.boost,
-        ];
-        if all.iter().any(|v| !v.is_finite() || *v <= 0.0) {
-            return Err(ArenaConfigError::Invalid(
-                "every number must be finite and > 0",
-            ));
-        }
-        if i.width <= 2.0 * i.player_radius || i.height <= 2.0 * i.player_radius {
-            return Err(ArenaConfigError::Invalid(
-                "the arena must be wider than a player",
-            ));
-        }
-        if i.drag > 1.0 {
-            return Err(ArenaConfigError::Invalid(
-                "drag is a fraction kept per second (0..=1)",
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone)]
+/// One player. Its fields, in this order, are its saved layout (see [`save`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Player {
     id: PlayerId,
     name: String,
@@ -256,6 +187,14 @@ impl Game for Arena {
             orbs: self.orbs.clone(),
         }
     }
+
+    fn save(&self) -> Vec<u8> {
+        save::save(self)
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Self, RestoreError> {
+        save::restore(bytes)
+    }
 }
 
 #[cfg(test)]
@@ -374,37 +313,5 @@ mod tests {
         assert_eq!((s.players[0].last_input, s.players[1].last_input), (5, 0));
         g.player_left(pid(1));
         assert_eq!(g.snapshot().players.len(), 1);
-    }
-
-    #[test]
-    fn the_shipped_config_file_loads() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml");
-        let c = ArenaConfig::load(std::path::Path::new(path)).unwrap();
-        assert_eq!(c, ArenaConfig::default());
-    }
-
-    #[test]
-    fn bad_configs_are_refused() {
-        let ok =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml"))
-                .unwrap();
-        assert!(ArenaConfig::from_toml(&ok.replace("width = 1600.0", "width = -1.0")).is_err());
-        assert!(ArenaConfig::from_toml(&ok.replace("drag = 0.02", "drag = 2.0")).is_err());
-        assert!(ArenaConfig::from_toml(&format!("{ok}\nbogus = 1\n")).is_err());
-    }
-
-    #[test]
-    fn a_config_error_names_the_unknown_or_missing_key() {
-        let ok =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/arena.toml"))
-                .unwrap();
-        let error = |text: &str| match ArenaConfig::from_toml(text) {
-            Err(e) => e.to_string(),
-            Ok(c) => panic!("{c:?} should have been refused"),
-        };
-        assert!(error(&format!("{ok}\nbogus = 1\n")).contains("unknown field `bogus`"));
-        assert!(error(&ok.replace("width = 1600.0\n", "")).contains("missing field `width`"));
-        assert!(error(&ok.replace("orb_count = 24\n", "")).contains("missing field `orb_count`"));
-        assert!(error(&ok.replace("drag = 0.02", "drag = 2.0")).contains("drag is a fraction"));
     }
 }

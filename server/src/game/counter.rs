@@ -1,12 +1,19 @@
 //! A tiny second game: a shared counter every player can add to. It exists to prove that the room
 //! runtime is not arena-shaped — its input, state and info types share nothing with the arena's —
 //! and it is small enough to host in tests (including one that panics on purpose).
+//!
+//! Saved form ([`Game::save`]): [`COUNTER_SAVE_VERSION`], then the [`Counter`]'s fields in
+//! declaration order (`[total, [[player, seq]…], pending, panic_on]`).
 
 use serde::{Deserialize, Serialize};
 use tickcast_shared::delta::{DeltaError, Diffable};
 use tickcast_shared::PlayerId;
 
-use super::Game;
+use super::saved::{decode_versioned, encode_versioned};
+use super::{Game, RestoreError};
+
+/// The layout version of a saved counter (see the module docs).
+pub const COUNTER_SAVE_VERSION: u8 = 1;
 
 /// The counter's snapshot state: the total and each player's ack.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -31,7 +38,9 @@ impl Diffable for CounterState {
 
 /// A shared counter. Input: a delta, clamped to -10..=10. `panic_on` makes a chosen delta panic,
 /// to test room supervision.
-#[derive(Debug, Default)]
+///
+/// Its fields, in this order, are its saved layout: reordering them changes the layout.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Counter {
     total: i64,
     players: Vec<(PlayerId, u32)>,
@@ -81,6 +90,14 @@ impl Game for Counter {
             players: self.players.clone(),
         }
     }
+
+    fn save(&self) -> Vec<u8> {
+        encode_versioned(COUNTER_SAVE_VERSION, self)
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Self, RestoreError> {
+        decode_versioned(COUNTER_SAVE_VERSION, bytes)
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +121,43 @@ mod tests {
                 total: 13,
                 players: vec![(a, 1), (b, 1)]
             }
+        );
+    }
+
+    #[test]
+    fn a_restored_counter_keeps_its_pending_inputs_and_its_panic_hook() {
+        let a = Uuid::from_bytes([1; 16]);
+        let mut g = Counter {
+            panic_on: Some(7),
+            ..Counter::default()
+        };
+        g.player_joined(a, "a");
+        g.apply_input(a, 4, &5);
+        let mut r = Counter::restore(&g.save()).unwrap();
+        assert_eq!(r.panic_on, Some(7));
+        r.step(0.1);
+        assert_eq!(
+            r.snapshot(),
+            CounterState {
+                total: 5,
+                players: vec![(a, 4)]
+            }
+        );
+    }
+
+    #[test]
+    fn the_saved_counter_layout_is_pinned() {
+        let mut g = Counter::default();
+        g.player_joined(Uuid::from_bytes([0xab; 16]), "a");
+        g.apply_input(Uuid::from_bytes([0xab; 16]), 2, &-3);
+        g.step(0.1);
+        let mut want = vec![COUNTER_SAVE_VERSION, 0x94, 0xfd, 0x91, 0x92, 0xc4, 16];
+        want.extend([0xab; 16]);
+        want.extend([0x02, 0x00, 0xc0]);
+        assert_eq!(
+            g.save(),
+            want,
+            "a layout change needs a new COUNTER_SAVE_VERSION"
         );
     }
 }

@@ -8,6 +8,9 @@
 
 pub mod arena;
 pub mod counter;
+pub mod saved;
+
+pub use saved::RestoreError;
 
 use serde::{de::DeserializeOwned, Serialize};
 use tickcast_shared::delta::Diffable;
@@ -18,6 +21,9 @@ use tickcast_shared::PlayerId;
 /// Call order per tick: [`Game::apply_input`] for each queued input (in seq order per player),
 /// then one [`Game::step`], then one [`Game::snapshot`] whose result is encoded once and sent to
 /// every session of the room.
+///
+/// A game can travel: [`Game::save`] and [`Game::restore`] move it to another node (a room
+/// migration) or back from a checkpoint (see `shared/design/cluster.md` §6–7).
 pub trait Game: Send + Unpin + 'static {
     /// The control state a client sends in `Input.controls`. `Default` is "no input": it is
     /// applied when a player's connection drops, so a disconnected player lets go of the stick.
@@ -56,6 +62,29 @@ pub trait Game: Send + Unpin + 'static {
 
     /// The state to broadcast after this tick.
     fn snapshot(&self) -> Self::State;
+
+    /// Everything the game is, as bytes [`Game::restore`] reads back. The room calls it between
+    /// ticks (after a `step`), once per migration or checkpoint.
+    ///
+    /// The contract is an **exact round trip**: a restored game goes on bit for bit as the
+    /// original would have — the same snapshots, frames and saves for the same calls from then
+    /// on. So the bytes carry the players (with their last applied input seq and held controls),
+    /// every random generator's position, and the game's own configuration (the node that
+    /// restores it may have loaded a different one; the room must go on as it was). Floats are
+    /// carried bit-exactly. Not carried: anything of the network or the room (connections,
+    /// seats, queued inputs, delta history, the tick) — that is the room image's business.
+    ///
+    /// Use the framing of [`saved`] (a layout version, then the body), so that another build
+    /// refuses a layout it does not know instead of misreading it.
+    fn save(&self) -> Vec<u8>;
+
+    /// The game [`Game::save`] wrote. The bytes come from outside the process (Redis), so
+    /// anything malformed, truncated, of another layout version or inconsistent (a value the
+    /// game could never have reached that would break its rules) is a typed error, never a
+    /// panic, and a restored game never panics later because of what it was restored from.
+    fn restore(bytes: &[u8]) -> Result<Self, RestoreError>
+    where
+        Self: Sized;
 }
 
 /// Makes one game instance per room. `seed` is the room's random seed (rooms are reproducible

@@ -1,0 +1,244 @@
+//! The arena's saved form: what [`Game::save`](crate::game::Game::save) writes for an [`Arena`]
+//! and [`Game::restore`](crate::game::Game::restore) reads back, so that a room can move to
+//! another node (or come back from a checkpoint) and go on bit for bit.
+//!
+//! Layout ([`ARENA_SAVE_VERSION`], then a positional MessagePack body, see
+//! [`crate::game::saved`]):
+//!
+//! ```text
+//! [ config:  [ [width, height, player_radius, orb_radius, accel, max_speed, drag, boost], orb_count ],
+//!   rng:     [ seed: bin(32), stream: u64, word_pos: bin(16) (u128, big-endian) ],
+//!   players: [ [id: bin(16), name, x, y, vx, vy, score, last_input, [cx, cy, buttons]] … ],
+//!   orbs:    [ [id, x, y] … ] ]
+//! ```
+//!
+//! Floats are MessagePack `float 32`: exact. The RNG is its abstract ChaCha state (seed, stream,
+//! position in the stream, as `rand_chacha` defines it), not its buffer, so a restored RNG
+//! yields the very numbers the original would have. The configuration travels with the game:
+//! the restoring node's `arena.toml` may differ, and the room must go on as it was.
+//!
+//! Talks to: nobody; the parent module's `impl Game for Arena` calls `save` and `restore` here.
+
+use std::collections::HashSet;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tickcast_shared::arena::{ArenaInfo, Orb};
+
+use super::{Arena, ArenaConfig, ArenaConfigError, Player};
+use crate::game::saved::{bin, decode_versioned, encode_versioned};
+use crate::game::RestoreError;
+
+/// The layout version of a saved arena (see the module docs).
+pub const ARENA_SAVE_VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct SavedArena {
+    config: (ArenaInfo, u16),
+    rng: SavedRng,
+    players: Vec<Player>,
+    orbs: Vec<Orb>,
+}
+
+/// `ChaCha8Rng`'s abstract state: with it, `from_seed` + `set_stream` + `set_word_pos` give back
+/// a generator equal to the original (this is how `rand_chacha`'s own `serde1` feature does it).
+#[derive(Serialize, Deserialize)]
+struct SavedRng {
+    #[serde(with = "bin")]
+    seed: Vec<u8>,
+    stream: u64,
+    word_pos: u128,
+}
+
+pub(super) fn save(arena: &Arena) -> Vec<u8> {
+    let saved = SavedArena {
+        config: (arena.config.info, arena.config.orb_count),
+        rng: SavedRng {
+            seed: arena.rng.get_seed().to_vec(),
+            stream: arena.rng.get_stream(),
+            word_pos: arena.rng.get_word_pos(),
+        },
+        players: arena.players.clone(),
+        orbs: arena.orbs.clone(),
+    };
+    encode_versioned(ARENA_SAVE_VERSION, &saved)
+}
+
+pub(super) fn restore(bytes: &[u8]) -> Result<Arena, RestoreError> {
+    let saved: SavedArena = decode_versioned(ARENA_SAVE_VERSION, bytes)?;
+    let (info, orb_count) = saved.config;
+    let config = ArenaConfig { info, orb_count };
+    config.validate().map_err(|e| match e {
+        ArenaConfigError::Invalid(why) => RestoreError::Invalid(why),
+        _ => RestoreError::Invalid("invalid arena config"),
+    })?;
+    check_entities(&config, &saved.players, &saved.orbs)?;
+    let seed: [u8; 32] = saved
+        .rng
+        .seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| RestoreError::Invalid("the RNG seed must be 32 bytes"))?;
+    let mut rng = ChaCha8Rng::from_seed(seed);
+    rng.set_stream(saved.rng.stream);
+    rng.set_word_pos(saved.rng.word_pos);
+    Ok(Arena {
+        config,
+        rng,
+        players: saved.players,
+        orbs: saved.orbs,
+    })
+}
+
+/// What the arena itself maintains: orbs `0..orb_count` in order, finite numbers everywhere (a
+/// NaN would spread through the physics and into every snapshot), one entry per player.
+fn check_entities(
+    config: &ArenaConfig,
+    players: &[Player],
+    orbs: &[Orb],
+) -> Result<(), RestoreError> {
+    if orbs.len() != usize::from(config.orb_count) {
+        return Err(RestoreError::Invalid("the arena must hold orb_count orbs"));
+    }
+    if orbs.iter().zip(0..).any(|(o, i)| o.id != i) {
+        return Err(RestoreError::Invalid("orbs must be numbered 0.. in order"));
+    }
+    let finite = |v: &[f32]| v.iter().all(|v| v.is_finite());
+    if !orbs.iter().all(|o| finite(&[o.x, o.y])) {
+        return Err(RestoreError::Invalid("an orb's position is not finite"));
+    }
+    let moving = |p: &Player| [p.x, p.y, p.vx, p.vy, p.controls.x, p.controls.y];
+    if !players.iter().all(|p| finite(&moving(p))) {
+        return Err(RestoreError::Invalid("a player's motion is not finite"));
+    }
+    let mut ids = HashSet::with_capacity(players.len());
+    if !players.iter().all(|p| ids.insert(p.id)) {
+        return Err(RestoreError::Invalid("a player is in the arena twice"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tickcast_shared::arena::Controls;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::game::Game;
+
+    const DT: f32 = 1.0 / 30.0;
+
+    fn pid(n: u8) -> Uuid {
+        Uuid::from_bytes([n; 16])
+    }
+
+    fn small() -> ArenaConfig {
+        let mut c = ArenaConfig::default();
+        c.info.width = 120.0;
+        c.info.height = 90.0;
+        c.orb_count = 3;
+        c
+    }
+
+    #[test]
+    fn a_restored_arena_draws_the_same_random_numbers() {
+        let mut a = Arena::new(ArenaConfig::default(), 5);
+        a.player_joined(pid(1), "a");
+        let mut b = Arena::restore(&a.save()).unwrap();
+        assert_eq!(
+            a.rng, b.rng,
+            "the generator is equal, buffer position included"
+        );
+        a.player_joined(pid(2), "b");
+        b.player_joined(pid(2), "b");
+        assert_eq!(a.position(pid(2)), b.position(pid(2)));
+    }
+
+    #[test]
+    fn a_restored_arena_keeps_its_own_config_and_held_controls() {
+        let mut a = Arena::new(small(), 1);
+        a.player_joined(pid(1), "a");
+        a.apply_input(pid(1), 9, &Controls::new(0.5, -1.0, Controls::BOOST));
+        let mut b = Arena::restore(&a.save()).unwrap();
+        assert_eq!(b.info(), small().info);
+        a.step(DT);
+        b.step(DT);
+        assert_eq!(a.snapshot(), b.snapshot(), "the held stick still pushes");
+        assert_eq!(b.snapshot().players[0].last_input, 9);
+    }
+
+    #[test]
+    fn saving_a_restored_arena_gives_the_same_bytes() {
+        let mut a = Arena::new(small(), 3);
+        a.player_joined(pid(1), "é");
+        a.step(DT);
+        let bytes = a.save();
+        assert_eq!(Arena::restore(&bytes).unwrap().save(), bytes);
+    }
+
+    #[test]
+    fn the_saved_arena_layout_is_pinned() {
+        let mut c = small();
+        c.orb_count = 1;
+        let mut a = Arena::new(c, 0);
+        a.player_joined(pid(7), "z");
+        a.place_player(pid(7), 30.0, 40.0);
+        a.place_orb(0, 1.5, 2.5);
+        let hex: String = a.save().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex, PINNED_ARENA,
+            "a layout change needs a new ARENA_SAVE_VERSION"
+        );
+    }
+
+    /// Version 1, then `[config, rng, players, orbs]`.
+    const PINNED_ARENA: &str = concat!(
+        "01",
+        "94",
+        // config: the eight ArenaInfo floats, orb_count 1
+        "9298ca42f00000ca42b40000ca41a00000ca41000000ca44e10000ca43a00000ca3ca3d70aca3fcccccd01",
+        // rng: seed (bin 32), stream 0, word_pos 4 (bin 16)
+        "93c420ecf273f981b5cd4587f0467306ad6cadd0d0a3e33317e767f29bea72d78a7dfe00",
+        "c41000000000000000000000000000000004",
+        // players: one [id, "z", 30, 40, 0, 0, score 0, last_input 0, [0, 0, 0]]
+        "9199c41007070707070707070707070707070707a17aca41f00000ca42200000ca00000000ca00000000",
+        "000093ca00000000ca0000000000",
+        // orbs: one [0, 1.5, 2.5]
+        "919300ca3fc00000ca40200000",
+    );
+
+    /// A change to a saved arena that a test makes.
+    type Edit = fn(&mut SavedArena);
+
+    fn refusal(edit: Edit) -> RestoreError {
+        let mut a = Arena::new(small(), 2);
+        a.player_joined(pid(1), "a");
+        let mut saved: SavedArena = decode_versioned(ARENA_SAVE_VERSION, &a.save()).unwrap();
+        edit(&mut saved);
+        match restore(&encode_versioned(ARENA_SAVE_VERSION, &saved)) {
+            Err(e) => e,
+            Ok(_) => panic!("the edited arena should have been refused"),
+        }
+    }
+
+    #[test]
+    fn states_the_arena_could_never_reach_are_refused() {
+        let cases: [(&str, Edit); 7] = [
+            ("finite and > 0", |s| s.config.0.width = f32::NAN),
+            ("orb_count", |s| s.config.1 = 4),
+            ("numbered", |s| s.orbs[1].id = 7),
+            ("orb's position", |s| s.orbs[0].x = f32::INFINITY),
+            ("motion", |s| s.players[0].controls.x = f32::NAN),
+            ("twice", |s| s.players.push(s.players[0].clone())),
+            ("32 bytes", |s| s.rng.seed.truncate(31)),
+        ];
+        for (why, edit) in cases {
+            let e = refusal(edit);
+            assert!(
+                matches!(e, RestoreError::Invalid(_)) && e.to_string().contains(why),
+                "{why}: {e}"
+            );
+        }
+    }
+}
