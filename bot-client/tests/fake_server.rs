@@ -536,7 +536,7 @@ async fn a_bot_follows_a_redirect_to_the_rooms_node_with_the_same_join_naming_it
     let mut bot = Bot::connect(&format!("{node_a}?token=t.x"), &join)
         .await
         .expect("the redirect should be followed to node B");
-    assert_eq!(*joins_a.lock().unwrap(), [join.clone()]);
+    assert_eq!(*joins_a.lock().unwrap(), std::slice::from_ref(&join));
     assert_eq!(
         seats.lock().unwrap().joins,
         [Join {
