@@ -29,6 +29,12 @@
 //! [`Bot::resume`] reconnects with the welcome's resume token and carries on as the same player
 //! (see [`crate::resume`]); the load run does that by itself.
 //!
+//! A join answered with a [`Redirect`] and close 4007 (the room is on another node) is followed
+//! by [`Bot::connect`] at once, with the same join naming the redirect's room, at most
+//! [`Redirect::MAX_HOPS`] times in a row (the rules are [`crate::redirect::Hops`]'s);
+//! [`Bot::url`] is then the room's node. A redirect that ends a connection later (a hand-over)
+//! is followed by [`Bot::resume`].
+//!
 //! Where `Bot` lives: this file has the player protocol (open, join, send, read, close) over a
 //! `socket` (frames, traffic counting, the close handshake); the waits for scripted
 //! tests (`next_snapshot`, `wait_for_ack`, `wait_for`) are in `waits`, and
@@ -46,11 +52,13 @@ use tickcast_shared::arena::{
 };
 use tickcast_shared::delta::{Baselines, DeltaError};
 use tickcast_shared::{
-    decode, encode_into, ClientMsg, ErrorMsg, Input, Join, Ping, PlayerId, Pong, ServerMsg,
+    close, decode, encode_into, ClientMsg, ErrorMsg, Input, Join, Ping, PlayerId, Pong, Redirect,
+    ServerMsg,
 };
 
 use crate::close::CloseInfo;
 use crate::error::BotError;
+use crate::redirect::Hops;
 use crate::snapshot_view::SnapshotView;
 use crate::socket::{Socket, Traffic};
 
@@ -68,6 +76,8 @@ pub enum Event {
     Delta(ArenaDelta),
     Pong(Pong),
     Error(ErrorMsg),
+    /// The room is on another node; close 4007 follows (see [`Bot::redirected`]).
+    Redirect(Redirect),
     Closed(CloseInfo),
 }
 
@@ -101,6 +111,8 @@ pub struct Bot {
     baselines: Option<Baselines<QuantizedArena>>,
     /// Whether the close was already handed out as an event (later reads are errors).
     close_seen: bool,
+    /// The last [`Redirect`] received on this connection.
+    redirect: Option<Redirect>,
 }
 
 impl fmt::Debug for Bot {
@@ -134,6 +146,7 @@ impl Bot {
             newest_tick: 0,
             baselines: None,
             close_seen: false,
+            redirect: None,
         })
     }
 
@@ -164,8 +177,13 @@ impl Bot {
             match event {
                 Event::Welcome(_) => break,
                 Event::Closed(c) => return Err(BotError::Closed(c)),
-                // Errors (e.g. 4100) and early snapshots are not the answer to a join.
-                Event::Error(_) | Event::Pong(_) | Event::Snapshot(_) | Event::Delta(_) => continue,
+                // Errors (e.g. 4100) and early snapshots are not the answer to a join; a redirect
+                // is noted, and the close after it is the answer.
+                Event::Error(_)
+                | Event::Pong(_)
+                | Event::Snapshot(_)
+                | Event::Delta(_)
+                | Event::Redirect(_) => continue,
             }
         }
         self.welcome
@@ -173,20 +191,40 @@ impl Bot {
             .ok_or_else(|| BotError::Protocol("welcome lost".into()))
     }
 
-    /// [`Bot::open`] then [`Bot::join`].
+    /// [`Bot::open`] then [`Bot::join`], following redirects to the room's node (see the module
+    /// docs). A redirect that cannot be followed is [`BotError::Redirect`].
     pub async fn connect(url: &str, join: &Join) -> Result<Bot, BotError> {
         Self::connect_timeout(url, join, DEFAULT_TIMEOUT).await
     }
 
-    /// [`Bot::connect`] with one timeout for each step.
+    /// [`Bot::connect`] with one timeout for each step (of each hop).
     pub async fn connect_timeout(
         url: &str,
         join: &Join,
         timeout: Duration,
     ) -> Result<Bot, BotError> {
-        let mut bot = Self::open_timeout(url, timeout).await?;
-        bot.join_timeout(join, timeout).await?;
-        Ok(bot)
+        Self::connect_following(url.to_string(), join.clone(), timeout, Hops::default()).await
+    }
+
+    /// Opens and joins, and while the answer is a redirect, opens and joins where it points,
+    /// counting the hops in `hops`.
+    pub(crate) async fn connect_following(
+        mut url: String,
+        mut join: Join,
+        timeout: Duration,
+        mut hops: Hops,
+    ) -> Result<Bot, BotError> {
+        loop {
+            let mut bot = Self::open_timeout(&url, timeout).await?;
+            let redirect = match bot.join_timeout(&join, timeout).await {
+                Ok(_) => return Ok(bot),
+                Err(e @ BotError::Closed(_)) => bot.redirected().cloned().ok_or(e)?,
+                Err(e) => return Err(e),
+            };
+            let (next_url, next_join) = hops.follow(&redirect, &url, &join)?;
+            tracing::debug!(from = %url, to = %next_url, room_id = %redirect.room_id, hops = hops.followed(), "following a redirect");
+            (url, join) = (next_url, next_join);
+        }
     }
 
     /// The welcome. Panics before a successful [`Bot::join`] (which [`Bot::connect`] includes).
@@ -221,6 +259,15 @@ impl Bot {
     /// when the first one may have expired.
     pub fn set_url(&mut self, url: impl Into<String>) {
         self.url = url.into();
+    }
+
+    /// The [`Redirect`] this connection ended with: the last one received, if the server then
+    /// closed with 4007 ([`close::REDIRECT`]). A 4007 without one cannot be followed.
+    pub fn redirected(&self) -> Option<&Redirect> {
+        let closed = self.socket.closed()?;
+        (closed.code == close::REDIRECT)
+            .then_some(self.redirect.as_ref())
+            .flatten()
     }
 
     /// The newest snapshot tick received (0 before the first): what inputs carry as `ack_tick`.
@@ -315,6 +362,7 @@ impl Bot {
             }
             ServerMsg::Snapshot(s) => self.newest_tick = self.newest_tick.max(s.tick),
             ServerMsg::Delta(d) => self.newest_tick = self.newest_tick.max(d.tick),
+            ServerMsg::Redirect(r) => self.redirect = Some(r.clone()),
             ServerMsg::Pong(_) | ServerMsg::Error(_) => {}
         }
     }
@@ -342,6 +390,7 @@ impl Bot {
             }
             ServerMsg::Pong(p) => Event::Pong(p),
             ServerMsg::Error(e) => Event::Error(e),
+            ServerMsg::Redirect(r) => Event::Redirect(r),
         })
     }
 
@@ -398,6 +447,7 @@ impl Bot {
         self.welcome = fresh.welcome;
         self.socket.take_over(fresh.socket);
         self.close_seen = false;
+        self.redirect = fresh.redirect;
     }
 
     /// Closes with 1000 and waits (up to [`CLOSE_TIMEOUT`]) for the server's close frame, reading

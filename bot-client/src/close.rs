@@ -18,9 +18,9 @@ impl CloseInfo {
     /// Code 1006: the connection ended without a close frame.
     pub const ABNORMAL: u16 = 1006;
 
-    /// Whether the connection was lost rather than closed (code 1006, or the server's 4006
-    /// heartbeat timeout): the server then holds the player's seat for a resume, while after any
-    /// other close frame it has already removed it.
+    /// Whether the connection was lost rather than closed (code 1006, the server's 4006
+    /// heartbeat timeout, or its 4007 redirect to the room's node): the server then holds the
+    /// player's seat for a resume, while after any other close frame it has already removed it.
     pub fn is_lost(&self) -> bool {
         self.code == Self::ABNORMAL || tickcast_shared::close::is_resumable(self.code)
     }
@@ -56,9 +56,10 @@ mod tests {
     }
 
     #[test]
-    fn only_no_close_frame_and_the_heartbeat_timeout_count_as_lost() {
+    fn only_no_close_frame_the_heartbeat_timeout_and_a_redirect_count_as_lost() {
         assert!(CloseInfo::abnormal().is_lost());
         assert!(close(4006, "timed out").is_lost());
+        assert!(close(4007, "room is on another node").is_lost());
         for code in [1000, 1001, 1008, 1011, 4004, 4005] {
             assert!(!close(code, "").is_lost(), "{code}");
         }

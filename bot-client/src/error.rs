@@ -34,6 +34,9 @@ pub enum BotError {
     /// The server broke the protocol (a text frame, a message out of order …).
     #[error("protocol violation by the server: {0}")]
     Protocol(String),
+    /// A redirect that was not followed (not to a `ws://`/`wss://` URL, or one hop too many).
+    #[error(transparent)]
+    Redirect(#[from] tickcast_shared::RedirectError),
 }
 
 impl BotError {
@@ -73,6 +76,12 @@ impl BotError {
             BotError::Decode(_) | BotError::Scan(_) => "decode".into(),
             BotError::Encode(_) => "encode".into(),
             BotError::Protocol(_) => "protocol".into(),
+            BotError::Redirect(tickcast_shared::RedirectError::NotWebSocket { .. }) => {
+                "redirect_not_websocket".into()
+            }
+            BotError::Redirect(tickcast_shared::RedirectError::TooManyHops { .. }) => {
+                "redirect_too_many_hops".into()
+            }
         }
     }
 }

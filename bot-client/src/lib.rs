@@ -22,6 +22,7 @@
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
 //! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
+//! | `redirect` | [`redirect::Hops`] — following a server's redirect to the room's node |
 //! | `socket` | [`Traffic`] — the WebSocket under a [`Bot`]: binary frames, bytes counted, its close |
 //! | `error` | [`BotError`] |
 //! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
@@ -46,6 +47,7 @@ mod outcome;
 mod play;
 pub mod process_usage;
 mod progress;
+pub mod redirect;
 pub mod report;
 pub mod resume;
 pub mod server_metrics;

@@ -160,6 +160,9 @@ impl Play {
             // Only to a bot that did not join with `deltas` (never, from a server that follows
             // the protocol).
             Ok(Frame::Other(ServerMsg::Delta(_))) => {}
+            // Noted by the bot; the 4007 close after it ends the connection, and the session's
+            // resume follows it to the room's new node.
+            Ok(Frame::Other(ServerMsg::Redirect(_))) => {}
             Ok(Frame::DeltaRejected(e)) => {
                 tracing::debug!(error = %e, "delta rejected");
                 outcome.error("delta_rejected".into());

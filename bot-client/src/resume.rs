@@ -10,9 +10,15 @@
 //! | any close frame from the server (1001 shutdown, 1008, 1011, 4004 …) | already removed, token void | no: it could only be refused with 4005 |
 //! | our own close | removed | no |
 //!
-//! So only 1006 and 4006 are treated as a lost connection ([`CloseInfo::is_lost`],
+//! | 4007 after a [`tickcast_shared::Redirect`]: the room is on another node (a hand-over) | held there | yes, at the redirect's URL |
+//!
+//! So only 1006, 4006 and 4007 are treated as a lost connection ([`CloseInfo::is_lost`],
 //! [`BotError::is_connection_lost`]). In particular 1001 on a server shutdown is not retried: a
 //! bot must not keep knocking on a server that is going away.
+//!
+//! The resume join names the welcome's room (the server keeps the seat's room and name; a
+//! cluster node routes on it), and every attempt follows redirects as a join does
+//! ([`crate::redirect::Hops`]), starting with the one that ended the connection, if any.
 //!
 //! A resume is bounded ([`ResumePolicy`]): a few attempts, a short doubling backoff with jitter
 //! (so thousands of bots cut at the same moment do not reconnect in lockstep), one overall
@@ -27,6 +33,7 @@ use tickcast_shared::PlayerId;
 use crate::bot::Bot;
 use crate::close::CloseInfo;
 use crate::error::BotError;
+use crate::redirect::Hops;
 
 /// How a bot tries to get its player back after losing its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +160,9 @@ impl ResumeError {
 
 impl Bot {
     /// Gets this bot's player back after its connection was lost (see [`crate::resume`] for
-    /// which ends qualify): reconnects to [`Bot::url`] and repeats the join with the welcome's
-    /// resume token, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
+    /// which ends qualify): reconnects to [`Bot::url`] (or where the redirect that ended the
+    /// connection points, following redirects as a join does) and repeats the join with the
+    /// welcome's resume token and room, up to `policy.attempts` times within `policy.budget`. A 4005 answer (the
     /// grace period is over) ends it at once with [`ResumeError::Refused`].
     ///
     /// On success the bot carries on over the new connection as the same player: the welcome
@@ -172,6 +180,19 @@ impl Bot {
         let token = self.resume_token().ok_or(ResumeError::NoToken)?.to_string();
         let mut join = self.sent_join().cloned().ok_or(ResumeError::NotJoined)?;
         join.resume = Some(token);
+        join.room = Some(self.welcome().room_id.clone());
+        // A connection ended by a redirect (a hand-over) resumes where it points, at once.
+        let mut hops = Hops::default();
+        let (url, join) = match self.redirected() {
+            Some(r) => hops
+                .follow(r, self.url(), &join)
+                .map_err(|e| ResumeError::GaveUp {
+                    attempts: 0,
+                    elapsed: started.elapsed(),
+                    last: Box::new(e.into()),
+                })?,
+            None => (self.url().to_string(), join),
+        };
         let deadline = started + policy.budget;
         let mut attempts = 0;
         let mut last: Option<BotError> = None;
@@ -185,8 +206,9 @@ impl Bot {
             let timeout = policy
                 .attempt_timeout
                 .min(deadline.saturating_duration_since(Instant::now()));
+            let connect = Bot::connect_following(url.clone(), join.clone(), timeout, hops);
             let attempt =
-                tokio::time::timeout(timeout, Bot::connect_timeout(self.url(), &join, timeout))
+                tokio::time::timeout(timeout, connect)
                     .await
                     .unwrap_or(Err(BotError::Timeout {
                         what: "resume",
@@ -203,6 +225,7 @@ impl Bot {
                             got: got.unwrap_or_default(),
                         });
                     }
+                    self.set_url(fresh.url());
                     self.adopt(fresh);
                     let elapsed = started.elapsed();
                     tracing::info!(player_id = %expected, attempts, elapsed_ms = elapsed.as_millis() as u64, "resumed");
@@ -270,7 +293,8 @@ pub(crate) fn after_failure(e: &BotError) -> AfterFailure {
         | BotError::Decode(_)
         | BotError::Scan(_)
         | BotError::Encode(_)
-        | BotError::Protocol(_) => AfterFailure::GiveUp,
+        | BotError::Protocol(_)
+        | BotError::Redirect(_) => AfterFailure::GiveUp,
     }
 }
 
@@ -307,6 +331,10 @@ mod tests {
         let p = ResumePolicy::default();
         assert!(p.should_resume(&close(1006), true));
         assert!(p.should_resume(&close(4006), true));
+        assert!(
+            p.should_resume(&close(4007), true),
+            "a redirect: resumed where it points"
+        );
         assert!(!p.should_resume(&close(1006), false), "no token");
         assert!(!ResumePolicy::never().should_resume(&close(1006), true));
         for code in [1000, 1001, 1008, 4004, 4005] {

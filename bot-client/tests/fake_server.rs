@@ -13,12 +13,13 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use tickcast_bot::{Bot, BotError, Event, LoadConfig, LoadRun, RoomChoice};
+use tickcast_bot::{Bot, BotError, Event, LoadConfig, LoadRun, ResumePolicy, RoomChoice};
 use tickcast_shared::arena::{
     ArenaClientMsg, ArenaInfo, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
 };
 use tickcast_shared::{
-    decode, encode, ClientMsg, Join, PlayerId, Pong, ServerMsg, Snapshot, Welcome,
+    decode, encode, ClientMsg, Join, PlayerId, Pong, Redirect, RedirectError, ServerMsg, Snapshot,
+    Welcome,
 };
 
 const TICK_RATE: u16 = 50;
@@ -47,6 +48,8 @@ struct Seats {
     resumes: u32,
     /// Inputs whose seq was not above the player's last applied one (across connections).
     seq_violations: Vec<String>,
+    /// Every join received, in order.
+    joins: Vec<Join>,
 }
 
 #[derive(Clone, Copy)]
@@ -98,6 +101,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
     let Ok(ClientMsg::Join(join)) = decode::<ArenaClientMsg>(&first) else {
         return;
     };
+    seats.lock().unwrap().joins.push(join.clone());
     if join.room.as_deref().is_some() && join.room.as_deref() == b.refuse_room {
         let _ = ws
             .close(Some(CloseFrame {
@@ -463,5 +467,169 @@ async fn a_refused_resume_ends_the_bot_and_is_reported() {
     assert!(
         report.stopped_early && started.elapsed() < Duration::from_secs(20),
         "{table}"
+    );
+}
+
+/// A node that owns no room: it answers every join with a `Redirect` to `to` (to itself when
+/// `None`, a loop) naming room `r1`, then close 4007 — after a Welcome for `handover`'s player
+/// and token when given, as a node handing its room over. Records the joins it got.
+async fn redirecting_node(
+    to: Option<String>,
+    handover: Option<(PlayerId, &'static str)>,
+) -> (String, Arc<Mutex<Vec<Join>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let to = to.unwrap_or_else(|| url.clone());
+    let joins = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&joins);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (to, seen) = (to.clone(), Arc::clone(&seen));
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let Some(Ok(Message::Binary(first))) = ws.next().await else {
+                    return;
+                };
+                let Ok(ClientMsg::Join(join)) = decode::<ArenaClientMsg>(&first) else {
+                    return;
+                };
+                seen.lock().unwrap().push(join);
+                let mut out = Vec::new();
+                if let Some((player_id, token)) = handover {
+                    out.push(ArenaServerMsg::Welcome(Welcome {
+                        player_id,
+                        room_id: "r1".into(),
+                        tick_rate: TICK_RATE,
+                        tick: 500,
+                        max_players: 8,
+                        game: ArenaInfo::default(),
+                        resume_token: Some(token.into()),
+                    }));
+                }
+                out.push(ArenaServerMsg::Redirect(Redirect {
+                    url: to,
+                    room_id: "r1".into(),
+                }));
+                for msg in out {
+                    if ws
+                        .send(Message::Binary(encode(&msg).unwrap()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                close_with(&mut ws, 4007, "room is on another node").await;
+            });
+        }
+    });
+    (url, joins)
+}
+
+#[tokio::test]
+async fn a_bot_follows_a_redirect_to_the_rooms_node_with_the_same_join_naming_its_room() {
+    let (node_b, seats) = fake_server_with_seats(Behaviour::default()).await;
+    let (node_a, joins_a) = redirecting_node(Some(node_b.clone()), None).await;
+    let join = Join::any_room("ada").with_deltas();
+    let mut bot = Bot::connect(&format!("{node_a}?token=t.x"), &join)
+        .await
+        .expect("the redirect should be followed to node B");
+    assert_eq!(*joins_a.lock().unwrap(), std::slice::from_ref(&join));
+    assert_eq!(
+        seats.lock().unwrap().joins,
+        [Join {
+            room: Some("r1".into()),
+            ..join
+        }],
+        "node B got the same join, naming the redirect's room"
+    );
+    assert_eq!(
+        bot.url(),
+        format!("{node_b}?token=t.x"),
+        "with the join token"
+    );
+    assert!(bot.redirected().is_none());
+    bot.next_snapshot().await.expect("the bot plays on node B");
+}
+
+#[tokio::test]
+async fn a_bot_gives_up_after_three_redirects_in_a_row() {
+    let (node, joins) = redirecting_node(None, None).await;
+    let err = Bot::connect(&node, &Join::any_room("ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BotError::Redirect(RedirectError::TooManyHops { hops: 4, url }) if *url == node
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "redirect_too_many_hops");
+    assert_eq!(joins.lock().unwrap().len(), 4, "the first join and 3 hops");
+}
+
+#[tokio::test]
+async fn a_bot_does_not_follow_a_redirect_to_a_url_that_is_not_websocket() {
+    let (node, joins) = redirecting_node(Some("http://127.0.0.1:9/ws".into()), None).await;
+    let err = Bot::connect(&node, &Join::any_room("ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BotError::Redirect(RedirectError::NotWebSocket { url }) if url == "http://127.0.0.1:9/ws"),
+        "{err:?}"
+    );
+    assert_eq!(joins.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bot_resumes_its_seat_on_the_rooms_new_node_after_a_hand_over() {
+    let player_id = PlayerId::from_u128(77);
+    let (node_b, seats) = fake_server_with_seats(Behaviour {
+        resume_tokens: true,
+        ..Default::default()
+    })
+    .await;
+    // Node B holds the seat node A hands over.
+    seats.lock().unwrap().by_token.insert(
+        "moved".into(),
+        Seat {
+            player_id,
+            tick: 500,
+            last_input: 0,
+        },
+    );
+    let (node_a, _) = redirecting_node(Some(node_b.clone()), Some((player_id, "moved"))).await;
+    let mut bot = Bot::connect(&node_a, &Join::any_room("ada"))
+        .await
+        .expect("node A welcomes the bot");
+    let end = bot
+        .wait_for(Duration::from_secs(5), |e| matches!(e, Event::Closed(_)))
+        .await
+        .expect("node A hands the room over");
+    assert!(matches!(end, Event::Closed(c) if c.code == 4007));
+    assert_eq!(
+        bot.redirected().map(|r| r.url.as_str()),
+        Some(node_b.as_str())
+    );
+    let resumed = bot
+        .resume(&ResumePolicy::default())
+        .await
+        .expect("the bot resumes on node B");
+    assert_eq!(resumed.attempts, 1);
+    assert_eq!(bot.player_id(), Some(player_id));
+    assert_eq!(bot.url(), node_b);
+    let seats = seats.lock().unwrap();
+    assert_eq!(seats.resumes, 1);
+    let join = &seats.joins[0];
+    assert_eq!(
+        (
+            join.resume.as_deref(),
+            join.room.as_deref(),
+            join.name.as_str()
+        ),
+        (Some("moved"), Some("r1"), "ada")
     );
 }

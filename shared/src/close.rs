@@ -57,11 +57,16 @@ pub enum Code {
     /// treats it as a lost connection: the player's seat is held for the resume grace period, so
     /// a client that sees this code should reconnect at once with its resume token.
     TimedOut = 4006,
+    /// The room is on another node. Always follows a [`crate::Redirect`] message, which names
+    /// the node's URL: the client reconnects there at once and repeats its join (with its resume
+    /// token, if it has one). A seat the player had is held on the room's node, as after
+    /// [`Code::TimedOut`].
+    Redirect = 4007,
 }
 
 impl Code {
     /// Every code, in numeric order.
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::Normal,
         Code::GoingAway,
         Code::ProtocolError,
@@ -77,6 +82,7 @@ impl Code {
         Code::TooSlow,
         Code::ResumeRefused,
         Code::TimedOut,
+        Code::Redirect,
     ];
 
     /// The number on the wire.
@@ -89,8 +95,10 @@ impl Code {
         Code::ALL.into_iter().find(|c| c.as_u16() == code)
     }
 
-    /// Whether a client should reconnect (with backoff) after the server closed with this code:
-    /// the server was going away or failed, the client was too slow, or the server was full.
+    /// Whether a client should reconnect after the server closed with this code: with backoff
+    /// when the server was going away or failed, the client was too slow, or the server was
+    /// full; at once after [`Code::TimedOut`] and [`Code::Redirect`] (the seat is held), to the
+    /// redirect's URL after the latter.
     pub const fn is_retryable(self) -> bool {
         matches!(
             self,
@@ -99,13 +107,14 @@ impl Code {
                 | Code::TooSlow
                 | Code::ServerFull
                 | Code::TimedOut
+                | Code::Redirect
         )
     }
 
     /// Whether the player's seat is still held after the server closed with this code, so that a
     /// reconnect with the resume token gets the same player back (see `PROTOCOL.md`, *Resume*).
     pub const fn is_resumable(self) -> bool {
-        matches!(self, Code::TimedOut)
+        matches!(self, Code::TimedOut | Code::Redirect)
     }
 }
 
@@ -159,6 +168,8 @@ pub const TOO_SLOW: u16 = Code::TooSlow.as_u16();
 pub const RESUME_REFUSED: u16 = Code::ResumeRefused.as_u16();
 /// [`Code::TimedOut`]
 pub const TIMED_OUT: u16 = Code::TimedOut.as_u16();
+/// [`Code::Redirect`]
+pub const REDIRECT: u16 = Code::Redirect.as_u16();
 
 /// Whether a client should reconnect (with backoff) after the server closed with `code`
 /// ([`Code::is_retryable`]; codes tickcast does not use are not retried).
@@ -190,6 +201,8 @@ pub enum Close {
     HeartbeatTimeout,
     /// The player resumed on another connection; this one is closed.
     Replaced,
+    /// The room is on another node; the [`crate::Redirect`] sent just before says where.
+    Redirected,
 
     // -- the join was refused --
     /// The join's protocol version is not ours.
@@ -252,6 +265,10 @@ impl Close {
             Close::Replaced => (
                 C::PolicyViolation,
                 "replaced by a resumed connection".into(),
+            ),
+            Close::Redirected => (
+                C::Redirect,
+                "room is on another node: reconnect there now with your token".into(),
             ),
             Close::VersionMismatch { client } => (
                 C::VersionMismatch,
@@ -356,6 +373,7 @@ mod tests {
             Close::TooSlow,
             Close::HeartbeatTimeout,
             Close::Replaced,
+            Close::Redirected,
             Close::VersionMismatch { client: u16::MAX },
             Close::InvalidName(ValidationError::NameTooLong),
             Close::InvalidRoomId(ValidationError::RoomIdCharset),
@@ -430,11 +448,26 @@ mod tests {
         );
         assert_eq!(Close::TextFrame.code(), UNSUPPORTED_DATA);
         assert_eq!(Close::InvalidUtf8.code(), INVALID_PAYLOAD);
+        assert_eq!(
+            (Close::Redirected.code(), &*Close::Redirected.reason()),
+            (
+                Code::Redirect,
+                "room is on another node: reconnect there now with your token"
+            )
+        );
+        assert_eq!(REDIRECT, 4007);
     }
 
     #[test]
     fn only_seat_keeping_and_transient_closes_are_retried() {
-        for code in [GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, SERVER_FULL, TIMED_OUT] {
+        for code in [
+            GOING_AWAY,
+            INTERNAL_ERROR,
+            TOO_SLOW,
+            SERVER_FULL,
+            TIMED_OUT,
+            REDIRECT,
+        ] {
             assert!(is_retryable(code), "{code}");
         }
         for code in [
@@ -453,8 +486,11 @@ mod tests {
         ] {
             assert!(!is_retryable(code), "{code}");
         }
-        // Only a heartbeat timeout leaves the seat held for a resume.
+        // Only a heartbeat timeout and a redirect leave the seat held for a resume.
         assert!(is_resumable(TIMED_OUT) && Close::HeartbeatTimeout.is_resumable());
+        assert!(is_resumable(REDIRECT) && Close::Redirected.is_resumable());
+        let held: Vec<Code> = Code::ALL.into_iter().filter(|c| c.is_resumable()).collect();
+        assert_eq!(held, [Code::TimedOut, Code::Redirect]);
         assert!(!is_resumable(TOO_SLOW) && !is_resumable(GOING_AWAY));
         assert!(Close::RoomFailed.is_retryable() && !Close::RoomFull.is_retryable());
     }

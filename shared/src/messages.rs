@@ -117,6 +117,10 @@ pub enum ServerMsg<S, W, P> {
     /// A problem that does not end the connection (fatal ones are close frames).
     #[serde(rename = "error")]
     Error(ErrorMsg),
+    /// The room is on another node: the server closes with [`crate::close::Code::Redirect`]
+    /// (4007) right after it, and the client repeats its join at [`Redirect::url`] at once.
+    #[serde(rename = "redirect")]
+    Redirect(Redirect),
 }
 
 /// Reply to a successful [`Join`].
@@ -172,6 +176,70 @@ pub struct ErrorMsg {
     pub message: String,
 }
 
+/// Where a room is: the answer of a node that does not own the room a join (or a resume) names,
+/// sent just before close 4007 (see `PROTOCOL.md`, *Redirect*).
+///
+/// The client opens a new connection to `url` at once (no backoff) and sends the same join there
+/// with `room` set to `room_id` ([`Redirect::join`]): same name, same `deltas`, and its resume
+/// token if it has one, so a held seat comes back. It follows at most [`Redirect::MAX_HOPS`]
+/// redirects in a row (a Welcome starts the count again), and none whose URL fails
+/// [`Redirect::check`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// The owner node's absolute WebSocket URL, e.g. `ws://10.0.0.2:8080/ws`.
+    pub url: String,
+    /// The room the join must name at `url`.
+    pub room_id: String,
+}
+
+/// Why a client does not follow a [`Redirect`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectError {
+    /// The URL is not an absolute `ws://` or `wss://` URL with a host: a client never follows a
+    /// server to another scheme (an `http://` page, a `javascript:` URL …).
+    #[error("redirect to {url:?} refused: not a ws:// or wss:// URL")]
+    NotWebSocket { url: String },
+    /// More than [`Redirect::MAX_HOPS`] redirects in a row without a Welcome: the nodes disagree
+    /// about who owns the room (or it moves faster than it can be followed).
+    #[error("gave up after {hops} redirects in a row (the last to {url:?})")]
+    TooManyHops { hops: u32, url: String },
+}
+
+impl Redirect {
+    /// Redirects a client follows in a row, without a Welcome in between, before giving up.
+    pub const MAX_HOPS: u32 = 3;
+
+    /// Whether a client may follow this redirect: `url` must be an absolute `ws://` or `wss://`
+    /// URL with a host (the scheme compared without case, as URLs do).
+    pub fn check(&self) -> Result<(), RedirectError> {
+        let url = self.url.as_str();
+        let rest = ["ws://", "wss://"].iter().find_map(|scheme| {
+            url.get(..scheme.len())
+                .filter(|head| head.eq_ignore_ascii_case(scheme))
+                .map(|_| &url[scheme.len()..])
+        });
+        let has_host = rest.is_some_and(|r| {
+            !r.is_empty() && !r.starts_with(['/', '?', '#']) && !r.contains(char::is_whitespace)
+        });
+        if has_host {
+            Ok(())
+        } else {
+            Err(RedirectError::NotWebSocket {
+                url: self.url.clone(),
+            })
+        }
+    }
+
+    /// The join to send at [`Redirect::url`] in place of `join`: the same join, naming
+    /// [`Redirect::room_id`] (name, resume token and `deltas` are kept).
+    pub fn join(&self, join: &Join) -> Join {
+        Join {
+            room: Some(self.room_id.clone()),
+            ..join.clone()
+        }
+    }
+}
+
 /// Codes of [`ErrorMsg`] (non-fatal; the connection stays open).
 pub mod error_code {
     /// An input or ping arrived before the join was accepted; it was ignored.
@@ -180,4 +248,61 @@ pub mod error_code {
     pub const ALREADY_JOINED: u16 = 4101;
     /// An input whose seq was not above the last one; it was ignored.
     pub const STALE_INPUT: u16 = 4102;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to(url: &str) -> Redirect {
+        Redirect {
+            url: url.into(),
+            room_id: "r1".into(),
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_followed_only_to_a_websocket_url_with_a_host() {
+        for url in [
+            "ws://10.0.0.2:8080/ws",
+            "wss://game.example/n/node-b/ws",
+            "WSS://Game.Example/ws?token=t.x",
+            "ws://[::1]:8080/ws",
+        ] {
+            assert_eq!(to(url).check(), Ok(()), "{url}");
+        }
+        for url in [
+            "",
+            "http://10.0.0.2:8080/ws",
+            "https://game.example/ws",
+            "javascript:alert(1)",
+            "/ws",
+            "ws://",
+            "ws:///ws",
+            "ws:10.0.0.2/ws",
+            "ws://evil host/ws",
+            "wsx://h/ws",
+        ] {
+            assert_eq!(
+                to(url).check(),
+                Err(RedirectError::NotWebSocket { url: url.into() }),
+                "{url:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_join_after_a_redirect_names_its_room_and_keeps_the_rest() {
+        let join = Join {
+            resume: Some("tok".into()),
+            ..Join::any_room("alice").with_deltas()
+        };
+        assert_eq!(
+            to("ws://b/ws").join(&join),
+            Join {
+                room: Some("r1".into()),
+                ..join
+            }
+        );
+    }
 }

@@ -13,7 +13,7 @@ use tickcast_shared::arena::{
 };
 use tickcast_shared::delta::Diffable;
 use tickcast_shared::{
-    decode, encode, DeltaSnapshot, ErrorMsg, Input, Join, Ping, Pong, Snapshot, Welcome,
+    decode, encode, DeltaSnapshot, ErrorMsg, Input, Join, Ping, Pong, Redirect, Snapshot, Welcome,
     PROTOCOL_VERSION,
 };
 use uuid::Uuid;
@@ -230,6 +230,24 @@ fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, Quantiz
     ]
 }
 
+/// Redirect vectors: written after the others, so the file only grows (see `PROTOCOL.md`,
+/// *Redirect*).
+fn redirect_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
+    let redirect = |url: &str, room_id: &str| {
+        ArenaServerMsg::Redirect(Redirect {
+            url: url.into(),
+            room_id: room_id.into(),
+        })
+    };
+    vec![
+        ("redirect", redirect("ws://10.0.0.2:8080/ws", "lobby-1")),
+        (
+            "redirect_behind_one_hostname",
+            redirect("wss://play.example.com/n/node-b/ws", "r1"),
+        ),
+    ]
+}
+
 fn build() -> Value {
     let mut out = Vec::new();
     for (name, m) in client_vectors() {
@@ -241,6 +259,9 @@ fn build() -> Value {
     for (name, base, m, result) in delta_vectors() {
         out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap()),
             "base": serde_json::to_value(&base).unwrap(), "result": serde_json::to_value(&result).unwrap()}));
+    }
+    for (name, m) in redirect_vectors() {
+        out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
     }
     json!({
         "protocol_version": PROTOCOL_VERSION,
@@ -300,6 +321,16 @@ fn every_vector_encodes_to_its_bytes_and_decodes_back() {
 fn the_file_covers_every_message_built_here() {
     // A vector added in code but not blessed into the file fails here.
     assert_eq!(load()["vectors"], build()["vectors"]);
+}
+
+#[test]
+fn every_redirect_vector_is_one_a_client_follows() {
+    for (name, msg) in redirect_vectors() {
+        let ArenaServerMsg::Redirect(r) = msg else {
+            panic!("{name}: a redirect");
+        };
+        assert_eq!(r.check(), Ok(()), "{name}");
+    }
 }
 
 #[test]

@@ -215,7 +215,9 @@ function startGame(room: string | null, name: string): void {
     onRoom: (id) => {
       roomId = id;
       document.title = `${id} · tickcast arena`;
-      // Quick-play learns its room here: make the address bar an invite link.
+      // Quick-play (or a redirect to another room) learns its room here: make the address bar
+      // an invite link, unless it already is one.
+      if (new URLSearchParams(location.search).get('room') === id) return;
       const link = new URL(roomLink(id, name));
       const token = new URLSearchParams(location.search).get('token');
       if (token) link.searchParams.set('token', token);

@@ -2,6 +2,12 @@
  * One player's WebSocket connection: Join, message decoding, ping, and reconnecting with
  * exponential backoff after an unexpected close (only for the retryable close codes of
  * PROTOCOL.md), resending Join with the Welcome's resume token when the server gave one.
+ *
+ * A `Redirect` followed by close 4007 (the room is on another node) is followed at once, without
+ * backoff and without a visible disconnect (status `moving`): the same join, naming the
+ * redirect's room, at the redirect's URL (with the page's join token), at most
+ * `MAX_REDIRECT_HOPS` times in a row (a Welcome starts the count again). Reconnects with backoff
+ * go to the entry URL (the page's `/ws`), which sends the client on to the room's node again.
  */
 import {
   decodeServerMsg,
@@ -13,14 +19,20 @@ import {
 } from './arena';
 import {
   CloseCode,
+  MAX_REDIRECT_HOPS,
   PROTOCOL_VERSION,
+  RedirectError,
+  checkRedirect,
   describeClose,
   isRetryableClose,
   type ErrorMsg,
   type Pong,
+  type Redirect,
 } from './protocol';
 
-export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
+/** `moving`: following a redirect to the room's node (not a disconnect: no backoff, no notice). */
+export type ConnStatus =
+  'connecting' | 'connected' | 'reconnecting' | 'moving' | 'refused' | 'closed';
 
 export interface ConnectionEvents {
   status(status: ConnStatus, detail: string): void;
@@ -62,6 +74,29 @@ export function defaultSocketUrl(loc: Location = location): string {
   const url = new URL(`${proto}//${loc.host}/ws`);
   const token = new URLSearchParams(loc.search).get('token');
   if (token) url.searchParams.set('token', token);
+  return url.toString();
+}
+
+/**
+ * Where a client connects to follow `r`, coming from a page whose socket URL is `entryUrl`: the
+ * redirect's URL, carrying the entry URL's `?token=` (a join token, which every node checks)
+ * unless it has its own. Throws a {@link RedirectError} for a URL a client must not follow.
+ */
+export function redirectTarget(r: Redirect, entryUrl: string): string {
+  checkRedirect(r);
+  let url: URL;
+  try {
+    url = new URL(r.url);
+  } catch {
+    throw new RedirectError('not-websocket', r.url, `redirect to ${JSON.stringify(r.url)} refused`);
+  }
+  let token: string | null = null;
+  try {
+    token = new URL(entryUrl).searchParams.get('token');
+  } catch {
+    // An entry URL that is not absolute has no token to carry.
+  }
+  if (token && !url.searchParams.has('token')) url.searchParams.set('token', token);
   return url.toString();
 }
 
@@ -112,6 +147,16 @@ export class Connection {
   private stopped = false;
   private attempt = 0;
   private resumeToken: string | null = null;
+  /** Where the next attempt connects: the entry URL, or the node a redirect named. */
+  private url: string;
+  /** The room a fresh join names: the page's choice, or the room a redirect named. */
+  private room: string | null;
+  /** The Welcome's room: a resume names it, so a cluster node can route the resume. */
+  private seatRoom: string | null = null;
+  /** The Redirect received on the current socket (its 4007 close says to follow it). */
+  private redirect: Redirect | null = null;
+  /** Redirects followed since the last Welcome (or reconnect with backoff). */
+  private hops = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private welcomed = false;
@@ -119,13 +164,17 @@ export class Connection {
   private opened = false;
 
   constructor(
-    private readonly url: string,
-    private readonly room: string | null,
+    /** The server's socket URL (the page's `/ws`): the first attempt and every retry go here. */
+    private readonly entryUrl: string,
+    room: string | null,
     private readonly name: string,
     private readonly events: ConnectionEvents,
     /** Join with `deltas: true` (delta snapshots instead of full ones, if the server does them). */
     private readonly deltas = true,
-  ) {}
+  ) {
+    this.url = entryUrl;
+    this.room = room;
+  }
 
   get isOpen(): boolean {
     return this.ws?.readyState === WebSocket.OPEN && this.welcomed;
@@ -155,10 +204,14 @@ export class Connection {
 
   private open(): void {
     this.welcomed = false;
-    this.events.status(
-      this.attempt === 0 ? 'connecting' : 'reconnecting',
-      this.attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${this.attempt})…`,
-    );
+    this.redirect = null;
+    if (this.hops > 0) this.events.status('moving', "Moving to the room's server…");
+    else {
+      this.events.status(
+        this.attempt === 0 ? 'connecting' : 'reconnecting',
+        this.attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${this.attempt})…`,
+      );
+    }
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.url);
@@ -176,7 +229,7 @@ export class Connection {
         type: 'join',
         body: {
           version: PROTOCOL_VERSION,
-          room: this.room,
+          room: this.resumeToken ? (this.seatRoom ?? this.room) : this.room,
           name: this.name,
           resume: this.resumeToken,
           deltas: this.deltas,
@@ -205,7 +258,9 @@ export class Connection {
         case 'welcome':
           this.welcomed = true;
           this.attempt = 0;
+          this.hops = 0;
           this.resumeToken = msg.body.resume_token;
+          this.seatRoom = msg.body.room_id;
           this.startPing();
           this.events.status('connected', 'Connected');
           this.events.welcome(msg.body);
@@ -222,6 +277,9 @@ export class Connection {
         case 'error':
           console.warn(`tickcast: server error ${msg.body.code}: ${msg.body.message}`);
           this.events.error(msg.body);
+          break;
+        case 'redirect':
+          this.redirect = msg.body;
           break;
       }
     };
@@ -253,6 +311,11 @@ export class Connection {
   }
 
   private onUnexpectedClose(code: number, reason: string): void {
+    if (code === CloseCode.Redirect && this.redirect) {
+      this.follow(this.redirect);
+      return;
+    }
+    // (A 4007 without a Redirect cannot be followed: it is retried through the entry URL.)
     if (code === CloseCode.ResumeUnknown) {
       // Our seat is gone: join as a new player right away.
       this.resumeToken = null;
@@ -271,7 +334,40 @@ export class Connection {
     this.events.refused(code, describeClose(code), reason);
   }
 
+  /** Reconnects at once where `r` points, with the same join naming its room, or gives up. */
+  private follow(r: Redirect): void {
+    let url: string;
+    try {
+      if (this.hops >= MAX_REDIRECT_HOPS) {
+        throw new RedirectError(
+          'too-many-hops',
+          r.url,
+          `gave up after ${this.hops + 1} redirects in a row (the last to ${JSON.stringify(r.url)})`,
+        );
+      }
+      url = redirectTarget(r, this.entryUrl);
+    } catch (e) {
+      if (!(e instanceof RedirectError)) throw e;
+      const message =
+        e.kind === 'too-many-hops'
+          ? 'The servers keep sending this tab elsewhere; giving up.'
+          : 'The server sent this tab to an address it will not follow.';
+      this.stopped = true;
+      this.events.status('refused', message);
+      this.events.refused(CloseCode.Redirect, message, e.message);
+      return;
+    }
+    this.hops++;
+    this.url = url;
+    this.room = r.room_id;
+    this.seatRoom = null;
+    this.open();
+  }
+
+  /** Reconnects to the entry URL after `delayMs` (0: at once). */
   private scheduleReconnect(delayMs: number, why: string): void {
+    this.url = this.entryUrl;
+    this.hops = 0;
     const secs = Math.max(1, Math.round(delayMs / 1000));
     this.events.status('reconnecting', `${why} Reconnecting in ${secs} s…`);
     this.reconnectTimer = setTimeout(() => {

@@ -79,12 +79,24 @@ export interface ErrorMsg {
   message: string;
 }
 
+/**
+ * The room is on another node: close 4007 follows, and the client repeats its join at `url` at
+ * once, naming `room_id` (PROTOCOL.md, "Redirect").
+ */
+export interface Redirect {
+  /** The owner node's absolute WebSocket URL, e.g. `ws://10.0.0.2:8080/ws`. */
+  url: string;
+  /** The room the join must name at `url`. */
+  room_id: string;
+}
+
 export type ServerMsg<S, W, P> =
   | { type: 'welcome'; body: Welcome<W> }
   | { type: 'snap'; body: Snapshot<S> }
   | { type: 'delta'; body: DeltaSnapshot<P> }
   | { type: 'pong'; body: Pong }
-  | { type: 'error'; body: ErrorMsg };
+  | { type: 'error'; body: ErrorMsg }
+  | { type: 'redirect'; body: Redirect };
 
 /** A message that is valid MessagePack but not a valid tickcast message. */
 export class ProtocolError extends Error {
@@ -114,11 +126,15 @@ export const CloseCode = {
   TooSlow: 4004,
   ResumeUnknown: 4005,
   TimedOut: 4006,
+  Redirect: 4007,
 } as const;
 
-/** Close codes after which a client reconnects with backoff. */
+/**
+ * Close codes after which a client reconnects: with backoff, except 4006 and 4007 (the seat is
+ * held; after 4007 to the Redirect's URL).
+ */
 export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
-  1001, 1006, 1011, 4002, 4004, 4006,
+  1001, 1006, 1011, 4002, 4004, 4006, 4007,
 ]);
 
 export function isRetryableClose(code: number): boolean {
@@ -160,8 +176,45 @@ export function describeClose(code: number): string {
       return 'Your seat expired; joining as a new player.';
     case 4006:
       return 'The server stopped hearing from this tab; resuming your seat.';
+    case 4007:
+      return 'The room is on another server; moving there.';
     default:
       return `The server closed the connection (code ${code}).`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirects (PROTOCOL.md, "Redirect")
+
+/** Redirects a client follows in a row, without a Welcome in between, before giving up. */
+export const MAX_REDIRECT_HOPS = 3;
+
+/** Why a client does not follow a {@link Redirect}. */
+export class RedirectError extends Error {
+  constructor(
+    readonly kind: 'not-websocket' | 'too-many-hops',
+    readonly url: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RedirectError';
+  }
+}
+
+// An absolute ws:// or wss:// URL with a host, nothing blank in it (the Rust crate's rule).
+const REDIRECT_URL_RE = /^wss?:\/\/[^/?#\s]\S*$/i;
+
+/**
+ * Throws a {@link RedirectError} unless a client may follow `r`: its URL must be an absolute
+ * `ws://` or `wss://` URL with a host (never another scheme: an `http:` page, `javascript:` …).
+ */
+export function checkRedirect(r: Redirect): void {
+  if (!REDIRECT_URL_RE.test(r.url)) {
+    throw new RedirectError(
+      'not-websocket',
+      r.url,
+      `redirect to ${JSON.stringify(r.url)} refused: not a ws:// or wss:// URL`,
+    );
   }
 }
 
@@ -455,6 +508,10 @@ function serverMsgFromWire<S, W, P>(
     case 'error': {
       const e = arr(body, 'Error', 2);
       return { type: 'error', body: { code: uint(e[0], 'code'), message: str(e[1], 'message') } };
+    }
+    case 'redirect': {
+      const r = arr(body, 'Redirect', 2);
+      return { type: 'redirect', body: { url: str(r[0], 'url'), room_id: str(r[1], 'room_id') } };
     }
     default:
       return fail(`unknown server message "${key}"`);

@@ -1,5 +1,6 @@
+import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Connection, backoffDelay, type ConnectionEvents } from '../src/net';
+import { Connection, backoffDelay, redirectTarget, type ConnectionEvents } from '../src/net';
 import { decodeClientMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
 
 /** A scripted stand-in for the browser WebSocket. */
@@ -34,6 +35,11 @@ class FakeSocket {
   receive(hex: string) {
     const bytes = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
     this.onmessage?.({ data: bytes.buffer });
+  }
+  /** Sends `Redirect { url, room_id }` then closes with 4007, as a node that does not own the room. */
+  redirectTo(url: string, roomId: string) {
+    this.onmessage?.({ data: encode({ redirect: [url, roomId] }).slice().buffer });
+    this.serverClose(4007, 'room is on another node: reconnect there now with your token');
   }
   serverClose(code: number, reason = '') {
     this.readyState = FakeSocket.CLOSED;
@@ -156,9 +162,10 @@ describe('connection', () => {
     expect(FakeSocket.all).toHaveLength(2);
     ws = FakeSocket.all[1]!;
     ws.open();
+    // A resume names the Welcome's room (for routing in a cluster; the server keeps the seat's).
     expect(ws.sent[0]).toEqual({
       type: 'join',
-      body: { version: 1, room: null, name: 'alice', resume: 'tok123', deltas: true },
+      body: { version: 1, room: 'r1', name: 'alice', resume: 'tok123', deltas: true },
     });
     // Connection refused while the server is down (1006): the delay doubles.
     ws.serverClose(1006);
@@ -176,6 +183,7 @@ describe('connection', () => {
       [4002, true],
       [4004, true],
       [4006, true],
+      [4007, true], // without a Redirect before it: retried through the entry URL
       [1000, false],
       [1008, false],
       [4000, false],
@@ -228,6 +236,132 @@ describe('connection', () => {
     FakeSocket.all[0]!.serverClose(1006);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+});
+
+describe('redirects', () => {
+  // The golden "redirect" vector: ws://10.0.0.2:8080/ws, room "lobby-1".
+  const REDIRECT =
+    '81a8726564697265637492b577733a2f2f31302e302e302e323a383038302f7773a76c6f6262792d31';
+
+  it('follows a redirect at once to the room’s node: same name, its room, the page’s token', () => {
+    const { log, events } = recorder();
+    new Connection('ws://lb/ws?token=t.x', null, 'alice', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(REDIRECT);
+    ws.serverClose(4007, 'room is on another node');
+    // No timer has run: the next socket is already open(ing).
+    expect(FakeSocket.all).toHaveLength(2);
+    const next = FakeSocket.all[1]!;
+    expect(next.url).toBe('ws://10.0.0.2:8080/ws?token=t.x');
+    next.open();
+    expect(next.sent[0]).toEqual({
+      type: 'join',
+      body: { version: 1, room: 'lobby-1', name: 'alice', resume: null, deltas: true },
+    });
+    next.receive(WELCOME);
+    expect(log).toEqual(['status:connecting', 'status:moving', 'status:connected', 'welcome:r1']);
+  });
+
+  it('resumes its seat on the new node after a hand-over (redirect while playing)', () => {
+    const { log, events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(WELCOME);
+    ws.redirectTo('wss://node-b.example/ws', 'r1');
+    const next = FakeSocket.all[1]!;
+    expect(next.url).toBe('wss://node-b.example/ws');
+    next.open();
+    expect(next.sent[0]).toMatchObject({ type: 'join', body: { room: 'r1', resume: 'tok123' } });
+    expect(log.filter((l) => l.startsWith('refused'))).toEqual([]);
+    expect(log.at(-1)).toBe('status:moving');
+  });
+
+  it('gives up after three redirects in a row, with a clear status', () => {
+    const { log, events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    for (let i = 0; i < 4; i++) {
+      const ws = FakeSocket.all[i]!;
+      ws.open();
+      ws.redirectTo(`ws://node-${i}/ws`, 'r1');
+    }
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all.map((s) => s.url)).toEqual([
+      'ws://x/ws',
+      'ws://node-0/ws',
+      'ws://node-1/ws',
+      'ws://node-2/ws',
+    ]);
+    expect(log.at(-2)).toBe('status:refused');
+    expect(log.at(-1)).toBe(
+      'refused:4007:gave up after 4 redirects in a row (the last to "ws://node-3/ws")',
+    );
+  });
+
+  it('counts the hops again after a Welcome', () => {
+    const { log, events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    let n = 0;
+    const hop = () => {
+      const ws = FakeSocket.all[n++]!;
+      ws.open();
+      ws.redirectTo(`ws://node-${n}/ws`, 'r1');
+    };
+    hop();
+    hop();
+    hop();
+    // Welcomed on the third node; then three hand-overs in a row are followed again.
+    const welcomed = FakeSocket.all[n]!;
+    welcomed.open();
+    welcomed.receive(WELCOME);
+    welcomed.redirectTo('ws://node-4/ws', 'r1');
+    n++;
+    hop();
+    hop();
+    expect(FakeSocket.all).toHaveLength(7);
+    expect(log.filter((l) => l.startsWith('refused'))).toEqual([]);
+  });
+
+  it('does not follow a redirect that is not to a ws:// or wss:// URL', () => {
+    const { log, events } = recorder();
+    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.redirectTo('https://evil.example/ws', 'r1');
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(log.at(-1)).toBe(
+      'refused:4007:redirect to "https://evil.example/ws" refused: not a ws:// or wss:// URL',
+    );
+  });
+
+  it('goes back to the entry URL for a reconnect with backoff', () => {
+    const { events } = recorder();
+    new Connection('ws://lb/ws', null, 'alice', events).start();
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.redirectTo('ws://node-b/ws', 'r1');
+    const b = FakeSocket.all[1]!;
+    b.open();
+    b.receive(WELCOME);
+    b.serverClose(1006); // node B is gone
+    vi.advanceTimersByTime(700);
+    const again = FakeSocket.all[2]!;
+    expect(again.url).toBe('ws://lb/ws');
+    again.open();
+    expect(again.sent[0]).toMatchObject({ type: 'join', body: { room: 'r1', resume: 'tok123' } });
+  });
+
+  it('keeps a redirect’s own token and carries none the page does not have', () => {
+    const r = (url: string) => ({ url, room_id: 'r1' });
+    expect(redirectTarget(r('ws://b/ws?token=own'), 'ws://lb/ws?token=page')).toBe(
+      'ws://b/ws?token=own',
+    );
+    expect(redirectTarget(r('wss://b/n/2/ws'), 'wss://lb/ws')).toBe('wss://b/n/2/ws');
+    expect(() => redirectTarget(r('javascript:alert(1)'), 'ws://lb/ws')).toThrow(
+      /not a ws:\/\/ or wss:\/\/ URL/,
+    );
   });
 });
 

@@ -10,8 +10,11 @@ import {
 } from '../src/arena';
 import {
   EXACT_FLOAT_ENCODING,
+  MAX_REDIRECT_HOPS,
   PROTOCOL_VERSION,
   ProtocolError,
+  RedirectError,
+  checkRedirect,
   isRetryableClose,
   uuidToString,
   validateName,
@@ -226,9 +229,61 @@ describe('Join.deltas and the delta message', () => {
   });
 });
 
+describe('redirect', () => {
+  it('decodes the golden redirect vectors to a url and a room', () => {
+    const v = file.vectors.find((x) => x.name === 'redirect')!;
+    expect(decodeServerMsg(fromHex(v.hex))).toEqual({
+      type: 'redirect',
+      body: { url: 'ws://10.0.0.2:8080/ws', room_id: 'lobby-1' },
+    });
+    const behindOneHost = file.vectors.find((x) => x.name === 'redirect_behind_one_hostname')!;
+    const msg = decodeServerMsg(fromHex(behindOneHost.hex));
+    expect(msg.type === 'redirect' && msg.body.url).toBe('wss://play.example.com/n/node-b/ws');
+  });
+
+  it('rejects a redirect without a room or with a url that is not a string', () => {
+    // {"redirect": ["ws://a/ws"]} and {"redirect": [1, "r1"]}
+    expect(() =>
+      decodeServerMsg(fromHex('81a8726564697265637491a9' + '77733a2f2f612f7773')),
+    ).toThrow(/at least 2/);
+    expect(() => decodeServerMsg(fromHex('81a8726564697265637492' + '01a27231'))).toThrow(
+      /url: expected a string/,
+    );
+  });
+
+  it('follows only absolute ws:// and wss:// URLs with a host (as the Rust crate)', () => {
+    const r = (url: string) => ({ url, room_id: 'r1' });
+    for (const url of [
+      'ws://10.0.0.2:8080/ws',
+      'wss://game.example/n/node-b/ws',
+      'WSS://Game.Example/ws?token=t.x',
+      'ws://[::1]:8080/ws',
+    ]) {
+      expect(() => checkRedirect(r(url)), url).not.toThrow();
+    }
+    for (const url of [
+      '',
+      'http://10.0.0.2:8080/ws',
+      'https://game.example/ws',
+      'javascript:alert(1)',
+      '/ws',
+      'ws://',
+      'ws:///ws',
+      'ws:10.0.0.2/ws',
+      'ws://evil host/ws',
+      'wsx://h/ws',
+    ]) {
+      expect(() => checkRedirect(r(url)), url).toThrow(RedirectError);
+    }
+    expect(MAX_REDIRECT_HOPS).toBe(3);
+  });
+});
+
 describe('close codes and names', () => {
   it('retries only the retryable close codes', () => {
-    for (const c of [1001, 1006, 1011, 4002, 4004, 4006]) expect(isRetryableClose(c)).toBe(true);
+    for (const c of [1001, 1006, 1011, 4002, 4004, 4006, 4007]) {
+      expect(isRetryableClose(c)).toBe(true);
+    }
     for (const c of [1000, 1002, 1003, 1007, 1008, 1009, 4000, 4001, 4003, 4005]) {
       expect(isRetryableClose(c)).toBe(false);
     }
