@@ -23,6 +23,7 @@
 #   scripts/monitoring-test.sh
 #   DASHBOARD=/tmp/renamed.json scripts/monitoring-test.sh   # check another dashboard (or ALERTS=)
 #   PROFILE=release SKIP_BUILD=1 scripts/monitoring-test.sh
+#   PICTURE=assets/monitoring.png BOTS=60 LOAD_SECONDS=40 scripts/monitoring-test.sh  # + the README's PNG
 #
 # Logs and the generated config stay in target/monitoring-test/. Exit code 0 = all proven.
 set -euo pipefail
@@ -131,6 +132,7 @@ PY
 wait_query "up{job=\"tickcast\"}" 30 || fail "Prometheus did not scrape the server; see $OUT/prometheus.log"
 
 step "load: $BOTS bots for ${LOAD_SECONDS}s, and upgrades refused for their Origin"
+load_start=$(( $(date +%s) - 2 ))
 full=$(( BOTS / 5 ))
 "$BOT" --url "ws://$INSTANCE/ws" --bots $(( BOTS - full )) --duration "${LOAD_SECONDS}s" --ramp 20 \
   --metrics-url none -q --json "$OUT/bots-delta.json" >"$OUT/bots-delta.log" 2>&1 &
@@ -386,5 +388,11 @@ while time.monotonic() < deadline:
     time.sleep(0.5)
 sys.exit(f"TickcastProtocolClosesBurst did not fire within 30 s (state: {state})")
 PY
+
+if [[ -n "${PICTURE:-}" ]]; then
+  step "drawing the dashboard's key panels into $PICTURE"
+  sleep 3
+  python3 scripts/monitoring-picture.py "$PROM" "$INSTANCE" "$load_start" "$(date +%s)" "$PICTURE" "$DASHBOARD"
+fi
 
 printf '\nmonitoring test passed\n'
