@@ -134,13 +134,15 @@ wait_query "up{job=\"tickcast\"}" 30 || fail "Prometheus did not scrape the serv
 step "load: $BOTS bots for ${LOAD_SECONDS}s, and upgrades refused for their Origin"
 load_start=$(( $(date +%s) - 2 ))
 full=$(( BOTS / 5 ))
-"$BOT" --url "ws://$INSTANCE/ws" --bots $(( BOTS - full )) --duration "${LOAD_SECONDS}s" --ramp 20 \
-  --metrics-url none -q --json "$OUT/bots-delta.json" >"$OUT/bots-delta.log" 2>&1 &
+# `timeout`: the bots stop on their own after --duration; this bounds a hung one.
+timeout $(( LOAD_SECONDS + 60 )) "$BOT" --url "ws://$INSTANCE/ws" --bots $(( BOTS - full )) \
+  --duration "${LOAD_SECONDS}s" --ramp 20 --metrics-url none -q --json "$OUT/bots-delta.json" \
+  >"$OUT/bots-delta.log" 2>&1 &
 delta_bots=$!
 pids+=($delta_bots)
-"$BOT" --url "ws://$INSTANCE/ws" --bots "$full" --duration "${LOAD_SECONDS}s" --ramp 20 \
-  --snapshots full --name-prefix full- --metrics-url none -q --json "$OUT/bots-full.json" \
-  >"$OUT/bots-full.log" 2>&1 &
+timeout $(( LOAD_SECONDS + 60 )) "$BOT" --url "ws://$INSTANCE/ws" --bots "$full" \
+  --duration "${LOAD_SECONDS}s" --ramp 20 --snapshots full --name-prefix full- --metrics-url none \
+  -q --json "$OUT/bots-full.json" >"$OUT/bots-full.log" 2>&1 &
 full_bots=$!
 pids+=($full_bots)
 for _ in 1 2 3; do
@@ -157,7 +159,7 @@ sleep 2.5
 
 step "every PromQL expression in $DASHBOARD and $ALERTS returns series"
 python3 - "$PROM" "$DASHBOARD" "$INSTANCE" <<'PY'
-import json, re, sys, urllib.parse, urllib.request
+import json, re, sys, urllib.error, urllib.parse, urllib.request
 
 prom, dashboard_path, instance = sys.argv[1:]
 
@@ -195,7 +197,6 @@ def expand(expr):
 
 
 COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
-SET_OPS = ("and", "or", "unless")
 
 
 def operands(expr):
@@ -217,7 +218,8 @@ def operands(expr):
             depth -= 1
         elif depth == 0:
             op = next((o for o in COMPARISONS if expr.startswith(o, i)), None)
-            word = re.match(r"(and|or|unless)\b", expr[i:]) if (i == 0 or not expr[i - 1].isalnum() and expr[i - 1] != "_") else None
+            at_word_start = i == 0 or not (expr[i - 1].isalnum() or expr[i - 1] == "_")
+            word = re.match(r"(and|or|unless)\b", expr[i:]) if at_word_start else None
             if op or word:
                 parts.append(expr[start:i])
                 i += len(op) if op else len(word.group(1))
@@ -228,7 +230,9 @@ def operands(expr):
                 continue
         i += 1
     parts.append(expr[start:])
-    return [p.strip() for p in parts if p.strip()]
+    # A right-hand operand may start with the operator's vector matching: `> on(instance) x`.
+    matching = r"^\s*(?:(?:on|ignoring)\s*\([^)]*\))?\s*(?:(?:group_left|group_right)\s*(?:\([^)]*\))?)?"
+    return [re.sub(matching, "", p).strip() for p in parts if p.strip()]
 
 
 def is_scalar(operand):
