@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Rust formatting, lints, unit, property, doc and end-to-end tests; the web
 # client's lint, format check, unit tests, build and the browser end-to-end test in headless
-# Chromium. Installs what it needs (npm packages with `npm ci`, Debian's redis-server and
-# chromium) when missing.
+# Chromium; the Grafana dashboard and alert rules against a real Prometheus. Installs what it
+# needs (npm packages with `npm ci`, Debian's redis-server, chromium and prometheus) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,9 @@ fi
 
 step "cargo test (unit, property, doc, end-to-end)"
 cargo test --workspace
+
+step "monitoring: the dashboard and alert rules against a real Prometheus"
+bash scripts/monitoring-test.sh
 
 step "web client: npm ci"
 (cd web-client && npm ci --no-audit --no-fund)
