@@ -71,7 +71,7 @@ export async function ghostChecks({
       const ms = await watching;
       times.push(ms === null ? 'held' : `${Math.round(ms)}`);
       if (ms !== null) gone++;
-      if (!pageL.isClosed()) await pageL.close();
+      await pageL.context().close();
       // A ghost is removed after the resume grace; wait for it so the next round starts clean.
       await waitView(
         pageW,
