@@ -168,6 +168,8 @@ export class Connection {
   private redirect: Redirect | null = null;
   /** Redirects followed since the last Welcome (or reconnect with backoff). */
   private hops = 0;
+  /** The socket {@link Connection.leave} closed, until the page is gone. */
+  private leaving: WebSocket | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private welcomed = false;
@@ -211,13 +213,21 @@ export class Connection {
    * the close frame on the wire. Without that wait the page's teardown, right after `pagehide`
    * or `beforeunload`, often destroys the socket before the frame is written: the server then
    * sees a lost connection and the player stays, frozen, for the whole resume grace (measured in
-   * the browser e2e: navigating away left the player in 2–5 rounds of 10; with the wait, 0).
-   * Blocking is the point: the page is being dismissed, and the wait happens once.
+   * the browser e2e: navigating away left the player in 2–5 rounds of 10; with the wait, 0–1).
+   * Called again (`pagehide` after `beforeunload`) while the server has not yet answered the
+   * close, it waits once more. Blocking is the point: the page is being dismissed.
    */
   leave(wait: (ms: number) => void = busyWait): void {
-    const open = this.ws?.readyState === WebSocket.OPEN;
-    this.stop();
-    if (open) wait(LEAVE_FLUSH_MS);
+    const ws = this.ws;
+    if (ws?.readyState === WebSocket.OPEN) {
+      this.leaving = ws;
+      this.stop();
+      wait(LEAVE_FLUSH_MS);
+    } else {
+      this.stop();
+      if (this.leaving?.readyState === WebSocket.CLOSING) wait(LEAVE_FLUSH_MS);
+      this.leaving = null;
+    }
   }
 
   send(msg: ClientMsg): boolean {

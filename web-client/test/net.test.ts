@@ -257,12 +257,28 @@ describe('connection', () => {
     c.leave((ms) => waits.push(ms));
     expect(ws.closedWith).toBe(1000);
     expect(waits).toEqual([LEAVE_FLUSH_MS]);
-    // `beforeunload` then `pagehide`: the second leave finds nothing open and does not wait.
+    // `beforeunload` then `pagehide`: the server has answered the close, no second wait.
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([LEAVE_FLUSH_MS]);
     c.leave((ms) => waits.push(ms));
     expect(waits).toEqual([LEAVE_FLUSH_MS]);
     ws.serverClose(1006);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('waits once more at pagehide while the server has not answered the close', () => {
+    const { events } = recorder();
+    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    c.start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    const waits: number[] = [];
+    c.leave((ms) => waits.push(ms));
+    ws.readyState = FakeSocket.CLOSING;
+    c.leave((ms) => waits.push(ms));
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([LEAVE_FLUSH_MS, LEAVE_FLUSH_MS]);
   });
 
   it('a page that goes away before its socket opened does not wait', () => {
