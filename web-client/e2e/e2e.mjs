@@ -629,7 +629,17 @@ async function main() {
   if (mock) {
     log('ghost checks skipped: the mock server does not hold seats');
   } else {
-    await ghostChecks({ open, server, roomPrefix: room, cleanups, check, log, waitView, viewOf });
+    await ghostChecks({
+      open,
+      server,
+      roomPrefix: room,
+      cleanups,
+      check,
+      log,
+      waitView,
+      viewOf,
+      resultsDir,
+    });
   }
 
   // Restart the server on the same port: both pages notice (1001), back off, and rejoin the room.

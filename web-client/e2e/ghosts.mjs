@@ -8,6 +8,7 @@
 // 2. Held seat: page H plays through a TCP proxy (tcp-proxy.mjs); the proxy cuts H's connection
 //    without a close frame and refuses new ones. W must see H marked held (dimmed,
 //    "reconnecting…") while the seat is held, and unmarked once H has resumed.
+import { join } from 'node:path';
 import { startTcpProxy } from './tcp-proxy.mjs';
 
 const ROUNDS = 10;
@@ -41,6 +42,7 @@ export async function ghostChecks({
   log,
   waitView,
   viewOf,
+  resultsDir,
 }) {
   const room = `${roomPrefix}-ghosts`;
   const link = (name) => `${server.url}/?room=${room}&name=${name}`;
@@ -111,6 +113,7 @@ export async function ghostChecks({
     (id) => window.tickcast.players.filter((p) => p.id === id).length,
     id,
   );
+  await pageW.screenshot({ path: join(resultsDir, 'e2e-held-seat.png') });
   check(
     shown === 1,
     'W still draws H, marked held ("reconnecting…", dimmed), while its seat is held',
