@@ -19,6 +19,7 @@ fn snapshot(players: u8) -> Vec<u8> {
             vy: -1.0,
             score: u32::from(i),
             last_input: 1000 + u32::from(i),
+            held: false,
         })
         .collect();
     let orbs = (0..24)

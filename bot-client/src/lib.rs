@@ -27,7 +27,7 @@
 //! | `error` | [`BotError`] |
 //! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
 //! | `stop` | [`StopHandle`] — the run's stop signal, which every task of a run waits on |
-//! | `session`, `play`, `outcome` | internals of a run: one bot's life (join, play loop, lost connections), its handlers for each event, what it hands back |
+//! | `session`, `play`, `outcome`, `held_seats` | internals of a run: one bot's life (join, play loop, lost connections), its handlers for each event, what it hands back, the held seats it saw |
 //! | `shared`, `tally`, `progress`, `cadence` | internals of a run: what all its tasks share, shared histograms, the live line, the ping schedule |
 //!
 //! Every figure in a [`Report`] covers the steady window only (after the ramp and `warmup`).
@@ -40,6 +40,7 @@ pub mod close;
 pub mod delivery;
 pub mod duration;
 pub mod error;
+mod held_seats;
 pub mod join_token;
 pub mod load_config;
 pub mod load_run;

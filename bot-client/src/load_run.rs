@@ -407,6 +407,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         r.inputs_unacked += o.inputs_unacked;
         r.resumes += o.resumes;
         r.resume_failures += o.resume_failures;
+        r.held_seats_seen += o.held_seats_seen;
     }
     r.closes = closes;
     r.delivery_worst_bot = worst.unwrap_or(0.0);

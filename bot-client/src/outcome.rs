@@ -29,6 +29,8 @@ pub(crate) struct Outcome {
     /// Lost connections resumed, and lost connections that could not be.
     pub resumes: u64,
     pub resume_failures: u64,
+    /// Other players' seats this bot saw become held (a lost connection awaiting its resume).
+    pub held_seats_seen: u64,
 }
 
 impl Outcome {

@@ -22,6 +22,7 @@ use crate::bot::{Bot, Frame};
 use crate::cadence::Cadence;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
+use crate::held_seats::HeldSeats;
 use crate::outcome::Outcome;
 use crate::shared::Shared;
 use crate::snapshot_view::SnapshotView;
@@ -48,6 +49,8 @@ pub(crate) struct Play {
     pings: Cadence,
     next_publish: Instant,
     last_view: Option<SnapshotView>,
+    /// Seats that became held, seen in snapshots (see [`HeldSeats`]).
+    held_seats: HeldSeats,
     /// The bot's traffic when the steady window began (read at the first frame inside it).
     window_start_traffic: Option<Traffic>,
     /// Live counters not yet published to the tally.
@@ -85,6 +88,7 @@ impl Play {
             pings,
             next_publish: now + PUBLISH_EVERY,
             last_view: None,
+            held_seats: HeldSeats::default(),
             window_start_traffic: None,
             pending_snapshots: 0,
             pending_dropped: 0,
@@ -196,6 +200,7 @@ impl Play {
                 .on_snapshot(me.last_input, now, |d| shard.ack(d, in_window));
         }
         drop(shard);
+        self.held_seats.see(view.held);
         self.last_view = Some(view);
     }
 
@@ -226,6 +231,7 @@ impl Play {
         let ack = &self.ack;
         outcome.inputs_unacked =
             ack.evicted() + ack.abandoned() + ack.overdue(now, ACK_OVERDUE) as u64;
+        outcome.held_seats_seen = self.held_seats.seen();
         self.publish(bot);
         outcome.delivery = Some(self.delivery);
     }

@@ -75,6 +75,9 @@ pub struct Report {
     /// or no answer within the resume policy): that bot ended there (see `error_kinds`
     /// `resume_*` and `closes`).
     pub resume_failures: u64,
+    /// Seats the bots saw become held in snapshots (a player whose connection was lost, its
+    /// seat kept for a resume), summed over bots: bots of one room each count the same seat.
+    pub held_seats_seen: u64,
     /// Server CPU cores used over the steady window (from `process_cpu_seconds_total`).
     pub server_cpu_cores: Option<f64>,
     pub server_cpu_cores_per_1000_clients: Option<f64>,
@@ -270,6 +273,13 @@ impl Report {
                     self.resumes, self.resume_failures
                 ),
             ),
+            (
+                "held seats",
+                format!(
+                    "{} seen becoming held (summed over bots)",
+                    self.held_seats_seen
+                ),
+            ),
             ("closes", map_text(&self.closes)),
             ("error kinds", map_text(&self.error_kinds)),
             ("server errors", map_text(&self.server_errors)),
@@ -379,6 +389,7 @@ mod tests {
             "closes",
             "resumes",
             "resume_failures",
+            "held_seats_seen",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

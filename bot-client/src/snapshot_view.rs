@@ -49,6 +49,9 @@ pub struct SnapshotView {
     pub players: u32,
     /// Number of orbs in the room.
     pub orbs: u32,
+    /// Number of players whose connection is lost and whose seat is held for a resume (the
+    /// trailing `held` flag of `PlayerState`, PROTOCOL.md "Held seats").
+    pub held: u32,
     /// The entity whose id matched, if it is in the snapshot.
     pub me: Option<OwnPlayer>,
     /// Position of the orb nearest to `me` (none without `me` or without orbs).
@@ -79,6 +82,7 @@ impl SnapshotView {
         }
         let players = r.array_len()?;
         let mut own = None;
+        let mut held = 0u32;
         for _ in 0..players {
             let n = r.array_len()?;
             if n < 8 {
@@ -92,7 +96,10 @@ impl SnapshotView {
             r.float()?; // vy
             let score = r.uint()?;
             let last_input = r.uint()?;
-            r.skip_n(n - 8)?;
+            if n > 8 && r.flag()? {
+                held = held.saturating_add(1);
+            }
+            r.skip_n(n.saturating_sub(9))?;
             if id == me {
                 own = Some(OwnPlayer {
                     x,
@@ -131,6 +138,7 @@ impl SnapshotView {
             server_time_ms,
             players: u32::try_from(players).unwrap_or(u32::MAX),
             orbs: u32::try_from(orbs).unwrap_or(u32::MAX),
+            held,
             me: own,
             nearest_orb: nearest.map(|(x, y, _)| (x, y)),
         }))
@@ -168,6 +176,7 @@ impl SnapshotView {
             server_time_ms: delta.server_time_ms,
             players: u32::try_from(state.players.len()).unwrap_or(u32::MAX),
             orbs: u32::try_from(state.orbs.len()).unwrap_or(u32::MAX),
+            held: state.players.iter().filter(|p| p.held).count() as u32,
             me,
             nearest_orb,
         }
@@ -297,6 +306,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A MessagePack bool (`nil` reads as false, as an absent flag does).
+    fn flag(&mut self) -> Result<bool, ScanError> {
+        match self.byte()? {
+            0xc3 => Ok(true),
+            0xc2 | 0xc0 => Ok(false),
+            b => Err(ScanError::UnexpectedType(b)),
+        }
+    }
+
     fn skip_n(&mut self, n: usize) -> Result<(), ScanError> {
         for _ in 0..n {
             self.skip()?;
@@ -384,6 +402,7 @@ mod tests {
             vy: -2.5,
             score: u32::from(n) * 3,
             last_input,
+            held: n % 4 == 1,
         }
     }
 
@@ -519,19 +538,21 @@ mod tests {
             let expect = players.iter().find(|p| p.id.as_bytes() == &id(who));
             assert_eq!(v.me.map(|m| m.last_input), expect.map(|p| p.last_input));
             assert_eq!(v.me.map(|m| (m.x, m.y)), expect.map(|p| (p.x, p.y)));
+            let held = players.iter().filter(|p| p.held).count() as u32;
+            assert_eq!(v.held, held, "round {round}");
         }
     }
 
     #[test]
     fn accepts_float64_and_integer_coordinates_and_extra_fields() {
-        // {"snap": [3, 4, [[[bin16, "n", 1.0f64, 2, 0, 0, 5, 6, "extra"]], [[1, 7, 8.5f32]], "x"], nil]}
+        // {"snap": [3, 4, [[[bin16, "n", 1.0f64, 2, 0, 0, 5, 6, true, "extra"]], [[1, 7, 8.5f32]], "x"], nil]}
         let mut b = vec![
-            0x81, 0xa4, b's', b'n', b'a', b'p', 0x94, 0x03, 0x04, 0x93, 0x91, 0x99, 0xc4, 16,
+            0x81, 0xa4, b's', b'n', b'a', b'p', 0x94, 0x03, 0x04, 0x93, 0x91, 0x9a, 0xc4, 16,
         ];
         b.extend_from_slice(&id(9));
         b.extend_from_slice(&[0xa1, b'n', 0xcb]);
         b.extend_from_slice(&1.0f64.to_be_bytes());
-        b.extend_from_slice(&[0x02, 0x00, 0xff, 0x05, 0x06, 0xa5]);
+        b.extend_from_slice(&[0x02, 0x00, 0xff, 0x05, 0x06, 0xc3, 0xa5]);
         b.extend_from_slice(b"extra");
         b.extend_from_slice(&[0x91, 0x93, 0x01, 0x07, 0xca]);
         b.extend_from_slice(&8.5f32.to_be_bytes());
@@ -548,6 +569,22 @@ mod tests {
             })
         );
         assert_eq!(v.nearest_orb, Some((7.0, 8.5)));
+        assert_eq!(v.held, 1, "the ninth field is the held flag");
+    }
+
+    #[test]
+    fn counts_the_held_seats_of_a_snapshot() {
+        let players = vec![
+            player(1, 0.0, 0.0, 1),
+            player(2, 5.0, 5.0, 2),
+            player(5, 9.0, 9.0, 3),
+        ];
+        let v = SnapshotView::scan(&snap(4, players, vec![]), &id(2))
+            .unwrap()
+            .unwrap();
+        assert_eq!((v.players, v.held), (3, 2), "players 1 and 5 are held");
+        let v = SnapshotView::scan(&snap(5, vec![player(2, 0.0, 0.0, 1)], vec![]), &id(2));
+        assert_eq!(v.unwrap().unwrap().held, 0);
     }
 
     #[test]

@@ -240,12 +240,22 @@ impl<G: Game> Room<G> {
         if released.is_err() {
             tracing::error!(room_id = %self.id, %player_id, "game panicked applying a neutral input");
         }
+        self.mark_held(player_id, true);
         ctx.run_later(self.config.resume_grace, move |room, _| {
             if let Some(m) = room.members.expire(player_id, since) {
                 tracing::info!(room_id = %room.id, %player_id, "resume grace over; player left");
                 room.remove_member(m);
             }
         });
+    }
+
+    /// Tells the game whether `player_id`'s seat is held (its snapshots show it).
+    fn mark_held(&mut self, player_id: PlayerId, held: bool) {
+        let game = &mut self.game;
+        let marked = catch_unwind(AssertUnwindSafe(|| game.player_connection(player_id, held)));
+        if marked.is_err() {
+            tracing::error!(room_id = %self.id, %player_id, "game panicked in player_connection");
+        }
     }
 
     fn remove_member(&mut self, m: RoomMember<G>) {
@@ -389,6 +399,7 @@ impl<G: Game> Handler<Reattach<G>> for Room<G> {
             let _ = old.wake.try_send(Wake);
         }
         tracing::info!(room_id = %self.id, %player_id, "player resumed");
+        self.mark_held(player_id, false);
         let info =
             catch_unwind(AssertUnwindSafe(|| self.game.info())).map_err(|_| RoomError::Failed)?;
         Ok((player_id, self.admitted(info)))

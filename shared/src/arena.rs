@@ -129,6 +129,16 @@ pub struct PlayerState {
     /// The seq of the last input of this player the server applied (0 = none): the ack that
     /// client-side prediction reconciles against.
     pub last_input: u32,
+    /// The player's connection is lost and its seat is held for a resume: it is frozen until it
+    /// comes back or the resume grace runs out. An optional trailing field, on the wire only
+    /// when `true`, so every state without a held seat is encoded as before it existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub held: bool,
+}
+
+/// For `skip_serializing_if`: a `false` flag is left off the wire.
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One orb in a snapshot.

@@ -34,6 +34,7 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
         value(),
         counter(),
         counter(),
+        proptest::bool::weighted(0.2),
     );
     (
         proptest::collection::vec(proptest::option::weighted(0.7, player), 6),
@@ -44,7 +45,7 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
                 .into_iter()
                 .enumerate()
                 .filter_map(|(n, p)| {
-                    let (name, x, y, vx, vy, score, last_input) = p?;
+                    let (name, x, y, vx, vy, score, last_input, held) = p?;
                     Some(QuantizedPlayer {
                         id: Uuid::from_bytes([n as u8 * 37; 16]),
                         name: name.to_string(),
@@ -54,6 +55,7 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
                         vy,
                         score,
                         last_input,
+                        held,
                     })
                 })
                 .collect(),
@@ -179,7 +181,7 @@ proptest! {
     fn dequantised_values_are_within_half_a_hundredth(x in -1.0e5f32..1.0e5, y in -1.0e5f32..1.0e5) {
         let state = ArenaState {
             players: vec![PlayerState {
-                id: Uuid::nil(), name: "a".into(), x, y, vx: y, vy: x, score: 1, last_input: 2,
+                id: Uuid::nil(), name: "a".into(), x, y, vx: y, vy: x, score: 1, last_input: 2, held: false,
             }],
             orbs: vec![],
         };

@@ -50,9 +50,10 @@ fn player() -> impl Strategy<Value = PlayerState> {
         any::<(i16, i16, i16, i16)>(),
         any::<u32>(),
         any::<u32>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(id, name, (x, y, vx, vy), score, last_input)| PlayerState {
+            |(id, name, (x, y, vx, vy), score, last_input, held)| PlayerState {
                 id: Uuid::from_bytes(id),
                 name,
                 x: x as f32 / 4.0,
@@ -61,6 +62,7 @@ fn player() -> impl Strategy<Value = PlayerState> {
                 vy: vy as f32,
                 score,
                 last_input,
+                held,
             },
         )
 }

@@ -102,6 +102,7 @@ fn server_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
                             vy: 0.0,
                             score: 3,
                             last_input: 7,
+                            held: false,
                         },
                         PlayerState {
                             id: pid(2),
@@ -112,6 +113,7 @@ fn server_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
                             vy: -320.0,
                             score: 0,
                             last_input: 0,
+                            held: false,
                         },
                     ],
                     orbs: vec![
@@ -164,6 +166,7 @@ fn qplayer(n: u8, name: &str, x: i32, y: i32, last_input: u32) -> QuantizedPlaye
         vy: -32000,
         score: 3,
         last_input,
+        held: false,
     }
 }
 
@@ -248,6 +251,51 @@ fn redirect_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
     ]
 }
 
+/// Held-seat vectors: written after the others, so the file only grows (see `PROTOCOL.md`,
+/// *Held seats*). Carol's connection is lost and her seat is held: her entry has the trailing
+/// `held` flag; in the delta she is removed and added again with it.
+fn held_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, QuantizedArena)> {
+    let carol = |held| PlayerState {
+        id: pid(3),
+        name: "carol".into(),
+        x: 50.0,
+        y: 60.0,
+        vx: 0.0,
+        vy: 0.0,
+        score: 2,
+        last_input: 11,
+        held,
+    };
+    let state = |held| ArenaState {
+        players: vec![carol(held)],
+        orbs: vec![],
+    };
+    let snap = ArenaServerMsg::Snapshot(Snapshot {
+        tick: 50,
+        server_time_ms: 1_764_000_000_000,
+        state: state(true),
+    });
+    let (base, next) = (
+        QuantizedArena::from_state(&state(false)),
+        QuantizedArena::from_state(&state(true)),
+    );
+    let delta = ArenaServerMsg::Delta(DeltaSnapshot {
+        tick: 51,
+        base_tick: 50,
+        server_time_ms: 1_764_000_000_000,
+        patch: base.diff(&next),
+    });
+    vec![
+        (
+            "snapshot_held_seat",
+            QuantizedArena::default(),
+            snap,
+            QuantizedArena::default(),
+        ),
+        ("delta_seat_held", base, delta, next),
+    ]
+}
+
 fn build() -> Value {
     let mut out = Vec::new();
     for (name, m) in client_vectors() {
@@ -262,6 +310,14 @@ fn build() -> Value {
     }
     for (name, m) in redirect_vectors() {
         out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
+    }
+    for (name, base, m, result) in held_vectors() {
+        let mut v = json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())});
+        if matches!(m, ArenaServerMsg::Delta(_)) {
+            v["base"] = serde_json::to_value(&base).unwrap();
+            v["result"] = serde_json::to_value(&result).unwrap();
+        }
+        out.push(v);
     }
     json!({
         "protocol_version": PROTOCOL_VERSION,
@@ -342,4 +398,28 @@ fn a_join_from_a_client_without_delta_support_still_decodes() {
     };
     assert_eq!(join, Join::any_room("alice"));
     assert!(!join.deltas);
+}
+
+#[test]
+fn a_state_without_held_seats_encodes_as_before_the_flag() {
+    // `snapshot_two_players` predates the flag: its bytes are unchanged because `held` is false.
+    let file = load();
+    let old = file["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "snapshot_two_players")
+        .unwrap();
+    assert!(!old["hex"].as_str().unwrap().ends_with("c3"));
+    let held = file["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "snapshot_held_seat")
+        .unwrap();
+    let bytes = hex::decode(held["hex"].as_str().unwrap()).unwrap();
+    let ArenaServerMsg::Snapshot(s) = decode::<ArenaServerMsg>(&bytes).unwrap() else {
+        panic!("a snapshot");
+    };
+    assert!(s.state.players[0].held);
 }

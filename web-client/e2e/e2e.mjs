@@ -8,6 +8,8 @@
 //   node e2e/e2e.mjs --screenshot ../assets/screenshot.png   also save a README screenshot
 //   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
 //
+// Also run from here: resume.mjs (session resume) and ghosts.mjs (leave on page-away, held seats).
+//
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { chromium } from 'playwright-core';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
+import { ghostChecks } from './ghosts.mjs';
 import { resumeChecks } from './resume.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
@@ -616,6 +619,24 @@ async function main() {
       log,
       waitView,
       waitStill,
+      viewOf,
+      resultsDir,
+    });
+  }
+
+  // Ghost players (ghosts.mjs): a page that goes away leaves at once (measured over 10 tab closes
+  // and 10 navigations); a lost connection's held seat is marked for everyone.
+  if (mock) {
+    log('ghost checks skipped: the mock server does not hold seats');
+  } else {
+    await ghostChecks({
+      open,
+      server,
+      roomPrefix: room,
+      cleanups,
+      check,
+      log,
+      waitView,
       viewOf,
       resultsDir,
     });

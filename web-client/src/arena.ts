@@ -8,6 +8,7 @@
 import {
   arr,
   f32,
+  fail,
   I32_MAX,
   I32_MIN,
   intIn,
@@ -71,6 +72,11 @@ export interface PlayerState {
   vy: number;
   score: number;
   last_input: number;
+  /**
+   * The player's connection is lost and its seat is held for a resume (PROTOCOL.md, "Held
+   * seats"): an optional trailing field, on the wire only when true.
+   */
+  held?: boolean;
 }
 
 export interface Orb {
@@ -94,6 +100,8 @@ export interface QuantizedPlayer {
   vy: number;
   score: number;
   last_input: number;
+  /** See {@link PlayerState.held}. Not a patchable field: a flip re-adds the player. */
+  held?: boolean;
 }
 
 /** An orb with its position in hundredths of a unit. */
@@ -144,18 +152,34 @@ function arenaInfo(v: unknown): ArenaInfo {
   };
 }
 
+/** The optional trailing `held` flag: absent (or nil) is false. */
+function heldFlag(v: unknown, what: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  return fail(`${what}: expected a bool`);
+}
+
+/** `held: true` when the flag is set; nothing otherwise, like the wire. */
+function withHeld<T extends object>(p: T, v: unknown, what: string): T & { held?: boolean } {
+  return heldFlag(v, what) ? { ...p, held: true } : p;
+}
+
 function playerState(v: unknown): PlayerState {
   const p = arr(v, 'PlayerState', 8);
-  return {
-    id: uuid(p[0], 'PlayerState.id'),
-    name: str(p[1], 'PlayerState.name'),
-    x: num(p[2], 'x'),
-    y: num(p[3], 'y'),
-    vx: num(p[4], 'vx'),
-    vy: num(p[5], 'vy'),
-    score: uint(p[6], 'score'),
-    last_input: uint(p[7], 'last_input'),
-  };
+  return withHeld(
+    {
+      id: uuid(p[0], 'PlayerState.id'),
+      name: str(p[1], 'PlayerState.name'),
+      x: num(p[2], 'x'),
+      y: num(p[3], 'y'),
+      vx: num(p[4], 'vx'),
+      vy: num(p[5], 'vy'),
+      score: uint(p[6], 'score'),
+      last_input: uint(p[7], 'last_input'),
+    },
+    p[8],
+    'PlayerState.held',
+  );
 }
 
 function orb(v: unknown): Orb {
@@ -173,16 +197,20 @@ function arenaState(v: unknown): ArenaState {
 
 function quantizedPlayer(v: unknown): QuantizedPlayer {
   const p = arr(v, 'QuantizedPlayer', 8);
-  return {
-    id: uuid(p[0], 'QuantizedPlayer.id'),
-    name: str(p[1], 'QuantizedPlayer.name'),
-    x: i32(p[2], 'x'),
-    y: i32(p[3], 'y'),
-    vx: i32(p[4], 'vx'),
-    vy: i32(p[5], 'vy'),
-    score: u32(p[6], 'score'),
-    last_input: u32(p[7], 'last_input'),
-  };
+  return withHeld(
+    {
+      id: uuid(p[0], 'QuantizedPlayer.id'),
+      name: str(p[1], 'QuantizedPlayer.name'),
+      x: i32(p[2], 'x'),
+      y: i32(p[3], 'y'),
+      vx: i32(p[4], 'vx'),
+      vy: i32(p[5], 'vy'),
+      score: u32(p[6], 'score'),
+      last_input: u32(p[7], 'last_input'),
+    },
+    p[8],
+    'QuantizedPlayer.held',
+  );
 }
 
 function quantizedOrb(v: unknown): QuantizedOrb {
@@ -295,6 +323,7 @@ export function dequantizeArena(q: QuantizedArena): ArenaState {
       vy: dequantize(p.vy),
       score: p.score,
       last_input: p.last_input,
+      ...(p.held ? { held: true } : {}),
     })),
     orbs: q.orbs.map((o) => ({ id: o.id, x: dequantize(o.x), y: dequantize(o.y) })),
   };
@@ -312,6 +341,7 @@ export function quantizeArena(state: ArenaState): QuantizedArena {
       vy: quantize(p.vy),
       score: p.score,
       last_input: p.last_input,
+      ...(p.held ? { held: true } : {}),
     }))
     .sort(PLAYER_KIND.compareIds)
     .filter((p, i, all) => i === 0 || all[i - 1]!.id !== p.id);

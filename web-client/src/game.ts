@@ -29,7 +29,7 @@ import { InputSchedule } from './schedule';
 import { installView, publishView } from './view';
 
 /** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */
-export type GameConnection = Pick<Connection, 'start' | 'stop' | 'send' | 'isOpen'>;
+export type GameConnection = Pick<Connection, 'start' | 'stop' | 'leave' | 'send' | 'isOpen'>;
 
 /** What the game needs of its renderer (render.ts's `Renderer`; a recorder in tests). */
 export interface FrameSink {
@@ -152,6 +152,12 @@ export class Game {
     this.input.dispose();
     window.removeEventListener('keydown', this.onKeyDown);
     cancelAnimationFrame(this.rafId);
+  }
+
+  /** The page is going away: leave the room at once (see `Connection.leave`), then stop. */
+  leave(): void {
+    this.conn.leave();
+    this.stop();
   }
 
   get netStatsShown(): boolean {
@@ -313,6 +319,7 @@ export class Game {
         score: p.score,
         color: this.colors.get(p.id) ?? playerColor(p.id),
         me: p.id === me,
+        held: p.held === true,
       });
     }
     this.renderedPlayers = out;
@@ -369,7 +376,14 @@ export class Game {
           : null,
         players: Object.freeze(
           this.renderedPlayers.map((p) =>
-            Object.freeze({ id: p.id, name: p.name, x: p.x, y: p.y, score: p.score }),
+            Object.freeze({
+              id: p.id,
+              name: p.name,
+              x: p.x,
+              y: p.y,
+              score: p.score,
+              held: p.held === true,
+            }),
           ),
         ),
         closed: this.closed ? Object.freeze({ ...this.closed }) : null,

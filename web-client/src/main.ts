@@ -248,7 +248,12 @@ function startGame(room: string | null, name: string): void {
   $('invite').addEventListener('click', () => {
     if (roomId) void copy(roomLink(roomId), $('invite'));
   });
-  window.addEventListener('pagehide', () => game.stop());
+  // Leave on purpose when the page goes away (see `Connection.leave`), as early as the page
+  // knows: `beforeunload` comes before the navigation starts; `pagehide` is for the pages that
+  // skip it (bfcache, mobile tab switches). The second call finds the socket closed already.
+  const leave = () => game.leave();
+  window.addEventListener('beforeunload', leave);
+  window.addEventListener('pagehide', leave);
   game.start();
 }
 

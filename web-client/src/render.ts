@@ -20,7 +20,14 @@ export interface DrawPlayer {
   score: number;
   color: string;
   me: boolean;
+  /** The player's connection is lost and its seat is held: drawn dimmed, "reconnecting…". */
+  held?: boolean;
 }
+
+/** How opaque a held player is drawn. */
+export const HELD_ALPHA = 0.35;
+/** The tag over a held player's name. */
+export const HELD_TAG = 'reconnecting…';
 
 export interface DrawOrb {
   id: number;
@@ -149,8 +156,16 @@ export class Renderer {
       // Others first, me on top.
       const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
       this.drawTrails(sorted, f.arena, f.time);
-      for (const p of sorted) this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
-      for (const p of sorted) this.drawName(p, f.arena);
+      for (const p of sorted) {
+        ctx.save();
+        if (p.held) ctx.globalAlpha = HELD_ALPHA;
+        this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
+        ctx.restore();
+      }
+      for (const p of sorted) {
+        const r = Math.max(4, f.arena.player_radius * this.scale);
+        drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r);
+      }
     }
     drawOverlays(
       ctx,
@@ -380,22 +395,38 @@ export class Renderer {
     ctx.fillStyle = 'rgba(6, 9, 18, 0.85)';
     ctx.fillText(String(p.score), x, y + 1);
   }
+}
 
-  private drawName(p: DrawPlayer, a: ArenaInfo): void {
-    const ctx = this.ctx;
-    const x = this.sx(p.x);
-    const r = Math.max(4, a.player_radius * this.scale);
-    const y = this.sy(p.y) - r - (p.me ? 10 : 7);
-    const fs = Math.max(11, Math.min(15, r * 0.7));
-    ctx.font = `${p.me ? 700 : 600} ${fs}px ${FONT}`;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'bottom';
-    const label = fitText(ctx, p.name, 160);
-    ctx.lineJoin = 'round';
-    ctx.lineWidth = 4;
-    ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
-    ctx.strokeText(label, x, y);
-    ctx.fillStyle = p.me ? '#ffffff' : palette.text;
-    ctx.fillText(label, x, y);
+/**
+ * A player's name, its bottom at `y` (screen px), centred on `x`; `r` is the drawn radius. A
+ * held player's name is dimmed and tagged "reconnecting…" above it, so everyone can tell a
+ * frozen player from one standing still.
+ */
+export function drawPlayerName(
+  ctx: CanvasRenderingContext2D,
+  p: DrawPlayer,
+  x: number,
+  y: number,
+  r: number,
+): void {
+  const fs = Math.max(11, Math.min(15, r * 0.7));
+  ctx.save();
+  if (p.held) ctx.globalAlpha = Math.min(1, HELD_ALPHA * 2);
+  ctx.font = `${p.me ? 700 : 600} ${fs}px ${FONT}`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'bottom';
+  const label = fitText(ctx, p.name, 160);
+  ctx.lineJoin = 'round';
+  ctx.lineWidth = 4;
+  ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
+  ctx.strokeText(label, x, y);
+  ctx.fillStyle = p.me ? '#ffffff' : palette.text;
+  ctx.fillText(label, x, y);
+  if (p.held) {
+    const ts = Math.max(10, fs - 2);
+    ctx.font = `italic 600 ${ts}px ${FONT}`;
+    ctx.strokeText(HELD_TAG, x, y - fs - 2);
+    ctx.fillText(HELD_TAG, x, y - fs - 2);
   }
+  ctx.restore();
 }

@@ -12,6 +12,8 @@ export interface TickcastPlayerView {
   readonly x: number;
   readonly y: number;
   readonly score: number;
+  /** The player's connection is lost and its seat is held (drawn dimmed, "reconnecting…"). */
+  readonly held: boolean;
 }
 
 /** What `window.tickcast` shows (read-only; replaced by a new frozen object every frame). */

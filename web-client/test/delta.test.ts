@@ -45,7 +45,9 @@ interface DeltaVector {
 const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
 const vectors = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: { name: string }[] })
   .vectors;
-const deltaVectors = vectors.filter((v) => 'base' in v) as unknown as DeltaVector[];
+const allDeltaVectors = vectors.filter((v) => 'base' in v) as unknown as DeltaVector[];
+/** The three vectors that chain ticks 43, 45, 46. */
+const deltaVectors = allDeltaVectors.filter((v) => v.name !== 'delta_seat_held');
 
 function fromHex(hex: string): Uint8Array {
   return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
@@ -266,15 +268,16 @@ function wrapI32(v: number): number {
 // Golden vectors
 
 describe('delta golden vectors (assets/protocol-vectors.json)', () => {
-  it('has the three delta vectors', () => {
-    expect(deltaVectors.map((v) => v.name)).toEqual([
+  it('has the delta vectors', () => {
+    expect(allDeltaVectors.map((v) => v.name)).toEqual([
       'delta_full',
       'delta_changes',
       'delta_unchanged',
+      'delta_seat_held',
     ]);
   });
 
-  for (const v of deltaVectors) {
+  for (const v of allDeltaVectors) {
     it(`"${v.name}": decoding the bytes and applying them to base gives result`, () => {
       const d = decodeDelta(fromHex(v.hex));
       expect(d).toEqual(v.value.delta);
@@ -703,5 +706,26 @@ describe('quantisation', () => {
       { id: 2, x: 1, y: -2 },
       { id: 9, x: 0, y: 0 },
     ]);
+  });
+});
+
+describe('held seats in deltas', () => {
+  const v = allDeltaVectors.find((x) => x.name === 'delta_seat_held')!;
+
+  it('a player whose seat became held is removed and added again with the flag', () => {
+    const d = decodeDelta(fromHex(v.hex));
+    expect(d.patch.players.removed).toEqual([0]);
+    expect(d.patch.players.changed).toEqual([]);
+    expect(d.patch.players.added[0]!.held).toBe(true);
+    const result = applyArenaPatch(v.base, d.patch);
+    expect(result.players[0]!.held).toBe(true);
+    expect(dequantizeArena(result).players[0]!.held).toBe(true);
+  });
+
+  it('a flag left off the wire decodes as not held, and re-quantising keeps it off', () => {
+    expect(v.base.players[0]!.held).toBeUndefined();
+    const state = dequantizeArena(v.base);
+    expect('held' in state.players[0]!).toBe(false);
+    expect(quantizeArena(state)).toEqual(v.base);
   });
 });

@@ -39,6 +39,13 @@ class FakeConnection implements GameConnection {
     this.events.status('closed', 'Left the room');
   }
 
+  left = 0;
+
+  leave(): void {
+    this.left++;
+    this.stop();
+  }
+
   send(msg: ClientMsg): boolean {
     if (!this.open) return false;
     this.sent.push(msg);
@@ -279,6 +286,28 @@ describe('a game on full snapshots', () => {
     expect(session.view.net).toMatchObject({ snapshots: 30, deltas: 0, ackTick: 40 });
   });
 
+  it('draws a player whose seat is held as held, and as connected again once it is back', () => {
+    session.welcome();
+    let f: Frame | null = null;
+    for (let tick = 11; tick <= 20; tick++) {
+      const s = snap(tick);
+      if (tick >= 15) s.state.players[1]!.held = true;
+      f = session.deliver(arrival(tick), s);
+    }
+    expect(f!.players.find((p) => p.id === OTHER)!.held).toBe(true);
+    expect(f!.players.find((p) => p.me)!.held).toBe(false);
+    expect(session.view.players.find((p) => p.id === OTHER)!.held).toBe(true);
+    for (let tick = 21; tick <= 25; tick++) f = session.deliver(arrival(tick), snap(tick));
+    expect(f!.players.find((p) => p.id === OTHER)!.held).toBe(false);
+  });
+
+  it('leaves through the connection when the page goes away', () => {
+    session.welcome();
+    session.game.leave();
+    expect(session.conn.left).toBe(1);
+    expect(session.conn.isOpen).toBe(false);
+  });
+
   it('ignores a snapshot that is not newer than the newest', () => {
     session.welcome();
     session.deliver(arrival(12), snap(12));
@@ -410,7 +439,7 @@ describe('a game across a reconnect', () => {
     f = session.deliver(arrival(102), fullPatch(102, 31000, 20000, 5));
     expect(session.view.net).toMatchObject({ fullDeltas: 2, ackTick: 102, baselines: 1 });
     expect(session.view.players).toEqual([
-      { id: ME, name: ME.slice(0, 2), x: 310, y: 200, score: 5 },
+      { id: ME, name: ME.slice(0, 2), x: 310, y: 200, score: 5, held: false },
     ]);
     expect(f.hud.status).toBe('connected');
   });

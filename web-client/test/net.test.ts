@@ -1,6 +1,12 @@
 import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Connection, backoffDelay, redirectTarget, type ConnectionEvents } from '../src/net';
+import {
+  Connection,
+  LEAVE_FLUSH_MS,
+  backoffDelay,
+  redirectTarget,
+  type ConnectionEvents,
+} from '../src/net';
 import { decodeClientMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
 
 /** A scripted stand-in for the browser WebSocket. */
@@ -24,7 +30,9 @@ class FakeSocket {
     this.sent.push(decodeClientMsg(bytes));
     this.sentBytes.push(bytes.byteLength);
   }
-  close() {
+  closedWith: number | null = null;
+  close(code?: number) {
+    this.closedWith = code ?? null;
     this.readyState = FakeSocket.CLOSED;
   }
   // Test helpers
@@ -236,6 +244,50 @@ describe('connection', () => {
     FakeSocket.all[0]!.serverClose(1006);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('leaves on page-away with a 1000 close, waits once for the frame to go out, never returns', () => {
+    const { events } = recorder();
+    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    c.start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive(WELCOME);
+    const waits: number[] = [];
+    c.leave((ms) => waits.push(ms));
+    expect(ws.closedWith).toBe(1000);
+    expect(waits).toEqual([LEAVE_FLUSH_MS]);
+    // `beforeunload` then `pagehide`: the server has answered the close, no second wait.
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([LEAVE_FLUSH_MS]);
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([LEAVE_FLUSH_MS]);
+    ws.serverClose(1006);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('waits once more at pagehide while the server has not answered the close', () => {
+    const { events } = recorder();
+    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    c.start();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    const waits: number[] = [];
+    c.leave((ms) => waits.push(ms));
+    ws.readyState = FakeSocket.CLOSING;
+    c.leave((ms) => waits.push(ms));
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([LEAVE_FLUSH_MS, LEAVE_FLUSH_MS]);
+  });
+
+  it('a page that goes away before its socket opened does not wait', () => {
+    const { events } = recorder();
+    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    c.start();
+    const waits: number[] = [];
+    c.leave((ms) => waits.push(ms));
+    expect(waits).toEqual([]);
   });
 });
 

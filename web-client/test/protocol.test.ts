@@ -229,6 +229,28 @@ describe('Join.deltas and the delta message', () => {
   });
 });
 
+describe('held seats', () => {
+  it('decodes the held flag of snapshot_held_seat, and its absence as not held', () => {
+    const v = file.vectors.find((x) => x.name === 'snapshot_held_seat')!;
+    const msg = decodeServerMsg(fromHex(v.hex));
+    expect(msg.type === 'snap' && msg.body.state.players[0]!.held).toBe(true);
+    const old = file.vectors.find((x) => x.name === 'snapshot_two_players')!;
+    const before = decodeServerMsg(fromHex(old.hex));
+    expect(before.type === 'snap' && before.body.state.players.map((p) => p.held)).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('rejects a held flag that is not a bool', () => {
+    const v = file.vectors.find((x) => x.name === 'snapshot_held_seat')!;
+    // The trailing `true` (c3) of carol's entry becomes the integer 1.
+    const bad = v.hex.replace('020bc390', '020b0190');
+    expect(bad).not.toBe(v.hex);
+    expect(() => decodeServerMsg(fromHex(bad))).toThrow(/held/);
+  });
+});
+
 describe('redirect', () => {
   it('decodes the golden redirect vectors to a url and a room', () => {
     const v = file.vectors.find((x) => x.name === 'redirect')!;

@@ -30,6 +30,10 @@ struct Player {
     score: u32,
     last_input: u32,
     controls: Controls,
+    /// The seat is held for a resume (see [`Game::player_connection`]). Saved as an optional
+    /// trailing field, absent when `false`, so saves without a held seat keep layout 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    held: bool,
 }
 
 /// The arena game. See the module docs.
@@ -112,11 +116,18 @@ impl Game for Arena {
             score: 0,
             last_input: 0,
             controls: Controls::default(),
+            held: false,
         });
     }
 
     fn player_left(&mut self, id: PlayerId) {
         self.players.retain(|p| p.id != id);
+    }
+
+    fn player_connection(&mut self, id: PlayerId, held: bool) {
+        if let Some(p) = self.players.iter_mut().find(|p| p.id == id) {
+            p.held = held;
+        }
     }
 
     fn apply_input(&mut self, id: PlayerId, seq: u32, input: &Controls) {
@@ -182,6 +193,7 @@ impl Game for Arena {
                     vy: p.vy,
                     score: p.score,
                     last_input: p.last_input,
+                    held: p.held,
                 })
                 .collect(),
             orbs: self.orbs.clone(),
@@ -313,5 +325,22 @@ mod tests {
         assert_eq!((s.players[0].last_input, s.players[1].last_input), (5, 0));
         g.player_left(pid(1));
         assert_eq!(g.snapshot().players.len(), 1);
+    }
+
+    #[test]
+    fn a_held_seat_is_marked_in_snapshots_until_the_player_comes_back() {
+        let mut g = Arena::new(ArenaConfig::default(), 1);
+        g.player_joined(pid(1), "a");
+        g.player_joined(pid(2), "b");
+        let held =
+            |g: &Arena| -> Vec<bool> { g.snapshot().players.iter().map(|p| p.held).collect() };
+        assert_eq!(held(&g), [false, false]);
+        g.player_connection(pid(2), true);
+        g.step(DT);
+        assert_eq!(held(&g), [false, true]);
+        g.player_connection(pid(9), true);
+        assert_eq!(held(&g), [false, true], "an unknown player changes nothing");
+        g.player_connection(pid(2), false);
+        assert_eq!(held(&g), [false, false]);
     }
 }

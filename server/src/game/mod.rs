@@ -50,6 +50,12 @@ pub trait Game: Send + Unpin + 'static {
     /// A player left the room (any kind of disconnect).
     fn player_left(&mut self, id: PlayerId);
 
+    /// The player's connection was lost and its seat is held for a resume (`held: true`), or a
+    /// new connection took the seat back (`held: false`). The room calls it on detach and on
+    /// resume; when the grace runs out it calls [`Game::player_left`] instead. A game that
+    /// shows held seats marks the player in its snapshots; the default ignores it.
+    fn player_connection(&mut self, _id: PlayerId, _held: bool) {}
+
     /// Applies one input; `seq` is the value the snapshot must report as that player's ack. The
     /// runtime guarantees it never decreases: each client input's seq is strictly greater than
     /// the player's previous one (across a resume too), and the neutral `Input::default()`

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ArenaState, Orb, PlayerState};
+use super::{is_false, ArenaState, Orb, PlayerState};
 use crate::delta::{DeltaError, Diffable, Entity, EntityPatch};
 use crate::PlayerId;
 
@@ -39,6 +39,11 @@ pub struct QuantizedArena {
 
 /// A player with position (hundredths of a unit) and velocity (hundredths of a unit per second)
 /// as integers. Patchable fields, in mask-bit order: x, y, vx, vy, score, last_input.
+///
+/// `held` (the seat is held for a resume) is not a patchable field but a fixed part, like the
+/// name: a player whose flag flips is sent as removed and added again. A mask bit would make
+/// clients from before the flag refuse the whole delta (`BadMask`) for as long as the seat is
+/// held; a re-added entity with one more trailing field is what they already decode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuantizedPlayer {
     pub id: PlayerId,
@@ -49,6 +54,9 @@ pub struct QuantizedPlayer {
     pub vy: i32,
     pub score: u32,
     pub last_input: u32,
+    /// See [`PlayerState::held`]: on the wire only when `true`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub held: bool,
 }
 
 /// An orb with its position in hundredths of a unit. Patchable fields: x, y.
@@ -106,7 +114,7 @@ impl Entity for QuantizedPlayer {
     }
 
     fn same_fixed_parts(&self, other: &Self) -> bool {
-        self.name == other.name
+        self.name == other.name && self.held == other.held
     }
 }
 
@@ -169,6 +177,7 @@ impl QuantizedArena {
                 vy: quantize(p.vy),
                 score: p.score,
                 last_input: p.last_input,
+                held: p.held,
             })
             .collect();
         players.sort_unstable_by_key(|p| p.id);
@@ -202,6 +211,7 @@ impl QuantizedArena {
                     vy: dequantize(p.vy),
                     score: p.score,
                     last_input: p.last_input,
+                    held: p.held,
                 })
                 .collect(),
             orbs: self
@@ -232,6 +242,7 @@ mod tests {
             vy: 0,
             score: 0,
             last_input: 0,
+            held: false,
         }
     }
 
@@ -301,11 +312,50 @@ mod tests {
                 vy: -0.5,
                 score: 1,
                 last_input: 2,
+                held: n == 2,
             });
         }
         let q = QuantizedArena::from_state(&state);
         let ids: Vec<u8> = q.players.iter().map(|p| p.id.as_bytes()[0]).collect();
         assert_eq!(ids, vec![1, 2, 3]);
         assert_eq!((q.players[0].x, q.players[0].vy), (100, -50));
+        let held: Vec<bool> = q.players.iter().map(|p| p.held).collect();
+        assert_eq!(held, vec![false, true, false]);
+        assert!(q.to_state().players[1].held);
+    }
+
+    #[test]
+    fn a_seat_that_becomes_held_re_adds_the_player_and_no_mask_bit_is_used() {
+        let base = QuantizedArena {
+            players: vec![player(1, 5), player(2, 6)],
+            orbs: vec![],
+        };
+        let mut next = base.clone();
+        next.players[1].held = true;
+        next.players[1].x = 9;
+        let patch = base.diff(&next);
+        assert_eq!(patch.players.removed, vec![1]);
+        assert!(patch.players.changed.is_empty());
+        assert_eq!(patch.players.added, vec![next.players[1].clone()]);
+        assert_eq!(base.apply(&patch).unwrap(), next);
+        let back = next.diff(&base);
+        assert_eq!(
+            (back.players.removed, back.players.added.len()),
+            (vec![1], 1)
+        );
+    }
+
+    #[test]
+    fn the_held_flag_is_on_the_wire_only_when_set() {
+        let mut p = player(1, 5);
+        let plain = rmp_serde::to_vec(&p).unwrap();
+        assert_eq!(plain[0], 0x98, "eight fields, as before the flag");
+        p.held = true;
+        let held = rmp_serde::to_vec(&p).unwrap();
+        assert_eq!(held[0], 0x99);
+        assert_eq!(held.last(), Some(&0xc3));
+        assert_eq!(rmp_serde::from_slice::<QuantizedPlayer>(&held).unwrap(), p);
+        p.held = false;
+        assert_eq!(rmp_serde::from_slice::<QuantizedPlayer>(&plain).unwrap(), p);
     }
 }

@@ -8,9 +8,14 @@
 //! ```text
 //! [ config:  [ [width, height, player_radius, orb_radius, accel, max_speed, drag, boost], orb_count ],
 //!   rng:     [ seed: bin(32), stream: u64, word_pos: bin(16) (u128, big-endian) ],
-//!   players: [ [id: bin(16), name, x, y, vx, vy, score, last_input, [cx, cy, buttons]] … ],
+//!   players: [ [id: bin(16), name, x, y, vx, vy, score, last_input, [cx, cy, buttons], held?] … ],
 //!   orbs:    [ [id, x, y] … ] ]
 //! ```
+//!
+//! `held?` (the seat is held for a resume) is an optional trailing `true`, absent when the seat
+//! is not held: a save without a held seat is byte for byte what layout 1 was before the flag,
+//! and every layout-1 save reads back. A build from before the flag refuses (a typed error, no
+//! misreading) a save that holds a seat: its player entry has one field more than it knows.
 //!
 //! Floats are MessagePack `float 32`: exact. The RNG is its abstract ChaCha state (seed, stream,
 //! position in the stream, as `rand_chacha` defines it), not its buffer, so a restored RNG
@@ -207,6 +212,26 @@ mod tests {
         // orbs: one [0, 1.5, 2.5]
         "919300ca3fc00000ca40200000",
     );
+
+    #[test]
+    fn a_held_seat_is_saved_as_a_trailing_flag_and_restored() {
+        let mut c = small();
+        c.orb_count = 1;
+        let mut a = Arena::new(c, 0);
+        a.player_joined(pid(7), "z");
+        a.place_player(pid(7), 30.0, 40.0);
+        a.place_orb(0, 1.5, 2.5);
+        a.player_connection(pid(7), true);
+        let bytes = a.save();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let pinned = PINNED_ARENA
+            .replace("9199c410", "919ac410")
+            .replace("93ca00000000ca0000000000", "93ca00000000ca0000000000c3");
+        assert_eq!(hex, pinned, "ten fields, the last one `true`");
+        let b = Arena::restore(&bytes).unwrap();
+        assert!(b.snapshot().players[0].held);
+        assert_eq!(b.save(), bytes);
+    }
 
     /// A change to a saved arena that a test makes.
     type Edit = fn(&mut SavedArena);
