@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 use common::{eventually, get_json, Client, Event, WAIT};
 use nodes::{NodeProcess, LEASE_TTL_SECS};
 use redis_server::RedisServer;
-use tickcast_shared::{close, ClientMsg, Join, ServerMsg};
+use tickcast_shared::{close, ClientMsg, Join, Redirect, ServerMsg};
 
 /// Redis and three nodes `n0`, `n1`, `n2`.
 struct TestCluster {
     nodes: Vec<NodeProcess>,
     // Dropped last: the nodes go first.
-    _redis: RedisServer,
+    redis: RedisServer,
 }
 
 impl TestCluster {
@@ -35,10 +35,11 @@ impl TestCluster {
         let nodes = (0..3)
             .map(|i| NodeProcess::start(&format!("n{i}"), &redis.url()))
             .collect();
-        TestCluster {
-            nodes,
-            _redis: redis,
-        }
+        TestCluster { nodes, redis }
+    }
+
+    fn redis_url(&self) -> String {
+        self.redis.url()
     }
 
     /// Which node id's address is `url`.
@@ -76,13 +77,17 @@ fn addr_of(url: &str) -> SocketAddr {
 }
 
 /// Joins room `room` (named) through `addr`, following redirects as a client must (at most 3):
-/// returns the welcomed client and the address it plays on.
+/// returns the welcomed client, the address it plays on and the redirects it followed.
 async fn join_following(addr: SocketAddr, name: &str, room: &str) -> (Client, SocketAddr, u32) {
-    let mut addr = addr;
-    let mut room = room.to_string();
-    for hops in 0..=3 {
+    follow(addr, Join::room(room, name)).await
+}
+
+/// Sends `join` through `addr`, following redirects (at most 3, each with [`Redirect::join`]).
+async fn follow(addr: SocketAddr, join: Join) -> (Client, SocketAddr, u32) {
+    let (mut addr, mut join) = (addr, join);
+    for hops in 0..=Redirect::MAX_HOPS {
         let mut c = Client::connect(addr).await;
-        c.send(&ClientMsg::Join(Join::room(&room, name))).await;
+        c.send(&ClientMsg::Join(join.clone())).await;
         let redirect = loop {
             match c.next(WAIT).await {
                 Event::Msg(ServerMsg::Welcome(w)) => {
@@ -91,15 +96,29 @@ async fn join_following(addr: SocketAddr, name: &str, room: &str) -> (Client, So
                 }
                 Event::Msg(ServerMsg::Redirect(r)) => break r,
                 Event::Msg(_) => continue,
-                Event::Closed(c) => panic!("{name}: closed instead of a welcome: {c:?}"),
+                Event::Closed(c) => panic!("{}: closed instead of a welcome: {c:?}", join.name),
             }
         };
         let (code, _) = c.expect_close().await;
         assert_eq!(code, close::REDIRECT, "a Redirect is followed by 4007");
         addr = addr_of(&redirect.url);
-        room = redirect.room_id;
+        join = redirect.join(&join);
     }
-    panic!("{name}: more than 3 redirects");
+    panic!("{}: more than {} redirects", join.name, Redirect::MAX_HOPS);
+}
+
+/// POSTs to `url` and returns its JSON answer.
+async fn post_json(url: String) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || {
+        ureq::post(&url)
+            .timeout(WAIT)
+            .call()
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+            .into_json()
+            .expect("the answer is JSON")
+    })
+    .await
+    .expect("the blocking task finishes")
 }
 
 /// Reads `client`'s snapshots until every one of `players` is in one.
@@ -219,4 +238,126 @@ async fn a_killed_node_rooms_leave_every_lobby_within_the_lease_ttl() {
         .await;
     }
     assert!(killed.elapsed() < ttl + Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_play_and_matchmake_find_the_public_room_on_another_node() {
+    let cluster = TestCluster::start();
+    let (n0, n1, n2) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
+    let (mut a, at, _) = follow(n0.addr, Join::any_room("a")).await;
+    assert_eq!(
+        at, n0.addr,
+        "with no public room anywhere, quick play opens one where it is"
+    );
+    let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
+    eventually(
+        Duration::from_secs(5),
+        "n1 to list the public room",
+        || async {
+            lobby(n1)
+                .await
+                .contains(&(room.clone(), "n0".into()))
+                .then_some(())
+        },
+    )
+    .await;
+
+    let answer = post_json(n2.http_url("/matchmake")).await;
+    assert_eq!(answer["url"], n0.ws_url(), "{answer}");
+    assert_eq!(answer["room"], room.as_str(), "{answer}");
+
+    let (mut b, at, hops) = follow(n1.addr, Join::any_room("b")).await;
+    assert_eq!(
+        (at, hops),
+        (n0.addr, 1),
+        "redirected to the room with space"
+    );
+    assert_eq!(b.welcome.as_ref().map(|w| &w.room_id), Some(&room));
+    let both = [a.player_id(), b.player_id()];
+    sees_all(&mut a, &both, "a to see b").await;
+    sees_all(&mut b, &both, "b to see a").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_through_another_node_is_redirected_to_the_seat() {
+    let cluster = TestCluster::start();
+    let (n0, n2) = (&cluster.nodes[0], &cluster.nodes[2]);
+    let (a, _, _) = join_following(n0.addr, "a", "home").await;
+    let welcome = a.welcome.clone().expect("welcomed");
+    let token = welcome.resume_token.clone().expect("a resume token");
+    drop(a); // the connection is lost; the seat is held for the resume grace
+
+    let resume = Join {
+        resume: Some(token),
+        ..Join::room("home", "a")
+    };
+    let (back, at, hops) = follow(n2.addr, resume).await;
+    assert_eq!((at, hops), (n0.addr, 1));
+    assert_eq!(back.player_id(), welcome.player_id, "the same player");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_a_lease_stops_the_room_and_closes_its_players_with_1001() {
+    use tickcast_server::directory::{Directory, DirectoryConfig, RedisDirectory};
+
+    let cluster = TestCluster::start();
+    let n1 = &cluster.nodes[1];
+    let (mut a, _, _) = join_following(n1.addr, "a", "fenced").await;
+    // Another party takes the room's lease away (what a new owner does after the old one
+    // paused for a TTL): releasing it at its epoch bumps the epoch, so n1 cannot renew.
+    let redis = RedisDirectory::connect(&cluster.redis_url(), DirectoryConfig::default())
+        .await
+        .expect("the test connects to the cluster's Redis");
+    let owner = redis
+        .owner("fenced")
+        .await
+        .expect("redis answers")
+        .expect("n1 owns the room");
+    assert_eq!(owner.node.id, "n1");
+    assert!(redis
+        .release("fenced", "n1", owner.epoch)
+        .await
+        .expect("redis answers"));
+
+    let (code, reason) = a.expect_close().await;
+    assert_eq!((code, reason.as_str()), (1001, "room closed"));
+    let lost = eventually(
+        Duration::from_secs(5),
+        "the lease loss to be counted",
+        || async {
+            let text = common::get_text(n1.http_url("/metrics")).await;
+            text.lines()
+                .find_map(|l| l.strip_prefix("tickcast_lease_lost_total "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| *v >= 1.0)
+        },
+    )
+    .await;
+    assert_eq!(lost, 1.0);
+}
+
+#[test]
+fn a_node_whose_redis_is_down_at_start_up_exits_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("tickcast-no-redis-{}", std::process::id()));
+    let url = format!("redis+unix://{}/nothing.sock", dir.display());
+    let t0 = Instant::now();
+    let out = nodes::command()
+        .args([
+            "--port",
+            "0",
+            "--redis-url",
+            &url,
+            "--redis-connect-timeout",
+            "0.5",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot join the cluster at"), "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "it gave up after its timeout"
+    );
 }

@@ -48,6 +48,14 @@ fn binary() -> &'static PathBuf {
     })
 }
 
+/// The binary, quiet and without the web client, ready for more flags.
+pub fn command() -> Command {
+    let mut command = Command::new(binary());
+    command.args(["--log", "error", "--static-dir", "/nonexistent"]);
+    command.args(["--arena-config", "/nonexistent"]);
+    command
+}
+
 /// One node process.
 pub struct NodeProcess {
     pub id: String,
@@ -58,16 +66,10 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts node `id` on `redis_url` and waits for the address it prints.
     pub fn start(id: &str, redis_url: &str) -> Self {
-        let mut child = Command::new(binary())
+        let mut child = command()
             .args(["--port", "0", "--redis-url", redis_url, "--node-id", id])
             .args(["--lease-ttl", &LEASE_TTL_SECS.to_string()])
-            .args(["--workers", "1", "--room-threads", "1", "--log", "error"])
-            .args([
-                "--static-dir",
-                "/nonexistent",
-                "--arena-config",
-                "/nonexistent",
-            ])
+            .args(["--workers", "1", "--room-threads", "1"])
             .args(["--redis-connect-timeout", "5"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
