@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{eventually, get_json, Client, Event, WAIT};
+use common::{eventually, Client, Event, WAIT};
 use nodes::{NodeProcess, LEASE_TTL_SECS};
 use redis_server::RedisServer;
 use tickcast_shared::{close, ClientMsg, Join, Redirect, ServerMsg};
@@ -51,13 +51,20 @@ impl TestCluster {
     }
 }
 
-/// `GET /rooms` on `node` as (room id, node id) pairs.
+/// `GET /rooms` on `node` as (room id, node id) pairs; empty while the node answers an error
+/// (503 while its directory is unreachable).
 async fn lobby(node: &NodeProcess) -> BTreeSet<(String, String)> {
-    let rooms = get_json(node.http_url("/rooms")).await;
+    let url = node.http_url("/rooms");
+    let rooms: Option<serde_json::Value> = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).timeout(WAIT).call().ok()?.into_json().ok()
+    })
+    .await
+    .expect("the blocking task finishes");
     rooms
-        .as_array()
-        .expect("/rooms is a JSON array")
-        .iter()
+        .as_ref()
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
         .map(|r| {
             let field = |k: &str| {
                 r[k].as_str()
@@ -360,4 +367,54 @@ fn a_node_whose_redis_is_down_at_start_up_exits_with_a_clear_error() {
         t0.elapsed() < Duration::from_secs(10),
         "it gave up after its timeout"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_keeps_local_rooms_ticking_and_the_directory_recovers() {
+    let mut cluster = TestCluster::start();
+    let (mut a, _, _) = join_following(cluster.nodes[0].addr, "a", "steady").await;
+    let listed: (String, String) = ("steady".into(), "n0".into());
+    eventually(Duration::from_secs(5), "n2 to list the room", || async {
+        lobby(&cluster.nodes[2])
+            .await
+            .contains(&listed)
+            .then_some(())
+    })
+    .await;
+
+    cluster.redis.kill();
+    let window = Duration::from_secs(2);
+    let new_room = async {
+        // A room no node runs cannot be created while the directory is down.
+        let mut b = Client::connect(cluster.nodes[1].addr).await;
+        b.send(&ClientMsg::Join(Join::room("new-while-down", "b")))
+            .await;
+        b.expect_close().await
+    };
+    let ((got, missing), (code, _)) = tokio::join!(a.count_snapshots(window), new_room);
+    assert_eq!(
+        code, 1011,
+        "a join that needs the directory is refused, retryable"
+    );
+    assert_eq!(missing, 0, "no snapshot lost while Redis is down");
+    let expected = 30.0 * window.as_secs_f64() * common::MIN_RATE_FRACTION;
+    assert!(got as f64 >= expected, "{got} snapshots in {window:?}");
+
+    cluster.redis.restart(); // empty: every key is gone
+    for node in &cluster.nodes {
+        eventually(
+            Duration::from_secs(5),
+            &format!("{}'s /rooms to list the room again", node.id),
+            || async { lobby(node).await.contains(&listed).then_some(()) },
+        )
+        .await;
+    }
+    // The lease came back with it: a join through another node is sent to n0, and new rooms
+    // can be created again.
+    let (_b, at, hops) = join_following(cluster.nodes[1].addr, "b", "steady").await;
+    assert_eq!((at, hops), (cluster.nodes[0].addr, 1));
+    let (_c, at, _) = join_following(cluster.nodes[1].addr, "c", "new-after").await;
+    assert_eq!(at, cluster.nodes[1].addr);
+    let (_, missing) = a.count_snapshots(Duration::from_millis(300)).await;
+    assert_eq!(missing, 0, "the room was never stopped");
 }
