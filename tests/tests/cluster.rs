@@ -1,8 +1,10 @@
 //! Three real server processes on one real `redis-server` (Unix socket, no persistence), each on
-//! port 0 with a 1 s lease: rooms spread over the nodes, a join through the wrong node is
-//! redirected to the owner and plays there, two clients racing to create one named room through
-//! two nodes end in one room, every node's `/rooms` lists the same set, and a `kill -9`'d node's
-//! rooms leave the lobby within the lease TTL.
+//! port 0 with a 1 s lease: rooms spread over the nodes, a join (a quick play, a resume) through
+//! the wrong node is redirected to the owner and plays there, two clients racing to create one
+//! named room through two nodes end in one room, every node's `/rooms` lists the same set, a
+//! `kill -9`'d node's rooms leave the lobby within the lease TTL, a lost lease stops its room
+//! (1001), and a Redis restart costs local rooms no snapshot while the directory recovers by
+//! itself. Plus the edges without a cluster: Redis down at start-up, `/matchmake` on one node.
 //!
 //! Needs `redis-server` on the PATH (`scripts/test.sh` installs it). Every wait is a polled
 //! condition with a deadline.
@@ -417,4 +419,16 @@ async fn a_redis_restart_keeps_local_rooms_ticking_and_the_directory_recovers() 
     assert_eq!(at, cluster.nodes[1].addr);
     let (_, missing) = a.count_snapshots(Duration::from_millis(300)).await;
     assert_eq!(missing, 0, "the room was never stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_matchmakes_to_itself() {
+    let server = common::start_arena(common::test_config());
+    let url = server.ws_url();
+    let none = post_json(server.http_url("/matchmake")).await;
+    assert_eq!(none, serde_json::json!({"url": url, "room": null}));
+    let a = Client::join(server.addr(), Join::any_room("a")).await;
+    let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
+    let answer = post_json(server.http_url("/matchmake")).await;
+    assert_eq!(answer, serde_json::json!({"url": url, "room": room}));
 }
