@@ -288,7 +288,7 @@ fn release(cluster: &Cluster, room: &str, epoch: Epoch) -> impl std::future::Fut
 mod tests {
     use super::*;
     use crate::config::ServerConfig;
-    use crate::directory::{DirectoryConfig, ManualClock, MemoryDirectory, Node};
+    use crate::directory::{Directory, DirectoryConfig, ManualClock, MemoryDirectory, Node};
     use crate::game::counter::Counter;
     use crate::game::GameFactory;
     use crate::metrics::Metrics;
@@ -310,14 +310,23 @@ mod tests {
 
     /// A registry as node `id` of the cluster on `dir`, with its own metrics.
     fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
+        node_with(dir, id, Duration::from_secs(3), ServerConfig::default())
+    }
+
+    fn node_with(
+        dir: &Arc<MemoryDirectory>,
+        id: &str,
+        lease_ttl: Duration,
+        config: ServerConfig,
+    ) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
         let metrics = Arc::new(Metrics::new());
         let node = Node {
             id: id.into(),
             url: format!("ws://{id}/ws"),
         };
-        let cluster = Cluster::new(node, dir.clone(), Duration::from_secs(3), metrics.clone());
+        let cluster = Cluster::new(node, dir.clone(), lease_ttl, metrics.clone());
         let factory: Arc<dyn GameFactory<Game = Counter>> = Arc::new(|_: u64| Counter::default());
-        let config = Arc::new(ServerConfig::default());
+        let config = Arc::new(config);
         let registry = Registry::new(factory, vec![Arbiter::current()], config, metrics.clone())
             .with_cluster(Arc::new(cluster));
         (registry.start(), metrics)
@@ -419,5 +428,55 @@ mod tests {
             Err(e) => assert_eq!(e, JoinError::ResumeRefused),
             Ok(_) => panic!("an unknown token in a free room is refused"),
         }
+    }
+
+    /// Polls `check` every 10 ms until it holds, or panics with `what` after two seconds.
+    async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !check().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for: {what}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_disposed_room_releases_its_lease() {
+        let dir = directory();
+        let config = ServerConfig {
+            empty_room_grace: Duration::from_millis(20),
+            ..ServerConfig::default()
+        };
+        let (a, _) = node_with(&dir, "a", Duration::from_secs(3), config);
+        let sink = Sink.start();
+        let msg = join("r", &sink);
+        let token = msg.resume_token.clone();
+        assert!(a.send(msg).await.expect("answers").is_ok());
+        assert!(dir.owner("r").await.expect("memory").is_some());
+        a.do_send(crate::room::RoomEvent::PlayerLeft {
+            room_id: "r".into(),
+            resume_token: token,
+        });
+        until("the lease to be released", async || {
+            dir.owner("r").await.expect("memory").is_none()
+        })
+        .await;
+    }
+
+    #[actix_web::test]
+    async fn a_room_whose_lease_is_lost_is_stopped_at_the_next_heartbeat() {
+        let dir = directory();
+        let config = ServerConfig::default();
+        let (a, metrics) = node_with(&dir, "a", Duration::from_millis(300), config);
+        let sink = Sink.start();
+        assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+        let owner = dir.owner("r").await.expect("memory").expect("a owns r");
+        // Someone else ends a's lease (as a new owner would after a's long pause): its epoch
+        // moves on, so a's renewal fails.
+        assert!(dir.release("r", "a", owner.epoch).await.expect("memory"));
+        until("the room to be stopped", async || metrics.rooms.get() == 0).await;
+        assert_eq!(metrics.lease_lost_total.get(), 1);
     }
 }
