@@ -344,8 +344,12 @@ impl<G: Game> Session<G> {
                     Ok(Err(JoinError::ServerFull)) => Close::ServerFull,
                     Ok(Err(JoinError::ResumeRefused)) => Close::ResumeRefused,
                     Ok(Err(JoinError::Redirect { url, room })) => {
-                        // Cluster mode: the room is on another node; the client follows.
-                        act.send(ctx, &ServerMsg::Redirect(Redirect { url, room_id: room }));
+                        // Cluster mode: the room is on another node; the client follows. (A
+                        // session closing meanwhile sends nothing more.)
+                        if !act.phase.is_closing() {
+                            let redirect = Redirect { url, room_id: room };
+                            act.send(ctx, &ServerMsg::Redirect(redirect));
+                        }
                         Close::Redirected
                     }
                     Ok(Err(JoinError::RoomFailed | JoinError::DirectoryUnavailable)) | Err(_) => {
