@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tickcast_shared::delta::MAX_WINDOW;
 
-use crate::config::ServerConfig;
+use crate::config::{ClusterConfig, ServerConfig};
 use crate::game::arena::{ArenaConfig, ArenaConfigError};
 use crate::tls::{self, TlsError};
 use crate::token::TokenKey;
@@ -26,6 +26,10 @@ pub const DEFAULT_STATIC_DIR: &str = "web-client/dist";
 
 /// The shortest heartbeat interval accepted; shorter ones are raised to it.
 pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The shortest lease TTL accepted; shorter ones are raised to it (heartbeats come every third
+/// of it, and one Redis round trip must fit well inside that).
+pub const MIN_LEASE_TTL: Duration = Duration::from_millis(300);
 
 /// The smallest HTTP/1 write buffer accepted (bytes); smaller ones are raised to it.
 pub const MIN_H1_WRITE_BUFFER: usize = 1024;
@@ -149,6 +153,25 @@ pub struct ServerArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "TICKCAST_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Run as a cluster node on this Redis (`redis://…`, `redis+unix:///path?…`); without it the
+    /// server is a single node and needs no Redis.
+    #[arg(long, env = "TICKCAST_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// This node's id in the cluster (a fresh uuid when absent).
+    #[arg(long, env = "TICKCAST_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The WebSocket URL clients reach this node at (`ws://…/ws` or `wss://…/ws`); the bound
+    /// address when absent.
+    #[arg(long, env = "TICKCAST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a node's records and room leases live without a heartbeat (one every third).
+    #[arg(long, env = "TICKCAST_LEASE_TTL",
+        default_value_t = ClusterConfig::new("").lease_ttl.as_secs_f64())]
+    pub lease_ttl: f64,
+    /// Seconds start-up keeps retrying a Redis that cannot be reached before it fails.
+    #[arg(long, env = "TICKCAST_REDIS_CONNECT_TIMEOUT",
+        default_value_t = ClusterConfig::new("").connect_timeout.as_secs_f64())]
+    pub redis_connect_timeout: f64,
     /// Log filter, `RUST_LOG` syntax (e.g. `info,tickcast_server::room=debug`).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
@@ -163,6 +186,15 @@ pub enum ConfigError {
     /// `--tls-cert` / `--tls-key` could not be loaded.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `--redis-url` with a scheme the server cannot use.
+    #[error("--redis-url must start with redis:// or redis+unix:// (got {0:?}){hint}", hint = if .0.starts_with("rediss://") { "; rediss:// (TLS) is not supported yet" } else { "" })]
+    RedisUrl(String),
+    /// `--public-url` that clients could not connect to.
+    #[error("--public-url must be an absolute ws:// or wss:// URL with a host (got {0:?})")]
+    PublicUrl(String),
+    /// A cluster flag given without `--redis-url`.
+    #[error("--{0} needs --redis-url")]
+    NeedsRedis(&'static str),
 }
 
 impl TryFrom<&ServerArgs> for ServerConfig {
@@ -221,8 +253,57 @@ impl TryFrom<&ServerArgs> for ServerConfig {
                 // clap refuses one without the other.
                 _ => None,
             },
+            cluster: cluster(args)?,
         })
     }
+}
+
+/// The cluster settings, when `--redis-url` is given.
+fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
+    let Some(url) = args
+        .redis_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        if args.node_id.is_some() {
+            return Err(ConfigError::NeedsRedis("node-id"));
+        }
+        if args.public_url.is_some() {
+            return Err(ConfigError::NeedsRedis("public-url"));
+        }
+        return Ok(None);
+    };
+    if !(url.starts_with("redis://") || url.starts_with("redis+unix://")) {
+        return Err(ConfigError::RedisUrl(url.to_string()));
+    }
+    let mut cluster = ClusterConfig::new(url);
+    if let Some(id) = args
+        .node_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        cluster.node_id = id.to_string();
+    }
+    if let Some(public) = &args.public_url {
+        let public = public.trim();
+        let host = public
+            .strip_prefix("ws://")
+            .or_else(|| public.strip_prefix("wss://"))
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        if host.is_none_or(str::is_empty) {
+            return Err(ConfigError::PublicUrl(public.to_string()));
+        }
+        cluster.public_url = Some(public.to_string());
+    }
+    cluster.lease_ttl = at_least(
+        "lease-ttl",
+        seconds("lease-ttl", args.lease_ttl)?,
+        MIN_LEASE_TTL,
+    );
+    cluster.connect_timeout = seconds("redis-connect-timeout", args.redis_connect_timeout)?;
+    Ok(Some(cluster))
 }
 
 impl ServerArgs {
@@ -403,6 +484,64 @@ mod tests {
             .expect("valid")
             .auth
             .is_some());
+    }
+
+    #[test]
+    fn without_a_redis_url_there_is_no_cluster_and_cluster_flags_are_refused() {
+        assert!(config(&[]).expect("valid").cluster.is_none());
+        let err = config(&["--node-id", "a"]).expect_err("needs redis");
+        assert!(matches!(err, ConfigError::NeedsRedis("node-id")), "{err:?}");
+        let err = config(&["--public-url", "ws://h/ws"]).expect_err("needs redis");
+        assert!(
+            matches!(err, ConfigError::NeedsRedis("public-url")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_redis_url_makes_a_cluster_node_with_a_fresh_id_and_the_defaults() {
+        let a = config(&["--redis-url", "redis+unix:///tmp/r.sock"]).expect("valid");
+        let b = config(&["--redis-url", "redis://127.0.0.1:6379"]).expect("valid");
+        let (a, b) = (a.cluster.expect("a node"), b.cluster.expect("a node"));
+        assert_ne!(a.node_id, b.node_id, "each process gets its own id");
+        assert_eq!(a.lease_ttl, Duration::from_secs(6));
+        assert_eq!(a.public_url, None, "taken from the bound address");
+        let c = config(&[
+            "--redis-url=redis://r",
+            "--node-id=n1",
+            "--lease-ttl=1",
+            "--public-url=wss://play.example/n/n1/ws",
+            "--redis-connect-timeout=0",
+        ])
+        .expect("valid")
+        .cluster
+        .expect("a node");
+        assert_eq!(c.node_id, "n1");
+        assert_eq!(c.lease_ttl, Duration::from_secs(1));
+        assert_eq!(c.connect_timeout, Duration::ZERO);
+        assert_eq!(c.public_url.as_deref(), Some("wss://play.example/n/n1/ws"));
+    }
+
+    #[test]
+    fn tls_redis_and_other_schemes_are_refused_with_a_clear_error() {
+        let err = config(&["--redis-url", "rediss://r"]).expect_err("no tls yet");
+        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let err = config(&["--redis-url", "http://r"]).expect_err("not redis");
+        assert!(matches!(err, ConfigError::RedisUrl(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_public_url_must_be_ws_or_wss_with_a_host() {
+        for bad in ["http://h/ws", "ws:///ws", "/ws", "wss://"] {
+            let err = config(&["--redis-url=redis://r", "--public-url", bad]).expect_err(bad);
+            assert!(matches!(err, ConfigError::PublicUrl(_)), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_lease_ttl_below_the_floor_is_raised_to_it() {
+        let c = config(&["--redis-url=redis://r", "--lease-ttl=0.01"]).expect("valid");
+        assert_eq!(c.cluster.expect("a node").lease_ttl, MIN_LEASE_TTL);
     }
 
     #[test]

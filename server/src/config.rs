@@ -85,6 +85,39 @@ pub struct ServerConfig {
     pub delta_ack_lag: Duration,
     /// Serve HTTPS/WSS with this rustls configuration (see [`crate::tls`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Run as one node of a cluster on Redis (see [`crate::node`]); `None`: a single node that
+    /// needs no Redis, as before clusters existed.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// How a node joins its cluster (`--redis-url` and friends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// `redis://…` or `redis+unix://…` (validated by the flags' conversion).
+    pub redis_url: String,
+    /// This node's id in the directory; unique per process.
+    pub node_id: String,
+    /// The WebSocket URL clients reach this node at (`ws://host:port/ws`); `None`: the bound
+    /// address, known only once the listener is bound (so `--port 0` works).
+    pub public_url: Option<String>,
+    /// How long node records and room leases live without a heartbeat; heartbeats come every
+    /// third of it.
+    pub lease_ttl: Duration,
+    /// How long start-up keeps retrying a Redis that cannot be reached before it gives up.
+    pub connect_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// The defaults for everything but the URL, with a fresh node id.
+    pub fn new(redis_url: impl Into<String>) -> Self {
+        ClusterConfig {
+            redis_url: redis_url.into(),
+            node_id: uuid::Uuid::new_v4().simple().to_string(),
+            public_url: None,
+            lease_ttl: Duration::from_secs(6),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -118,6 +151,7 @@ impl Default for ServerConfig {
             delta_window: tickcast_shared::delta::DEFAULT_WINDOW,
             delta_ack_lag: Duration::from_millis(500),
             tls: None,
+            cluster: None,
         }
     }
 }

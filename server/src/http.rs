@@ -2,21 +2,28 @@
 //!
 //! - `GET /ws` — upgrade to a [`Session`] once [`Admission`] allows it (origin 403, token 401,
 //!   connection limits 429/503), behind the [`FrameGuard`] size check;
-//! - `GET /rooms` — JSON list of rooms; `GET /rooms/{id}` — one room with per-player counters;
+//! - `GET /rooms` — JSON list of rooms (in cluster mode every room of the cluster, each with the
+//!   `node` and `url` that runs it, read through [`Cluster::rooms`]); `GET /rooms/{id}` — one
+//!   room of this node with per-player counters;
+//! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space
+//!   (cluster-wide in cluster mode), else `room: null` at the node a new room should go to;
 //! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use crate::admission::Admission;
 use crate::conn::ConnFd;
+use crate::directory::ListedRoom;
 use crate::drain::UntilClosed;
 use crate::frame_guard::FrameGuard;
 use crate::game::Game;
-use crate::registry::{InspectRoom, ListRooms};
+use crate::node::{fullest_public, Cluster};
+use crate::registry::{InspectRoom, ListRooms, RoomSummary};
 use crate::session::{Session, SessionEnv};
 
 /// Registers every route for game `G`.
@@ -24,6 +31,7 @@ pub fn routes<G: Game>(cfg: &mut web::ServiceConfig, static_dir: Option<&Path>) 
     cfg.route("/ws", web::get().to(upgrade::<G>))
         .route("/rooms", web::get().to(list_rooms::<G>))
         .route("/rooms/{id}", web::get().to(inspect_room::<G>))
+        .route("/matchmake", web::post().to(matchmake::<G>))
         .route("/healthz", web::get().to(healthz::<G>))
         .route("/metrics", web::get().to(metrics::<G>));
     match static_dir.filter(|d| d.join("index.html").is_file()) {
@@ -60,10 +68,104 @@ async fn upgrade<G: Game>(
     Ok(response)
 }
 
-async fn list_rooms<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+/// A `GET /rooms` entry in cluster mode: the room and where it runs.
+#[derive(serde::Serialize)]
+struct ClusterRoom<'a> {
+    #[serde(flatten)]
+    room: &'a RoomSummary,
+    node: &'a str,
+    url: &'a str,
+}
+
+/// `POST /matchmake`'s answer: join `room` at `url` (`room: None`: quick play at `url`, which
+/// creates a public room).
+#[derive(serde::Serialize)]
+struct Match<'a> {
+    url: &'a str,
+    room: Option<&'a str>,
+}
+
+/// This node's cluster handle, registered as app data in cluster mode only.
+pub type ClusterData = web::Data<Cluster>;
+
+fn directory_down() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .json(serde_json::json!({"error": "the cluster directory is unavailable; retry"}))
+}
+
+async fn list_rooms<G: Game>(
+    env: web::Data<SessionEnv<G>>,
+    cluster: Option<ClusterData>,
+) -> HttpResponse {
+    if let Some(cluster) = cluster {
+        let cluster: Arc<Cluster> = cluster.into_inner();
+        return match cluster.rooms().await {
+            Ok(rooms) => HttpResponse::Ok().json(
+                rooms
+                    .iter()
+                    .map(|r| ClusterRoom {
+                        room: &r.room,
+                        node: &r.node.id,
+                        url: &r.node.url,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Err(_) => directory_down(),
+        };
+    }
     match env.registry.send(ListRooms).await {
         Ok(rooms) => HttpResponse::Ok().json(rooms),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+async fn matchmake<G: Game>(
+    req: HttpRequest,
+    env: web::Data<SessionEnv<G>>,
+    cluster: Option<ClusterData>,
+) -> HttpResponse {
+    let Some(cluster) = cluster else {
+        // One node: this one, as the client reached it.
+        let url = {
+            let info = req.connection_info();
+            let scheme = if info.scheme() == "https" {
+                "wss"
+            } else {
+                "ws"
+            };
+            format!("{scheme}://{}/ws", info.host())
+        };
+        return match env.registry.send(ListRooms).await {
+            Ok(rooms) => {
+                let room = rooms
+                    .iter()
+                    .filter(|r| r.public && r.players < r.capacity)
+                    .max_by_key(|r| r.players)
+                    .map(|r| r.id.as_str());
+                HttpResponse::Ok().json(Match { url: &url, room })
+            }
+            Err(_) => HttpResponse::ServiceUnavailable().finish(),
+        };
+    };
+    let cluster: Arc<Cluster> = cluster.into_inner();
+    let rooms: Arc<Vec<ListedRoom>> = match cluster.rooms().await {
+        Ok(rooms) => rooms,
+        Err(_) => return directory_down(),
+    };
+    if let Some(r) = fullest_public(rooms.iter()) {
+        return HttpResponse::Ok().json(Match {
+            url: &r.node.url,
+            room: Some(&r.room.id),
+        });
+    }
+    match cluster.place().await {
+        Ok(Some(node)) => HttpResponse::Ok().json(Match {
+            url: &node.node.url,
+            room: None,
+        }),
+        Ok(None) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"error": "no node takes new rooms"})),
+        Err(_) => directory_down(),
     }
 }
 

@@ -42,6 +42,7 @@ pub mod image;
 pub mod inputs;
 pub mod members;
 pub mod metrics;
+pub mod node;
 pub mod rate_limit;
 pub mod registry;
 pub mod room;
@@ -70,6 +71,7 @@ pub use metrics::Metrics;
 use admission::Admission;
 use conn::SocketTuning;
 use drain::{OpenConnections, UntilClosed};
+use node::Cluster;
 use registry::{DisposeAll, Registry};
 use session::SessionEnv;
 
@@ -87,19 +89,41 @@ pub async fn run<F: GameFactory>(
 ) -> io::Result<()> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
+    let cluster = match &config.cluster {
+        Some(c) => {
+            let s = if config.tls.is_some() { "s" } else { "" };
+            let bound = format!("ws{s}://{}/ws", listener.local_addr()?);
+            let cluster = Cluster::connect(c, bound, metrics.clone())
+                .await
+                .map_err(|e| {
+                    io::Error::other(format!(
+                        "cannot join the cluster at {} within {:?}: {e}",
+                        c.redis_url, c.connect_timeout
+                    ))
+                })?;
+            tracing::info!(node_id = %cluster.node().id, url = %cluster.node().url, "cluster node");
+            Some(Arc::new(cluster))
+        }
+        None => None,
+    };
     let arbiters: Vec<Arbiter> = (0..config.room_thread_count())
         .map(|_| Arbiter::new())
         .collect();
     let handles: Vec<_> = arbiters.iter().map(Arbiter::handle).collect();
     let registry = {
-        let (factory, handles, config, metrics) = (
+        let (factory, handles, config, metrics, cluster) = (
             Arc::new(factory),
             handles.clone(),
             config.clone(),
             metrics.clone(),
+            cluster.clone(),
         );
         Registry::<F::Game>::start_in_arbiter(&handles[0].clone(), move |_| {
-            Registry::new(factory, handles, config, metrics)
+            let registry = Registry::new(factory, handles, config, metrics);
+            match cluster {
+                Some(cluster) => registry.with_cluster(cluster),
+                None => registry,
+            }
         })
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -118,10 +142,14 @@ pub async fn run<F: GameFactory>(
     let static_dir = config.static_dir.clone();
     let server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
-        App::new()
+        let mut app = App::new()
             .app_data(web::Data::new(env.clone()))
-            .app_data(admission.clone())
-            .configure(move |cfg| http::routes::<F::Game>(cfg, static_dir.as_deref()))
+            .app_data(admission.clone());
+        if let Some(cluster) = &cluster {
+            // `http` finds it with an `Option<ClusterData>` extractor: absent on a single node.
+            app = app.app_data(web::Data::from(cluster.clone()));
+        }
+        app.configure(move |cfg| http::routes::<F::Game>(cfg, static_dir.as_deref()))
     })
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))

@@ -38,6 +38,25 @@ pub struct Metrics {
     pub room_panics_total: IntCounter,
     /// WebSocket upgrades refused before the upgrade, by `reason` (origin, auth, per_ip, total).
     pub upgrades_refused_total: IntCounterVec,
+    /// Cluster mode: time of each directory operation, by `op` (claim, release, owner,
+    /// heartbeat, rooms).
+    pub directory_latency_seconds: HistogramVec,
+    /// Cluster mode: rooms stopped because the directory reported their lease lost.
+    pub lease_lost_total: IntCounter,
+    /// Cluster mode: joins sent to another node, by `reason` (owner, quick_play, resume).
+    pub redirects_total: IntCounterVec,
+    /// Cluster mode: directory operations that failed (Redis down, timing out, erroring).
+    pub redis_errors_total: IntCounter,
+    /// Cluster mode: live nodes in the cluster as of the last lobby read (this one included).
+    pub cluster_nodes: IntGauge,
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, label: &str) -> IntCounterVec {
+    let c =
+        IntCounterVec::new(Opts::new(name, help), &[label]).expect("metric names should be valid");
+    r.register(Box::new(c.clone()))
+        .expect("metric names should be unique");
+    c
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -86,15 +105,24 @@ impl Metrics {
         .expect("histogram options should be valid");
         r.register(Box::new(snapshot_size_bytes.clone()))
             .expect("metric names should be unique");
-        let upgrades_refused_total = IntCounterVec::new(
-            Opts::new(
-                "tickcast_upgrades_refused_total",
-                "WebSocket upgrades refused before the upgrade (403 origin, 401 auth, 429 per_ip, 503 total).",
-            ),
-            &["reason"],
+        let upgrades_refused_total = counter_vec(
+            &r,
+            "tickcast_upgrades_refused_total",
+            "WebSocket upgrades refused before the upgrade (403 origin, 401 auth, 429 per_ip, 503 total).",
+            "reason",
+        );
+        let directory_latency_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "tickcast_directory_latency_seconds",
+                "Time of each cluster directory (Redis) operation, by op.",
+            )
+            .buckets(vec![
+                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 2.5,
+            ]),
+            &["op"],
         )
-        .expect("metric names should be valid");
-        r.register(Box::new(upgrades_refused_total.clone()))
+        .expect("histogram options should be valid");
+        r.register(Box::new(directory_latency_seconds.clone()))
             .expect("metric names should be unique");
         Metrics {
             connections: gauge(&r, "tickcast_connections", "Open WebSocket sessions."),
@@ -189,6 +217,28 @@ impl Metrics {
                 "Rooms stopped because their game code panicked.",
             ),
             upgrades_refused_total,
+            directory_latency_seconds,
+            lease_lost_total: counter(
+                &r,
+                "tickcast_lease_lost_total",
+                "Rooms stopped because the directory reported their lease lost.",
+            ),
+            redirects_total: counter_vec(
+                &r,
+                "tickcast_redirects_total",
+                "Joins redirected to another node, by reason (owner, quick_play, resume).",
+                "reason",
+            ),
+            redis_errors_total: counter(
+                &r,
+                "tickcast_redis_errors_total",
+                "Cluster directory operations that failed (Redis unreachable or erroring).",
+            ),
+            cluster_nodes: gauge(
+                &r,
+                "tickcast_cluster_nodes",
+                "Live cluster nodes seen at the last lobby read (0 on a single node).",
+            ),
             registry: r,
         }
     }

@@ -7,6 +7,15 @@
 //!
 //! Talks to: sessions (join requests), rooms (admit, dispose, inspect; they report leaves and
 //! failures back), the HTTP layer (list, inspect).
+//!
+//! In cluster mode (a [`Cluster`], `--redis-url`) it also owns this node's part of the cluster
+//! directory (`registry/cluster.rs`): it claims a room before creating it and redirects a join
+//! for a room another node owns, releases a room's lease on dispose, and heartbeats its rooms'
+//! leases, stopping a room whose lease is lost. It stays the seat authority for its own rooms:
+//! no other node ever seats a player in them.
+
+mod cluster;
+mod messages;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -15,91 +24,19 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use rand::Rng;
-use tickcast_shared::PlayerId;
 
 use crate::config::ServerConfig;
+use crate::directory::Epoch;
 use crate::game::{Game, GameFactory};
 use crate::metrics::Metrics;
+use crate::node::Cluster;
 use crate::room::{
-    AddPlayer, Admitted, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent,
-    RoomStats,
+    AddPlayer, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent, RoomStats,
 };
-use crate::seat::{Seat, Wake};
 
-// ---- messages the registry handles ----
-
-/// A session asks for a seat.
-pub struct JoinRoom<G: Game> {
-    /// `Some(id)`: that room, created if missing. `None`: any public room with space.
-    pub room: Option<String>,
-    pub player_id: PlayerId,
-    pub name: String,
-    /// The new player's resume token (see [`ResumeRoom`]).
-    pub resume_token: Arc<str>,
-    pub seat: Arc<Seat<G::Input>>,
-    pub wake: Recipient<Wake>,
-}
-
-impl<G: Game> Message for JoinRoom<G> {
-    type Result = Result<Joined<G>, JoinError>;
-}
-
-/// A session presents a resume token from an earlier Welcome.
-pub struct ResumeRoom<G: Game> {
-    pub resume_token: Arc<str>,
-    pub seat: Arc<Seat<G::Input>>,
-    pub wake: Recipient<Wake>,
-}
-
-impl<G: Game> Message for ResumeRoom<G> {
-    type Result = Result<Joined<G>, JoinError>;
-}
-
-/// A successful join.
-pub struct Joined<G: Game> {
-    pub player_id: PlayerId,
-    pub room: Addr<Room<G>>,
-    pub room_id: Arc<str>,
-    pub admitted: Admitted<G::Info>,
-}
-
-/// Why a join failed; each maps to a close code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum JoinError {
-    #[error("room is full")]
-    RoomFull,
-    #[error("server is full: no room has space and the room limit is reached")]
-    ServerFull,
-    #[error("the room failed")]
-    RoomFailed,
-    #[error("unknown or expired resume token")]
-    ResumeRefused,
-}
-
-/// `GET /rooms`.
-#[derive(Message)]
-#[rtype(result = "Vec<RoomSummary>")]
-pub struct ListRooms;
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct RoomSummary {
-    pub id: String,
-    pub players: usize,
-    pub capacity: usize,
-    pub tick: u64,
-    /// Created by matchmaking (joinable with "any room"), rather than by name.
-    pub public: bool,
-}
-
-/// `GET /rooms/{id}`.
-#[derive(Message)]
-#[rtype(result = "Option<RoomDetail>")]
-pub struct InspectRoom(pub String);
-
-/// Dispose every room (server shutdown).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DisposeAll;
+pub use messages::{
+    DisposeAll, InspectRoom, JoinError, JoinRoom, Joined, ListRooms, ResumeRoom, RoomSummary,
+};
 
 // ---- the actor ----
 
@@ -111,6 +48,8 @@ struct Entry<G: Game> {
     created: u64,
     empty_since: Option<Instant>,
     stats: Arc<RoomStats>,
+    /// Cluster mode: the epoch of this node's lease on the room.
+    epoch: Option<Epoch>,
 }
 
 pub struct Registry<G: Game> {
@@ -123,6 +62,7 @@ pub struct Registry<G: Game> {
     created: u64,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
+    cluster: Option<cluster::Part>,
 }
 
 impl<G: Game> Registry<G> {
@@ -145,10 +85,24 @@ impl<G: Game> Registry<G> {
             created: 0,
             config,
             metrics,
+            cluster: None,
         }
     }
 
-    fn create(&mut self, id: Arc<str>, public: bool, ctx: &mut Context<Self>) {
+    /// Makes this registry a cluster node's: rooms are claimed, leased and released through
+    /// `cluster`.
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = Some(cluster::Part::new(cluster));
+        self
+    }
+
+    fn create(
+        &mut self,
+        id: Arc<str>,
+        public: bool,
+        epoch: Option<Epoch>,
+        ctx: &mut Context<Self>,
+    ) {
         let seed = match self.config.seed {
             Some(s) => s.wrapping_add(self.created),
             None => rand::thread_rng().gen(),
@@ -185,18 +139,20 @@ impl<G: Game> Registry<G> {
                 created: self.created,
                 empty_since: None,
                 stats,
+                epoch,
             },
         );
         self.created += 1;
     }
 
-    /// The public room with space that has the most players (rooms fill before new ones open).
-    fn pick_public(&self) -> Option<Arc<str>> {
+    /// The public room with space that has the most players (rooms fill before new ones open),
+    /// and its player count.
+    fn pick_public(&self) -> Option<(Arc<str>, usize)> {
         self.rooms
             .values()
             .filter(|e| e.public && e.players < self.config.max_players_per_room)
             .max_by_key(|e| (e.players, std::cmp::Reverse(e.created)))
-            .map(|e| e.id.clone())
+            .map(|e| (e.id.clone(), e.players))
     }
 
     fn new_public_id(&self) -> Arc<str> {
@@ -234,56 +190,37 @@ impl<G: Game> Registry<G> {
                 tracing::info!(room_id = %id, "disposing empty room");
                 e.addr.do_send(Dispose);
                 self.metrics.rooms.dec();
+                if let Some(release) = self.release_lease(&e) {
+                    actix::spawn(release);
+                }
             }
         }
     }
-}
 
-impl<G: Game> Actor for Registry<G> {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        // Thousands of sessions may join at once; `send` waits for space rather than failing.
-        ctx.set_mailbox_capacity(4096);
+    /// The room list as `GET /rooms` (and this node's heartbeat) shows it.
+    fn summaries(&self) -> Vec<RoomSummary> {
+        self.rooms
+            .values()
+            .map(|e| RoomSummary {
+                id: e.id.to_string(),
+                players: e.players,
+                capacity: self.config.max_players_per_room,
+                tick: e.stats.tick.load(Relaxed),
+                public: e.public,
+            })
+            .collect()
     }
-}
 
-impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
-    type Result = ResponseActFuture<Self, Result<Joined<G>, JoinError>>;
-
-    fn handle(&mut self, msg: JoinRoom<G>, ctx: &mut Context<Self>) -> Self::Result {
+    /// Seats the player in room `id`, which exists (or the join fails as `RoomFailed`): the
+    /// seat is reserved here first, then the room is asked to admit the player.
+    fn seat(&mut self, id: Arc<str>, msg: JoinRoom<G>) -> JoinFuture<G> {
         let max_players = self.config.max_players_per_room;
-        let id: Arc<str> = match msg.room {
-            Some(name) => {
-                let id: Arc<str> = name.into();
-                match self.rooms.get(&id) {
-                    Some(e) if e.players >= max_players => {
-                        return Box::pin(fut::ready(Err(JoinError::RoomFull)))
-                    }
-                    Some(_) => {}
-                    None if self.rooms.len() >= self.config.max_rooms => {
-                        return Box::pin(fut::ready(Err(JoinError::ServerFull)))
-                    }
-                    None => self.create(id.clone(), false, ctx),
-                }
-                id
-            }
-            None => match self.pick_public() {
-                Some(id) => id,
-                None if self.rooms.len() >= self.config.max_rooms => {
-                    return Box::pin(fut::ready(Err(JoinError::ServerFull)))
-                }
-                None => {
-                    let id = self.new_public_id();
-                    self.create(id.clone(), true, ctx);
-                    id
-                }
-            },
+        let Some(entry) = self.rooms.get_mut(&id) else {
+            return Box::pin(fut::ready(Err(JoinError::RoomFailed)));
         };
-        let entry = self
-            .rooms
-            .get_mut(&id)
-            .expect("the room should exist: it was found or created just above");
+        if entry.players >= max_players {
+            return Box::pin(fut::ready(Err(JoinError::RoomFull)));
+        }
         entry.players += 1;
         entry.empty_since = None;
         let room = entry.addr.clone();
@@ -321,8 +258,55 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
     }
 }
 
+/// What a join or resume answers, later.
+type JoinFuture<G> = ResponseActFuture<Registry<G>, Result<Joined<G>, JoinError>>;
+
+impl<G: Game> Actor for Registry<G> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Thousands of sessions may join at once; `send` waits for space rather than failing.
+        ctx.set_mailbox_capacity(4096);
+        self.start_heartbeat(ctx);
+    }
+}
+
+impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
+    type Result = JoinFuture<G>;
+
+    fn handle(&mut self, msg: JoinRoom<G>, ctx: &mut Context<Self>) -> Self::Result {
+        if self.cluster.is_some() {
+            return self.join_in_cluster(msg, ctx);
+        }
+        let id: Arc<str> = match &msg.room {
+            Some(name) => {
+                let id: Arc<str> = name.as_str().into();
+                if !self.rooms.contains_key(&id) {
+                    if self.rooms.len() >= self.config.max_rooms {
+                        return Box::pin(fut::ready(Err(JoinError::ServerFull)));
+                    }
+                    self.create(id.clone(), false, None, ctx);
+                }
+                id
+            }
+            None => match self.pick_public() {
+                Some((id, _)) => id,
+                None if self.rooms.len() >= self.config.max_rooms => {
+                    return Box::pin(fut::ready(Err(JoinError::ServerFull)))
+                }
+                None => {
+                    let id = self.new_public_id();
+                    self.create(id.clone(), true, None, ctx);
+                    id
+                }
+            },
+        };
+        self.seat(id, msg)
+    }
+}
+
 impl<G: Game> Handler<ResumeRoom<G>> for Registry<G> {
-    type Result = ResponseActFuture<Self, Result<Joined<G>, JoinError>>;
+    type Result = JoinFuture<G>;
 
     fn handle(&mut self, msg: ResumeRoom<G>, _: &mut Context<Self>) -> Self::Result {
         let Some((room_id, room)) = self
@@ -331,7 +315,7 @@ impl<G: Game> Handler<ResumeRoom<G>> for Registry<G> {
             .and_then(|id| self.rooms.get(id))
             .map(|e| (e.id.clone(), e.addr.clone()))
         else {
-            return Box::pin(fut::ready(Err(JoinError::ResumeRefused)));
+            return self.resume_elsewhere(msg.room);
         };
         let reattach = Reattach::<G> {
             resume_token: msg.resume_token,
@@ -369,8 +353,11 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
             }
             RoomEvent::Failed { room_id } => {
                 self.resumable.retain(|_, room| *room != room_id);
-                if self.rooms.remove(&room_id).is_some() {
+                if let Some(e) = self.rooms.remove(&room_id) {
                     self.metrics.rooms.dec();
+                    if let Some(release) = self.release_lease(&e) {
+                        actix::spawn(release);
+                    }
                 }
             }
         }
@@ -381,18 +368,7 @@ impl<G: Game> Handler<ListRooms> for Registry<G> {
     type Result = MessageResult<ListRooms>;
 
     fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(
-            self.rooms
-                .values()
-                .map(|e| RoomSummary {
-                    id: e.id.to_string(),
-                    players: e.players,
-                    capacity: self.config.max_players_per_room,
-                    tick: e.stats.tick.load(Relaxed),
-                    public: e.public,
-                })
-                .collect(),
-        )
+        MessageResult(self.summaries())
     }
 }
 
@@ -411,12 +387,20 @@ impl<G: Game> Handler<InspectRoom> for Registry<G> {
 }
 
 impl<G: Game> Handler<DisposeAll> for Registry<G> {
-    type Result = ();
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _: DisposeAll, _: &mut Context<Self>) {
+    /// Answers once the leases of a cluster node's rooms are released (bounded), so that other
+    /// nodes may create them again at once rather than after the lease TTL.
+    fn handle(&mut self, _: DisposeAll, _: &mut Context<Self>) -> Self::Result {
+        let mut releases = Vec::new();
         for (_, e) in std::mem::take(&mut self.rooms) {
             e.addr.do_send(Dispose);
             self.metrics.rooms.dec();
+            releases.extend(self.release_lease(&e));
         }
+        Box::pin(async move {
+            let all = futures_util::future::join_all(releases);
+            let _ = actix_web::rt::time::timeout(cluster::RELEASE_ON_SHUTDOWN, all).await;
+        })
     }
 }

@@ -31,7 +31,9 @@ use actix_http::ws::Item;
 use actix_web_actors::ws::{self, ProtocolError};
 use bytes::BytesMut;
 use tickcast_shared::close::Close;
-use tickcast_shared::{encode, error_code, ClientMsg, ErrorMsg, Pong, ServerMsg, Welcome};
+use tickcast_shared::{
+    encode, error_code, ClientMsg, ErrorMsg, Pong, Redirect, ServerMsg, Welcome,
+};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -289,6 +291,7 @@ impl<G: Game> Session<G> {
                 let token: Arc<str> = token.into();
                 let request = registry.send(ResumeRoom::<G> {
                     resume_token: token.clone(),
+                    room: join.room,
                     seat: seat.clone(),
                     wake,
                 });
@@ -340,7 +343,18 @@ impl<G: Game> Session<G> {
                     Ok(Err(JoinError::RoomFull)) => Close::RoomFull,
                     Ok(Err(JoinError::ServerFull)) => Close::ServerFull,
                     Ok(Err(JoinError::ResumeRefused)) => Close::ResumeRefused,
-                    Ok(Err(JoinError::RoomFailed)) | Err(_) => Close::JoinFailed,
+                    Ok(Err(JoinError::Redirect { url, room })) => {
+                        // Cluster mode: the room is on another node; the client follows. (A
+                        // session closing meanwhile sends nothing more.)
+                        if !act.phase.is_closing() {
+                            let redirect = Redirect { url, room_id: room };
+                            act.send(ctx, &ServerMsg::Redirect(redirect));
+                        }
+                        Close::Redirected
+                    }
+                    Ok(Err(JoinError::RoomFailed | JoinError::DirectoryUnavailable)) | Err(_) => {
+                        Close::JoinFailed
+                    }
                 };
                 act.close(ctx, refusal);
             })

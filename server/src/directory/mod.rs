@@ -1,11 +1,11 @@
 //! The cluster directory: which node owns which room, which nodes are alive, and every node's
 //! room list — the shared state that lets several tickcast nodes act as one server.
 //!
-//! Nothing here runs a room or touches a socket. The registry (next step of issue 11) will call
-//! [`Directory::claim`] before it creates a room, [`Directory::release`] when it disposes one,
-//! [`Directory::heartbeat`] every [`DirectoryConfig::heartbeat_interval`] with its room list and
-//! leases, and [`Directory::owner`], [`Directory::rooms`] and [`Directory::place`] to route joins,
-//! serve `GET /rooms` and matchmake. Two implementations share one contract, checked by one
+//! Nothing here runs a room or touches a socket. The registry, through [`crate::node::Cluster`],
+//! calls [`Directory::claim`] before it creates a room, [`Directory::release`] when it disposes
+//! one, [`Directory::heartbeat`] every [`DirectoryConfig::heartbeat_interval`] with its room list
+//! and leases, and [`Directory::owner`], [`Directory::rooms`] and [`Directory::place`] to route
+//! joins, serve `GET /rooms` and matchmake. Two implementations share one contract, checked by one
 //! conformance suite (`server/tests/directory/`): [`RedisDirectory`] for a cluster and
 //! [`MemoryDirectory`] for single-node mode and unit tests.
 //!
@@ -84,10 +84,18 @@ use serde::{Deserialize, Serialize};
 
 pub use self::memory::{Clock, ManualClock, MemoryDirectory, SystemClock};
 pub use self::redis::RedisDirectory;
-/// One room in a node's list: the registry's `GET /rooms` entry. When the registry starts
-/// calling the directory (the next step of issue 11), this type moves here, so that imports
-/// point one way.
-pub use crate::registry::RoomSummary;
+
+/// One room in a node's list: a `GET /rooms` entry. It lives here, with the directory that
+/// stores it, so that the registry imports the directory and never the other way round.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoomSummary {
+    pub id: String,
+    pub players: usize,
+    pub capacity: usize,
+    pub tick: u64,
+    /// Created by matchmaking (joinable with "any room"), rather than by name.
+    pub public: bool,
+}
 
 /// What every directory operation returns: a `'static` future an actor can spawn.
 pub type DirectoryFuture<T> = BoxFuture<'static, Result<T, DirectoryError>>;

@@ -10,6 +10,8 @@
 mod conformance;
 mod fixture;
 mod redis_only;
+// Shared with the cluster e2e tests (`tests/tests/cluster.rs`).
+#[path = "../../../tests/tests/common/redis_server.rs"]
 mod redis_server;
 
 /// The conformance suite, once per implementation.

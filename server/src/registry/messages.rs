@@ -1,0 +1,85 @@
+//! The messages the registry handles (from sessions and the HTTP layer) and their answers.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tickcast_shared::PlayerId;
+
+use crate::game::Game;
+use crate::room::{Admitted, Room, RoomDetail};
+use crate::seat::{Seat, Wake};
+
+/// A session asks for a seat.
+pub struct JoinRoom<G: Game> {
+    /// `Some(id)`: that room, created if missing. `None`: any public room with space.
+    pub room: Option<String>,
+    pub player_id: PlayerId,
+    pub name: String,
+    /// The new player's resume token (see [`ResumeRoom`]).
+    pub resume_token: Arc<str>,
+    pub seat: Arc<Seat<G::Input>>,
+    pub wake: Recipient<Wake>,
+}
+
+impl<G: Game> Message for JoinRoom<G> {
+    type Result = Result<Joined<G>, JoinError>;
+}
+
+/// A session presents a resume token from an earlier Welcome.
+pub struct ResumeRoom<G: Game> {
+    pub resume_token: Arc<str>,
+    /// The join's `room`: where a cluster node looks for the owner of a token it does not know.
+    pub room: Option<String>,
+    pub seat: Arc<Seat<G::Input>>,
+    pub wake: Recipient<Wake>,
+}
+
+impl<G: Game> Message for ResumeRoom<G> {
+    type Result = Result<Joined<G>, JoinError>;
+}
+
+/// A successful join.
+pub struct Joined<G: Game> {
+    pub player_id: PlayerId,
+    pub room: Addr<Room<G>>,
+    pub room_id: Arc<str>,
+    pub admitted: Admitted<G::Info>,
+}
+
+/// Why a join failed; each maps to a close code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error("room is full")]
+    RoomFull,
+    #[error("server is full: no room has space and the room limit is reached")]
+    ServerFull,
+    #[error("the room failed")]
+    RoomFailed,
+    #[error("unknown or expired resume token")]
+    ResumeRefused,
+    /// Cluster mode: the room is on another node; the session sends `Redirect` and closes 4007.
+    #[error("room {room} is on node {url}")]
+    Redirect { url: String, room: String },
+    /// Cluster mode: the directory cannot be reached, so no room can be created or found on
+    /// another node (rooms already on this node stay joinable).
+    #[error("the cluster directory is unavailable")]
+    DirectoryUnavailable,
+}
+
+/// `GET /rooms`.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomSummary>")]
+pub struct ListRooms;
+
+/// A `GET /rooms` entry (it lives with the directory, which stores it for the cluster's lobby).
+pub use crate::directory::RoomSummary;
+
+/// `GET /rooms/{id}`.
+#[derive(Message)]
+#[rtype(result = "Option<RoomDetail>")]
+pub struct InspectRoom(pub String);
+
+/// Dispose every room (server shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DisposeAll;
