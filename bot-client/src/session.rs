@@ -1,4 +1,5 @@
-//! [`Session`]: one bot's life inside a [`crate::LoadRun`] — connect and join, play (inputs at the
+//! [`Session`]: one bot's life inside a [`crate::LoadRun`] — (with `--matchmake`, ask the entry
+//! node where to play,) connect and join, play (inputs at the
 //! input rate, a ping a second, every snapshot accounted), close with 1000, and hand back an
 //! [`Outcome`] for the report.
 //!
@@ -24,6 +25,7 @@ use crate::bot::Bot;
 use crate::error::BotError;
 use crate::join_token::{join_token, with_token};
 use crate::load_config::{RoomChoice, SnapshotMode};
+use crate::matchmake::Match;
 use crate::outcome::Outcome;
 use crate::play::Play;
 use crate::shared::Shared;
@@ -35,12 +37,15 @@ pub(crate) struct Session {
     index: usize,
     shared: Arc<Shared>,
     outcome: Outcome,
+    /// The node this bot plays on: the run's URL, or the one `--matchmake` answered.
+    node_url: String,
 }
 
 impl Session {
     pub fn new(index: usize, shared: Arc<Shared>) -> Self {
         Session {
             index,
+            node_url: shared.config.url.clone(),
             shared,
             outcome: Outcome::default(),
         }
@@ -53,19 +58,39 @@ impl Session {
         mut stop: watch::Receiver<bool>,
         permit: OwnedSemaphorePermit,
     ) -> Outcome {
-        let cfg = &self.shared.config;
+        let shared = Arc::clone(&self.shared);
+        let cfg = &shared.config;
+        let started = Instant::now();
+        let mut room = match &cfg.room {
+            RoomChoice::Any => None,
+            RoomChoice::Named(id) => Some(id.clone()),
+        };
+        if cfg.matchmake {
+            let asked = tokio::select! {
+                r = Match::ask(&cfg.url, cfg.connect_timeout) => r,
+                _ = stopped(&mut stop) => return self.outcome,
+            };
+            match asked {
+                Ok(m) => {
+                    self.node_url = m.url;
+                    room = m.room;
+                }
+                Err(e) => {
+                    Live::add(&shared.tally.live.failed, 1);
+                    tracing::debug!(bot = self.index, error = %e, "matchmake failed");
+                    self.outcome.error("matchmake".into());
+                    return self.outcome;
+                }
+            }
+        }
         let join = Join {
             version: PROTOCOL_VERSION,
-            room: match &cfg.room {
-                RoomChoice::Any => None,
-                RoomChoice::Named(id) => Some(id.clone()),
-            },
+            room,
             name: self.name(),
             resume: None,
             deltas: cfg.snapshots == SnapshotMode::Delta,
         };
         let url = self.url();
-        let started = Instant::now();
         let connected = tokio::select! {
             r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
             _ = stopped(&mut stop) => {
@@ -188,12 +213,12 @@ impl Session {
         format!("{}{}", self.shared.config.name_prefix, self.index)
     }
 
-    /// The URL to connect to: the configured one, with a freshly signed join token when the
+    /// The URL to connect to: this bot's node, with a freshly signed join token when the
     /// server wants one.
     fn url(&self) -> String {
         let cfg = &self.shared.config;
         match &cfg.auth_secret {
-            None => cfg.url.clone(),
+            None => self.node_url.clone(),
             Some(secret) => {
                 let expires = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -201,7 +226,7 @@ impl Session {
                     .saturating_add(cfg.token_ttl)
                     .as_secs();
                 let token = join_token(secret.as_bytes(), &self.name(), "", expires);
-                with_token(&cfg.url, &token)
+                with_token(&self.node_url, &token)
             }
         }
     }
