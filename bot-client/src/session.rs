@@ -19,6 +19,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
+use tickcast_shared::close::Code;
 use tickcast_shared::{Join, PROTOCOL_VERSION};
 
 use crate::bot::Bot;
@@ -31,6 +32,11 @@ use crate::play::Play;
 use crate::shared::Shared;
 use crate::stop::stopped;
 use crate::tally::Live;
+
+/// Matchmake requests one bot makes at most: a matchmade room can fill up between the answer and
+/// the join (other bots got the same answer), closed with 4001 (room full); the bot then asks
+/// again.
+const MATCHMAKE_ASKS: u32 = 5;
 
 /// One bot of a load run.
 pub(crate) struct Session {
@@ -61,41 +67,40 @@ impl Session {
         let shared = Arc::clone(&self.shared);
         let cfg = &shared.config;
         let started = Instant::now();
-        let mut room = match &cfg.room {
-            RoomChoice::Any => None,
-            RoomChoice::Named(id) => Some(id.clone()),
-        };
-        if cfg.matchmake {
-            let asked = tokio::select! {
-                r = Match::ask(&cfg.url, cfg.connect_timeout) => r,
+        let mut asks_left = MATCHMAKE_ASKS;
+        let connected = loop {
+            let room = if cfg.matchmake {
+                asks_left -= 1;
+                match self.ask_where_to_play(&mut stop).await {
+                    Some(room) => room,
+                    None => return self.outcome,
+                }
+            } else {
+                match &cfg.room {
+                    RoomChoice::Any => None,
+                    RoomChoice::Named(id) => Some(id.clone()),
+                }
+            };
+            let join = Join {
+                version: PROTOCOL_VERSION,
+                room,
+                name: self.name(),
+                resume: None,
+                deltas: cfg.snapshots == SnapshotMode::Delta,
+            };
+            let url = self.url();
+            let connected = tokio::select! {
+                r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
                 _ = stopped(&mut stop) => return self.outcome,
             };
-            match asked {
-                Ok(m) => {
-                    self.node_url = m.url;
-                    room = m.room;
+            match connected {
+                // The answer raced other bots to the room's last seats: ask again.
+                Err(BotError::Closed(c))
+                    if cfg.matchmake && c.code == Code::RoomFull.as_u16() && asks_left > 0 =>
+                {
+                    tracing::debug!(bot = self.index, "matchmade room full, asking again");
                 }
-                Err(e) => {
-                    Live::add(&shared.tally.live.failed, 1);
-                    tracing::debug!(bot = self.index, error = %e, "matchmake failed");
-                    self.outcome.error("matchmake".into());
-                    return self.outcome;
-                }
-            }
-        }
-        let join = Join {
-            version: PROTOCOL_VERSION,
-            room,
-            name: self.name(),
-            resume: None,
-            deltas: cfg.snapshots == SnapshotMode::Delta,
-        };
-        let url = self.url();
-        let connected = tokio::select! {
-            r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
-            _ = stopped(&mut stop) => {
-                drop(permit);
-                return self.outcome;
+                r => break r,
             }
         };
         drop(permit);
@@ -204,6 +209,32 @@ impl Session {
                 Live::add(&shared.tally.live.resume_failures, 1);
                 tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
                 false
+            }
+        }
+    }
+
+    /// `--matchmake`: asks the entry node where to play and moves this bot to the node it
+    /// answers; the room to join (`None`: quick play). `None` when the run stopped meanwhile or
+    /// the request failed (booked as a failed join).
+    async fn ask_where_to_play(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<Option<String>> {
+        let cfg = &self.shared.config;
+        let asked = tokio::select! {
+            r = Match::ask(&cfg.url, cfg.connect_timeout) => r,
+            _ = stopped(stop) => return None,
+        };
+        match asked {
+            Ok(m) => {
+                self.node_url = m.url;
+                Some(m.room)
+            }
+            Err(e) => {
+                Live::add(&self.shared.tally.live.failed, 1);
+                tracing::debug!(bot = self.index, error = %e, "matchmake failed");
+                self.outcome.error("matchmake".into());
+                None
             }
         }
     }
