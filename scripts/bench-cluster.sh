@@ -2,7 +2,7 @@
 # The cluster's numbers on this machine: one redis-server on a Unix socket and three nodes on
 # port 0, default 6 s lease (BENCHMARKS.md, "Cluster"):
 #   scripts/bench-cluster.sh [BOTS=600] [SECONDS=30] [ROUNDS=3]
-# 1. Spread: BOTS bots with --matchmake through node 0 (rooms of 8, 100 new bots/s) for SECONDS;
+# 1. Spread: BOTS bots with --matchmake through node 0 (rooms of 8, 50 new bots/s) for SECONDS;
 #    in a 10 s steady window: each node's rooms, players and CPU cores, and Redis commands per
 #    second per node.
 # 2. Join latency: a room owned by node 0 (one bot holds it; rooms of 256 here); each round,
@@ -42,10 +42,11 @@ stop_cluster() { for p in "${NPIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; 
 
 echo "== 1. spread: $BOTS bots by matchmaking through node 0, rooms of 8"
 start_cluster spread --max-players-per-room 8
-"$BOT" --url "ws://127.0.0.1:${PORTS[0]}/ws" --matchmake --bots "$BOTS" --ramp 100 \
+"$BOT" --url "ws://127.0.0.1:${PORTS[0]}/ws" --matchmake --bots "$BOTS" --ramp 50 \
   --duration "${SECS}s" --json "$out/spread.json" -q &
 bot=$!; pids+=($bot)
-wait_for "${PORTS[0]}" "sum(r['players'] for r in rooms) >= $BOTS" 60
+# Every bot in (a few may have given up: the report counts them); then 2 s to settle.
+wait_for "${PORTS[0]}" "sum(r['players'] for r in rooms) >= $BOTS" 45 || true
 sleep 2
 c0=$(redis_commands); t0=$(date +%s.%N); k0=(); for p in "${NPIDS[@]}"; do k0+=("$(cpu_ticks "$p")"); done
 sleep 10

@@ -15,7 +15,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
@@ -37,6 +37,10 @@ use crate::tally::Live;
 /// the join (other bots got the same answer), closed with 4001 (room full); the bot then asks
 /// again.
 const MATCHMAKE_ASKS: u32 = 5;
+
+/// Mean pause before asking again (0.5–1.5 times this, spread so the retries do not come back as
+/// one burst): about a heartbeat (lease 6 s / 3), when the directory has the room's new count.
+const MATCHMAKE_RETRY: Duration = Duration::from_secs(2);
 
 /// One bot of a load run.
 pub(crate) struct Session {
@@ -94,11 +98,17 @@ impl Session {
                 _ = stopped(&mut stop) => return self.outcome,
             };
             match connected {
-                // The answer raced other bots to the room's last seats: ask again.
+                // The answer raced other bots to the room's last seats: ask again once the
+                // directory may have heard (room counts travel with the nodes' heartbeats).
                 Err(BotError::Closed(c))
                     if cfg.matchmake && c.code == Code::RoomFull.as_u16() && asks_left > 0 =>
                 {
                     tracing::debug!(bot = self.index, "matchmade room full, asking again");
+                    let pause = MATCHMAKE_RETRY.mul_f64(0.5 + rand::random::<f64>());
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stopped(&mut stop) => return self.outcome,
+                    }
                 }
                 r => break r,
             }
