@@ -22,6 +22,7 @@
 //! | `duration` | [`parse_duration`] — `30`, `30s`, `2m` |
 //! | `join_token` | [`join_token()`] — signed tokens for servers run with `--auth-secret` |
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
+//! | `matchmake` | [`Match`] — `--matchmake`: where `POST /matchmake` on the entry node sends a bot |
 //! | `redirect` | [`redirect::Hops`] — following a server's redirect to the room's node |
 //! | `socket` | [`Traffic`] — the WebSocket under a [`Bot`]: binary frames, bytes counted, its close |
 //! | `error` | [`BotError`] |
@@ -44,6 +45,7 @@ mod held_seats;
 pub mod join_token;
 pub mod load_config;
 pub mod load_run;
+pub mod matchmake;
 mod outcome;
 mod play;
 pub mod process_usage;
@@ -71,6 +73,7 @@ pub use error::BotError;
 pub use join_token::{join_token, with_token};
 pub use load_config::{ConfigError, LoadConfig, RoomChoice, SnapshotMode};
 pub use load_run::{LoadError, LoadRun};
+pub use matchmake::{Match, MatchmakeError};
 pub use process_usage::ProcessUsage;
 pub use report::{Report, Thresholds};
 pub use resume::{ResumeError, ResumePolicy, Resumed};

@@ -101,6 +101,10 @@ pub struct LoadConfig {
     /// Start of the play time excluded from the measurements.
     pub warmup: Duration,
     pub room: RoomChoice,
+    /// Each bot first asks `POST /matchmake` on the node of `url` (the entry node), then joins
+    /// the room it answers at the node it answers (quick play there when it answers no room);
+    /// `room` is then unused. The join latency includes that request.
+    pub matchmake: bool,
     /// Delta or full snapshots.
     pub snapshots: SnapshotMode,
     /// New connections per second; `None` = as fast as possible.
@@ -158,6 +162,7 @@ impl LoadConfig {
             duration,
             warmup: Duration::from_secs(1).min(duration / 2),
             room: RoomChoice::Any,
+            matchmake: false,
             snapshots: SnapshotMode::Delta,
             ramp_per_second: None,
             max_connecting: 256,
@@ -179,6 +184,12 @@ impl LoadConfig {
         if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
             return bad(format!(
                 "url {:?} must start with ws:// or wss://",
+                self.url
+            ));
+        }
+        if self.matchmake && crate::matchmake::Match::endpoint_for(&self.url).is_none() {
+            return bad(format!(
+                "--matchmake needs a ws:// url (its POST /matchmake is plain HTTP), not {:?}",
                 self.url
             ));
         }
@@ -245,6 +256,15 @@ mod tests {
         assert!(LoadConfig::new("http://x", 1, Duration::from_secs(1))
             .validate()
             .is_err());
+    }
+
+    #[test]
+    fn matchmaking_needs_a_plain_ws_entry_url() {
+        let mut c = LoadConfig::new("ws://127.0.0.1:8081/ws", 10, Duration::from_secs(5));
+        c.matchmake = true;
+        assert_eq!(c.validate(), Ok(()));
+        c.url = "wss://lb.example/ws".into();
+        assert!(c.validate().is_err());
     }
 
     #[test]

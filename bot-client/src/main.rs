@@ -36,6 +36,10 @@ struct Cli {
     /// `any` (matchmaking) or a room id every bot joins.
     #[arg(long, value_name = "any|ID", default_value = "any")]
     room: RoomChoice,
+    /// Each bot asks `POST /matchmake` on the --url node (the entry node) where to play, then
+    /// joins that room at that node (quick play there when it answers no room); --room is unused.
+    #[arg(long)]
+    matchmake: bool,
     /// New connections per second (default: as fast as --max-connecting allows).
     #[arg(long, value_name = "PER_SECOND")]
     ramp: Option<f64>,
@@ -107,6 +111,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         .warmup
         .unwrap_or_else(|| Duration::from_secs(2).min(cli.duration / 4));
     config.room = cli.room.clone();
+    config.matchmake = cli.matchmake;
     config.ramp_per_second = cli.ramp;
     config.max_connecting = cli.max_connecting;
     config.input_hz = cli.input_hz;
@@ -185,4 +190,23 @@ fn real_main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchmake_is_an_opt_in_flag() {
+        let cli = Cli::try_parse_from([
+            "tickcast-bot",
+            "--url",
+            "ws://127.0.0.1:8081/ws",
+            "--matchmake",
+        ])
+        .expect("--matchmake should parse");
+        assert!(cli.matchmake);
+        let cli = Cli::try_parse_from(["tickcast-bot"]).expect("no flags should parse");
+        assert!(!cli.matchmake);
+    }
 }

@@ -111,12 +111,23 @@ fn counters(text: &str) -> BTreeMap<String, f64> {
 /// The metrics URL next to a WebSocket URL: same host and port, path `/metrics`.
 /// `ws://127.0.0.1:8080/ws` → `http://127.0.0.1:8080/metrics`. `None` for `wss://` (no TLS here).
 pub fn metrics_url_for(ws_url: &str) -> Option<String> {
+    http_url_for(ws_url, "/metrics")
+}
+
+/// The plain-HTTP URL of `path` on a `ws://` URL's host and port; `None` for `wss://`.
+pub(crate) fn http_url_for(ws_url: &str, path: &str) -> Option<String> {
     let rest = ws_url.strip_prefix("ws://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty()).then(|| format!("http://{authority}/metrics"))
+    (!authority.is_empty()).then(|| format!("http://{authority}{path}"))
 }
 
 async fn http_get(url: &str) -> Result<String, ScrapeError> {
+    http_request("GET", url).await
+}
+
+/// One bodyless HTTP/1.1 request (`GET`, or the `POST /matchmake` of [`crate::matchmake`]) and
+/// its 200 answer's body.
+pub(crate) async fn http_request(method: &str, url: &str) -> Result<String, ScrapeError> {
     let bad = || ScrapeError::Url(url.to_string());
     let rest = url.strip_prefix("http://").ok_or_else(bad)?;
     let (authority, path) = match rest.find('/') {
@@ -133,7 +144,7 @@ async fn http_get(url: &str) -> Result<String, ScrapeError> {
     };
     let mut stream = TcpStream::connect(addr).await?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();

@@ -1,4 +1,5 @@
-//! [`Session`]: one bot's life inside a [`crate::LoadRun`] — connect and join, play (inputs at the
+//! [`Session`]: one bot's life inside a [`crate::LoadRun`] — (with `--matchmake`, ask the entry
+//! node where to play,) connect and join, play (inputs at the
 //! input rate, a ping a second, every snapshot accounted), close with 1000, and hand back an
 //! [`Outcome`] for the report.
 //!
@@ -14,33 +15,47 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
+use tickcast_shared::close::Code;
 use tickcast_shared::{Join, PROTOCOL_VERSION};
 
 use crate::bot::Bot;
 use crate::error::BotError;
 use crate::join_token::{join_token, with_token};
 use crate::load_config::{RoomChoice, SnapshotMode};
+use crate::matchmake::Match;
 use crate::outcome::Outcome;
 use crate::play::Play;
 use crate::shared::Shared;
 use crate::stop::stopped;
 use crate::tally::Live;
 
+/// Matchmake requests one bot makes at most: a matchmade room can fill up between the answer and
+/// the join (other bots got the same answer), closed with 4001 (room full); the bot then asks
+/// again.
+const MATCHMAKE_ASKS: u32 = 5;
+
+/// Mean pause before asking again (0.5–1.5 times this, spread so the retries do not come back as
+/// one burst): about a heartbeat (lease 6 s / 3), when the directory has the room's new count.
+const MATCHMAKE_RETRY: Duration = Duration::from_secs(2);
+
 /// One bot of a load run.
 pub(crate) struct Session {
     index: usize,
     shared: Arc<Shared>,
     outcome: Outcome,
+    /// The node this bot plays on: the run's URL, or the one `--matchmake` answered.
+    node_url: String,
 }
 
 impl Session {
     pub fn new(index: usize, shared: Arc<Shared>) -> Self {
         Session {
             index,
+            node_url: shared.config.url.clone(),
             shared,
             outcome: Outcome::default(),
         }
@@ -53,24 +68,49 @@ impl Session {
         mut stop: watch::Receiver<bool>,
         permit: OwnedSemaphorePermit,
     ) -> Outcome {
-        let cfg = &self.shared.config;
-        let join = Join {
-            version: PROTOCOL_VERSION,
-            room: match &cfg.room {
-                RoomChoice::Any => None,
-                RoomChoice::Named(id) => Some(id.clone()),
-            },
-            name: self.name(),
-            resume: None,
-            deltas: cfg.snapshots == SnapshotMode::Delta,
-        };
-        let url = self.url();
+        let shared = Arc::clone(&self.shared);
+        let cfg = &shared.config;
         let started = Instant::now();
-        let connected = tokio::select! {
-            r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
-            _ = stopped(&mut stop) => {
-                drop(permit);
-                return self.outcome;
+        let mut asks_left = MATCHMAKE_ASKS;
+        let connected = loop {
+            let room = if cfg.matchmake {
+                asks_left -= 1;
+                match self.ask_where_to_play(&mut stop).await {
+                    Some(room) => room,
+                    None => return self.outcome,
+                }
+            } else {
+                match &cfg.room {
+                    RoomChoice::Any => None,
+                    RoomChoice::Named(id) => Some(id.clone()),
+                }
+            };
+            let join = Join {
+                version: PROTOCOL_VERSION,
+                room,
+                name: self.name(),
+                resume: None,
+                deltas: cfg.snapshots == SnapshotMode::Delta,
+            };
+            let url = self.url();
+            let connected = tokio::select! {
+                r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
+                _ = stopped(&mut stop) => return self.outcome,
+            };
+            match connected {
+                // The answer raced other bots to the room's last seats: ask again once the
+                // directory may have heard (room counts travel with the nodes' heartbeats).
+                Err(BotError::Closed(c))
+                    if cfg.matchmake && c.code == Code::RoomFull.as_u16() && asks_left > 0 =>
+                {
+                    tracing::debug!(bot = self.index, "matchmade room full, asking again");
+                    let pause = MATCHMAKE_RETRY.mul_f64(0.5 + rand::random::<f64>());
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stopped(&mut stop) => return self.outcome,
+                    }
+                }
+                r => break r,
             }
         };
         drop(permit);
@@ -183,17 +223,43 @@ impl Session {
         }
     }
 
+    /// `--matchmake`: asks the entry node where to play and moves this bot to the node it
+    /// answers; the room to join (`None`: quick play). `None` when the run stopped meanwhile or
+    /// the request failed (booked as a failed join).
+    async fn ask_where_to_play(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<Option<String>> {
+        let cfg = &self.shared.config;
+        let asked = tokio::select! {
+            r = Match::ask(&cfg.url, cfg.connect_timeout) => r,
+            _ = stopped(stop) => return None,
+        };
+        match asked {
+            Ok(m) => {
+                self.node_url = m.url;
+                Some(m.room)
+            }
+            Err(e) => {
+                Live::add(&self.shared.tally.live.failed, 1);
+                tracing::debug!(bot = self.index, error = %e, "matchmake failed");
+                self.outcome.error("matchmake".into());
+                None
+            }
+        }
+    }
+
     /// This bot's player name.
     fn name(&self) -> String {
         format!("{}{}", self.shared.config.name_prefix, self.index)
     }
 
-    /// The URL to connect to: the configured one, with a freshly signed join token when the
+    /// The URL to connect to: this bot's node, with a freshly signed join token when the
     /// server wants one.
     fn url(&self) -> String {
         let cfg = &self.shared.config;
         match &cfg.auth_secret {
-            None => cfg.url.clone(),
+            None => self.node_url.clone(),
             Some(secret) => {
                 let expires = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -201,7 +267,7 @@ impl Session {
                     .saturating_add(cfg.token_ttl)
                     .as_secs();
                 let token = join_token(secret.as_bytes(), &self.name(), "", expires);
-                with_token(&cfg.url, &token)
+                with_token(&self.node_url, &token)
             }
         }
     }

@@ -633,3 +633,47 @@ async fn a_bot_resumes_its_seat_on_the_rooms_new_node_after_a_hand_over() {
         (Some("moved"), Some("r1"), "ada")
     );
 }
+
+/// An entry node that only answers `POST /matchmake` with `answer` (and counts the requests).
+async fn matchmaker(answer: String) -> (String, Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let asked = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&asked);
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut head = [0u8; 1024];
+            let n = tcp.read(&mut head).await.unwrap_or(0);
+            let ok = head[..n].starts_with(b"POST /matchmake ");
+            count.fetch_add(u64::from(ok), Ordering::SeqCst);
+            let (status, body) = if ok {
+                ("200 OK", answer.as_str())
+            } else {
+                ("404 Not Found", "")
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(response.as_bytes()).await;
+        }
+    });
+    (format!("ws://{addr}/ws"), asked)
+}
+
+#[tokio::test]
+async fn with_matchmake_each_bot_asks_the_entry_node_then_joins_the_answered_room_there() {
+    let (node, seats) = fake_server_with_seats(Behaviour::default()).await;
+    let (entry, asked) = matchmaker(format!(r#"{{"url":"{node}","room":"m1"}}"#)).await;
+    let mut cfg = LoadConfig::new(entry, 3, Duration::from_millis(600));
+    cfg.warmup = Duration::from_millis(100);
+    cfg.matchmake = true;
+    cfg.metrics_url = None;
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    assert_eq!((report.connected, report.errors), (3, 0));
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+    let joins = seats.lock().unwrap().joins.clone();
+    assert_eq!(joins.len(), 3);
+    assert!(joins.iter().all(|j| j.room.as_deref() == Some("m1")));
+}
