@@ -43,7 +43,7 @@ pub struct Metrics {
     pub directory_latency_seconds: HistogramVec,
     /// Cluster mode: rooms stopped because the directory reported their lease lost.
     pub lease_lost_total: IntCounter,
-    /// Cluster mode: joins sent to another node, by `reason` (owner, quick_play, resume).
+    /// Cluster mode: joins sent to another node, by `reason` (owner, quick_play, placement, resume).
     pub redirects_total: IntCounterVec,
     /// Cluster mode: directory operations that failed (Redis down, timing out, erroring).
     pub redis_errors_total: IntCounter,
@@ -226,7 +226,7 @@ impl Metrics {
             redirects_total: counter_vec(
                 &r,
                 "tickcast_redirects_total",
-                "Joins redirected to another node, by reason (owner, quick_play, resume).",
+                "Joins redirected to another node, by reason (owner, quick_play, placement, resume).",
                 "reason",
             ),
             redis_errors_total: counter(
