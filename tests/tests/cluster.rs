@@ -1,6 +1,7 @@
 //! Three real server processes on one real `redis-server` (Unix socket, no persistence), each on
 //! port 0 with a 1 s lease: rooms spread over the nodes, a join (a quick play, a resume) through
-//! the wrong node is redirected to the owner and plays there, two clients racing to create one
+//! the wrong node is redirected to the owner and plays there, a quick play with no room to fill
+//! opens a public room on the least-loaded node, two clients racing to create one
 //! named room through two nodes end in one room, every node's `/rooms` lists the same set, a
 //! `kill -9`'d node's rooms leave the lobby within the lease TTL, a lost lease stops its room
 //! (1001), and a Redis restart costs local rooms no snapshot while the directory recovers by
@@ -253,34 +254,110 @@ async fn a_killed_node_rooms_leave_every_lobby_within_the_lease_ttl() {
 async fn quick_play_and_matchmake_find_the_public_room_on_another_node() {
     let cluster = TestCluster::start();
     let (n0, n1, n2) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
-    let (mut a, at, _) = follow(n0.addr, Join::any_room("a")).await;
-    assert_eq!(
-        at, n0.addr,
-        "with no public room anywhere, quick play opens one where it is"
-    );
+    // With no public room anywhere, quick play opens one on an empty node (all are).
+    let (mut a, home, _) = follow(n0.addr, Join::any_room("a")).await;
+    let home = cluster
+        .nodes
+        .iter()
+        .find(|n| n.addr == home)
+        .expect("a plays on a node of the cluster");
+    let others: Vec<&NodeProcess> = [n0, n1, n2]
+        .into_iter()
+        .filter(|n| n.id != home.id)
+        .collect();
     let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
     eventually(
         Duration::from_secs(5),
-        "n1 to list the public room",
+        "another node to list the public room",
         || async {
-            lobby(n1)
+            lobby(others[0])
                 .await
-                .contains(&(room.clone(), "n0".into()))
+                .contains(&(room.clone(), home.id.clone()))
                 .then_some(())
         },
     )
     .await;
 
-    let answer = post_json(n2.http_url("/matchmake")).await;
-    assert_eq!(answer["url"], n0.ws_url(), "{answer}");
+    let answer = post_json(others[1].http_url("/matchmake")).await;
+    assert_eq!(answer["url"], home.ws_url(), "{answer}");
     assert_eq!(answer["room"], room.as_str(), "{answer}");
 
-    let (mut b, at, hops) = follow(n1.addr, Join::any_room("b")).await;
+    let (mut b, at, hops) = follow(others[0].addr, Join::any_room("b")).await;
     assert_eq!(
         (at, hops),
-        (n0.addr, 1),
+        (home.addr, 1),
         "redirected to the room with space"
     );
+    assert_eq!(b.welcome.as_ref().map(|w| &w.room_id), Some(&room));
+    let both = [a.player_id(), b.player_id()];
+    sees_all(&mut a, &both, "a to see b").await;
+    sees_all(&mut b, &both, "b to see a").await;
+}
+
+/// `GET /rooms` on `node` as (room id, players, public) triples.
+async fn listed_players(node: &NodeProcess) -> BTreeSet<(String, u64, bool)> {
+    let url = node.http_url("/rooms");
+    let rooms: Option<serde_json::Value> = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).timeout(WAIT).call().ok()?.into_json().ok()
+    })
+    .await
+    .expect("the blocking task finishes");
+    rooms
+        .as_ref()
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_str()?.to_string(),
+                r["players"].as_u64()?,
+                r["public"].as_bool()?,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_loaded_node() {
+    let cluster = TestCluster::start();
+    let (n0, n1, n2) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
+    let _busy: Vec<_> = futures_util::future::join_all([
+        join_following(n0.addr, "p0", "busy0"),
+        join_following(n0.addr, "p1", "busy0"),
+        join_following(n1.addr, "p2", "busy1"),
+    ])
+    .await;
+    let loaded: BTreeSet<(String, u64, bool)> = [
+        ("busy0".to_string(), 2, false),
+        ("busy1".to_string(), 1, false),
+    ]
+    .into();
+    eventually(
+        Duration::from_secs(5),
+        "the nodes' loads in the directory",
+        || async { (listed_players(n2).await == loaded).then_some(()) },
+    )
+    .await;
+
+    // n0 has no public room to fill, and n2 is the emptiest node.
+    let (mut a, at, hops) = follow(n0.addr, Join::any_room("a")).await;
+    assert_eq!((at, hops), (n2.addr, 1), "placed on the least-loaded node");
+    let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
+    eventually(
+        Duration::from_secs(5),
+        "the new room listed public",
+        || async {
+            listed_players(n1)
+                .await
+                .contains(&(room.clone(), 1, true))
+                .then_some(())
+        },
+    )
+    .await;
+
+    // It is a quick-play room: the next quick play, anywhere, fills it.
+    let (mut b, at, _) = follow(n1.addr, Join::any_room("b")).await;
+    assert_eq!(at, n2.addr);
     assert_eq!(b.welcome.as_ref().map(|w| &w.room_id), Some(&room));
     let both = [a.player_id(), b.player_id()];
     sees_all(&mut a, &both, "a to see b").await;
