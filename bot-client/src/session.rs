@@ -2,10 +2,12 @@
 //! input rate, a ping a second, every snapshot accounted), close with 1000, and hand back an
 //! [`Outcome`] for the report.
 //!
-//! A connection lost without a close frame is resumed with the run's [`crate::ResumePolicy`]
-//! and play goes on as the same player (seq, ticks and the delivery and ack accounting carry
-//! on; inputs in flight at the loss are abandoned). A resume that fails ends the bot, as a
-//! close from the server does.
+//! A connection lost without a close frame is resumed with the run's [`crate::ResumePolicy`],
+//! through the entry URL, and play goes on as the same player (seq, ticks and the delivery and
+//! ack accounting carry on; inputs in flight at the loss are abandoned). A resume that fails
+//! because the seat is gone (4005, or no answer: the room's node died) is followed by a fresh
+//! join through the entry URL, as a new player in a room on a live node; a close from the
+//! server ends the bot.
 //!
 //! The session owns the loop and what a connection's end comes to (`on_connection_end`); each
 //! event's handling — a tick, a frame — is [`crate::play::Play`]'s, and the booking rules are
@@ -26,6 +28,7 @@ use crate::join_token::{join_token, with_token};
 use crate::load_config::{RoomChoice, SnapshotMode};
 use crate::outcome::Outcome;
 use crate::play::Play;
+use crate::resume::{after_failure, AfterFailure, ResumeError};
 use crate::shared::Shared;
 use crate::stop::stopped;
 use crate::tally::Live;
@@ -54,16 +57,7 @@ impl Session {
         permit: OwnedSemaphorePermit,
     ) -> Outcome {
         let cfg = &self.shared.config;
-        let join = Join {
-            version: PROTOCOL_VERSION,
-            room: match &cfg.room {
-                RoomChoice::Any => None,
-                RoomChoice::Named(id) => Some(id.clone()),
-            },
-            name: self.name(),
-            resume: None,
-            deltas: cfg.snapshots == SnapshotMode::Delta,
-        };
+        let join = self.join();
         let url = self.url();
         let started = Instant::now();
         let connected = tokio::select! {
@@ -141,7 +135,7 @@ impl Session {
         e: BotError,
         bot: &mut Bot,
         play: &mut Play,
-        stopped: Pin<&mut impl Future<Output = ()>>,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
     ) -> bool {
         let shared = Arc::clone(&self.shared);
         let cfg = &shared.config;
@@ -151,14 +145,14 @@ impl Session {
         if !cfg.resume.should_resume(&e, bot.resume_token().is_some()) {
             return false;
         }
-        if cfg.auth_secret.is_some() {
-            // The first join token may have expired since: sign a fresh one.
-            bot.set_url(self.url());
-        }
+        // Through the entry URL, not the node the bot plays on: that node may be gone, and
+        // the entry sends the resume on to the seat's node (PROTOCOL.md, *Redirect*). With a
+        // fresh join token, too: the first one may have expired since.
+        bot.set_url(self.url());
         let resumed = tokio::select! {
             r = bot.resume(&cfg.resume) => r,
             // The run ended meanwhile; there is no connection left to close.
-            _ = stopped => return false,
+            _ = stopped.as_mut() => return false,
         };
         match resumed {
             Ok(r) => {
@@ -178,8 +172,75 @@ impl Session {
                 self.outcome.resume_failed(&e);
                 Live::add(&shared.tally.live.resume_failures, 1);
                 tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
-                false
+                let seat_gone = matches!(e, ResumeError::Refused(_) | ResumeError::GaveUp { .. });
+                seat_gone && self.rejoin(bot, play, stopped).await
             }
+        }
+    }
+
+    /// The seat is gone (a resume refused with 4005, or one that got no answer: the room's
+    /// node died and its rooms with it): joins again as a new player through the entry URL,
+    /// with the run's first join, under the run's resume policy (its attempts, backoff and
+    /// budget; within a lease TTL the entry may still send the bot to the dead node). Returns
+    /// whether play goes on.
+    async fn rejoin(
+        &mut self,
+        bot: &mut Bot,
+        play: &mut Play,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let policy = shared.config.resume;
+        let join = self.join();
+        let deadline = Instant::now() + policy.budget;
+        for attempt in 1..=policy.attempts {
+            let delay = policy.delay_before(attempt, rand::random());
+            let now = Instant::now();
+            if now + delay >= deadline {
+                break;
+            }
+            let timeout = policy.attempt_timeout.min(deadline - now - delay);
+            let url = self.url();
+            let tried = tokio::select! {
+                r = async {
+                    tokio::time::sleep(delay).await;
+                    Bot::connect_timeout(&url, &join, timeout).await
+                } => r,
+                _ = stopped.as_mut() => return false,
+            };
+            match tried {
+                Ok(fresh) => {
+                    bot.adopt_new_player(fresh);
+                    let abandoned = play.on_rejoined(Instant::now());
+                    self.outcome.rejoined(bot.welcome().room_id.clone());
+                    tracing::debug!(bot = self.index, attempt, abandoned_inputs = abandoned, room_id = %bot.welcome().room_id, "rejoined as a new player");
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(bot = self.index, attempt, error = %e, "rejoin attempt failed");
+                    if matches!(after_failure(&e), AfterFailure::GiveUp) {
+                        self.outcome.error(format!("rejoin_{}", e.kind()));
+                        return false;
+                    }
+                }
+            }
+        }
+        self.outcome.error("rejoin_gave_up".into());
+        false
+    }
+
+    /// The run's join for this bot: a quick play or the named room, as a new player.
+    fn join(&self) -> Join {
+        let cfg = &self.shared.config;
+        Join {
+            version: PROTOCOL_VERSION,
+            room: match &cfg.room {
+                RoomChoice::Any => None,
+                RoomChoice::Named(id) => Some(id.clone()),
+            },
+            name: self.name(),
+            resume: None,
+            deltas: cfg.snapshots == SnapshotMode::Delta,
         }
     }
 
