@@ -3,7 +3,8 @@
 //! the wrong node is redirected to the owner and plays there, a quick play with no room to fill
 //! opens a public room on the least-loaded node, two clients racing to create one
 //! named room through two nodes end in one room, every node's `/rooms` lists the same set, a
-//! `kill -9`'d node's rooms leave the lobby within the lease TTL, a lost lease stops its room
+//! `kill -9`'d node's rooms leave the lobby within the lease TTL, and its bots rejoin through
+//! the entry on live nodes while the other rooms keep their delivery, a lost lease stops its room
 //! (1001), and a Redis restart costs local rooms no snapshot while the directory recovers by
 //! itself. Plus the edges without a cluster: Redis down at start-up, `/matchmake` on one node.
 //!
@@ -362,6 +363,94 @@ async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_load
     let both = [a.player_id(), b.player_id()];
     sees_all(&mut a, &both, "a to see b").await;
     sees_all(&mut b, &both, "b to see a").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_of_a_killed_node_rejoin_through_the_entry_on_live_nodes_and_the_rest_play_on() {
+    use tickcast_bot::{LoadConfig, LoadRun, ResumePolicy, RoomChoice};
+
+    let mut cluster = TestCluster::start();
+    let entry = cluster.nodes[0].ws_url();
+    // One room per node, opened there by an anchor player; the bots come through the entry.
+    let rooms = ["on-n0", "on-n1", "on-n2"];
+    let mut anchors = Vec::new();
+    for (node, room) in cluster.nodes.iter().zip(rooms) {
+        anchors.push(join_following(node.addr, "anchor", room).await.0);
+    }
+    const BOTS: u32 = 6;
+    let runs: Vec<_> = rooms
+        .iter()
+        .map(|room| {
+            let mut cfg = LoadConfig::new(entry.clone(), BOTS, Duration::from_secs(8));
+            cfg.warmup = Duration::from_secs(1);
+            cfg.room = RoomChoice::Named(room.to_string());
+            cfg.name_prefix = format!("{room}-");
+            cfg.metrics_url = None;
+            // Enough attempts to outlast the dead node's lease (1 s) on the way to 4005.
+            cfg.resume = ResumePolicy {
+                attempts: 8,
+                backoff: Duration::from_millis(100),
+                attempt_timeout: Duration::from_secs(2),
+                budget: Duration::from_secs(5),
+            };
+            tokio::spawn(LoadRun::new(cfg).run())
+        })
+        .collect();
+    let full: BTreeSet<(String, u64, bool)> = rooms
+        .iter()
+        .map(|r| (r.to_string(), u64::from(BOTS) + 1, false))
+        .collect();
+    eventually(Duration::from_secs(10), "every bot in its room", || async {
+        (listed_players(&cluster.nodes[1]).await == full).then_some(())
+    })
+    .await;
+    for anchor in anchors {
+        anchor.close().await;
+    }
+
+    cluster.nodes[2].kill();
+    let mut reports = Vec::new();
+    for run in runs {
+        let report = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .expect("the run ends")
+            .expect("the run task should not panic")
+            .expect("the run starts");
+        reports.push(report);
+    }
+    for (room, report) in rooms.iter().zip(&reports) {
+        let table = report.table();
+        assert_eq!(report.connected, BOTS, "{room}: {table}");
+        if *room == "on-n2" {
+            // A clear outcome: each lost its connection, could not get its seat back (the
+            // node is gone), and joined again through the entry as a new player.
+            assert_eq!(
+                report.error_kinds.get("closed_1006"),
+                Some(&u64::from(BOTS)),
+                "{table}"
+            );
+            assert_eq!(
+                (report.resume_failures, report.rejoins),
+                (u64::from(BOTS), u64::from(BOTS)),
+                "{table}"
+            );
+            assert_eq!(report.closes.get("1000"), Some(&u64::from(BOTS)), "{table}");
+        } else {
+            let delivery = report.delivery_by_room.get(*room).copied();
+            assert!(
+                delivery >= Some(0.99),
+                "{room} delivery {delivery:?}: {table}"
+            );
+            assert_eq!(
+                (report.resumes, report.rejoins, report.errors),
+                (0, 0, 0),
+                "{table}"
+            );
+        }
+    }
+    // The dead node's room lives again on a live node: the entry claimed it for the rejoins.
+    let lobby = lobby(&cluster.nodes[1]).await;
+    assert!(lobby.contains(&("on-n2".into(), "n0".into())), "{lobby:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
