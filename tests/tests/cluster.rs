@@ -585,6 +585,21 @@ async fn a_redis_restart_keeps_local_rooms_ticking_and_the_directory_recovers() 
     assert_eq!(at, cluster.nodes[1].addr);
     let (_, missing) = a.count_snapshots(Duration::from_millis(300)).await;
     assert_eq!(missing, 0, "the room was never stopped");
+    // Each node saw its directory fail and come back, and reports itself up.
+    for node in &cluster.nodes {
+        let text = common::get_text(node.http_url("/metrics")).await;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+        };
+        assert!(
+            value("tickcast_redis_reconnects_total") >= Some(1.0),
+            "{}: {text}",
+            node.id
+        );
+        assert_eq!(value(r#"tickcast_node_state{state="up"}"#), Some(1.0));
+        assert_eq!(value(r#"tickcast_node_state{state="draining"}"#), Some(0.0));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
