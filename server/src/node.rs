@@ -129,6 +129,11 @@ impl Cluster {
         self.timed("owner", self.directory.owner(room))
     }
 
+    /// Every live node with its room and player counts (the cluster's totals in `/rooms`).
+    pub fn nodes(&self) -> DirectoryFuture<Vec<NodeInfo>> {
+        self.timed("nodes", self.directory.nodes())
+    }
+
     /// Picks the least-loaded node for a new room (see [`Directory::place`]).
     pub fn place(&self) -> DirectoryFuture<Option<NodeInfo>> {
         self.timed("place", self.directory.place())

@@ -5,8 +5,9 @@
 //! named room through two nodes end in one room, every node's `/rooms` lists the same set, a
 //! `kill -9`'d node's rooms leave the lobby within the lease TTL, and its bots rejoin through
 //! the entry on live nodes while the other rooms keep their delivery, a lost lease stops its room
-//! (1001), and a Redis restart costs local rooms no snapshot while the directory recovers by
-//! itself. Plus the edges without a cluster: Redis down at start-up, `/matchmake` on one node.
+//! (1001), a Redis restart costs local rooms no snapshot while the directory recovers by
+//! itself (reconnects counted), and `/rooms?totals=true` gives the cluster's totals. Plus the
+//! edges without a cluster: Redis down at start-up, `/matchmake` and totals on one node.
 //!
 //! Needs `redis-server` on the PATH (`scripts/test.sh` installs it). Every wait is a polled
 //! condition with a deadline.
@@ -176,6 +177,18 @@ async fn rooms_spread_over_the_nodes_and_every_node_lists_the_same_set() {
         )
         .await;
     }
+    // The cluster's totals, on any node: three nodes, three rooms, three players.
+    let answer = common::get_json(cluster.nodes[1].http_url("/rooms?totals=true")).await;
+    assert_eq!(
+        answer["totals"],
+        serde_json::json!({"nodes": 3, "rooms": 3, "players": 3}),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["rooms"].as_array().map(Vec::len),
+        Some(3),
+        "{answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,4 +625,10 @@ async fn a_single_node_matchmakes_to_itself() {
     let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
     let answer = post_json(server.http_url("/matchmake")).await;
     assert_eq!(answer, serde_json::json!({"url": url, "room": room}));
+    let listed = common::get_json(server.http_url("/rooms?totals=true")).await;
+    assert_eq!(
+        listed["totals"],
+        serde_json::json!({"nodes": 1, "rooms": 1, "players": 1}),
+        "{listed}"
+    );
 }
