@@ -450,6 +450,16 @@ impl Bot {
         self.redirect = fresh.redirect;
     }
 
+    /// Takes over `fresh`'s connection as a new player (a rejoin after the seat was lost, e.g.
+    /// with a crashed node): its player, room and ticks replace this bot's; traffic and the
+    /// input seq carry on (a higher first seq is as good as 1 to a new player).
+    pub(crate) fn adopt_new_player(&mut self, fresh: Bot) {
+        self.key = fresh.key;
+        self.newest_tick = fresh.newest_tick;
+        self.url = fresh.url.clone();
+        self.adopt(fresh);
+    }
+
     /// Closes with 1000 and waits (up to [`CLOSE_TIMEOUT`]) for the server's close frame, reading
     /// and discarding anything before it. Returns the server's close (1006 if it sent none).
     pub async fn close(mut self) -> Result<CloseInfo, BotError> {

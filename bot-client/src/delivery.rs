@@ -161,6 +161,23 @@ impl DeliveryTracker {
         }
     }
 
+    /// The bot now plays in another room (a rejoin after its seat was lost), whose ticks have
+    /// nothing to do with the old room's: the tick periods of the window that passed silently
+    /// between the last snapshot and `at` count as missed (minus one period of grace, as in
+    /// [`DeliveryTracker::finish`]), and the next snapshot starts the count again.
+    pub fn change_room(&mut self, at: Instant) {
+        let Some((_, last_at)) = self.last.take() else {
+            return;
+        };
+        let Some(w) = self.window else { return };
+        let (from, to) = (last_at.max(w.start), at.min(w.end));
+        if to > from {
+            let periods =
+                (to.duration_since(from).as_secs_f64() / self.period.as_secs_f64()).floor() as u64;
+            self.dropped += periods.saturating_sub(1);
+        }
+    }
+
     /// Snapshots received in the window (newer than the one before).
     pub fn received(&self) -> u64 {
         self.received
@@ -251,6 +268,28 @@ mod tests {
     fn nothing_at_all_is_all_dropped() {
         let d = feed(&[], 10, 50);
         assert_eq!((d.received(), d.dropped()), (0, 50));
+    }
+
+    #[test]
+    fn a_change_of_room_counts_its_silence_and_restarts_the_tick_count() {
+        let t0 = Instant::now();
+        let at = |n: u32| t0 + p() * n + Duration::from_micros(100);
+        let mut d = DeliveryTracker::new(30);
+        d.set_window(Window {
+            start: t0,
+            end: t0 + p() * 40,
+        });
+        for t in 0..10 {
+            d.record(900 + t, at(t as u32));
+        }
+        // Silent from tick 9 to the rejoin at 20; the new room is at its tick 3.
+        d.change_room(at(20));
+        for t in 21..40 {
+            d.record(u64::from(t) - 18, at(t));
+        }
+        d.finish();
+        assert_eq!(d.stale(), 0, "the new room's low ticks are not stale");
+        assert_eq!((d.received(), d.dropped()), (29, 10));
     }
 
     #[test]

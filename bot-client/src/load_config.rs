@@ -133,11 +133,12 @@ pub struct LoadConfig {
     /// see [`crate::resume`]): reconnect with its resume token and play on as the same player,
     /// counted in [`crate::Report::resumes`]. [`ResumePolicy::never`] turns it off.
     ///
-    /// A resume that is refused (4005: the server's grace period is over) or that gives up
-    /// ends the bot: it is counted in [`crate::Report::resume_failures`] and its close code,
-    /// and is not replaced by a fresh join. A fresh join would be another player, maybe in
-    /// another room, quietly standing in for the one the run lost; a load run should show the
-    /// loss instead. Close frames from the server (1001 on shutdown, kicks) are never resumed.
+    /// Resumes go through the entry URL (the node the bot played on may be gone; the entry
+    /// redirects to the seat's node). When the seat is gone — a resume refused with 4005 (the
+    /// grace period is over) or one that gives up (its node died) — the bot joins again as a new
+    /// player through the entry URL, under the same policy: counted in
+    /// [`crate::Report::resume_failures`] and in the report's rejoins, so the loss shows and the
+    /// load stays. Close frames from the server (1001 on shutdown, kicks) are never resumed.
     pub resume: ResumePolicy,
     /// Seed for the bots' movement.
     pub seed: u64,

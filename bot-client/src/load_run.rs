@@ -374,12 +374,10 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
     let mut worst: Option<f64> = None;
     let (mut bytes_in, mut bytes_out) = (0, 0);
     let mut closes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_room: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for o in outcomes {
         if o.joined {
             r.connected += 1;
-        }
-        if let Some(room) = o.room {
-            rooms.insert(room);
         }
         r.tick_rate = r.tick_rate.or(o.tick_rate);
         if let Some(mut d) = o.delivery {
@@ -388,6 +386,10 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
             if d.expected() > 0 {
                 let ratio = d.received() as f64 / d.expected() as f64;
                 worst = Some(worst.map_or(ratio, |w: f64| w.min(ratio)));
+            }
+            if let Some(room) = &o.room {
+                let (got, of) = by_room.entry(room.clone()).or_insert((0, 0));
+                (*got, *of) = (*got + d.received(), *of + d.expected());
             }
             r.snapshots_received += d.received();
             r.snapshots_dropped += d.dropped();
@@ -407,11 +409,20 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         r.inputs_unacked += o.inputs_unacked;
         r.resumes += o.resumes;
         r.resume_failures += o.resume_failures;
+        r.rejoins += o.rejoins;
+        if let Some(room) = o.room {
+            rooms.insert(room);
+        }
         r.held_seats_seen += o.held_seats_seen;
     }
     r.closes = closes;
     r.delivery_worst_bot = worst.unwrap_or(0.0);
     r.rooms = rooms.len() as u64;
+    r.delivery_by_room = by_room
+        .into_iter()
+        .filter(|(_, (_, of))| *of > 0)
+        .map(|(room, (got, of))| (room, got as f64 / of as f64))
+        .collect();
     r.errors = r.error_kinds.values().sum();
     r.snapshots_expected = r.snapshots_received + r.snapshots_dropped;
     r.delivery = if r.snapshots_expected > 0 {

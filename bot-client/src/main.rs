@@ -85,8 +85,9 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value = "10s", value_parser = parse_duration)]
     connect_timeout: Duration,
     /// Attempts to resume a bot whose connection is lost without a close frame (reset, EOF),
-    /// with its resume token, as the same player; 0 = never. A refused (4005) or failed resume
-    /// ends that bot (counted in the report's resume_failures), it is not replaced.
+    /// with its resume token, as the same player, through the entry URL; 0 = never. When the seat
+    /// is gone (a refused 4005, or no answer: its node died) the bot joins again as a new player
+    /// through the entry URL (counted in the report's resume_failures and rejoins).
     #[arg(long, value_name = "N", default_value_t = 3)]
     resume_attempts: u32,
     /// No progress line and no summary table (the JSON report is still written).

@@ -29,6 +29,9 @@ pub(crate) struct Outcome {
     /// Lost connections resumed, and lost connections that could not be.
     pub resumes: u64,
     pub resume_failures: u64,
+    /// Seats lost for good (the resume failed: the room's node died, or the grace ran out)
+    /// after which the bot joined again as a new player through the entry URL.
+    pub rejoins: u64,
     /// Other players' seats this bot saw become held (a lost connection awaiting its resume).
     pub held_seats_seen: u64,
 }
@@ -68,7 +71,13 @@ impl Outcome {
         self.resumes += 1;
     }
 
-    /// A lost connection could not be resumed: the bot ends here.
+    /// After a failed resume, the bot joined again, as a new player in `room`.
+    pub fn rejoined(&mut self, room: String) {
+        self.rejoins += 1;
+        self.room = Some(room);
+    }
+
+    /// A lost connection could not be resumed (the bot rejoins, or ends here).
     pub fn resume_failed(&mut self, e: &ResumeError) {
         self.resume_failures += 1;
         if let Some(code) = e.close_code() {

@@ -217,6 +217,15 @@ impl Play {
         self.ack.abandon()
     }
 
+    /// The seat was lost and the bot joined again, as a new player in another room (`at`):
+    /// inputs in flight are abandoned, and delivery starts counting the new room's ticks (the
+    /// silence in between is booked as missed). Returns the inputs abandoned.
+    pub fn on_rejoined(&mut self, at: Instant) -> usize {
+        self.delivery.change_room(at);
+        self.last_view = None;
+        self.ack.abandon()
+    }
+
     /// Play is over: books the window's traffic, the unacknowledged inputs and the delivery
     /// into `outcome`, and publishes the last live counters.
     pub fn finish(mut self, bot: &Bot, outcome: &mut Outcome) {

@@ -72,9 +72,14 @@ pub struct Report {
     /// (`closed_1006` …), and the snapshots missed meanwhile count as dropped.
     pub resumes: u64,
     /// Lost connections the bot could not resume (refused with 4005 after the server's grace,
-    /// or no answer within the resume policy): that bot ended there (see `error_kinds`
-    /// `resume_*` and `closes`).
+    /// or no answer within the resume policy, as when the room's node died): see
+    /// `error_kinds` `resume_*`. The bot then joins again (`rejoins`) or ends there.
     pub resume_failures: u64,
+    /// Failed resumes after which the bot joined again through the entry URL, as a new player
+    /// (with the run's first join: a quick play or the named room). Its snapshots missed in
+    /// between count as dropped.
+    #[serde(default)]
+    pub rejoins: u64,
     /// Seats the bots saw become held in snapshots (a player whose connection was lost, its
     /// seat kept for a resume), summed over bots: bots of one room each count the same seat.
     pub held_seats_seen: u64,
@@ -109,6 +114,10 @@ pub struct Report {
     pub server_errors: BTreeMap<String, u64>,
     /// Rooms the bots were put in.
     pub rooms: u64,
+    /// Delivery (received / expected over the window) of the bots in each room, by the room
+    /// each bot was in at the end: a room's own figure, apart from rooms that had trouble.
+    #[serde(default)]
+    pub delivery_by_room: BTreeMap<String, f64>,
     /// Snapshot rate the server announced.
     pub tick_rate: Option<u16>,
     pub url: String,
@@ -269,8 +278,8 @@ impl Report {
             (
                 "resumes",
                 format!(
-                    "{} lost connections resumed, {} not",
-                    self.resumes, self.resume_failures
+                    "{} lost connections resumed, {} not ({} rejoined as new players)",
+                    self.resumes, self.resume_failures, self.rejoins
                 ),
             ),
             (

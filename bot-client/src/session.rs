@@ -3,10 +3,12 @@
 //! input rate, a ping a second, every snapshot accounted), close with 1000, and hand back an
 //! [`Outcome`] for the report.
 //!
-//! A connection lost without a close frame is resumed with the run's [`crate::ResumePolicy`]
-//! and play goes on as the same player (seq, ticks and the delivery and ack accounting carry
-//! on; inputs in flight at the loss are abandoned). A resume that fails ends the bot, as a
-//! close from the server does.
+//! A connection lost without a close frame is resumed with the run's [`crate::ResumePolicy`],
+//! through the entry URL, and play goes on as the same player (seq, ticks and the delivery and
+//! ack accounting carry on; inputs in flight at the loss are abandoned). A resume that fails
+//! because the seat is gone (4005, or no answer: the room's node died) is followed by a fresh
+//! join through the entry URL, as a new player in a room on a live node; a close from the
+//! server ends the bot.
 //!
 //! The session owns the loop and what a connection's end comes to (`on_connection_end`); each
 //! event's handling — a tick, a frame — is [`crate::play::Play`]'s, and the booking rules are
@@ -29,6 +31,7 @@ use crate::load_config::{RoomChoice, SnapshotMode};
 use crate::matchmake::Match;
 use crate::outcome::Outcome;
 use crate::play::Play;
+use crate::resume::{after_failure, AfterFailure, ResumeError};
 use crate::shared::Shared;
 use crate::stop::stopped;
 use crate::tally::Live;
@@ -80,18 +83,9 @@ impl Session {
                     None => return self.outcome,
                 }
             } else {
-                match &cfg.room {
-                    RoomChoice::Any => None,
-                    RoomChoice::Named(id) => Some(id.clone()),
-                }
+                self.room()
             };
-            let join = Join {
-                version: PROTOCOL_VERSION,
-                room,
-                name: self.name(),
-                resume: None,
-                deltas: cfg.snapshots == SnapshotMode::Delta,
-            };
+            let join = self.join(room);
             let url = self.url();
             let connected = tokio::select! {
                 r = Bot::connect_timeout(&url, &join, cfg.connect_timeout) => r,
@@ -181,7 +175,7 @@ impl Session {
         e: BotError,
         bot: &mut Bot,
         play: &mut Play,
-        stopped: Pin<&mut impl Future<Output = ()>>,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
     ) -> bool {
         let shared = Arc::clone(&self.shared);
         let cfg = &shared.config;
@@ -191,14 +185,14 @@ impl Session {
         if !cfg.resume.should_resume(&e, bot.resume_token().is_some()) {
             return false;
         }
-        if cfg.auth_secret.is_some() {
-            // The first join token may have expired since: sign a fresh one.
-            bot.set_url(self.url());
-        }
+        // Through the entry URL, not the node the bot plays on: that node may be gone, and
+        // the entry sends the resume on to the seat's node (PROTOCOL.md, *Redirect*). With a
+        // fresh join token, too: the first one may have expired since.
+        bot.set_url(self.entry_url());
         let resumed = tokio::select! {
             r = bot.resume(&cfg.resume) => r,
             // The run ended meanwhile; there is no connection left to close.
-            _ = stopped => return false,
+            _ = stopped.as_mut() => return false,
         };
         match resumed {
             Ok(r) => {
@@ -218,7 +212,8 @@ impl Session {
                 self.outcome.resume_failed(&e);
                 Live::add(&shared.tally.live.resume_failures, 1);
                 tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
-                false
+                let seat_gone = matches!(e, ResumeError::Refused(_) | ResumeError::GaveUp { .. });
+                seat_gone && self.rejoin(bot, play, stopped).await
             }
         }
     }
@@ -249,17 +244,97 @@ impl Session {
         }
     }
 
+    /// The seat is gone (a resume refused with 4005, or one that got no answer: the room's
+    /// node died and its rooms with it): joins again as a new player through the entry URL,
+    /// with the run's first join, under the run's resume policy (its attempts, backoff and
+    /// budget; within a lease TTL the entry may still send the bot to the dead node). Returns
+    /// whether play goes on.
+    async fn rejoin(
+        &mut self,
+        bot: &mut Bot,
+        play: &mut Play,
+        mut stopped: Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let policy = shared.config.resume;
+        let join = self.join(self.room());
+        let deadline = Instant::now() + policy.budget;
+        for attempt in 1..=policy.attempts {
+            let delay = policy.delay_before(attempt, rand::random());
+            let now = Instant::now();
+            if now + delay >= deadline {
+                break;
+            }
+            let timeout = policy.attempt_timeout.min(deadline - now - delay);
+            let url = self.entry_url();
+            let tried = tokio::select! {
+                r = async {
+                    tokio::time::sleep(delay).await;
+                    Bot::connect_timeout(&url, &join, timeout).await
+                } => r,
+                _ = stopped.as_mut() => return false,
+            };
+            match tried {
+                Ok(fresh) => {
+                    bot.adopt_new_player(fresh);
+                    let abandoned = play.on_rejoined(Instant::now());
+                    self.outcome.rejoined(bot.welcome().room_id.clone());
+                    tracing::debug!(bot = self.index, attempt, abandoned_inputs = abandoned, room_id = %bot.welcome().room_id, "rejoined as a new player");
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(bot = self.index, attempt, error = %e, "rejoin attempt failed");
+                    if matches!(after_failure(&e), AfterFailure::GiveUp) {
+                        self.outcome.error(format!("rejoin_{}", e.kind()));
+                        return false;
+                    }
+                }
+            }
+        }
+        self.outcome.error("rejoin_gave_up".into());
+        false
+    }
+
+    /// The run's room for this bot: a quick play (`None`) or the named room.
+    fn room(&self) -> Option<String> {
+        match &self.shared.config.room {
+            RoomChoice::Any => None,
+            RoomChoice::Named(id) => Some(id.clone()),
+        }
+    }
+
+    /// A join of `room` as a new player.
+    fn join(&self, room: Option<String>) -> Join {
+        Join {
+            version: PROTOCOL_VERSION,
+            room,
+            name: self.name(),
+            resume: None,
+            deltas: self.shared.config.snapshots == SnapshotMode::Delta,
+        }
+    }
+
     /// This bot's player name.
     fn name(&self) -> String {
         format!("{}{}", self.shared.config.name_prefix, self.index)
     }
 
-    /// The URL to connect to: this bot's node, with a freshly signed join token when the
-    /// server wants one.
+    /// The URL of the node this bot joins at (the entry, or where `--matchmake` sent it), with
+    /// a freshly signed join token when the server wants one.
     fn url(&self) -> String {
+        self.signed(&self.node_url)
+    }
+
+    /// The entry URL, for resumes and rejoins: the node the bot played on may be gone, and the
+    /// entry sends a resume on to the seat's node (PROTOCOL.md, *Redirect*).
+    fn entry_url(&self) -> String {
+        self.signed(&self.shared.config.url)
+    }
+
+    fn signed(&self, url: &str) -> String {
         let cfg = &self.shared.config;
         match &cfg.auth_secret {
-            None => self.node_url.clone(),
+            None => url.to_owned(),
             Some(secret) => {
                 let expires = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -267,7 +342,7 @@ impl Session {
                     .saturating_add(cfg.token_ttl)
                     .as_secs();
                 let token = join_token(secret.as_bytes(), &self.name(), "", expires);
-                with_token(&self.node_url, &token)
+                with_token(url, &token)
             }
         }
     }

@@ -437,7 +437,7 @@ async fn a_load_run_resumes_bots_whose_connection_drops_and_their_seq_keeps_risi
 }
 
 #[tokio::test]
-async fn a_refused_resume_ends_the_bot_and_is_reported() {
+async fn a_refused_resume_is_followed_by_a_fresh_join_and_reported() {
     let (url, seats) = fake_server_with_seats(Behaviour {
         resume_tokens: true,
         drop_after: Some(20),
@@ -445,29 +445,24 @@ async fn a_refused_resume_ends_the_bot_and_is_reported() {
         ..Default::default()
     })
     .await;
-    let mut cfg = LoadConfig::new(url, 4, Duration::from_secs(30));
+    let mut cfg = LoadConfig::new(url, 4, Duration::from_secs(3));
     cfg.warmup = Duration::from_millis(200);
     cfg.metrics_url = None;
-    let started = std::time::Instant::now();
     let report = LoadRun::new(cfg).run().await.unwrap();
     let table = report.table();
-    assert_eq!((report.resumes, report.resume_failures), (0, 4), "{table}");
-    assert_eq!(report.closes.get("4005"), Some(&4), "{table}");
-    assert_eq!(
-        report.error_kinds.get("resume_refused"),
-        Some(&4),
-        "{table}"
-    );
-    // 4005 is final: one attempt each, no fresh join in its place, and the run ends early.
-    assert_eq!(
-        seats.lock().unwrap().by_token.len(),
-        4,
-        "no fresh join replaced a bot"
-    );
+    assert_eq!(report.resumes, 0, "{table}");
+    let refused = report.error_kinds.get("resume_refused").copied();
+    assert!(refused >= Some(4), "{table}");
+    assert_eq!(report.resume_failures, refused.unwrap_or(0), "{table}");
+    // 4005: the seat is gone, so each bot joins again as a new player (one refusal may be
+    // cut short by the run's end before its rejoin).
+    assert!(report.rejoins + 4 >= report.resume_failures, "{table}");
+    assert!(report.rejoins >= 4, "{table}");
     assert!(
-        report.stopped_early && started.elapsed() < Duration::from_secs(20),
-        "{table}"
+        seats.lock().unwrap().by_token.len() >= 8,
+        "fresh joins replaced the lost seats"
     );
+    assert!(!report.stopped_early, "{table}");
 }
 
 /// A node that owns no room: it answers every join with a `Redirect` to `to` (to itself when

@@ -3,7 +3,8 @@
 //! - `GET /ws` — upgrade to a [`Session`] once [`Admission`] allows it (origin 403, token 401,
 //!   connection limits 429/503), behind the [`FrameGuard`] size check;
 //! - `GET /rooms` — JSON list of rooms (in cluster mode every room of the cluster, each with the
-//!   `node` and `url` that runs it, read through [`Cluster::rooms`]); `GET /rooms/{id}` — one
+//!   `node` and `url` that runs it, read through [`Cluster::rooms`]; with `?totals=true` wrapped
+//!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals); `GET /rooms/{id}` — one
 //!   room of this node with per-player counters;
 //! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space
 //!   (cluster-wide in cluster mode), else `room: null` at the node a new room should go to;
@@ -93,27 +94,68 @@ fn directory_down() -> HttpResponse {
         .json(serde_json::json!({"error": "the cluster directory is unavailable; retry"}))
 }
 
+/// `GET /rooms?totals=true`: the list wrapped with the totals of the cluster (of this node on a
+/// single node). Without the query the answer stays a bare list, as clients read it.
+#[derive(serde::Deserialize)]
+struct RoomsQuery {
+    #[serde(default)]
+    totals: bool,
+}
+
+/// The totals of `GET /rooms?totals=true`: live nodes (up or draining, with rooms or without),
+/// and their rooms and players as of their last heartbeats.
+#[derive(serde::Serialize)]
+struct Totals {
+    nodes: usize,
+    rooms: usize,
+    players: usize,
+}
+
+/// The answer with totals: `{"rooms": [...], "totals": {...}}`.
+fn with_totals(rooms: impl serde::Serialize, totals: Totals) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms, "totals": totals }))
+}
+
 async fn list_rooms<G: Game>(
     env: web::Data<SessionEnv<G>>,
     cluster: Option<ClusterData>,
+    query: web::Query<RoomsQuery>,
 ) -> HttpResponse {
     if let Some(cluster) = cluster {
         let cluster: Arc<Cluster> = cluster.into_inner();
-        return match cluster.rooms().await {
-            Ok(rooms) => HttpResponse::Ok().json(
-                rooms
-                    .iter()
-                    .map(|r| ClusterRoom {
-                        room: &r.room,
-                        node: &r.node.id,
-                        url: &r.node.url,
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Err(_) => directory_down(),
+        let Ok(rooms) = cluster.rooms().await else {
+            return directory_down();
         };
+        let listed: Vec<ClusterRoom> = rooms
+            .iter()
+            .map(|r| ClusterRoom {
+                room: &r.room,
+                node: &r.node.id,
+                url: &r.node.url,
+            })
+            .collect();
+        if !query.totals {
+            return HttpResponse::Ok().json(listed);
+        }
+        let Ok(nodes) = cluster.nodes().await else {
+            return directory_down();
+        };
+        let totals = Totals {
+            nodes: nodes.len(),
+            rooms: nodes.iter().map(|n| n.rooms).sum(),
+            players: nodes.iter().map(|n| n.players).sum(),
+        };
+        return with_totals(listed, totals);
     }
     match env.registry.send(ListRooms).await {
+        Ok(rooms) if query.totals => {
+            let totals = Totals {
+                nodes: 1,
+                rooms: rooms.len(),
+                players: rooms.iter().map(|r| r.players).sum(),
+            };
+            with_totals(rooms, totals)
+        }
         Ok(rooms) => HttpResponse::Ok().json(rooms),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
     }

@@ -4,8 +4,8 @@
 //! crate's process collector, so a load run can tell the server's cost from the bots'.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the server exports.
@@ -43,12 +43,26 @@ pub struct Metrics {
     pub directory_latency_seconds: HistogramVec,
     /// Cluster mode: rooms stopped because the directory reported their lease lost.
     pub lease_lost_total: IntCounter,
-    /// Cluster mode: joins sent to another node, by `reason` (owner, quick_play, resume).
+    /// Cluster mode: joins sent to another node, by `reason` (owner, quick_play, placement, resume).
     pub redirects_total: IntCounterVec,
     /// Cluster mode: directory operations that failed (Redis down, timing out, erroring).
     pub redis_errors_total: IntCounter,
     /// Cluster mode: live nodes in the cluster as of the last lobby read (this one included).
     pub cluster_nodes: IntGauge,
+    /// Cluster mode: this node's state as its last heartbeat reported it, by `state` (`up`,
+    /// `draining`): 1 for the current one, 0 for the other.
+    pub node_state: IntGaugeVec,
+    /// Cluster mode: directory operations that succeeded right after one or more failed — the
+    /// Redis connection came back (the connection manager reconnects by itself).
+    pub redis_reconnects_total: IntCounter,
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, label: &str) -> IntGaugeVec {
+    let g =
+        IntGaugeVec::new(Opts::new(name, help), &[label]).expect("metric names should be valid");
+    r.register(Box::new(g.clone()))
+        .expect("metric names should be unique");
+    g
 }
 
 fn counter_vec(r: &Registry, name: &str, help: &str, label: &str) -> IntCounterVec {
@@ -226,7 +240,7 @@ impl Metrics {
             redirects_total: counter_vec(
                 &r,
                 "tickcast_redirects_total",
-                "Joins redirected to another node, by reason (owner, quick_play, resume).",
+                "Joins redirected to another node, by reason (owner, quick_play, placement, resume).",
                 "reason",
             ),
             redis_errors_total: counter(
@@ -238,6 +252,17 @@ impl Metrics {
                 &r,
                 "tickcast_cluster_nodes",
                 "Live cluster nodes seen at the last lobby read (0 on a single node).",
+            ),
+            node_state: gauge_vec(
+                &r,
+                "tickcast_node_state",
+                "This cluster node's state at its last heartbeat (1 for the current state).",
+                "state",
+            ),
+            redis_reconnects_total: counter(
+                &r,
+                "tickcast_redis_reconnects_total",
+                "Cluster directory operations that succeeded after one or more failed in a row.",
             ),
             registry: r,
         }

@@ -11,9 +11,12 @@
 //!
 //! Every directory call goes through here, so each is timed
 //! (`tickcast_directory_latency_seconds{op}`) and each failure counted
-//! (`tickcast_redis_errors_total`) in one place. A failure never stops a local room: the caller
+//! (`tickcast_redis_errors_total`), and the first success after failures counted as a reconnect
+//! (`tickcast_redis_reconnects_total`), in one place; each heartbeat sets
+//! `tickcast_node_state{state}`. A failure never stops a local room: the caller
 //! answers a join with an error, and the next heartbeat tries again.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,6 +43,8 @@ pub struct Cluster {
     lease_ttl: Duration,
     metrics: Arc<Metrics>,
     lobby: Mutex<Option<(Instant, Arc<Vec<ListedRoom>>)>>,
+    /// The last directory operation failed: the next one to succeed counts a reconnect.
+    failing: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -55,6 +60,7 @@ impl Cluster {
             lease_ttl,
             metrics,
             lobby: Mutex::new(None),
+            failing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -123,6 +129,11 @@ impl Cluster {
         self.timed("owner", self.directory.owner(room))
     }
 
+    /// Every live node with its room and player counts (the cluster's totals in `/rooms`).
+    pub fn nodes(&self) -> DirectoryFuture<Vec<NodeInfo>> {
+        self.timed("nodes", self.directory.nodes())
+    }
+
     /// Picks the least-loaded node for a new room (see [`Directory::place`]).
     pub fn place(&self) -> DirectoryFuture<Option<NodeInfo>> {
         self.timed("place", self.directory.place())
@@ -141,6 +152,13 @@ impl Cluster {
             state: NodeState::Up,
             rooms,
         };
+        for (state, label) in [(NodeState::Up, "up"), (NodeState::Draining, "draining")] {
+            let current = i64::from(beat.state == state);
+            self.metrics
+                .node_state
+                .with_label_values(&[label])
+                .set(current);
+        }
         let cluster = self.clone();
         let renew = self.timed("heartbeat", self.directory.heartbeat(beat, leases));
         Box::pin(async move {
@@ -174,7 +192,7 @@ impl Cluster {
         op: &'static str,
         call: DirectoryFuture<T>,
     ) -> DirectoryFuture<T> {
-        let metrics = self.metrics.clone();
+        let (metrics, failing) = (self.metrics.clone(), self.failing.clone());
         Box::pin(async move {
             let timer = metrics
                 .directory_latency_seconds
@@ -182,9 +200,17 @@ impl Cluster {
                 .start_timer();
             let res = call.await;
             timer.observe_duration();
-            if let Err(e) = &res {
-                metrics.redis_errors_total.inc();
-                tracing::warn!(op, error = %e, "directory operation failed");
+            match &res {
+                Err(e) => {
+                    metrics.redis_errors_total.inc();
+                    failing.store(true, Ordering::Relaxed);
+                    tracing::warn!(op, error = %e, "directory operation failed");
+                }
+                Ok(_) if failing.swap(false, Ordering::Relaxed) => {
+                    metrics.redis_reconnects_total.inc();
+                    tracing::info!(op, "directory reachable again");
+                }
+                Ok(_) => {}
             }
             res
         })

@@ -38,6 +38,22 @@ pub use messages::{
     DisposeAll, InspectRoom, JoinError, JoinRoom, Joined, ListRooms, ResumeRoom, RoomSummary,
 };
 
+/// Quick-play room ids are this prefix and 8 lowercase hex digits.
+const PUBLIC_ID_PREFIX: &str = "r";
+
+/// Whether `id` has the form of a quick-play id ([`Registry::new_public_id`]). A cluster node
+/// that creates a room under such an id opens it public: that is how a quick play placed on
+/// another node (`Redirect` to a fresh id) arrives as quick play, with no field on the wire. A
+/// player naming such an id by hand gets a public room, which is harmless: others may fill it.
+fn is_public_id(id: &str) -> bool {
+    id.strip_prefix(PUBLIC_ID_PREFIX).is_some_and(|hex| {
+        hex.len() == 8
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 // ---- the actor ----
 
 struct Entry<G: Game> {
@@ -155,10 +171,11 @@ impl<G: Game> Registry<G> {
             .map(|e| (e.id.clone(), e.players))
     }
 
+    /// A fresh quick-play room id, of the form [`is_public_id`] recognises.
     fn new_public_id(&self) -> Arc<str> {
         loop {
             let n: u32 = rand::thread_rng().gen();
-            let id: Arc<str> = format!("r{n:08x}").into();
+            let id: Arc<str> = format!("{PUBLIC_ID_PREFIX}{n:08x}").into();
             if !self.rooms.contains_key(&id) {
                 return id;
             }

@@ -484,14 +484,16 @@ async fn a_load_run_resumes_its_bots_by_itself_after_a_network_cut() {
 }
 
 #[tokio::test]
-async fn a_load_run_bot_refused_after_the_grace_gives_up_and_is_reported() {
+async fn a_load_run_bot_refused_after_the_grace_joins_again_as_a_new_player() {
     let server = start_arena(test_config()); // resume grace 1 s
     let mut observer = Observer::join(server.addr(), "load-late").await;
     let proxy = Proxy::start(server.addr()).await;
     let mut cfg = load_run(&proxy, 1, "load-late");
     cfg.resume.attempt_timeout = Duration::from_secs(10); // outlasts the held connection
     cfg.resume.budget = Duration::from_secs(15);
-    let run = tokio::spawn(LoadRun::new(cfg).run());
+    let run = LoadRun::new(cfg);
+    let stop = run.stop_handle();
+    let run = tokio::spawn(run.run());
 
     let me = observer.id;
     let playing = observer
@@ -524,30 +526,39 @@ async fn a_load_run_bot_refused_after_the_grace_gives_up_and_is_reported() {
     .await;
     proxy.release();
 
-    // The bot gives up on the 4005; with no bot left the run ends by itself.
+    // The 4005 says the seat is gone: the bot joins again, once, as a new player, and plays.
+    observer
+        .wait_for(WAIT, "a new player in the bot's place, playing", |s| {
+            s.state
+                .players
+                .iter()
+                .any(|p| p.id != me && p.id != id && p.last_input > 0)
+        })
+        .await;
+    stop.stop();
     let report = tokio::time::timeout(Duration::from_secs(20), run)
         .await
-        .expect("the run ends by itself once its only bot is gone")
+        .expect("the run ends once stopped")
         .expect("the run task should not panic")
         .expect("the run starts");
     let table = report.table();
-    assert_eq!((report.resumes, report.resume_failures), (0, 1), "{table}");
-    assert_eq!(report.closes.get("4005"), Some(&1), "{table}");
+    assert_eq!(
+        (report.resumes, report.resume_failures, report.rejoins),
+        (0, 1, 1),
+        "{table}"
+    );
+    assert_eq!(report.closes.get("1000"), Some(&1), "{table}");
     assert_eq!(
         report.error_kinds.get("resume_refused"),
         Some(&1),
         "{table}"
     );
-    assert!(report.stopped_early, "{table}");
-    assert_eq!(proxy.accepted(), 2, "no retry after 4005 and no fresh join");
-    let rec = observer.finish().await;
-    assert!(
-        rec.seen
-            .iter()
-            .filter(|s| s.tick > playing.tick)
-            .all(|s| s.state.players.len() == 1 || s.state.players.iter().any(|p| p.id == id)),
-        "no other player took the bot's place"
+    assert_eq!(
+        proxy.accepted(),
+        3,
+        "no retry after 4005, then one fresh join"
     );
+    observer.finish().await;
 }
 
 /// A bot that falls silent (reads nothing, so answers no ping) past the server's client timeout

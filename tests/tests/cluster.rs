@@ -1,10 +1,13 @@
 //! Three real server processes on one real `redis-server` (Unix socket, no persistence), each on
 //! port 0 with a 1 s lease: rooms spread over the nodes, a join (a quick play, a resume) through
-//! the wrong node is redirected to the owner and plays there, two clients racing to create one
+//! the wrong node is redirected to the owner and plays there, a quick play with no room to fill
+//! opens a public room on the least-loaded node, two clients racing to create one
 //! named room through two nodes end in one room, every node's `/rooms` lists the same set, a
-//! `kill -9`'d node's rooms leave the lobby within the lease TTL, a lost lease stops its room
-//! (1001), and a Redis restart costs local rooms no snapshot while the directory recovers by
-//! itself. Plus the edges without a cluster: Redis down at start-up, `/matchmake` on one node.
+//! `kill -9`'d node's rooms leave the lobby within the lease TTL, and its bots rejoin through
+//! the entry on live nodes while the other rooms keep their delivery, a lost lease stops its room
+//! (1001), a Redis restart costs local rooms no snapshot while the directory recovers by
+//! itself (reconnects counted), and `/rooms?totals=true` gives the cluster's totals. Plus the
+//! edges without a cluster: Redis down at start-up, `/matchmake` and totals on one node.
 //!
 //! Needs `redis-server` on the PATH (`scripts/test.sh` installs it). Every wait is a polled
 //! condition with a deadline.
@@ -174,6 +177,18 @@ async fn rooms_spread_over_the_nodes_and_every_node_lists_the_same_set() {
         )
         .await;
     }
+    // The cluster's totals, on any node: three nodes, three rooms, three players.
+    let answer = common::get_json(cluster.nodes[1].http_url("/rooms?totals=true")).await;
+    assert_eq!(
+        answer["totals"],
+        serde_json::json!({"nodes": 3, "rooms": 3, "players": 3}),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["rooms"].as_array().map(Vec::len),
+        Some(3),
+        "{answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,38 +268,202 @@ async fn a_killed_node_rooms_leave_every_lobby_within_the_lease_ttl() {
 async fn quick_play_and_matchmake_find_the_public_room_on_another_node() {
     let cluster = TestCluster::start();
     let (n0, n1, n2) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
-    let (mut a, at, _) = follow(n0.addr, Join::any_room("a")).await;
-    assert_eq!(
-        at, n0.addr,
-        "with no public room anywhere, quick play opens one where it is"
-    );
+    // With no public room anywhere, quick play opens one on an empty node (all are).
+    let (mut a, home, _) = follow(n0.addr, Join::any_room("a")).await;
+    let home = cluster
+        .nodes
+        .iter()
+        .find(|n| n.addr == home)
+        .expect("a plays on a node of the cluster");
+    let others: Vec<&NodeProcess> = [n0, n1, n2]
+        .into_iter()
+        .filter(|n| n.id != home.id)
+        .collect();
     let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
     eventually(
         Duration::from_secs(5),
-        "n1 to list the public room",
+        "another node to list the public room",
         || async {
-            lobby(n1)
+            lobby(others[0])
                 .await
-                .contains(&(room.clone(), "n0".into()))
+                .contains(&(room.clone(), home.id.clone()))
                 .then_some(())
         },
     )
     .await;
 
-    let answer = post_json(n2.http_url("/matchmake")).await;
-    assert_eq!(answer["url"], n0.ws_url(), "{answer}");
+    let answer = post_json(others[1].http_url("/matchmake")).await;
+    assert_eq!(answer["url"], home.ws_url(), "{answer}");
     assert_eq!(answer["room"], room.as_str(), "{answer}");
 
-    let (mut b, at, hops) = follow(n1.addr, Join::any_room("b")).await;
+    let (mut b, at, hops) = follow(others[0].addr, Join::any_room("b")).await;
     assert_eq!(
         (at, hops),
-        (n0.addr, 1),
+        (home.addr, 1),
         "redirected to the room with space"
     );
     assert_eq!(b.welcome.as_ref().map(|w| &w.room_id), Some(&room));
     let both = [a.player_id(), b.player_id()];
     sees_all(&mut a, &both, "a to see b").await;
     sees_all(&mut b, &both, "b to see a").await;
+}
+
+/// `GET /rooms` on `node` as (room id, players, public) triples.
+async fn listed_players(node: &NodeProcess) -> BTreeSet<(String, u64, bool)> {
+    let url = node.http_url("/rooms");
+    let rooms: Option<serde_json::Value> = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).timeout(WAIT).call().ok()?.into_json().ok()
+    })
+    .await
+    .expect("the blocking task finishes");
+    rooms
+        .as_ref()
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_str()?.to_string(),
+                r["players"].as_u64()?,
+                r["public"].as_bool()?,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_loaded_node() {
+    let cluster = TestCluster::start();
+    let (n0, n1, n2) = (&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]);
+    let _busy: Vec<_> = futures_util::future::join_all([
+        join_following(n0.addr, "p0", "busy0"),
+        join_following(n0.addr, "p1", "busy0"),
+        join_following(n1.addr, "p2", "busy1"),
+    ])
+    .await;
+    let loaded: BTreeSet<(String, u64, bool)> = [
+        ("busy0".to_string(), 2, false),
+        ("busy1".to_string(), 1, false),
+    ]
+    .into();
+    eventually(
+        Duration::from_secs(5),
+        "the nodes' loads in the directory",
+        || async { (listed_players(n2).await == loaded).then_some(()) },
+    )
+    .await;
+
+    // n0 has no public room to fill, and n2 is the emptiest node.
+    let (mut a, at, hops) = follow(n0.addr, Join::any_room("a")).await;
+    assert_eq!((at, hops), (n2.addr, 1), "placed on the least-loaded node");
+    let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
+    eventually(
+        Duration::from_secs(5),
+        "the new room listed public",
+        || async {
+            listed_players(n1)
+                .await
+                .contains(&(room.clone(), 1, true))
+                .then_some(())
+        },
+    )
+    .await;
+
+    // It is a quick-play room: the next quick play, anywhere, fills it.
+    let (mut b, at, _) = follow(n1.addr, Join::any_room("b")).await;
+    assert_eq!(at, n2.addr);
+    assert_eq!(b.welcome.as_ref().map(|w| &w.room_id), Some(&room));
+    let both = [a.player_id(), b.player_id()];
+    sees_all(&mut a, &both, "a to see b").await;
+    sees_all(&mut b, &both, "b to see a").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_of_a_killed_node_rejoin_through_the_entry_on_live_nodes_and_the_rest_play_on() {
+    use tickcast_bot::{LoadConfig, LoadRun, ResumePolicy, RoomChoice};
+
+    let mut cluster = TestCluster::start();
+    let entry = cluster.nodes[0].ws_url();
+    // One room per node, opened there by an anchor player; the bots come through the entry.
+    let rooms = ["on-n0", "on-n1", "on-n2"];
+    let mut anchors = Vec::new();
+    for (node, room) in cluster.nodes.iter().zip(rooms) {
+        anchors.push(join_following(node.addr, "anchor", room).await.0);
+    }
+    const BOTS: u32 = 6;
+    let runs: Vec<_> = rooms
+        .iter()
+        .map(|room| {
+            let mut cfg = LoadConfig::new(entry.clone(), BOTS, Duration::from_secs(8));
+            cfg.warmup = Duration::from_secs(1);
+            cfg.room = RoomChoice::Named(room.to_string());
+            cfg.name_prefix = format!("{room}-");
+            cfg.metrics_url = None;
+            // Enough attempts to outlast the dead node's lease (1 s) on the way to 4005.
+            cfg.resume = ResumePolicy {
+                attempts: 8,
+                backoff: Duration::from_millis(100),
+                attempt_timeout: Duration::from_secs(2),
+                budget: Duration::from_secs(5),
+            };
+            tokio::spawn(LoadRun::new(cfg).run())
+        })
+        .collect();
+    let full: BTreeSet<(String, u64, bool)> = rooms
+        .iter()
+        .map(|r| (r.to_string(), u64::from(BOTS) + 1, false))
+        .collect();
+    eventually(Duration::from_secs(10), "every bot in its room", || async {
+        (listed_players(&cluster.nodes[1]).await == full).then_some(())
+    })
+    .await;
+    for anchor in anchors {
+        anchor.close().await;
+    }
+
+    cluster.nodes[2].kill();
+    let mut reports = Vec::new();
+    for run in runs {
+        let report = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .expect("the run ends")
+            .expect("the run task should not panic")
+            .expect("the run starts");
+        reports.push(report);
+    }
+    for (room, report) in rooms.iter().zip(&reports) {
+        let table = report.table();
+        assert_eq!(report.connected, BOTS, "{room}: {table}");
+        if *room == "on-n2" {
+            // A clear outcome: each lost its connection, could not get its seat back (the
+            // node is gone), and joined again through the entry as a new player.
+            assert_eq!(
+                report.error_kinds.get("closed_1006"),
+                Some(&u64::from(BOTS)),
+                "{table}"
+            );
+            assert_eq!(
+                (report.resume_failures, report.rejoins),
+                (u64::from(BOTS), u64::from(BOTS)),
+                "{table}"
+            );
+            assert_eq!(report.closes.get("1000"), Some(&u64::from(BOTS)), "{table}");
+        } else {
+            let delivery = report.delivery_by_room.get(*room).copied();
+            assert!(
+                delivery >= Some(0.99),
+                "{room} delivery {delivery:?}: {table}"
+            );
+            assert_eq!(
+                (report.resumes, report.rejoins, report.errors),
+                (0, 0, 0),
+                "{table}"
+            );
+        }
+    }
+    // The dead node's room lives again on a live node: the entry claimed it for the rejoins.
+    let lobby = lobby(&cluster.nodes[1]).await;
+    assert!(lobby.contains(&("on-n2".into(), "n0".into())), "{lobby:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,6 +598,21 @@ async fn a_redis_restart_keeps_local_rooms_ticking_and_the_directory_recovers() 
     assert_eq!(at, cluster.nodes[1].addr);
     let (_, missing) = a.count_snapshots(Duration::from_millis(300)).await;
     assert_eq!(missing, 0, "the room was never stopped");
+    // Each node saw its directory fail and come back, and reports itself up.
+    for node in &cluster.nodes {
+        let text = common::get_text(node.http_url("/metrics")).await;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+        };
+        assert!(
+            value("tickcast_redis_reconnects_total") >= Some(1.0),
+            "{}: {text}",
+            node.id
+        );
+        assert_eq!(value(r#"tickcast_node_state{state="up"}"#), Some(1.0));
+        assert_eq!(value(r#"tickcast_node_state{state="draining"}"#), Some(0.0));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,4 +625,10 @@ async fn a_single_node_matchmakes_to_itself() {
     let room = a.welcome.as_ref().expect("welcomed").room_id.clone();
     let answer = post_json(server.http_url("/matchmake")).await;
     assert_eq!(answer, serde_json::json!({"url": url, "room": room}));
+    let listed = common::get_json(server.http_url("/rooms?totals=true")).await;
+    assert_eq!(
+        listed["totals"],
+        serde_json::json!({"nodes": 1, "rooms": 1, "players": 1}),
+        "{listed}"
+    );
 }

@@ -8,7 +8,8 @@
 //   node e2e/e2e.mjs --screenshot ../assets/screenshot.png   also save a README screenshot
 //   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
 //
-// Also run from here: resume.mjs (session resume) and ghosts.mjs (leave on page-away, held seats).
+// Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats)
+// and cluster.mjs (two nodes on a real redis-server: an invite link through the other node).
 //
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { chromium } from 'playwright-core';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
+import { clusterChecks } from './cluster.mjs';
 import { ghostChecks } from './ghosts.mjs';
 import { resumeChecks } from './resume.mjs';
 
@@ -632,6 +634,24 @@ async function main() {
     await ghostChecks({
       open,
       server,
+      roomPrefix: room,
+      cleanups,
+      check,
+      log,
+      waitView,
+      viewOf,
+      resultsDir,
+    });
+  }
+
+  // A two-node cluster on a real redis-server (cluster.mjs): page B follows A's invite link
+  // through the other node and is redirected to A's room.
+  if (mock) {
+    log('cluster checks skipped: the mock server is no cluster node');
+  } else {
+    await clusterChecks({
+      open,
+      startNode: (label, env) => startServer(bin, 0, { label, env }),
       roomPrefix: room,
       cleanups,
       check,

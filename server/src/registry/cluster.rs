@@ -12,7 +12,8 @@
 //!   `OwnedBy(other)` answers [`JoinError::Redirect`] to the owner's URL;
 //! - quick play takes the fullest public room with space in the cluster's lobby (this node's
 //!   rooms counted from its own seats), redirecting when it is on another node; with none it
-//!   claims a new public room here;
+//!   opens a new public room on the least-loaded node (`place`): here by a claim, elsewhere by a
+//!   redirect under a fresh quick-play id, which the target opens as public on its claim;
 //! - a resume token unknown here, naming a room another node owns, is redirected there;
 //! - a disposed room's lease is released; a room whose lease the heartbeat reports lost is
 //!   stopped at once (its players get 1001, "room closed": they rejoin through the entry URL);
@@ -26,8 +27,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
-use super::{Entry, JoinError, JoinFuture, JoinRoom, Registry};
-use crate::directory::{Claim, Epoch, Lease, ListedRoom};
+use super::{is_public_id, Entry, JoinError, JoinFuture, JoinRoom, Registry};
+use crate::directory::{Claim, Epoch, Lease, ListedRoom, NodeInfo};
 use crate::game::Game;
 use crate::node::{fullest_public, Cluster};
 
@@ -83,7 +84,9 @@ impl<G: Game> Registry<G> {
         if self.rooms.len() >= self.config.max_rooms {
             return Box::pin(fut::ready(Err(JoinError::ServerFull)));
         }
-        self.claim_then_seat(id, false, msg)
+        // A quick-play id is a room placement sent here (`open_public`): it opens public.
+        let public = is_public_id(&id);
+        self.claim_then_seat(id, public, msg)
     }
 
     fn quick_play(
@@ -104,13 +107,31 @@ impl<G: Game> Registry<G> {
             }
             (Some((id, _)), _) => self.seat(id, msg),
             (None, Some((url, room, _))) => self.redirect("quick_play", url, room),
-            (None, None) if self.rooms.len() >= self.config.max_rooms => {
+            (None, None) => {
+                let place = self.part().cluster.place();
+                Box::pin(
+                    place
+                        .into_actor(self)
+                        .then(move |node, reg, _| reg.open_public(node.ok().flatten(), msg)),
+                )
+            }
+        }
+    }
+
+    /// Quick play with no public room to fill: a new public room on `placed`, the least-loaded
+    /// node (`Directory::place`). On another node, the join is redirected there under a fresh
+    /// quick-play id, which that node creates as public when it claims it ([`is_public_id`]);
+    /// here, or when placement failed, the room is claimed here as before.
+    fn open_public(&mut self, placed: Option<NodeInfo>, msg: JoinRoom<G>) -> JoinFuture<G> {
+        let id = self.new_public_id();
+        match placed {
+            Some(n) if n.node.id != self.part().cluster.node().id => {
+                self.redirect("placement", n.node.url, id.to_string())
+            }
+            _ if self.rooms.len() >= self.config.max_rooms => {
                 Box::pin(fut::ready(Err(JoinError::ServerFull)))
             }
-            (None, None) => {
-                let id = self.new_public_id();
-                self.claim_then_seat(id, true, msg)
-            }
+            _ => self.claim_then_seat(id, true, msg),
         }
     }
 

@@ -194,3 +194,73 @@ async fn a_room_whose_lease_is_lost_is_stopped_at_the_next_heartbeat() {
     until("the room to be stopped", async || metrics.rooms.get() == 0).await;
     assert_eq!(metrics.lease_lost_total.get(), 1);
 }
+
+fn quick(sink: &Addr<Sink>) -> JoinRoom<Counter> {
+    JoinRoom {
+        room: None,
+        ..join("unused", sink)
+    }
+}
+
+#[actix_web::test]
+async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_loaded_node() {
+    let dir = directory();
+    let beat = Duration::from_millis(300);
+    let (a, a_metrics) = node_with(&dir, "a", beat, ServerConfig::default());
+    let (b, _) = node_with(&dir, "b", beat, ServerConfig::default());
+    let sink = Sink.start();
+    assert!(a.send(join("named", &sink)).await.expect("answers").is_ok());
+    until("a's player and node b in the directory", async || {
+        let nodes = dir.nodes().await.expect("memory");
+        nodes.iter().any(|n| n.node.id == "a" && n.players == 1)
+            && nodes.iter().any(|n| n.node.id == "b")
+    })
+    .await;
+    // a has no public room and b is emptier: the quick play goes to b, under a fresh id.
+    let room = match a.send(quick(&sink)).await.expect("answers") {
+        Err(JoinError::Redirect { url, room }) => {
+            assert_eq!(url, "ws://b/ws");
+            room
+        }
+        other => panic!("expected a redirect to b, got {:?}", other.err()),
+    };
+    assert!(is_public_id(&room), "{room} is a quick-play id");
+    assert!(count(
+        &a_metrics,
+        r#"tickcast_redirects_total{reason="placement"} 1"#
+    ));
+    // b opens it as a public room: the next quick play on b fills it.
+    let joined = b.send(join(&room, &sink)).await.expect("answers");
+    assert_eq!(&*joined.expect("b creates the room").room_id, room);
+    let next = b.send(quick(&sink)).await.expect("answers");
+    assert_eq!(&*next.expect("b seats quick play").room_id, room);
+}
+
+#[actix_web::test]
+async fn a_quick_play_opens_its_room_here_when_this_node_is_the_least_loaded() {
+    let dir = directory();
+    let (a, metrics) = node(&dir, "a");
+    let sink = Sink.start();
+    until("a in the directory", async || {
+        !dir.nodes().await.expect("memory").is_empty()
+    })
+    .await;
+    let joined = a.send(quick(&sink)).await.expect("answers");
+    assert!(is_public_id(&joined.expect("a opens the room").room_id));
+    assert_eq!(metrics.rooms.get(), 1);
+}
+
+#[test]
+fn only_quick_play_ids_open_public_rooms() {
+    assert!(is_public_id("r0123abcd"));
+    for named in [
+        "lobby",
+        "r0123abc",
+        "r0123abcde",
+        "r0123ABCD",
+        "x0123abcd",
+        "r",
+    ] {
+        assert!(!is_public_id(named), "{named}");
+    }
+}
