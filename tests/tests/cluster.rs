@@ -56,20 +56,27 @@ impl TestCluster {
     }
 }
 
-/// `GET /rooms` on `node` as (room id, node id) pairs; empty while the node answers an error
-/// (503 while its directory is unreachable).
-async fn lobby(node: &NodeProcess) -> BTreeSet<(String, String)> {
+/// `GET /rooms` on `node` as its JSON entries; empty while the node answers an error (503 while
+/// its directory is unreachable).
+async fn rooms_listed(node: &NodeProcess) -> Vec<serde_json::Value> {
     let url = node.http_url("/rooms");
     let rooms: Option<serde_json::Value> = tokio::task::spawn_blocking(move || {
         ureq::get(&url).timeout(WAIT).call().ok()?.into_json().ok()
     })
     .await
     .expect("the blocking task finishes");
-    rooms
-        .as_ref()
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
+    match rooms {
+        Some(serde_json::Value::Array(rooms)) => rooms,
+        _ => Vec::new(),
+    }
+}
+
+/// `GET /rooms` on `node` as (room id, node id) pairs; empty while the node answers an error
+/// (503 while its directory is unreachable).
+async fn lobby(node: &NodeProcess) -> BTreeSet<(String, String)> {
+    rooms_listed(node)
+        .await
+        .iter()
         .map(|r| {
             let field = |k: &str| {
                 r[k].as_str()
@@ -310,17 +317,9 @@ async fn quick_play_and_matchmake_find_the_public_room_on_another_node() {
 
 /// `GET /rooms` on `node` as (room id, players, public) triples.
 async fn listed_players(node: &NodeProcess) -> BTreeSet<(String, u64, bool)> {
-    let url = node.http_url("/rooms");
-    let rooms: Option<serde_json::Value> = tokio::task::spawn_blocking(move || {
-        ureq::get(&url).timeout(WAIT).call().ok()?.into_json().ok()
-    })
-    .await
-    .expect("the blocking task finishes");
-    rooms
-        .as_ref()
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
+    rooms_listed(node)
+        .await
+        .iter()
         .filter_map(|r| {
             Some((
                 r["id"].as_str()?.to_string(),
