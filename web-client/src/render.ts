@@ -1,15 +1,17 @@
 /**
- * Canvas drawing of the world: the arena scaled to fit the window (or following our player on
- * small screens), orbs, pops, trails, players with names (canvas text, never markup). The HUD
- * and the other screen-space overlays are `overlays.ts`, drawn on top; the static floor is
- * `floor.ts`, colours `colors.ts`. game.ts hands `Renderer.draw` a `Frame` each animation frame.
- * Pure presentation: it draws what it is given.
+ * Canvas drawing of the world: the arena scaled to fit its stage, the free area beside the
+ * player's panels (`layout.ts`; or following our player on small screens), orbs, pops, trails,
+ * players with names (canvas text, never markup). The HUD and the other screen-space overlays are
+ * `overlays.ts`, drawn on top; the static floor is `floor.ts`, colours `colors.ts`. game.ts hands
+ * `Renderer.draw` a `Frame` each animation frame. Pure presentation: it draws what it is given.
  */
 import palette from '../../assets/web/palette.json';
 import { FONT, fitText, lighten, withAlpha } from './canvas';
 import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
+import { fitArena, screenLayout, type Rect } from './layout';
 import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
+import type { RoundHud } from './round';
 import type { ArenaInfo } from './arena';
 
 export interface DrawPlayer {
@@ -48,6 +50,8 @@ export interface Frame {
   orbs: DrawOrb[];
   pops: Pop[];
   hud: Hud;
+  /** The round card and winner banner (`null`: the server has no rounds). */
+  round: RoundHud | null;
   stick: StickView | null;
   boosting: boolean;
   /** Our own player's position: the view follows it when the arena does not fit. */
@@ -58,10 +62,6 @@ export interface Frame {
   time: number;
 }
 
-/** Below this fit-to-window scale (arena units → CSS px) the view zooms in and follows us… */
-const FOLLOW_BELOW_SCALE = 0.4;
-/** …to this scale (or as far as the window's height allows). */
-const MIN_SCALE = 0.55;
 /** Room around the cached arena layer for its glow. */
 const ARENA_PAD = 40;
 
@@ -105,78 +105,71 @@ export class Renderer {
     }
   }
 
-  /**
-   * Scales the arena to fit the window. On small screens (phones) where that would make players
-   * tiny, a minimum scale applies and the view follows `focus` (our own player) instead.
-   */
-  private layout(arena: ArenaInfo, focus: { x: number; y: number } | null): void {
-    const small = this.cssW < 600 || this.cssH < 500;
-    const margin = small ? 8 : 24;
-    const top = small ? 64 : 24;
-    const bottom = small ? 8 : 44; // room for the controls hint and the toolbar
-    const availW = this.cssW - margin * 2;
-    const availH = this.cssH - top - bottom;
-    const fit = Math.min(availW / arena.width, availH / arena.height);
-    // Only when the whole arena would be really small (phones): zoom in and follow.
-    const zoom = fit < FOLLOW_BELOW_SCALE ? Math.min(MIN_SCALE, availH / arena.height) : fit;
-    this.scale = Math.max(0.05, fit, zoom);
-    const place = (size: number, avail: number, start: number, f: number | undefined) => {
-      const s = size * this.scale;
-      if (s <= avail || f === undefined) return start + (avail - s) / 2;
-      const centred = start + avail / 2 - f * this.scale;
-      return Math.min(start, Math.max(start + avail - s, centred));
-    };
-    // Whole device pixels, so the cached arena layer is drawn crisp.
-    const snap = (v: number) => Math.round(v * this.dpr) / this.dpr;
-    this.ox = snap(place(arena.width, availW, margin, focus?.x));
-    this.oy = snap(place(arena.height, availH, top, focus?.y));
-  }
-
   draw(f: Frame): void {
     this.fit();
     const ctx = this.ctx;
-    if (f.arena) this.layout(f.arena, f.focus);
+    const layout = screenLayout({ width: this.cssW, height: this.cssH }, f.arena);
+    if (f.arena) this.place(layout.stage, f.arena, f.focus);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.background(), 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (f.arena) {
-      const layer = this.arenaCanvas(f.arena);
-      ctx.drawImage(
-        layer,
-        this.ox - ARENA_PAD,
-        this.oy - ARENA_PAD,
-        layer.width / this.dpr,
-        layer.height / this.dpr,
-      );
+      // The world stays in its stage (with half the margin for glows and names at the walls):
+      // the panels beside it are never drawn over.
+      const m = layout.margin / 2;
+      const s = layout.stage;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(s.x - m, s.y - m, s.w + 2 * m, s.h + 2 * m);
+      ctx.clip();
+      this.drawWorld(f, f.arena);
+      ctx.restore();
     }
+    drawOverlays(ctx, layout, {
+      hud: f.hud,
+      round: f.round,
+      netStats: f.netStats,
+      scoreboard: f.arena ? f.players : null,
+      stick: f.stick,
+    });
+  }
 
-    if (f.arena) {
-      this.drawPops(f, f.arena);
-      this.drawOrbs(f.orbs, f.arena, f.time);
-      // Others first, me on top.
-      const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
-      this.drawTrails(sorted, f.arena, f.time);
-      for (const p of sorted) {
-        ctx.save();
-        if (p.held) ctx.globalAlpha = HELD_ALPHA;
-        this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
-        ctx.restore();
-      }
-      for (const p of sorted) {
-        const r = Math.max(4, f.arena.player_radius * this.scale);
-        drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r);
-      }
-    }
-    drawOverlays(
-      ctx,
-      { width: this.cssW, height: this.cssH },
-      {
-        hud: f.hud,
-        netStats: f.netStats,
-        scoreboard: f.arena ? f.players : null,
-        stick: f.stick,
-      },
+  /** Where the arena goes in `stage` (fitted, or following `focus` on small screens). */
+  private place(stage: Rect, arena: ArenaInfo, focus: { x: number; y: number } | null): void {
+    const v = fitArena(stage, arena, focus);
+    this.scale = v.scale;
+    // Whole device pixels, so the cached arena layer is drawn crisp.
+    const snap = (n: number) => Math.round(n * this.dpr) / this.dpr;
+    this.ox = snap(v.ox);
+    this.oy = snap(v.oy);
+  }
+
+  /** The arena floor, pops, orbs, trails, players and names. */
+  private drawWorld(f: Frame, arena: ArenaInfo): void {
+    const ctx = this.ctx;
+    const layer = this.arenaCanvas(arena);
+    ctx.drawImage(
+      layer,
+      this.ox - ARENA_PAD,
+      this.oy - ARENA_PAD,
+      layer.width / this.dpr,
+      layer.height / this.dpr,
     );
+    this.drawPops(f, arena);
+    this.drawOrbs(f.orbs, arena, f.time);
+    // Others first, me on top.
+    const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
+    this.drawTrails(sorted, arena, f.time);
+    for (const p of sorted) {
+      ctx.save();
+      if (p.held) ctx.globalAlpha = HELD_ALPHA;
+      this.drawPlayer(p, arena, f.time, p.me && f.boosting);
+      ctx.restore();
+    }
+    for (const p of sorted) {
+      const r = Math.max(4, arena.player_radius * this.scale);
+      drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r);
+    }
   }
 
   /**
