@@ -1,15 +1,17 @@
 /**
- * Player colours from the shared palette (`assets/web/palette.json`): two players in a room never
- * get near-identical hues, and a player keeps its colour for as long as it stays. game.ts calls
- * {@link assignColors} on every snapshot with the previous assignment; render.ts and the
- * overlays draw with the result.
+ * Player colours from the shared palette (`assets/web/palette.json`): players in a room get hues
+ * as far apart as the palette allows — never near-identical — and a player keeps its colour for
+ * as long as it stays. game.ts calls {@link assignColors} on every snapshot with the previous
+ * assignment; render.ts and the overlays draw with the result.
  *
  * The palette's first {@link VIVID} colours have hues at least {@link MIN_HUE_GAP}° apart (the
  * orbs' gold is left out); the other ones are lighter, at the hues in between. A newcomer gets the
- * vivid colour its id hashes to, or the next free one, and a lighter one only when every vivid
- * colour is taken. The choice depends only on the ids and the previous assignment, so clients
- * that saw the same players come and go pick the same colours; clients that met a room at
- * different times agree too unless two players' hashed colours collided.
+ * free vivid colour farthest in hue from the colours in use (the one its id hashes to when the
+ * room is empty, and among equally far ones the first from there), and a lighter one only when
+ * every vivid colour is taken. The choice depends only on the ids in snapshot order and the
+ * previous assignment: clients that saw the same players arrive in the same order show the same
+ * colours (a client that joined later may differ; colours are for telling players apart on one
+ * screen).
  */
 import palette from '../../assets/web/palette.json';
 
@@ -57,8 +59,8 @@ export function playerColor(id: string): string {
 
 /**
  * Colours for the players `ids` (in snapshot order): everyone in `previous` keeps its colour;
- * each newcomer, in order, gets the first free colour starting from its hashed one — a vivid one
- * while any is free, then a lighter one. Only when all are taken do two players share one.
+ * each newcomer, in order, gets the free colour farthest in hue from the ones in use — a vivid
+ * one while any is free, then a lighter one. Only when all are taken do two players share one.
  */
 export function assignColors(
   ids: readonly string[],
@@ -76,7 +78,7 @@ export function assignColors(
   }
   for (const id of ids) {
     if (out.has(id)) continue;
-    const i = freeColor(hashId(id), taken, colors.length);
+    const i = freeColor(hashId(id), taken);
     taken.add(i);
     out.set(id, colors[i]!);
   }
@@ -84,16 +86,30 @@ export function assignColors(
   return new Map(ids.map((id) => [id, out.get(id)!]));
 }
 
-/** The colour index for a newcomer whose id hashes to `hash`. */
-function freeColor(hash: number, taken: ReadonlySet<number>, count: number): number {
+/** The palette's hues, degrees. */
+const HUES = palette.players.map(hueOf);
+
+/**
+ * The colour index for a newcomer whose id hashes to `hash`: of the free colours of the first
+ * tier with any (vivid, then light), the one farthest in hue from every `taken` one; among equally
+ * far ones, the first counting from the hashed one.
+ */
+function freeColor(hash: number, taken: ReadonlySet<number>): number {
+  const count = HUES.length;
   for (const [start, size] of [
     [0, VIVID],
     [VIVID, count - VIVID],
   ] as const) {
+    let best = -1;
+    let bestGap = -1;
     for (let step = 0; step < size; step++) {
       const i = start + ((hash + step) % size);
-      if (!taken.has(i)) return i;
+      if (taken.has(i)) continue;
+      let gap = Infinity;
+      for (const t of taken) gap = Math.min(gap, hueDistance(HUES[i]!, HUES[t]!));
+      if (gap > bestGap) [best, bestGap] = [i, gap];
     }
+    if (best >= 0) return best;
   }
   return hash % count;
 }

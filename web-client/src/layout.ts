@@ -115,9 +115,10 @@ function fitScale(stage: Rect, arena: Size): number {
 }
 
 /**
- * The arena fitted into `stage` and centred. Where that would make the whole arena really small
- * (phones), a minimum scale applies instead and the view follows `focus` (our own player),
- * without showing beyond the arena's edges.
+ * The arena fitted into `stage`: centred across, at the top of the stage (next to or right under
+ * the panels). Where that would make the whole arena really small (phones), a minimum scale
+ * applies instead and the view follows `focus` (our own player), without showing beyond the
+ * arena's edges.
  */
 export function fitArena(
   stage: Rect,
@@ -127,17 +128,34 @@ export function fitArena(
   const fit = fitScale(stage, arena);
   const zoom = fit < FOLLOW_BELOW_SCALE ? Math.min(MIN_SCALE, stage.h / arena.height) : fit;
   const scale = Math.max(0.05, fit, zoom);
-  const place = (size: number, avail: number, start: number, f: number | undefined) => {
+  const place = (
+    size: number,
+    avail: number,
+    start: number,
+    f: number | undefined,
+    centre: boolean,
+  ) => {
     const s = size * scale;
-    if (s <= avail || f === undefined) return start + (avail - s) / 2;
+    if (s <= avail || f === undefined) return start + (centre ? (avail - s) / 2 : 0);
     const centred = start + avail / 2 - f * scale;
     return Math.min(start, Math.max(start + avail - s, centred));
   };
   return {
     scale,
-    ox: place(arena.width, stage.w, stage.x, focus?.x),
-    oy: place(arena.height, stage.h, stage.y, focus?.y),
+    ox: place(arena.width, stage.w, stage.x, focus?.x, true),
+    oy: place(arena.height, stage.h, stage.y, focus?.y, false),
   };
+}
+
+/**
+ * Where the world may draw: the whole screen but the panels' side (or band) — room for the
+ * arena's glow and for names at its walls, never over a panel.
+ */
+export function worldArea(layout: ScreenLayout, screen: Size): Rect {
+  const half = layout.margin / 2;
+  if (layout.mode === 'side') return { x: 0, y: 0, w: layout.panels.x - half, h: screen.height };
+  const y = layout.panels.y + layout.panels.h + half;
+  return { x: 0, y, w: screen.width, h: screen.height - y };
 }
 
 /** Whether two rectangles overlap (touching edges do not count). */

@@ -9,7 +9,7 @@ import palette from '../../assets/web/palette.json';
 import { FONT, fitText, lighten, withAlpha } from './canvas';
 import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
-import { fitArena, screenLayout, type Rect } from './layout';
+import { fitArena, screenLayout, worldArea, type Rect } from './layout';
 import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
 import type { RoundHud } from './round';
 import type { ArenaInfo } from './arena';
@@ -114,24 +114,29 @@ export class Renderer {
     ctx.drawImage(this.background(), 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (f.arena) {
-      // The world stays in its stage (with half the margin for glows and names at the walls):
-      // the panels beside it are never drawn over.
-      const m = layout.margin / 2;
-      const s = layout.stage;
+      // The world stays out of the panels' area: they are never drawn over.
+      const area = worldArea(layout, { width: this.cssW, height: this.cssH });
       ctx.save();
       ctx.beginPath();
-      ctx.rect(s.x - m, s.y - m, s.w + 2 * m, s.h + 2 * m);
+      ctx.rect(area.x, area.y, area.w, area.h);
       ctx.clip();
       this.drawWorld(f, f.arena);
       ctx.restore();
     }
-    drawOverlays(ctx, layout, {
-      hud: f.hud,
-      round: f.round,
-      netStats: f.netStats,
-      scoreboard: f.arena ? f.players : null,
-      stick: f.stick,
-    });
+    // Banners and the net graph go over the part of the arena in view (on a phone the stage
+    // may be taller than the arena).
+    const shown = f.arena ? this.arenaInView(layout.stage, f.arena) : layout.stage;
+    drawOverlays(
+      ctx,
+      { ...layout, stage: shown },
+      {
+        hud: f.hud,
+        round: f.round,
+        netStats: f.netStats,
+        scoreboard: f.arena ? f.players : null,
+        stick: f.stick,
+      },
+    );
   }
 
   /** Where the arena goes in `stage` (fitted, or following `focus` on small screens). */
@@ -142,6 +147,15 @@ export class Renderer {
     const snap = (n: number) => Math.round(n * this.dpr) / this.dpr;
     this.ox = snap(v.ox);
     this.oy = snap(v.oy);
+  }
+
+  /** The part of `stage` the arena covers (all of the stage where it does not fit). */
+  private arenaInView(stage: Rect, arena: ArenaInfo): Rect {
+    const x = Math.max(stage.x, this.ox);
+    const y = Math.max(stage.y, this.oy);
+    const right = Math.min(stage.x + stage.w, this.ox + arena.width * this.scale);
+    const bottom = Math.min(stage.y + stage.h, this.oy + arena.height * this.scale);
+    return { x, y, w: Math.max(1, right - x), h: Math.max(1, bottom - y) };
   }
 
   /** The arena floor, pops, orbs, trails, players and names. */

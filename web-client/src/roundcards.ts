@@ -18,7 +18,7 @@ export function drawRoundCard(ctx: CanvasRenderingContext2D, r: Rect, c: RoundCl
   panel(ctx, r.x, r.y, r.w, r.h);
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
-  ctx.font = `700 24px ${MONO}`;
+  ctx.font = `700 ${r.w < 200 ? 20 : 24}px ${MONO}`;
   ctx.fillStyle = c.urgent ? palette.warn : palette.text;
   ctx.fillText(c.time, r.x + r.w - 12, r.y + r.h / 2 + 1);
   const textW = r.w - 36 - ctx.measureText(c.time).width;

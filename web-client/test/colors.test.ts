@@ -86,6 +86,13 @@ describe('player colours', () => {
     }
   });
 
+  it('give 2 players hues far apart, and 3 players well apart', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      expect(minHueGap([...assignColors(ids(2, seed)).values()])).toBeGreaterThanOrEqual(120);
+      expect(minHueGap([...assignColors(ids(3, seed)).values()])).toBeGreaterThanOrEqual(79);
+    }
+  });
+
   it('never give two players of a full room of 16 the same or a near-identical colour', () => {
     for (let seed = 1; seed <= 50; seed++) {
       const colors = [...assignColors(ids(16, seed)).values()];
@@ -108,7 +115,7 @@ describe('player colours', () => {
     expect(new Set(seen.values()).size).toBe(10);
   });
 
-  it('are the same on every client that sees the same room', () => {
+  it('are the same on every client that saw the same players arrive', () => {
     const room = ids(6, 3);
     expect(assignColors(room)).toEqual(assignColors(room));
     // The first player listed keeps the colour its id hashes to.

@@ -5,6 +5,7 @@ import {
   fitArena,
   overlaps,
   screenLayout,
+  worldArea,
   type Rect,
   type Size,
 } from '../src/layout';
@@ -56,6 +57,10 @@ describe('the screen layout', () => {
         };
         expect(overlaps(l.hint, toolbar)).toBe(false);
       }
+      // The world draws beside the panels, never over them, and has the whole stage.
+      const world = worldArea(l, screen);
+      expect(overlaps(world, l.panels)).toBe(false);
+      expect(inside(l.stage, world)).toBe(true);
       // Everything is on the screen.
       const all = { x: 0, y: 0, w: screen.width, h: screen.height };
       for (const r of [l.stage, l.panels]) expect(inside(r, all)).toBe(true);
@@ -100,11 +105,13 @@ describe('the screen layout', () => {
 describe('the arena in its stage', () => {
   const stage: Rect = { x: 16, y: 16, w: 1024, h: 656 };
 
-  it('is fitted and centred when it fits', () => {
+  it('is fitted, centred across and at the top, when it fits', () => {
     const v = fitArena(stage, ARENA, null);
     expect(v.scale).toBeCloseTo(0.64);
     expect(v.ox).toBeCloseTo(16);
-    expect(v.oy).toBeCloseTo(16 + (656 - 576) / 2);
+    expect(v.oy).toBeCloseTo(16);
+    const narrow = fitArena({ ...stage, w: 2000 }, ARENA, null);
+    expect(narrow.ox).toBeCloseTo(16 + (2000 - 1600 * narrow.scale) / 2);
   });
 
   it('zooms in and follows our player where fitting would make it tiny', () => {
