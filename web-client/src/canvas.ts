@@ -85,3 +85,24 @@ export function wrapText(ctx: CanvasRenderingContext2D, text: string, maxWidth: 
   if (line) lines.push(line);
   return lines;
 }
+
+/**
+ * Like {@link wrapText}, in as few lines, but as even as they can be (the narrowest width that
+ * needs no more lines), so a message does not end on a lone word or two.
+ */
+export function wrapBalanced(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  maxWidth: number,
+): string[] {
+  const lines = wrapText(ctx, text, maxWidth);
+  if (lines.length < 2) return lines;
+  let lo = 0;
+  let hi = maxWidth;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) / 2;
+    if (wrapText(ctx, text, mid).length <= lines.length) hi = mid;
+    else lo = mid;
+  }
+  return wrapText(ctx, text, hi);
+}

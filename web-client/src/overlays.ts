@@ -10,7 +10,7 @@
  * scoreboard lists, the hint that fits) are plain functions, tested alone.
  */
 import palette from '../../assets/web/palette.json';
-import { FONT, MONO, fitText, panel, wrapText } from './canvas';
+import { FONT, MONO, fitText, panel, wrapBalanced } from './canvas';
 import type { StickView } from './input';
 import { STICK_RADIUS } from './input';
 import type { Rect, ScreenLayout } from './layout';
@@ -259,7 +259,7 @@ function drawBanner(ctx: CanvasRenderingContext2D, stage: Rect, text: string): v
   ctx.fillRect(stage.x, stage.y, stage.w, stage.h);
   ctx.font = `600 14px ${FONT}`;
   const maxText = Math.max(60, Math.min(480, stage.w - 32) - 40);
-  const lines = wrapText(ctx, text, maxText);
+  const lines = wrapBalanced(ctx, text, maxText);
   const lh = 20;
   const w = Math.max(...lines.map((l) => ctx.measureText(l).width), 0) + 40;
   const h = lines.length * lh + 20;

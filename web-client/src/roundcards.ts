@@ -5,7 +5,7 @@
  * Pure presentation (names are canvas text, never markup).
  */
 import palette from '../../assets/web/palette.json';
-import { FONT, MONO, fitText, panel, wrapText } from './canvas';
+import { FONT, MONO, fitText, panel, wrapBalanced } from './canvas';
 import type { Rect } from './layout';
 import type { RoundBanner, RoundClock } from './round';
 import { BOARD_ROW, drawScoreRows, type ScoreRow } from './scoreboard';
@@ -43,7 +43,7 @@ export function drawRoundBanner(
 ): void {
   const w = Math.min(360, stage.w - 32);
   ctx.font = `800 22px ${FONT}`;
-  const title = wrapText(ctx, b.title, w - 40);
+  const title = wrapBalanced(ctx, b.title, w - 40);
   const titleH = 28;
   const head = 22 + title.length * titleH + 24 + 26;
   const h = Math.min(stage.h - 16, head + BOARD_ROW * rows.length + 12);
