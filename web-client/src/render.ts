@@ -120,7 +120,7 @@ export class Renderer {
       ctx.beginPath();
       ctx.rect(area.x, area.y, area.w, area.h);
       ctx.clip();
-      this.drawWorld(f, f.arena);
+      this.drawWorld(f, f.arena, area);
       ctx.restore();
     }
     // Banners and the net graph go over the part of the arena in view (on a phone the stage
@@ -158,8 +158,8 @@ export class Renderer {
     return { x, y, w: Math.max(1, right - x), h: Math.max(1, bottom - y) };
   }
 
-  /** The arena floor, pops, orbs, trails, players and names. */
-  private drawWorld(f: Frame, arena: ArenaInfo): void {
+  /** The arena floor, pops, orbs, trails, players and names (kept inside `area`). */
+  private drawWorld(f: Frame, arena: ArenaInfo, area: Rect): void {
     const ctx = this.ctx;
     const layer = this.arenaCanvas(arena);
     ctx.drawImage(
@@ -182,7 +182,11 @@ export class Renderer {
     }
     for (const p of sorted) {
       const r = Math.max(4, arena.player_radius * this.scale);
-      drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r);
+      drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r, {
+        left: area.x,
+        right: area.x + area.w,
+        top: area.y,
+      });
     }
   }
 
@@ -404,10 +408,18 @@ export class Renderer {
   }
 }
 
+/** Where names may go (screen px): the world's area, so a name at a wall is not cut off. */
+export interface NameBounds {
+  left: number;
+  right: number;
+  top: number;
+}
+
 /**
  * A player's name, its bottom at `y` (screen px), centred on `x`; `r` is the drawn radius. A
  * held player's name is dimmed and tagged "reconnecting…" above it, so everyone can tell a
- * frozen player from one standing still.
+ * frozen player from one standing still. Within `bounds`, a name at a side wall moves inwards
+ * and one at the top goes under the player.
  */
 export function drawPlayerName(
   ctx: CanvasRenderingContext2D,
@@ -415,6 +427,7 @@ export function drawPlayerName(
   x: number,
   y: number,
   r: number,
+  bounds?: NameBounds,
 ): void {
   const fs = Math.max(11, Math.min(15, r * 0.7));
   ctx.save();
@@ -423,6 +436,15 @@ export function drawPlayerName(
   ctx.textAlign = 'center';
   ctx.textBaseline = 'bottom';
   const label = fitText(ctx, p.name, 160);
+  if (bounds) {
+    const half = Math.max(ctx.measureText(label).width, p.held ? 90 : 0) / 2 + 4;
+    x = Math.min(
+      Math.max(x, bounds.left + half),
+      Math.max(bounds.left + half, bounds.right - half),
+    );
+    const height = p.held ? fs * 2 + 2 : fs;
+    if (y - height < bounds.top) y += 2 * r + 14 + height;
+  }
   ctx.lineJoin = 'round';
   ctx.lineWidth = 4;
   ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
