@@ -6,10 +6,11 @@
  * `Renderer.draw` a `Frame` each animation frame. Pure presentation: it draws what it is given.
  */
 import palette from '../../assets/web/palette.json';
-import { FONT, fitText, lighten, withAlpha } from './canvas';
+import { FONT, lighten, withAlpha } from './canvas';
 import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
 import { fitArena, screenLayout, worldArea, type Rect } from './layout';
+import { HELD_ALPHA, drawPlayerName } from './nametag';
 import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
 import type { RoundHud } from './round';
 import type { ArenaInfo } from './arena';
@@ -25,11 +26,6 @@ export interface DrawPlayer {
   /** The player's connection is lost and its seat is held: drawn dimmed, "reconnecting…". */
   held?: boolean;
 }
-
-/** How opaque a held player is drawn. */
-export const HELD_ALPHA = 0.35;
-/** The tag over a held player's name. */
-export const HELD_TAG = 'reconnecting…';
 
 export interface DrawOrb {
   id: number;
@@ -406,56 +402,4 @@ export class Renderer {
     ctx.fillStyle = 'rgba(6, 9, 18, 0.85)';
     ctx.fillText(String(p.score), x, y + 1);
   }
-}
-
-/** Where names may go (screen px): the world's area, so a name at a wall is not cut off. */
-export interface NameBounds {
-  left: number;
-  right: number;
-  top: number;
-}
-
-/**
- * A player's name, its bottom at `y` (screen px), centred on `x`; `r` is the drawn radius. A
- * held player's name is dimmed and tagged "reconnecting…" above it, so everyone can tell a
- * frozen player from one standing still. Within `bounds`, a name at a side wall moves inwards
- * and one at the top goes under the player.
- */
-export function drawPlayerName(
-  ctx: CanvasRenderingContext2D,
-  p: DrawPlayer,
-  x: number,
-  y: number,
-  r: number,
-  bounds?: NameBounds,
-): void {
-  const fs = Math.max(11, Math.min(15, r * 0.7));
-  ctx.save();
-  if (p.held) ctx.globalAlpha = Math.min(1, HELD_ALPHA * 2);
-  ctx.font = `${p.me ? 700 : 600} ${fs}px ${FONT}`;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'bottom';
-  const label = fitText(ctx, p.name, 160);
-  if (bounds) {
-    const half = Math.max(ctx.measureText(label).width, p.held ? 90 : 0) / 2 + 4;
-    x = Math.min(
-      Math.max(x, bounds.left + half),
-      Math.max(bounds.left + half, bounds.right - half),
-    );
-    const height = p.held ? fs * 2 + 2 : fs;
-    if (y - height < bounds.top) y += 2 * r + 14 + height;
-  }
-  ctx.lineJoin = 'round';
-  ctx.lineWidth = 4;
-  ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
-  ctx.strokeText(label, x, y);
-  ctx.fillStyle = p.me ? '#ffffff' : palette.text;
-  ctx.fillText(label, x, y);
-  if (p.held) {
-    const ts = Math.max(10, fs - 2);
-    ctx.font = `italic 600 ${ts}px ${FONT}`;
-    ctx.strokeText(HELD_TAG, x, y - fs - 2);
-    ctx.fillText(HELD_TAG, x, y - fs - 2);
-  }
-  ctx.restore();
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HELD_TAG, drawPlayerName, type DrawPlayer } from '../src/render';
+import { HELD_TAG, drawPlayerName } from '../src/nametag';
+import type { DrawPlayer } from '../src/render';
 
 /** A 2D context that records the text drawn and the alpha it was drawn with (and where). */
 function recordingContext() {
