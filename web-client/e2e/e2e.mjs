@@ -889,7 +889,7 @@ async function takeReadmeScreenshot(browser, baseUrl) {
       const me = t.players.find((p) => p.id === t.playerId);
       if (!me || t.orbs.length === 0) return;
       const half = t.arena.width / 2;
-      // Orbs of our half, away from the edges (the HUD and scoreboard sit over the corners).
+      // Orbs of our half, away from the walls (a picture of players in the open).
       const inner = (o) =>
         o.x > 150 && o.x < t.arena.width - 150 && o.y > 150 && o.y < t.arena.height - 120;
       const mine = t.orbs.filter((o) => inner(o) && (side === 0 ? o.x < half : o.x >= half));
