@@ -143,17 +143,18 @@ function drawHud(ctx: CanvasRenderingContext2D, r: Rect, h: Hud): void {
   ctx.font = `700 13px ${FONT}`;
   ctx.fillStyle = palette.text;
   ctx.fillText(statusLabel(h.status), r.x + 28, y1);
-  ctx.font = `500 12px ${FONT}`;
   ctx.fillStyle = palette.textDim;
-  const count = h.maxPlayers ? `${h.players}/${h.maxPlayers} players` : `${h.players} players`;
-  ctx.fillText(count, r.x + 12, y2);
-  ctx.textAlign = 'right';
   ctx.font = `500 12px ${MONO}`;
-  ctx.fillText(
-    `ping ${h.pingMs === null ? '–' : `${Math.round(h.pingMs)} ms`}`,
-    r.x + r.w - 12,
-    y2,
-  );
+  const ping = `ping ${h.pingMs === null ? '–' : `${Math.round(h.pingMs)} ms`}`;
+  const room = r.w - 36 - ctx.measureText(ping).width;
+  ctx.textAlign = 'right';
+  ctx.fillText(ping, r.x + r.w - 12, y2);
+  ctx.textAlign = 'left';
+  ctx.font = `500 12px ${FONT}`;
+  const count = h.maxPlayers ? `${h.players}/${h.maxPlayers}` : `${h.players}`;
+  const label = `${count} players`;
+  // A narrow card (a phone on its side) drops the word rather than run into the ping.
+  ctx.fillText(ctx.measureText(label).width <= room ? label : count, r.x + 12, y2);
 }
 
 /**

@@ -125,6 +125,13 @@ describe('the panels', () => {
     expect(texts.join(' ')).not.toMatch(/lobby|#\d|Hz/);
   });
 
+  it('shorten the player count on a narrow panel instead of running into the ping', () => {
+    const narrow = { ...WIDE, panels: { ...WIDE.panels, w: 150 } };
+    const { texts } = draw(overlays({ hud: { ...HUD, players: 12, maxPlayers: 16 } }), narrow);
+    expect(texts).toEqual(expect.arrayContaining(['12/16', 'ping 12 ms']));
+    expect(texts).not.toContain('12/16 players');
+  });
+
   it('draw the net stats with the room id and the tick when shown', () => {
     const { texts } = draw(
       overlays({
