@@ -276,6 +276,10 @@ async function main() {
   const aInB = b0.players.find((p) => p.id === a0.playerId);
   check(aInB && aInB.name === nameA, 'page B renders player A with its name');
   check(
+    new Set(b0.players.map((p) => p.color)).size === 2,
+    `the two players have different colours (${b0.players.map((p) => p.color).join(', ')})`,
+  );
+  check(
     b0.players.some((p) => p.name === nameB) &&
       (await pageB.evaluate(() => document.querySelector('b') === null)),
     'a name with markup is shown as text, never as HTML',
@@ -531,6 +535,26 @@ async function main() {
   );
   await pageD.close();
 
+  // Quick play with an empty name just works, as a guest ("Swift Otter 42").
+  const pageG = await open('G');
+  await pageG.goto(`${server.url}/`);
+  await pageG.fill('#name', '');
+  await pageG.click('#quick');
+  await waitView(
+    pageG,
+    'quick-play with an empty name to join',
+    () => window.tickcast?.connected && window.tickcast.players.length > 0,
+    null,
+    15_000,
+  );
+  const g = await viewOf(pageG);
+  const guest = g.players.find((p) => p.id === g.playerId)?.name ?? '';
+  check(
+    /^[A-Z][a-z]+ [A-Z][a-z]+ \d\d$/.test(guest),
+    `quick play with an empty name joins as the guest "${guest}"`,
+  );
+  await pageG.close();
+
   // Touch: on a phone-sized page, dragging on the canvas is a virtual stick.
   const phone = await browser.newContext({
     viewport: { width: 390, height: 844 },
@@ -729,11 +753,12 @@ async function main() {
  * are plausible against the real server on deltas, and the toolbar button hides it again.
  */
 async function netStatsChecks(page, mock) {
-  // The pixels of the overlay's title band (below the HUD), to see that it is drawn and removed.
+  // The pixels of the overlay's title band (in the arena's top-left corner, which a 1280×720
+  // page shows at (16, 16)), to see that it is drawn and removed.
   const band = () => {
     const c = document.getElementById('game');
     const k = c.width / c.clientWidth;
-    const [x, y, w, h] = [14 * k, 92 * k, 286 * k, 20 * k].map(Math.round);
+    const [x, y, w, h] = [26 * k, 26 * k, 286 * k, 20 * k].map(Math.round);
     return new Promise((res) =>
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
@@ -864,7 +889,7 @@ async function takeReadmeScreenshot(browser, baseUrl) {
       const me = t.players.find((p) => p.id === t.playerId);
       if (!me || t.orbs.length === 0) return;
       const half = t.arena.width / 2;
-      // Orbs of our half, away from the edges (the HUD and scoreboard sit over the corners).
+      // Orbs of our half, away from the walls (a picture of players in the open).
       const inner = (o) =>
         o.x > 150 && o.x < t.arena.width - 150 && o.y > 150 && o.y < t.arena.height - 120;
       const mine = t.orbs.filter((o) => inner(o) && (side === 0 ? o.x < half : o.x >= half));

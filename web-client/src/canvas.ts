@@ -1,6 +1,6 @@
 /**
  * Small 2D canvas helpers shared by the world (`render.ts`) and the overlays (`overlays.ts`):
- * fonts, rounded rectangles, the overlays' panel, text that fits, colour tweaks. Stateless.
+ * fonts, rounded rectangles, the overlays' panel, text that fits or wraps, colour tweaks. Stateless.
  */
 import palette from '../../assets/web/palette.json';
 
@@ -64,4 +64,45 @@ export function lighten(hex: string, amount: number): string {
   const n = parseInt(m[1]!, 16);
   const mix = (c: number) => Math.round(c + (255 - c) * amount);
   return `rgb(${mix((n >> 16) & 255)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
+}
+
+/**
+ * Breaks `text` into lines that fit `maxWidth` in the current font, at spaces; a word longer
+ * than a line is cut to fit with an ellipsis. Nothing is dropped otherwise.
+ */
+export function wrapText(ctx: CanvasRenderingContext2D, text: string, maxWidth: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (ctx.measureText(candidate).width <= maxWidth) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = fitText(ctx, word, maxWidth);
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * Like {@link wrapText}, in as few lines, but as even as they can be (the narrowest width that
+ * needs no more lines), so a message does not end on a lone word or two.
+ */
+export function wrapBalanced(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  maxWidth: number,
+): string[] {
+  const lines = wrapText(ctx, text, maxWidth);
+  if (lines.length < 2) return lines;
+  let lo = 0;
+  let hi = maxWidth;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) / 2;
+    if (wrapText(ctx, text, mid).length <= lines.length) hi = mid;
+    else lo = mid;
+  }
+  return wrapText(ctx, text, hi);
 }

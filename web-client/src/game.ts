@@ -3,8 +3,9 @@
  * their baselines, pongs, closes), the input loop at the tick rate, prediction of our own player,
  * interpolation of the others, the render loop, and the `window.tickcast` view (view.ts). main.ts
  * starts one per page. Units with rules of their own live elsewhere (delta.ts, prediction.ts,
- * interpolation.ts, schedule.ts, pops.ts, netstats.ts, netpanel.ts); this class wires them. The connection, the renderer and the
- * clock can be injected, so tests drive a session with a fake connection and fake time.
+ * interpolation.ts, schedule.ts, pops.ts, netstats.ts, netpanel.ts, colors.ts, round.ts); this
+ * class wires them. The connection, the renderer and the clock can be injected, so tests drive a
+ * session with a fake connection and fake time.
  */
 import { assignColors, playerColor } from './colors';
 import {
@@ -25,6 +26,7 @@ import { NetStats, RoundTrips } from './netstats';
 import { Predictor } from './prediction';
 import { OrbPops } from './pops';
 import { Renderer, type DrawPlayer, type Frame } from './render';
+import { roundHud, roundOf, type Round } from './round';
 import { InputSchedule } from './schedule';
 import { installView, publishView } from './view';
 
@@ -84,7 +86,10 @@ export class Game {
   private closed: { code: number; reason: string } | null = null;
   private readonly pops = new OrbPops();
   private renderedPlayers: DrawPlayer[] = [];
+  /** Each player's colour, kept while the player stays (colors.ts). */
   private colors = new Map<string, string>();
+  /** The newest snapshot's round (`null`: the server has no rounds). */
+  private round: Round | null = null;
   /** Smoothed cost of one frame's drawing, ms (for the view/debugging). */
   private drawMs = 0;
   /** The states delta snapshots are patched against; reset for each connection. */
@@ -216,7 +221,11 @@ export class Game {
     );
     const mine = s.state.players.find((p) => p.id === me);
     if (mine) this.predictor.reconcile(mine);
-    this.colors = assignColors(s.state.players.map((p) => p.id));
+    this.colors = assignColors(
+      s.state.players.map((p) => p.id),
+      this.colors,
+    );
+    this.round = roundOf(s.state);
     // Orbs that moved were collected: leave a short "pop" where they were.
     this.pops.observe(s.state.orbs, now / 1000);
     // Keep the view fresh even if animation frames are throttled (background tab).
@@ -342,17 +351,24 @@ export class Game {
       hud: {
         status: this.status,
         statusText: this.statusText,
-        roomId: w?.room_id ?? this.opts.room,
         pingMs: this.rtt.ms,
-        tickRate: w?.tick_rate ?? null,
         players: this.latest?.state.players.length ?? 0,
         maxPlayers: w?.max_players ?? null,
-        tick: this.newestTick,
       },
+      round: roundHud(
+        this.round,
+        this.newestTick,
+        w?.tick_rate ?? 0,
+        this.latest?.state.players ?? [],
+        w?.player_id ?? null,
+      ),
       stick: this.input.stick(),
       boosting: (this.lastControls.buttons & 1) === 1,
       focus: this.renderedPlayers.find((p) => p.me) ?? null,
-      netStats: this.netPanel.overlay(),
+      netStats: this.netPanel.overlay({
+        roomId: w?.room_id ?? this.opts.room,
+        tick: this.newestTick,
+      }),
       time: t,
     });
     this.drawMs = this.drawMs * 0.9 + (this.now() - t0) * 0.1;
@@ -383,9 +399,11 @@ export class Game {
               y: p.y,
               score: p.score,
               held: p.held === true,
+              color: p.color,
             }),
           ),
         ),
+        round: this.round ? Object.freeze({ ...this.round }) : null,
         closed: this.closed ? Object.freeze({ ...this.closed }) : null,
         orbs: Object.freeze((this.latest?.state.orbs ?? []).map((o) => Object.freeze({ ...o }))),
         drawMs: Math.round(this.drawMs * 100) / 100,

@@ -4,7 +4,8 @@
  */
 import faviconUrl from '../../assets/web/favicon.svg?url';
 import { Game } from './game';
-import { isValidRoomId, validateName } from './protocol';
+import { chooseName, guestName } from './names';
+import { isValidRoomId } from './protocol';
 import './style.css';
 
 const NAME_KEY = 'tickcast.name';
@@ -96,21 +97,24 @@ function showLobby(params: URLSearchParams, error?: string): void {
   const roomInput = $<HTMLInputElement>('room-id');
   const errorEl = $('lobby-error');
   nameInput.value = params.get('name') ?? savedName();
+  // An empty name plays as this guest (shown in the field); it is saved, so it can be edited later.
+  const guest = guestName();
+  nameInput.placeholder = guest;
   const presetRoom = params.get('room');
   if (presetRoom) roomInput.value = presetRoom;
   errorEl.textContent = error ?? '';
   (nameInput.value ? roomInput : nameInput).focus();
 
   const requireName = (): string | null => {
-    const name = validateName(nameInput.value);
-    if (!name) {
-      errorEl.textContent =
-        'Pick a name of 1–20 visible characters (no control or invisible characters).';
+    const choice = chooseName(nameInput.value, guest);
+    if (!choice.ok) {
+      errorEl.textContent = choice.problem;
       nameInput.focus();
       return null;
     }
-    saveName(name);
-    return name;
+    if (choice.guest) nameInput.value = choice.name;
+    saveName(choice.name);
+    return choice.name;
   };
 
   $('quick').addEventListener('click', () => {
@@ -263,12 +267,15 @@ function main(): void {
   const rawName = params.get('name');
   const room = params.get('room');
   const quick = params.get('quick') === '1';
-  if (rawName !== null && (room !== null || quick)) {
-    const name = validateName(rawName);
-    if (!name) {
-      showLobby(params, 'That name is not allowed: use 1–20 visible characters.');
+  // Quick play needs no name (the saved one, or a guest name); a room link without one shows
+  // the lobby, so whoever follows an invite can pick a name first.
+  if (quick || (rawName !== null && room !== null)) {
+    const choice = chooseName(rawName ?? savedName(), guestName());
+    if (!choice.ok) {
+      showLobby(params, choice.problem);
       return;
     }
+    const name = choice.name;
     if (room !== null && !isValidRoomId(room)) {
       showLobby(params, 'That room id is not valid (1–32 letters, digits, "-" or "_").');
       return;

@@ -1,7 +1,8 @@
 /**
  * The net stats overlay's state, for game.ts: whether it is shown (`N` or the toolbar button,
  * remembered in localStorage), its figures — a {@link NetStats} sample recomputed at most 4 times
- * a second whether shown or not (`window.tickcast.netStats`) — and the overlay for the renderer.
+ * a second whether shown or not (`window.tickcast.netStats`) — and the overlay for the renderer
+ * (with the room id and tick, which belong here rather than in the player's HUD).
  * Time is an argument; the storage can be replaced.
  */
 import { isNetStatsToggle, netStatsRows, type NetStats, type NetStatsContext } from './netstats';
@@ -57,13 +58,18 @@ export class NetStatsPanel {
     this.rows = null;
   }
 
-  /** What the renderer draws: `null` while hidden. */
-  overlay(): NetStatsOverlay | null {
+  /**
+   * What the renderer draws: `null` while hidden. `where` is the room and the newest tick, which
+   * the overlay shows in its head (the server's internals, kept out of the player's HUD).
+   */
+  overlay(where: { roomId: string | null; tick: number }): NetStatsOverlay | null {
     if (!this.shown) return null;
     return {
       rows: (this.rows ??= netStatsRows(this.figures)),
       bars: this.stats.graph(),
       fullBytes: this.figures.fullBytes,
+      roomId: where.roomId,
+      tick: where.tick,
     };
   }
 

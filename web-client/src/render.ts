@@ -1,15 +1,18 @@
 /**
- * Canvas drawing of the world: the arena scaled to fit the window (or following our player on
- * small screens), orbs, pops, trails, players with names (canvas text, never markup). The HUD
- * and the other screen-space overlays are `overlays.ts`, drawn on top; the static floor is
- * `floor.ts`, colours `colors.ts`. game.ts hands `Renderer.draw` a `Frame` each animation frame.
- * Pure presentation: it draws what it is given.
+ * Canvas drawing of the world: the arena scaled to fit its stage, the free area beside the
+ * player's panels (`layout.ts`; or following our player on small screens), orbs, pops, trails,
+ * players with names (canvas text, never markup). The HUD and the other screen-space overlays are
+ * `overlays.ts`, drawn on top; the static floor is `floor.ts`, colours `colors.ts`. game.ts hands
+ * `Renderer.draw` a `Frame` each animation frame. Pure presentation: it draws what it is given.
  */
 import palette from '../../assets/web/palette.json';
-import { FONT, fitText, lighten, withAlpha } from './canvas';
+import { FONT, lighten, withAlpha } from './canvas';
 import { paintArena, paintBackdrop } from './floor';
 import type { StickView } from './input';
+import { fitArena, screenLayout, worldArea, type Rect } from './layout';
+import { HELD_ALPHA, drawPlayerName } from './nametag';
 import { drawOverlays, type Hud, type NetStatsOverlay } from './overlays';
+import type { RoundHud } from './round';
 import type { ArenaInfo } from './arena';
 
 export interface DrawPlayer {
@@ -23,11 +26,6 @@ export interface DrawPlayer {
   /** The player's connection is lost and its seat is held: drawn dimmed, "reconnecting…". */
   held?: boolean;
 }
-
-/** How opaque a held player is drawn. */
-export const HELD_ALPHA = 0.35;
-/** The tag over a held player's name. */
-export const HELD_TAG = 'reconnecting…';
 
 export interface DrawOrb {
   id: number;
@@ -48,6 +46,8 @@ export interface Frame {
   orbs: DrawOrb[];
   pops: Pop[];
   hud: Hud;
+  /** The round card and winner banner (`null`: the server has no rounds). */
+  round: RoundHud | null;
   stick: StickView | null;
   boosting: boolean;
   /** Our own player's position: the view follows it when the arena does not fit. */
@@ -58,10 +58,6 @@ export interface Frame {
   time: number;
 }
 
-/** Below this fit-to-window scale (arena units → CSS px) the view zooms in and follows us… */
-const FOLLOW_BELOW_SCALE = 0.4;
-/** …to this scale (or as far as the window's height allows). */
-const MIN_SCALE = 0.55;
 /** Room around the cached arena layer for its glow. */
 const ARENA_PAD = 40;
 
@@ -105,78 +101,89 @@ export class Renderer {
     }
   }
 
-  /**
-   * Scales the arena to fit the window. On small screens (phones) where that would make players
-   * tiny, a minimum scale applies and the view follows `focus` (our own player) instead.
-   */
-  private layout(arena: ArenaInfo, focus: { x: number; y: number } | null): void {
-    const small = this.cssW < 600 || this.cssH < 500;
-    const margin = small ? 8 : 24;
-    const top = small ? 64 : 24;
-    const bottom = small ? 8 : 44; // room for the controls hint and the toolbar
-    const availW = this.cssW - margin * 2;
-    const availH = this.cssH - top - bottom;
-    const fit = Math.min(availW / arena.width, availH / arena.height);
-    // Only when the whole arena would be really small (phones): zoom in and follow.
-    const zoom = fit < FOLLOW_BELOW_SCALE ? Math.min(MIN_SCALE, availH / arena.height) : fit;
-    this.scale = Math.max(0.05, fit, zoom);
-    const place = (size: number, avail: number, start: number, f: number | undefined) => {
-      const s = size * this.scale;
-      if (s <= avail || f === undefined) return start + (avail - s) / 2;
-      const centred = start + avail / 2 - f * this.scale;
-      return Math.min(start, Math.max(start + avail - s, centred));
-    };
-    // Whole device pixels, so the cached arena layer is drawn crisp.
-    const snap = (v: number) => Math.round(v * this.dpr) / this.dpr;
-    this.ox = snap(place(arena.width, availW, margin, focus?.x));
-    this.oy = snap(place(arena.height, availH, top, focus?.y));
-  }
-
   draw(f: Frame): void {
     this.fit();
     const ctx = this.ctx;
-    if (f.arena) this.layout(f.arena, f.focus);
+    const layout = screenLayout({ width: this.cssW, height: this.cssH }, f.arena);
+    if (f.arena) this.place(layout.stage, f.arena, f.focus);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.background(), 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (f.arena) {
-      const layer = this.arenaCanvas(f.arena);
-      ctx.drawImage(
-        layer,
-        this.ox - ARENA_PAD,
-        this.oy - ARENA_PAD,
-        layer.width / this.dpr,
-        layer.height / this.dpr,
-      );
+      // The world stays out of the panels' area: they are never drawn over.
+      const area = worldArea(layout, { width: this.cssW, height: this.cssH });
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.x, area.y, area.w, area.h);
+      ctx.clip();
+      this.drawWorld(f, f.arena, area);
+      ctx.restore();
     }
-
-    if (f.arena) {
-      this.drawPops(f, f.arena);
-      this.drawOrbs(f.orbs, f.arena, f.time);
-      // Others first, me on top.
-      const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
-      this.drawTrails(sorted, f.arena, f.time);
-      for (const p of sorted) {
-        ctx.save();
-        if (p.held) ctx.globalAlpha = HELD_ALPHA;
-        this.drawPlayer(p, f.arena, f.time, p.me && f.boosting);
-        ctx.restore();
-      }
-      for (const p of sorted) {
-        const r = Math.max(4, f.arena.player_radius * this.scale);
-        drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r);
-      }
-    }
+    // Banners and the net graph go over the part of the arena in view (on a phone the stage
+    // may be taller than the arena).
+    const shown = f.arena ? this.arenaInView(layout.stage, f.arena) : layout.stage;
     drawOverlays(
       ctx,
-      { width: this.cssW, height: this.cssH },
+      { ...layout, stage: shown },
       {
         hud: f.hud,
+        round: f.round,
         netStats: f.netStats,
         scoreboard: f.arena ? f.players : null,
         stick: f.stick,
       },
     );
+  }
+
+  /** Where the arena goes in `stage` (fitted, or following `focus` on small screens). */
+  private place(stage: Rect, arena: ArenaInfo, focus: { x: number; y: number } | null): void {
+    const v = fitArena(stage, arena, focus);
+    this.scale = v.scale;
+    // Whole device pixels, so the cached arena layer is drawn crisp.
+    const snap = (n: number) => Math.round(n * this.dpr) / this.dpr;
+    this.ox = snap(v.ox);
+    this.oy = snap(v.oy);
+  }
+
+  /** The part of `stage` the arena covers (all of the stage where it does not fit). */
+  private arenaInView(stage: Rect, arena: ArenaInfo): Rect {
+    const x = Math.max(stage.x, this.ox);
+    const y = Math.max(stage.y, this.oy);
+    const right = Math.min(stage.x + stage.w, this.ox + arena.width * this.scale);
+    const bottom = Math.min(stage.y + stage.h, this.oy + arena.height * this.scale);
+    return { x, y, w: Math.max(1, right - x), h: Math.max(1, bottom - y) };
+  }
+
+  /** The arena floor, pops, orbs, trails, players and names (kept inside `area`). */
+  private drawWorld(f: Frame, arena: ArenaInfo, area: Rect): void {
+    const ctx = this.ctx;
+    const layer = this.arenaCanvas(arena);
+    ctx.drawImage(
+      layer,
+      this.ox - ARENA_PAD,
+      this.oy - ARENA_PAD,
+      layer.width / this.dpr,
+      layer.height / this.dpr,
+    );
+    this.drawPops(f, arena);
+    this.drawOrbs(f.orbs, arena, f.time);
+    // Others first, me on top.
+    const sorted = [...f.players].sort((a, b) => Number(a.me) - Number(b.me));
+    this.drawTrails(sorted, arena, f.time);
+    for (const p of sorted) {
+      ctx.save();
+      if (p.held) ctx.globalAlpha = HELD_ALPHA;
+      this.drawPlayer(p, arena, f.time, p.me && f.boosting);
+      ctx.restore();
+    }
+    for (const p of sorted) {
+      const r = Math.max(4, arena.player_radius * this.scale);
+      drawPlayerName(ctx, p, this.sx(p.x), this.sy(p.y) - r - (p.me ? 10 : 7), r, {
+        left: area.x,
+        right: area.x + area.w,
+        top: area.y,
+      });
+    }
   }
 
   /**
@@ -395,38 +402,4 @@ export class Renderer {
     ctx.fillStyle = 'rgba(6, 9, 18, 0.85)';
     ctx.fillText(String(p.score), x, y + 1);
   }
-}
-
-/**
- * A player's name, its bottom at `y` (screen px), centred on `x`; `r` is the drawn radius. A
- * held player's name is dimmed and tagged "reconnecting…" above it, so everyone can tell a
- * frozen player from one standing still.
- */
-export function drawPlayerName(
-  ctx: CanvasRenderingContext2D,
-  p: DrawPlayer,
-  x: number,
-  y: number,
-  r: number,
-): void {
-  const fs = Math.max(11, Math.min(15, r * 0.7));
-  ctx.save();
-  if (p.held) ctx.globalAlpha = Math.min(1, HELD_ALPHA * 2);
-  ctx.font = `${p.me ? 700 : 600} ${fs}px ${FONT}`;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'bottom';
-  const label = fitText(ctx, p.name, 160);
-  ctx.lineJoin = 'round';
-  ctx.lineWidth = 4;
-  ctx.strokeStyle = 'rgba(6, 9, 18, 0.9)';
-  ctx.strokeText(label, x, y);
-  ctx.fillStyle = p.me ? '#ffffff' : palette.text;
-  ctx.fillText(label, x, y);
-  if (p.held) {
-    const ts = Math.max(10, fs - 2);
-    ctx.font = `italic 600 ${ts}px ${FONT}`;
-    ctx.strokeText(HELD_TAG, x, y - fs - 2);
-    ctx.fillText(HELD_TAG, x, y - fs - 2);
-  }
-  ctx.restore();
 }

@@ -5,6 +5,7 @@
  */
 import type { ConnStatus } from './net';
 import { NetStats, type NetStatsSample, type NetTotals } from './netstats';
+import type { Round } from './round';
 
 export interface TickcastPlayerView {
   readonly id: string;
@@ -14,6 +15,8 @@ export interface TickcastPlayerView {
   readonly score: number;
   /** The player's connection is lost and its seat is held (drawn dimmed, "reconnecting…"). */
   readonly held: boolean;
+  /** The player's colour (`#rrggbb`, colors.ts). */
+  readonly color: string;
 }
 
 /** What `window.tickcast` shows (read-only; replaced by a new frozen object every frame). */
@@ -29,6 +32,8 @@ export interface TickcastView {
   readonly arena: { readonly width: number; readonly height: number } | null;
   /** Players as currently rendered (own player predicted, others interpolated). */
   readonly players: readonly TickcastPlayerView[];
+  /** The newest snapshot's round (`null` when the server sends none). */
+  readonly round: Readonly<Round> | null;
   /** The last close that ended the session, if any. */
   readonly closed: { readonly code: number; readonly reason: string } | null;
   /** Orbs of the newest snapshot. */
@@ -72,6 +77,7 @@ let currentView: TickcastView = Object.freeze({
   pingMs: null,
   arena: null,
   players: Object.freeze([]),
+  round: null,
   closed: null,
   orbs: Object.freeze([]),
   drawMs: 0,

@@ -270,7 +270,12 @@ describe('a game on full snapshots', () => {
     const other = view.players.find((p) => p.id === OTHER)!;
     expect(other.x).toBeGreaterThanOrEqual(otherX(35));
     expect(other.x).toBeLessThanOrEqual(otherX(39));
-    expect(f!.hud).toMatchObject({ tick: 40, players: 2, maxPlayers: 8, tickRate: 30 });
+    expect(f!.hud).toMatchObject({ players: 2, maxPlayers: 8 });
+    // The room, tick and tick rate are for the net stats overlay, not the player's HUD.
+    expect(f!.hud).not.toHaveProperty('roomId');
+    expect(f!.hud).not.toHaveProperty('tick');
+    expect(f!.round).toBeNull();
+    expect(view.round).toBeNull();
     expect(f!.focus).toMatchObject({ x: me.x, y: me.y });
     expect(f!.orbs).toEqual([{ id: 0, x: 50, y: 60 }]);
   });
@@ -331,6 +336,53 @@ describe('a game on full snapshots', () => {
     pong(4000, 45);
     expect(session.frameAt(4100).hud.pingMs).toBe(30);
     expect(session.view.pingMs).toBe(30);
+  });
+});
+
+describe('the HUD of a game', () => {
+  it('keeps each player in its colour when another joins', () => {
+    session.welcome();
+    session.deliver(arrival(11), snap(11));
+    const colours = (f: Frame) => new Map(f.players.map((p) => [p.id, p.color]));
+    const before = colours(session.deliver(arrival(12), snap(12)));
+    const THIRD = '00000000-0000-4000-8000-000000000000';
+    const crowded = (tick: number): Snapshot => {
+      const s = snap(tick);
+      // Listed first (its id sorts first), as the server lists players.
+      return {
+        ...s,
+        state: { ...s.state, players: [player(THIRD, 800, 400), ...s.state.players] },
+      };
+    };
+    for (let tick = 13; tick <= 20; tick++) session.deliver(arrival(tick), crowded(tick));
+    const after = colours(session.lastFrame!);
+    expect(after.get(ME)).toBe(before.get(ME));
+    expect(after.get(OTHER)).toBe(before.get(OTHER));
+    expect(new Set(session.view.players.map((p) => p.color)).size).toBe(
+      session.view.players.length,
+    );
+  });
+
+  it('counts the round down from the snapshot, then shows the winner', () => {
+    session.welcome();
+    const withRound = (tick: number, round: object): Snapshot => {
+      const s = snap(tick);
+      return { ...s, state: { ...s.state, round } as Snapshot['state'] };
+    };
+    // A round ending at tick 20 + 2 minutes at 30 Hz.
+    const playing = { number: 2, phase: 'playing', endsAtTick: 20 + 3600, winner: null };
+    let f = session.deliver(arrival(20), withRound(20, playing));
+    expect(f.round?.clock).toMatchObject({ title: 'Round 2', time: '2:00', urgent: false });
+    expect(f.round?.banner).toBeNull();
+    expect(session.view.round).toEqual(playing);
+    f = session.deliver(arrival(21), withRound(3600 + 20 - 30 * 5, playing));
+    expect(f.round?.clock).toMatchObject({ time: '0:05', urgent: true });
+    const over = { number: 2, phase: 'over', endsAtTick: 3620 + 150, winner: OTHER };
+    f = session.deliver(arrival(22), withRound(3620, over));
+    expect(f.round?.banner).toMatchObject({
+      title: `${OTHER.slice(0, 2)} wins round 2!`,
+      subtitle: 'Next round in 5 s',
+    });
   });
 });
 
@@ -439,7 +491,15 @@ describe('a game across a reconnect', () => {
     f = session.deliver(arrival(102), fullPatch(102, 31000, 20000, 5));
     expect(session.view.net).toMatchObject({ fullDeltas: 2, ackTick: 102, baselines: 1 });
     expect(session.view.players).toEqual([
-      { id: ME, name: ME.slice(0, 2), x: 310, y: 200, score: 5, held: false },
+      {
+        id: ME,
+        name: ME.slice(0, 2),
+        x: 310,
+        y: 200,
+        score: 5,
+        held: false,
+        color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+      },
     ]);
     expect(f.hud.status).toBe('connected');
   });

@@ -65,13 +65,23 @@ describe('the net stats panel', () => {
     const panel = new NetStatsPanel(stats, memoryStorage().storage);
     stats.snapshot(1000, 10, 'full', 300, 0);
     panel.sample(1000, () => CTX);
-    expect(panel.overlay()).toBeNull();
+    const where = { roomId: 'lobby', tick: 10 };
+    expect(panel.overlay(where)).toBeNull();
     panel.setVisible(true);
-    const overlay = panel.overlay()!;
+    const overlay = panel.overlay(where)!;
     expect(overlay.bars).toEqual([{ bytes: 300, kind: 'full', bad: false }]);
     expect(overlay.fullBytes).toBe(300);
     expect(overlay.rows[0]![0]).toEqual({ label: 'rtt', value: '20 ms', warn: false });
     // The rows are made once per sample.
-    expect(panel.overlay()!.rows).toBe(overlay.rows);
+    expect(panel.overlay(where)!.rows).toBe(overlay.rows);
+  });
+
+  it('carries the room id and the newest tick, which the player HUD no longer shows', () => {
+    const panel = new NetStatsPanel(new NetStats(), memoryStorage().storage);
+    panel.setVisible(true);
+    expect(panel.overlay({ roomId: 'lobby', tick: 1234 })).toMatchObject({
+      roomId: 'lobby',
+      tick: 1234,
+    });
   });
 });

@@ -1,27 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { assignColors, palette, playerColor } from '../src/colors';
-import { HELD_TAG, drawPlayerName, type DrawPlayer } from '../src/render';
+import { HELD_TAG, drawPlayerName } from '../src/nametag';
+import type { DrawPlayer } from '../src/render';
 
-describe('player colours', () => {
-  it('are stable per id and distinct within a room while the palette lasts', () => {
-    const ids = Array.from({ length: palette.players.length }, (_, i) => `id-${i * 7919}`);
-    const colors = assignColors(ids);
-    expect(new Set(colors.values()).size).toBe(ids.length);
-    expect(assignColors(ids)).toEqual(colors);
-    // The first player always keeps its own hashed colour.
-    expect(colors.get(ids[0]!)).toBe(playerColor(ids[0]!));
-  });
-});
-
-/** A 2D context that records the text drawn and the alpha it was drawn with. */
+/** A 2D context that records the text drawn and the alpha it was drawn with (and where). */
 function recordingContext() {
   const texts: { text: string; alpha: number }[] = [];
+  const at: { text: string; x: number; y: number }[] = [];
   const state: Record<string | symbol, unknown> = { globalAlpha: 1 };
   const saved: number[] = [];
   const ctx = new Proxy(state, {
     get(target, prop) {
       if (prop === 'fillText')
-        return (text: string) => texts.push({ text, alpha: target.globalAlpha as number });
+        return (text: string, x: number, y: number) => {
+          texts.push({ text, alpha: target.globalAlpha as number });
+          at.push({ text, x, y });
+        };
       if (prop === 'measureText') return (text: string) => ({ width: [...text].length * 7 });
       if (prop === 'save') return () => saved.push(target.globalAlpha as number);
       if (prop === 'restore') return () => (target.globalAlpha = saved.pop() ?? 1);
@@ -33,7 +26,7 @@ function recordingContext() {
       return true;
     },
   });
-  return { ctx: ctx as unknown as CanvasRenderingContext2D, texts, state };
+  return { ctx: ctx as unknown as CanvasRenderingContext2D, texts, state, at };
 }
 
 describe('player names', () => {
@@ -61,5 +54,23 @@ describe('player names', () => {
     const { ctx, texts } = recordingContext();
     drawPlayerName(ctx, player(false), 100, 100, 20);
     expect(texts).toEqual([{ text: 'carol', alpha: 1 }]);
+  });
+
+  it('moves inwards at a side wall and under the player at the top, so it is never cut off', () => {
+    const bounds = { left: 0, right: 1000, top: 100 };
+    const right = recordingContext();
+    // "carol" is 35 px wide here: centred at 995 it would end at 1012.
+    drawPlayerName(right.ctx, player(false), 995, 300, 20, bounds);
+    expect(right.at[0]!.x + 35 / 2).toBeLessThanOrEqual(1000);
+    const left = recordingContext();
+    drawPlayerName(left.ctx, player(false), 3, 300, 20, bounds);
+    expect(left.at[0]!.x - 35 / 2).toBeGreaterThanOrEqual(0);
+    const top = recordingContext();
+    // A player at y = 120 (radius 20): its name's bottom would be at 93, above the top.
+    drawPlayerName(top.ctx, player(false), 500, 93, 20, bounds);
+    expect(top.at[0]!.y).toBeGreaterThan(120 + 20);
+    const middle = recordingContext();
+    drawPlayerName(middle.ctx, player(false), 500, 300, 20, bounds);
+    expect(middle.at[0]).toEqual({ text: 'carol', x: 500, y: 300 });
   });
 });
