@@ -4,7 +4,8 @@
  * a second whether shown or not (`window.tickcast.netStats`) — and the overlay for the renderer.
  * Time is an argument; the storage can be replaced.
  */
-import { isNetStatsToggle, netStatsRows, type NetStats, type NetStatsContext } from './netstats';
+import type { NetStats, NetStatsContext } from 'tickcast-client';
+import { isNetStatsToggle, netStatsRows } from './netstats';
 import type { NetStatsOverlay } from './overlays';
 import { EMPTY_NET_STATS, type TickcastNetStatsView } from './view';
 

@@ -1,22 +1,23 @@
 /**
- * One player's WebSocket connection: Join, message decoding, ping, and reconnecting with
- * exponential backoff after an unexpected close (only for the retryable close codes of
- * PROTOCOL.md), resending Join with the Welcome's resume token when the server gave one.
+ * One player's WebSocket connection, for any game (its codec is passed in): Join, message
+ * decoding, ping, and reconnecting with exponential backoff after an unexpected close (only for
+ * the retryable close codes of PROTOCOL.md), resending Join with the Welcome's resume token when
+ * the server gave one. A rejoin that cannot resume (the seat is gone: 4005, or a restarted server
+ * that closed with 1001 and forgot the token) names the room the server assigned in the last
+ * Welcome, also after quick play, so players who were together meet again (issue 13).
  *
  * A `Redirect` followed by close 4007 (the room is on another node) is followed at once, without
  * backoff and without a visible disconnect (status `moving`): the same join, naming the
- * redirect's room, at the redirect's URL (with the page's join token), at most
- * `MAX_REDIRECT_HOPS` times in a row (a Welcome starts the count again). Reconnects with backoff
- * go to the entry URL (the page's `/ws`), which sends the client on to the room's node again.
+ * redirect's room and resuming the seat when there is one (a live migration keeps the score), at
+ * the redirect's URL, at most `MAX_REDIRECT_HOPS` times in a row (a Welcome starts the count
+ * again). Reconnects with backoff go to the entry URL, which sends the client on to the room's
+ * node again.
+ *
+ * The join token travels in the `Sec-WebSocket-Protocol` header by default: the client offers
+ * {@link SUBPROTOCOL} and `tickcast.token.<TOKEN>`, so the token stays out of URLs and access logs
+ * (PROTOCOL.md, Handshake). No DOM: the WebSocket implementation, `fetch` and the clock can be
+ * passed in (Node before 22 has no global WebSocket: pass the `ws` package's).
  */
-import {
-  decodeServerMsg,
-  encodeClientMsg,
-  type ArenaClientMsg as ClientMsg,
-  type ArenaDelta as DeltaSnapshot,
-  type ArenaSnapshot as Snapshot,
-  type ArenaWelcome as Welcome,
-} from './arena';
 import {
   CloseCode,
   MAX_REDIRECT_HOPS,
@@ -25,22 +26,82 @@ import {
   checkRedirect,
   describeClose,
   isRetryableClose,
+  type ClientMsg,
+  type Codec,
+  type DeltaSnapshot,
   type ErrorMsg,
   type Pong,
   type Redirect,
-} from './protocol';
+  type Snapshot,
+  type Welcome,
+} from './protocol.js';
+
+/** The subprotocol a tickcast client offers; the server answers it (PROTOCOL.md, Handshake). */
+export const SUBPROTOCOL = 'tickcast.v1';
+/** Prefix of the subprotocol that carries the join token: `tickcast.token.<TOKEN>`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'tickcast.token.';
+
+/** The subprotocols to offer: {@link SUBPROTOCOL}, and the token's when there is one. */
+export function socketProtocols(token: string | null | undefined): string[] {
+  return token ? [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token] : [SUBPROTOCOL];
+}
+
+// A handler type that accepts the browser's and the `ws` package's event handlers alike (method
+// parameters are checked bivariantly; plain function properties would not accept either).
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
+/** What the connection needs of a WebSocket: the browser's, or the `ws` package's in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor (`WebSocket` in browsers and Node ≥ 22, `ws`'s default export). */
+export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** What the upgrade probe needs of `fetch` (see {@link probeUpgrade}). */
+export type FetchLike = (
+  url: string,
+  init: { cache?: string; credentials?: string; headers?: Record<string, string> },
+) => Promise<{ status: number; text(): Promise<string> }>;
+
+// WebSocket.readyState values (the constructor passed in need not have them as statics).
+const OPEN = 1;
+const CLOSING = 2;
+
+function globalWebSocket(): WebSocketCtor {
+  const ctor = (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+  if (!ctor) {
+    throw new Error(
+      'tickcast-client: no global WebSocket (Node before 22): pass one, e.g. { WebSocket } from "ws"',
+    );
+  }
+  return ctor;
+}
+
+/** `performance.now()` where there is one, else `Date.now()`, ms. */
+export function defaultNow(): number {
+  const perf = (globalThis as { performance?: { now(): number } }).performance;
+  return perf ? perf.now() : Date.now();
+}
 
 /** `moving`: following a redirect to the room's node (not a disconnect: no backoff, no notice). */
 export type ConnStatus =
   'connecting' | 'connected' | 'reconnecting' | 'moving' | 'refused' | 'closed';
 
-export interface ConnectionEvents {
+/** What a connection reports, for a game with state `S`, welcome parameters `W`, patches `P`. */
+export interface ConnectionEvents<S, W, P> {
   status(status: ConnStatus, detail: string): void;
-  welcome(w: Welcome): void;
+  welcome(w: Welcome<W>): void;
   /** A full snapshot; `bytes` = its WebSocket payload size. */
-  snapshot(s: Snapshot, bytes: number): void;
+  snapshot(s: Snapshot<S>, bytes: number): void;
   /** A delta snapshot (only after joining with `deltas`); the receiver applies it. */
-  delta(d: DeltaSnapshot, bytes: number): void;
+  delta(d: DeltaSnapshot<P>, bytes: number): void;
   pong(p: Pong): void;
   error(e: ErrorMsg): void;
   /**
@@ -62,10 +123,10 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
 /** How long {@link Connection.leave} gives the browser to write the close frame. */
 export const LEAVE_FLUSH_MS = 100;
 
-/** Blocks the page's thread for `ms` (the browser's network process keeps working meanwhile). */
+/** Blocks the thread for `ms` (a browser's network process keeps working meanwhile). */
 function busyWait(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
+  const until = defaultNow() + ms;
+  while (defaultNow() < until) {
     // Spin: nothing else may run before the page is torn down.
   }
 }
@@ -77,21 +138,9 @@ export function backoffDelay(attempt: number, policy = DEFAULT_BACKOFF, random =
 }
 
 /**
- * The server's WebSocket URL for this page: `/ws` on the same host, carrying the page's
- * `?token=` (a signed join token from a login service) when there is one.
- */
-export function defaultSocketUrl(loc: Location = location): string {
-  const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
-  const url = new URL(`${proto}//${loc.host}/ws`);
-  const token = new URLSearchParams(loc.search).get('token');
-  if (token) url.searchParams.set('token', token);
-  return url.toString();
-}
-
-/**
- * Where a client connects to follow `r`, coming from a page whose socket URL is `entryUrl`: the
- * redirect's URL, carrying the entry URL's `?token=` (a join token, which every node checks)
- * unless it has its own. Throws a {@link RedirectError} for a URL a client must not follow.
+ * Where a client connects to follow `r`, coming from an entry URL `entryUrl`: the redirect's URL,
+ * carrying the entry URL's `?token=` (a join token, which every node checks) unless it has its
+ * own. Throws a {@link RedirectError} for a URL a client must not follow.
  */
 export function redirectTarget(r: Redirect, entryUrl: string): string {
   checkRedirect(r);
@@ -124,13 +173,22 @@ export interface UpgradeRefusal {
  * A browser cannot see why a WebSocket upgrade failed (it only reports close 1006), so after an
  * attempt that never opened, the client asks the same URL over plain HTTP: the server runs its
  * admission checks (origin 403, token 401, limits 429/503) before looking at upgrade headers.
+ * `fetch` may not set `Sec-WebSocket-Protocol`, so a token the socket offered as a subprotocol
+ * goes in `Authorization: Bearer` (which the server reads too), never in the URL.
  */
-export async function probeUpgrade(wsUrl: string): Promise<UpgradeRefusal | null> {
+export async function probeUpgrade(
+  wsUrl: string,
+  token: string | null = null,
+  fetchImpl: FetchLike | null = null,
+): Promise<UpgradeRefusal | null> {
   const url = wsUrl.replace(/^ws/, 'http');
+  const doFetch = fetchImpl ?? (globalThis as { fetch?: FetchLike }).fetch;
+  if (!doFetch) return null;
   let status: number;
   let detail = '';
   try {
-    const res = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const res = await doFetch(url, { cache: 'no-store', credentials: 'same-origin', headers });
     status = res.status;
     if (status >= 400) detail = (await res.text().catch(() => '')).trim().slice(0, 200);
   } catch {
@@ -153,44 +211,78 @@ export async function probeUpgrade(wsUrl: string): Promise<UpgradeRefusal | null
 
 const PING_INTERVAL_MS = 1000;
 
-export class Connection {
-  private ws: WebSocket | null = null;
+/** How to open a {@link Connection}. */
+export interface ConnectionOptions<I, S, W, P> {
+  /** The server's socket URL (e.g. `wss://game.example/ws`): the first attempt and every retry. */
+  url: string;
+  /** The room to join; `null` = quick play (the server picks one). */
+  room: string | null;
+  name: string;
+  /** The game's codec ({@link makeCodec}). */
+  codec: Codec<I, S, W, P>;
+  events: ConnectionEvents<S, W, P>;
+  /** Join with `deltas: true` (delta snapshots instead of full ones, if the server does them). */
+  deltas?: boolean;
+  /** A signed join token, offered as the subprotocol `tickcast.token.<TOKEN>`. */
+  token?: string | null;
+  /** The WebSocket implementation (default: the global `WebSocket`). */
+  WebSocket?: WebSocketCtor;
+  /** `fetch` for the refused-upgrade probe (default: the global `fetch`). */
+  fetch?: FetchLike;
+  /** The clock for ping times, ms (default: `performance.now()`). */
+  now?: () => number;
+  backoff?: BackoffPolicy;
+}
+
+export class Connection<I, S, W, P> {
+  private ws: WebSocketLike | null = null;
   private stopped = false;
   private attempt = 0;
   private resumeToken: string | null = null;
   /** Where the next attempt connects: the entry URL, or the node a redirect named. */
   private url: string;
-  /** The room a fresh join names: the page's choice, or the room a redirect named. */
+  /** The room a join names: the caller's choice, a redirect's, or the last Welcome's. */
   private room: string | null;
-  /** The Welcome's room: a resume names it, so a cluster node can route the resume. */
-  private seatRoom: string | null = null;
   /** The Redirect received on the current socket (its 4007 close says to follow it). */
   private redirect: Redirect | null = null;
   /** Redirects followed since the last Welcome (or reconnect with backoff). */
   private hops = 0;
   /** The socket {@link Connection.leave} closed, until the page is gone. */
-  private leaving: WebSocket | null = null;
+  private leaving: WebSocketLike | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private welcomed = false;
   /** Whether the current attempt's socket ever opened. */
   private opened = false;
+  private readonly entryUrl: string;
+  private readonly name: string;
+  private readonly codec: Codec<I, S, W, P>;
+  private readonly events: ConnectionEvents<S, W, P>;
+  private readonly deltas: boolean;
+  private readonly token: string | null;
+  private readonly WebSocketImpl: WebSocketCtor;
+  private readonly now: () => number;
 
-  constructor(
-    /** The server's socket URL (the page's `/ws`): the first attempt and every retry go here. */
-    private readonly entryUrl: string,
-    room: string | null,
-    private readonly name: string,
-    private readonly events: ConnectionEvents,
-    /** Join with `deltas: true` (delta snapshots instead of full ones, if the server does them). */
-    private readonly deltas = true,
-  ) {
-    this.url = entryUrl;
-    this.room = room;
+  constructor(private readonly opts: ConnectionOptions<I, S, W, P>) {
+    this.entryUrl = opts.url;
+    this.url = opts.url;
+    this.room = opts.room;
+    this.name = opts.name;
+    this.codec = opts.codec;
+    this.events = opts.events;
+    this.deltas = opts.deltas ?? true;
+    this.token = opts.token ?? null;
+    this.WebSocketImpl = opts.WebSocket ?? globalWebSocket();
+    this.now = opts.now ?? defaultNow;
   }
 
   get isOpen(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN && this.welcomed;
+    return this.ws?.readyState === OPEN && this.welcomed;
+  }
+
+  /** The room the next join names (after a Welcome: the room the server assigned). */
+  get roomId(): string | null {
+    return this.room;
   }
 
   start(): void {
@@ -202,7 +294,7 @@ export class Connection {
   stop(): void {
     this.stopped = true;
     this.clearTimers();
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, 'bye');
+    if (this.ws && this.ws.readyState <= OPEN) this.ws.close(1000, 'bye');
     this.ws = null;
     this.events.status('closed', 'Left the room');
   }
@@ -220,20 +312,20 @@ export class Connection {
    */
   leave(wait: (ms: number) => void = busyWait): void {
     const ws = this.ws;
-    if (ws?.readyState === WebSocket.OPEN) {
+    if (ws?.readyState === OPEN) {
       this.leaving = ws;
       this.stop();
       wait(LEAVE_FLUSH_MS);
     } else {
       this.stop();
-      if (this.leaving?.readyState === WebSocket.CLOSING) wait(LEAVE_FLUSH_MS);
+      if (this.leaving?.readyState === CLOSING) wait(LEAVE_FLUSH_MS);
       this.leaving = null;
     }
   }
 
-  send(msg: ClientMsg): boolean {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    const bytes = encodeClientMsg(msg);
+  send(msg: ClientMsg<I>): boolean {
+    if (!this.ws || this.ws.readyState !== OPEN) return false;
+    const bytes = this.codec.encodeClientMsg(msg);
     this.ws.send(bytes);
     this.events.traffic?.('out', bytes.byteLength);
     return true;
@@ -249,9 +341,9 @@ export class Connection {
         this.attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${this.attempt})…`,
       );
     }
-    let ws: WebSocket;
+    let ws: WebSocketLike;
     try {
-      ws = new WebSocket(this.url);
+      ws = new this.WebSocketImpl(this.url, socketProtocols(this.token));
     } catch (e) {
       this.events.refused(0, `Cannot open ${this.url}`, (e as Error).message);
       return;
@@ -266,14 +358,14 @@ export class Connection {
         type: 'join',
         body: {
           version: PROTOCOL_VERSION,
-          room: this.resumeToken ? (this.seatRoom ?? this.room) : this.room,
+          room: this.room,
           name: this.name,
           resume: this.resumeToken,
           deltas: this.deltas,
         },
       });
     };
-    ws.onmessage = (ev: MessageEvent) => {
+    ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       if (typeof ev.data === 'string') {
         this.events.traffic?.('in', new TextEncoder().encode(ev.data).byteLength);
@@ -286,7 +378,7 @@ export class Connection {
       this.events.traffic?.('in', bytes);
       let msg;
       try {
-        msg = decodeServerMsg(new Uint8Array(ev.data));
+        msg = this.codec.decodeServerMsg(new Uint8Array(ev.data));
       } catch (e) {
         console.warn('tickcast: undecodable server message', e);
         return;
@@ -297,7 +389,9 @@ export class Connection {
           this.attempt = 0;
           this.hops = 0;
           this.resumeToken = msg.body.resume_token;
-          this.seatRoom = msg.body.room_id;
+          // Every later join names this room: a resume (so a cluster node can route it), and
+          // a fresh rejoin after the seat is gone (so friends split by a restart meet again).
+          this.room = msg.body.room_id;
           this.startPing();
           this.events.status('connected', 'Connected');
           this.events.welcome(msg.body);
@@ -320,7 +414,7 @@ export class Connection {
           break;
       }
     };
-    ws.onclose = (ev: CloseEvent) => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = false;
@@ -333,7 +427,7 @@ export class Connection {
 
   /** The socket never opened: find out whether the server refused us, and why. */
   private async onUpgradeFailed(): Promise<void> {
-    const refusal = await probeUpgrade(this.url);
+    const refusal = await probeUpgrade(this.url, this.token, this.opts.fetch ?? null);
     if (this.stopped) return;
     if (refusal && !refusal.retry) {
       // Refused before the upgrade: `code` is the HTTP status (401, 403), not a close code.
@@ -342,7 +436,7 @@ export class Connection {
       this.events.refused(refusal.status, refusal.message, refusal.detail);
       return;
     }
-    const delay = backoffDelay(this.attempt);
+    const delay = backoffDelay(this.attempt, this.opts.backoff);
     this.attempt++;
     this.scheduleReconnect(delay, refusal ? refusal.message : 'Cannot reach the server.');
   }
@@ -354,13 +448,13 @@ export class Connection {
     }
     // (A 4007 without a Redirect cannot be followed: it is retried through the entry URL.)
     if (code === CloseCode.ResumeUnknown) {
-      // Our seat is gone: join as a new player right away.
+      // Our seat is gone: join the same room as a new player right away.
       this.resumeToken = null;
       this.scheduleReconnect(0, describeClose(code));
       return;
     }
     if (isRetryableClose(code)) {
-      const delay = backoffDelay(this.attempt);
+      const delay = backoffDelay(this.attempt, this.opts.backoff);
       this.attempt++;
       const why = reason ? `${describeClose(code)} (${reason})` : describeClose(code);
       this.scheduleReconnect(delay, why);
@@ -371,7 +465,10 @@ export class Connection {
     this.events.refused(code, describeClose(code), reason);
   }
 
-  /** Reconnects at once where `r` points, with the same join naming its room, or gives up. */
+  /**
+   * Reconnects at once where `r` points, with the same join naming its room (resuming the seat
+   * when there is one: a live migration hands the seat over), or gives up.
+   */
   private follow(r: Redirect): void {
     let url: string;
     try {
@@ -397,7 +494,6 @@ export class Connection {
     this.hops++;
     this.url = url;
     this.room = r.room_id;
-    this.seatRoom = null;
     this.open();
   }
 
@@ -415,7 +511,7 @@ export class Connection {
 
   private startPing(): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
-    const ping = () => this.send({ type: 'ping', body: { client_time: performance.now() } });
+    const ping = () => this.send({ type: 'ping', body: { client_time: this.now() } });
     ping();
     this.pingTimer = setInterval(ping, PING_INTERVAL_MS);
   }

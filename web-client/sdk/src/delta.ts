@@ -6,7 +6,7 @@
  * Every stored state is treated as immutable: applying a patch builds new lists and new objects
  * for the entities it changes and shares the unchanged ones with the baseline.
  */
-import { arr, fail, u32, type DeltaSnapshot } from './protocol';
+import { arr, fail, u32, type DeltaSnapshot } from './protocol.js';
 
 /** States the client keeps: the largest window a server may use (its default is 32). */
 export const DEFAULT_CAPACITY = 64;

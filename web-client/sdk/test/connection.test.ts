@@ -6,8 +6,31 @@ import {
   backoffDelay,
   redirectTarget,
   type ConnectionEvents,
-} from '../src/net';
-import { decodeClientMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
+} from '../src/connection';
+import { makeCodec } from '../src/protocol';
+// The bundled arena is the SDK's reference game in tests (the golden vectors are its messages).
+import {
+  ARENA_WIRE,
+  decodeClientMsg,
+  type ArenaClientMsg as ClientMsg,
+  type ArenaInfo,
+  type ArenaPatch,
+  type ArenaState,
+} from '../../src/arena';
+
+type Events = ConnectionEvents<ArenaState, ArenaInfo, ArenaPatch>;
+
+/** A connection playing the arena, on the (stubbed) global WebSocket. */
+function conn(
+  url: string,
+  room: string | null,
+  name: string,
+  events: Events,
+  deltas = true,
+  token: string | null = null,
+) {
+  return new Connection({ url, room, name, events, deltas, token, codec: makeCodec(ARENA_WIRE) });
+}
 
 /** A scripted stand-in for the browser WebSocket. */
 class FakeSocket {
@@ -61,7 +84,7 @@ const WELCOME =
 
 function recorder() {
   const log: string[] = [];
-  const events: ConnectionEvents = {
+  const events: Events = {
     status: (s) => log.push(`status:${s}`),
     welcome: (w) => log.push(`welcome:${w.room_id}`),
     snapshot: () => log.push('snap'),
@@ -99,7 +122,7 @@ describe('backoff', () => {
 describe('connection', () => {
   it('joins on open, then pings', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     expect(ws.sent).toEqual([
@@ -117,7 +140,7 @@ describe('connection', () => {
 
   it('joins with deltas and passes delta snapshots on', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -132,7 +155,7 @@ describe('connection', () => {
     let deltaBytes = 0;
     events.traffic = (direction, bytes) => traffic.push(`${direction}:${bytes}`);
     events.delta = (_d, bytes) => (deltaBytes = bytes);
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -151,7 +174,7 @@ describe('connection', () => {
 
   it('can join without deltas (full snapshots)', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events, false).start();
+    conn('ws://x/ws', 'r1', 'alice', events, false).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     expect(ws.sent[0]).toMatchObject({ type: 'join', body: { deltas: false } });
@@ -159,7 +182,7 @@ describe('connection', () => {
 
   it('reconnects with backoff after a retryable close and resumes with the token', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', null, 'alice', events).start();
+    conn('ws://x/ws', null, 'alice', events).start();
     let ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -200,7 +223,7 @@ describe('connection', () => {
     ] as const) {
       FakeSocket.all = [];
       const { log, events } = recorder();
-      new Connection('ws://x/ws', 'r', 'a', events).start();
+      conn('ws://x/ws', 'r', 'a', events).start();
       FakeSocket.all[0]!.open();
       FakeSocket.all[0]!.serverClose(code, 'why');
       vi.advanceTimersByTime(60_000);
@@ -211,7 +234,7 @@ describe('connection', () => {
 
   it('joins fresh (no resume token) after 4005', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r', 'a', events).start();
+    conn('ws://x/ws', 'r', 'a', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -224,7 +247,7 @@ describe('connection', () => {
 
   it('resumes its seat with the token after a heartbeat timeout (4006)', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r', 'a', events).start();
+    conn('ws://x/ws', 'r', 'a', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -237,7 +260,7 @@ describe('connection', () => {
 
   it('does not reconnect after stop()', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     FakeSocket.all[0]!.open();
     c.stop();
@@ -248,7 +271,7 @@ describe('connection', () => {
 
   it('leaves on page-away with a 1000 close, waits once for the frame to go out, never returns', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const ws = FakeSocket.all[0]!;
     ws.open();
@@ -269,7 +292,7 @@ describe('connection', () => {
 
   it('waits once more at pagehide while the server has not answered the close', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const ws = FakeSocket.all[0]!;
     ws.open();
@@ -283,7 +306,7 @@ describe('connection', () => {
 
   it('a page that goes away before its socket opened does not wait', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const waits: number[] = [];
     c.leave((ms) => waits.push(ms));
@@ -298,7 +321,7 @@ describe('redirects', () => {
 
   it('follows a redirect at once to the room’s node: same name, its room, the page’s token', () => {
     const { log, events } = recorder();
-    new Connection('ws://lb/ws?token=t.x', null, 'alice', events).start();
+    conn('ws://lb/ws?token=t.x', null, 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(REDIRECT);
@@ -318,7 +341,7 @@ describe('redirects', () => {
 
   it('resumes its seat on the new node after a hand-over (redirect while playing)', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -333,7 +356,7 @@ describe('redirects', () => {
 
   it('gives up after three redirects in a row, with a clear status', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     for (let i = 0; i < 4; i++) {
       const ws = FakeSocket.all[i]!;
       ws.open();
@@ -354,7 +377,7 @@ describe('redirects', () => {
 
   it('counts the hops again after a Welcome', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     let n = 0;
     const hop = () => {
       const ws = FakeSocket.all[n++]!;
@@ -378,7 +401,7 @@ describe('redirects', () => {
 
   it('does not follow a redirect that is not to a ws:// or wss:// URL', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.redirectTo('https://evil.example/ws', 'r1');
@@ -391,7 +414,7 @@ describe('redirects', () => {
 
   it('goes back to the entry URL for a reconnect with backoff', () => {
     const { events } = recorder();
-    new Connection('ws://lb/ws', null, 'alice', events).start();
+    conn('ws://lb/ws', null, 'alice', events).start();
     FakeSocket.all[0]!.open();
     FakeSocket.all[0]!.redirectTo('ws://node-b/ws', 'r1');
     const b = FakeSocket.all[1]!;
@@ -421,7 +444,7 @@ describe('refused upgrades', () => {
   function failToOpen(fetchImpl: () => Promise<unknown>) {
     vi.stubGlobal('fetch', vi.fn(fetchImpl));
     const { log, events } = recorder();
-    new Connection('ws://x/ws?token=t', 'r', 'a', events).start();
+    conn('ws://x/ws?token=t', 'r', 'a', events).start();
     FakeSocket.all[0]!.serverClose(1006);
     return log;
   }

@@ -7,7 +7,7 @@ import {
   encodeClientMsg,
   type ArenaClientMsg,
   type ArenaServerMsg,
-} from '../src/arena';
+} from '../../src/arena';
 import {
   EXACT_FLOAT_ENCODING,
   MAX_REDIRECT_HOPS,
@@ -28,7 +28,9 @@ interface Vector {
 }
 
 // The same golden file the Rust crate tests against; read in place, never copied.
-const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(
+  new URL('../../../assets/protocol-vectors.json', import.meta.url),
+);
 const file = JSON.parse(readFileSync(vectorsPath, 'utf8')) as {
   protocol_version: number;
   vectors: Vector[];
