@@ -57,6 +57,8 @@ export interface WebSocketLike {
   onopen: Handler<unknown> | null;
   onmessage: Handler<{ data: unknown }> | null;
   onclose: Handler<{ code: number; reason: string }> | null;
+  /** Set to a no-op: `ws` throws an error event nobody listens to; `onclose` follows anyway. */
+  onerror: Handler<unknown> | null;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
@@ -349,6 +351,7 @@ export class Connection<I, S, W, P> {
       return;
     }
     ws.binaryType = 'arraybuffer';
+    ws.onerror = () => {};
     this.ws = ws;
     this.opened = false;
     ws.onopen = () => {

@@ -46,6 +46,7 @@ class FakeSocket {
   onopen: (() => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
   }
