@@ -8,8 +8,9 @@
 //   node e2e/e2e.mjs --screenshot ../assets/screenshot.png   also save a README screenshot
 //   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
 //
-// Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats)
-// and cluster.mjs (two nodes on a real redis-server: an invite link through the other node).
+// Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats),
+// cluster.mjs (two nodes on a real redis-server: an invite link through the other node) and
+// reunion.mjs (quick play + invite link, a restart: both rejoin the same room).
 //
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import { ensureBuilt } from '../scripts/ensure-built.mjs';
 import { clusterChecks } from './cluster.mjs';
 import { ghostChecks } from './ghosts.mjs';
 import { resumeChecks } from './resume.mjs';
+import { reunionChecks } from './reunion.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(webDir, '..');
@@ -659,6 +661,20 @@ async function main() {
       waitView,
       viewOf,
       resultsDir,
+    });
+  }
+
+  // Friends split by a restart (reunion.mjs): quick play and its invite link meet again.
+  if (mock) {
+    log('reunion checks skipped: the mock server is not restarted as a second server');
+  } else {
+    await reunionChecks({
+      open,
+      start: (label, port = 0) => startServer(bin, port, { label }),
+      check,
+      log,
+      waitView,
+      viewOf,
     });
   }
 

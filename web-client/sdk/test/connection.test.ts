@@ -1,4 +1,3 @@
-import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Connection,
@@ -9,14 +8,8 @@ import {
 } from '../src/connection';
 import { makeCodec } from '../src/protocol';
 // The bundled arena is the SDK's reference game in tests (the golden vectors are its messages).
-import {
-  ARENA_WIRE,
-  decodeClientMsg,
-  type ArenaClientMsg as ClientMsg,
-  type ArenaInfo,
-  type ArenaPatch,
-  type ArenaState,
-} from '../../src/arena';
+import { FakeSocket, WELCOME } from './fake-socket';
+import { ARENA_WIRE, type ArenaInfo, type ArenaPatch, type ArenaState } from '../../src/arena';
 
 type Events = ConnectionEvents<ArenaState, ArenaInfo, ArenaPatch>;
 
@@ -31,57 +24,6 @@ function conn(
 ) {
   return new Connection({ url, room, name, events, deltas, token, codec: makeCodec(ARENA_WIRE) });
 }
-
-/** A scripted stand-in for the browser WebSocket. */
-class FakeSocket {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  static all: FakeSocket[] = [];
-  readyState = FakeSocket.CONNECTING;
-  binaryType = 'blob';
-  sent: ClientMsg[] = [];
-  sentBytes: number[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(bytes: Uint8Array) {
-    this.sent.push(decodeClientMsg(bytes));
-    this.sentBytes.push(bytes.byteLength);
-  }
-  closedWith: number | null = null;
-  close(code?: number) {
-    this.closedWith = code ?? null;
-    this.readyState = FakeSocket.CLOSED;
-  }
-  // Test helpers
-  open() {
-    this.readyState = FakeSocket.OPEN;
-    this.onopen?.();
-  }
-  receive(hex: string) {
-    const bytes = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-    this.onmessage?.({ data: bytes.buffer });
-  }
-  /** Sends `Redirect { url, room_id }` then closes with 4007, as a node that does not own the room. */
-  redirectTo(url: string, roomId: string) {
-    this.onmessage?.({ data: encode({ redirect: [url, roomId] }).slice().buffer });
-    this.serverClose(4007, 'room is on another node: reconnect there now with your token');
-  }
-  serverClose(code: number, reason = '') {
-    this.readyState = FakeSocket.CLOSED;
-    this.onclose?.({ code, reason });
-  }
-}
-
-// The golden "welcome" vector: resume_token "tok123".
-const WELCOME =
-  '81a777656c636f6d6597c410ababababababababababababababababa272311e2a0898ca44c80000ca44610000ca41a00000ca41000000ca44e10000ca43a00000ca3ca3d70aca3fcccccda6746f6b313233';
 
 function recorder() {
   const log: string[] = [];
@@ -315,6 +257,38 @@ describe('connection', () => {
   });
 });
 
+describe('the handshake and rejoining', () => {
+  it('offers the join token as a subprotocol next to tickcast.v1, never in the URL', () => {
+    const { events } = recorder();
+    conn('ws://x/ws', 'r1', 'alice', events, true, 'abc.def').start();
+    expect(FakeSocket.all[0]!.url).toBe('ws://x/ws');
+    expect(FakeSocket.all[0]!.protocols).toEqual(['tickcast.v1', 'tickcast.token.abc.def']);
+    FakeSocket.all = [];
+    conn('ws://x/ws', 'r1', 'alice', events).start();
+    expect(FakeSocket.all[0]!.protocols).toEqual(['tickcast.v1']);
+  });
+
+  it('after a close that cannot resume, rejoins the room the server assigned (also after quick play)', () => {
+    const { events } = recorder();
+    conn('ws://x/ws', null, 'alice', events).start();
+    const quick = FakeSocket.all[0]!;
+    quick.open();
+    expect(quick.sent[0]).toMatchObject({ type: 'join', body: { room: null } });
+    quick.receive(WELCOME); // the server put us in room "r1"
+    quick.serverClose(1001, 'server shutting down');
+    vi.advanceTimersByTime(700);
+    const restarted = FakeSocket.all[1]!;
+    restarted.open();
+    expect(restarted.sent[0]).toMatchObject({ body: { room: 'r1', resume: 'tok123' } });
+    // The restarted server does not know the seat: a fresh join, to the same room by id.
+    restarted.serverClose(4005, 'resume token unknown');
+    vi.advanceTimersByTime(1);
+    const fresh = FakeSocket.all[2]!;
+    fresh.open();
+    expect(fresh.sent[0]).toMatchObject({ body: { room: 'r1', resume: null } });
+  });
+});
+
 describe('redirects', () => {
   // The golden "redirect" vector: ws://10.0.0.2:8080/ws, room "lobby-1".
   const REDIRECT =
@@ -459,6 +433,23 @@ describe('refused upgrades', () => {
     expect(fetch).toHaveBeenCalledWith('http://x/ws?token=t', expect.anything());
     expect(log).toContain('refused:401:unauthorized: token expired');
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('asks with the join token as a bearer token when it offered it as a subprotocol', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => ({ status: 401, text: async () => 'unauthorized: bad token signature' })),
+    );
+    const { log, events } = recorder();
+    conn('ws://x/ws', 'r', 'a', events, true, 'abc.def').start();
+    FakeSocket.all[0]!.serverClose(1006);
+    await vi.runAllTimersAsync();
+    expect(fetch).toHaveBeenCalledWith('http://x/ws', {
+      cache: 'no-store',
+      credentials: 'same-origin',
+      headers: { authorization: 'Bearer abc.def' },
+    });
+    expect(log).toContain('refused:401:unauthorized: bad token signature');
   });
 
   it('explains a refused origin (HTTP 403) and stops', async () => {
