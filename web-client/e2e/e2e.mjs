@@ -600,11 +600,21 @@ async function main() {
       t.closed.code === 401 && /token/i.test(tNotice),
       `a bad join token is refused: "${tNotice}" (HTTP ${t.closed.code})`,
     );
+    const socketUrls = [];
+    pageT.on('websocket', (ws) => socketUrls.push(ws.url()));
     await pageT.goto(`${authed.url}/?room=${room}&name=T&token=${encodeURIComponent(token)}`);
     await waitView(pageT, 'the good token to play', () => window.tickcast.connected, null, 15_000);
-    check(true, 'a valid join token plays');
+    check(
+      socketUrls.length > 0 && socketUrls.every((u) => !u.includes('token')),
+      `a valid join token plays: offered in the handshake (subprotocol tickcast.token.…), which Chromium accepted with the answer tickcast.v1; the socket URL carries no token (${socketUrls.join(', ')})`,
+    );
     await pageT.close();
     await authed.stop();
+    const authLog = readFileSync(join(resultsDir, 'server-auth.log'), 'utf8');
+    check(
+      authLog.length > 0 && !authLog.includes(token) && !authLog.includes(token.split('.')[1]),
+      "the join token appears nowhere in the server's log",
+    );
   }
 
   // Session resume (resume.mjs): a page whose connection is cut without a close frame gets its

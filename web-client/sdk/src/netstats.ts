@@ -1,10 +1,10 @@
 /**
- * Network statistics for the net graph overlay (like Source's `net_graph`) and
- * `window.tickcast.net`: what arrives and leaves on the WebSocket, counted as it happens — once,
- * in one ledger — and turned into rates over a sliding window (~1 s) and totals since the page
- * loaded; and the round trip of the pings (a median). game.ts feeds it from the connection's
- * events and reads the figures out; overlays.ts draws `netStatsRows`. Pure: no DOM, no clock of
- * its own — every call takes the time (`performance.now()` in the page, fake timestamps in tests).
+ * Network statistics for a net graph (like Source's `net_graph`): what arrives and leaves on the
+ * WebSocket, counted as it happens — once, in one ledger — and turned into rates over a sliding
+ * window (~1 s) and totals since the start; and the round trip of the pings (a median). A client
+ * feeds it from its connection's events and reads the figures out (`Room` does both and offers
+ * them as `room.stats`; the demo's game.ts does it itself and draws them). Pure: no DOM, no clock
+ * of its own — every call takes the time (`performance.now()` in a page, fake timestamps in tests).
  */
 
 /** How a snapshot frame arrived. */
