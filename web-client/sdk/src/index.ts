@@ -5,7 +5,8 @@
  *
  * - `protocol`: messages, codec ({@link makeCodec}), close codes, validation;
  * - `delta`: delta snapshots and the baseline store;
- * - `connection`: one connection with resume, reconnect with backoff, redirects, token handshake;
+ * - `connection`: one connection with resume, reconnect with backoff, redirects; `transport`: the
+ *   WebSocket it needs, the handshake's subprotocols (join token), the refused-upgrade probe;
  * - `room`: {@link connect} and {@link Room} (seq/ack, deltas applied, stats);
  * - `netstats`: the net-stats figures; `interpolation`, `schedule`: game-agnostic helpers for
  *   drawing other players in the past and sending one input per tick.
@@ -13,6 +14,7 @@
 export * from './protocol.js';
 export * from './delta.js';
 export * from './connection.js';
+export * from './transport.js';
 export * from './room.js';
 export * from './netstats.js';
 export * from './interpolation.js';

@@ -13,14 +13,8 @@
  * setInterval(() => room.sendInput(readControls()), 1000 / room.tickRate);
  * ```
  */
-import {
-  Connection,
-  defaultNow,
-  type BackoffPolicy,
-  type ConnStatus,
-  type FetchLike,
-  type WebSocketCtor,
-} from './connection.js';
+import { Connection, type BackoffPolicy, type ConnStatus } from './connection.js';
+import { defaultNow, type FetchLike, type WebSocketCtor } from './transport.js';
 import { Baselines, DeltaError, type Diffable } from './delta.js';
 import { NetStats, RoundTrips, type NetStatsSample } from './netstats.js';
 import type { Codec, DeltaSnapshot, ErrorMsg, Welcome } from './protocol.js';

@@ -57,6 +57,18 @@ function clientFromSerde(value: Record<string, unknown>): ArenaClientMsg {
   return { type, body } as ArenaClientMsg;
 }
 
+describe('the package version', () => {
+  it('is tied to the protocol: major version = PROTOCOL_VERSION', () => {
+    const pkgPath = fileURLToPath(new URL('../package.json', import.meta.url));
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+      version: string;
+      tickcast: { protocolVersion: number };
+    };
+    expect(Number(pkg.version.split('.')[0])).toBe(PROTOCOL_VERSION);
+    expect(pkg.tickcast.protocolVersion).toBe(PROTOCOL_VERSION);
+  });
+});
+
 describe('protocol vectors (assets/protocol-vectors.json)', () => {
   it('covers the protocol version this client speaks', () => {
     expect(file.protocol_version).toBe(PROTOCOL_VERSION);

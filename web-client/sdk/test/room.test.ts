@@ -2,7 +2,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeCodec } from '../src/protocol';
 import { connect, type GameClient } from '../src/room';
-import type { WebSocketCtor } from '../src/connection';
+import type { WebSocketCtor } from '../src/transport';
 import { FakeSocket, WELCOME } from './fake-socket';
 import {
   ARENA_DIFF,
