@@ -61,6 +61,8 @@ async fn accept(
     tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
     tokio_tungstenite::tungstenite::Error,
 > {
+    // The error type is tungstenite's (its `Callback` trait's), not ours to make smaller.
+    #[allow(clippy::result_large_err)]
     let answer = |req: &Request, mut res: Response| {
         let offered = req
             .headers()
