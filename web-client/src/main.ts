@@ -243,8 +243,8 @@ function startGame(room: string | null, name: string): void {
     name,
     canvas,
     onRoom: (id) => {
-      // After a reconnect the client rejoins its room by id; only if the server put it in
-      // another one (say, the room filled up meanwhile) does it land elsewhere: say so.
+      // After a reconnect the client rejoins its room by id (a full room is refused, 4001, and
+      // said so by onRefused); should a server still place it in another room, say so.
       if (roomId !== null && roomId !== id) showMoved(roomId, id);
       roomId = id;
       document.title = `${id} · tickcast arena`;
