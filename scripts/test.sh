@@ -40,13 +40,20 @@ step "web client: npm ci"
 step "web client: lint, format, unit tests, build"
 (cd web-client && npm run lint && npm run format:check && npm test && npm run build)
 
+step "tickcast-client SDK: npm pack, and an example project installs the tarball and type-checks"
+(cd web-client && npm run test:sdk-pack)
+
 if [ ! -x /usr/bin/chromium ]; then
   step "installing Debian's chromium for the browser test"
   apt_install chromium
 fi
 
-step "browser end-to-end test (real server, headless Chromium)"
 cargo build -q -p tickcast-server
+
+step "tickcast-client SDK in Node against the real server"
+(cd web-client && TICKCAST_SERVER_BIN="$PWD/../target/debug/tickcast-server" npm run test:sdk)
+
+step "browser end-to-end test (real server, headless Chromium)"
 (cd web-client && TICKCAST_SERVER_BIN="$PWD/../target/debug/tickcast-server" npm run test:e2e)
 
 printf '\nall tests passed\n'

@@ -3,7 +3,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/'] },
+  {
+    ignores: ['dist/', 'node_modules/', 'test-results/', 'sdk/dist/', 'sdk/example/node_modules/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

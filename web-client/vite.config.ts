@@ -2,12 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+// The demo imports the SDK by its package name, from source (web-client/sdk; nothing copied).
+const sdkEntry = fileURLToPath(new URL('./sdk/src/index.ts', import.meta.url));
 // `npm run dev` proxies the server's endpoints to a locally running tickcast-server.
 const server = process.env.TICKCAST_DEV_SERVER ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   // Relative asset URLs: the built client works wherever the server mounts it.
   base: './',
+  resolve: { alias: { 'tickcast-client': sdkEntry } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -23,7 +26,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'sdk/test/**/*.test.ts'],
     environment: 'node',
   },
 });

@@ -2,12 +2,16 @@
 //! [`Traffic`], and how it ended ([`CloseInfo`], 1006 without a close frame).
 //!
 //! The transport under [`crate::Bot`], which owns one and adds the protocol on top (join,
-//! welcome, seqs, ticks, deltas). It knows nothing of tickcast messages: bytes and frames only.
+//! welcome, seqs, ticks, deltas). It knows nothing of tickcast messages: bytes and frames only,
+//! except that a join token in the URL's query moves into the handshake (see [`handshake`]).
 
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
@@ -57,6 +61,55 @@ fn frame_header(len: usize, masked: bool) -> u64 {
     base + if masked { 4 } else { 0 }
 }
 
+/// The subprotocol a tickcast client offers (PROTOCOL.md, Handshake).
+const SUBPROTOCOL: &str = "tickcast.v1";
+
+/// `url` without its `token=` query parameter, and that token (the first one), if any.
+fn split_token(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut token = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|p| match p.strip_prefix("token=") {
+            Some(t) if token.is_none() => {
+                token = Some(t.to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, token)
+}
+
+/// The upgrade request for `url`. A join token in its query (`?token=`, where the bot's options
+/// put it) is taken out of the URL and offered in the handshake instead, as the subprotocol
+/// `tickcast.token.<TOKEN>` next to `tickcast.v1`, so it stays out of URLs and access logs. A URL
+/// without a token offers no subprotocol (a server that predates them answers none, which a
+/// client that offered one must refuse).
+fn handshake(url: &str) -> Result<Request, BotError> {
+    let bad = |reason: String| BotError::Url {
+        url: url.to_string(),
+        reason,
+    };
+    let (bare, token) = split_token(url);
+    let mut request = bare.into_client_request().map_err(|e| bad(e.to_string()))?;
+    if let Some(token) = token {
+        let offer = HeaderValue::from_str(&format!("{SUBPROTOCOL}, tickcast.token.{token}"))
+            .map_err(|_| bad("the token is not a valid subprotocol name".into()))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", offer);
+    }
+    Ok(request)
+}
+
 /// One open (or ended) client WebSocket.
 pub(crate) struct Socket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -79,7 +132,8 @@ impl Socket {
             write_buffer_size: 0,
             ..WebSocketConfig::default()
         };
-        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let request = handshake(url)?;
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (ws, _response) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| BotError::Timeout {
@@ -234,6 +288,25 @@ impl Socket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_join_token_moves_from_the_query_into_the_offered_subprotocols() {
+        let r = handshake("ws://h:1/ws?room=a&token=abc.def&x=1").unwrap();
+        assert_eq!(r.uri().to_string(), "ws://h:1/ws?room=a&x=1");
+        assert_eq!(
+            r.headers()["sec-websocket-protocol"],
+            "tickcast.v1, tickcast.token.abc.def"
+        );
+        let r = handshake("ws://h:1/ws?token=t").unwrap();
+        assert_eq!(r.uri().to_string(), "ws://h:1/ws");
+        let r = handshake("ws://h:1/ws?room=a").unwrap();
+        assert_eq!(r.uri().to_string(), "ws://h:1/ws?room=a");
+        assert!(r.headers().get("sec-websocket-protocol").is_none());
+        assert!(matches!(
+            handshake("ws://h:1/ws?token=a\nb"),
+            Err(BotError::Url { .. })
+        ));
+    }
 
     #[test]
     fn frame_headers_grow_with_the_payload_and_a_clients_frames_carry_a_mask() {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
@@ -52,6 +53,33 @@ struct Seats {
     joins: Vec<Join>,
 }
 
+/// Accepts a WebSocket as the real server does: answering `tickcast.v1` when the client offered it
+/// (a bot with a join token offers it, with the token, and must get it back), never the token.
+async fn accept(
+    tcp: tokio::net::TcpStream,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    // The error type is tungstenite's (its `Callback` trait's), not ours to make smaller.
+    #[allow(clippy::result_large_err)]
+    let answer = |req: &Request, mut res: Response| {
+        let offered = req
+            .headers()
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim() == "tickcast.v1");
+        if offered {
+            res.headers_mut()
+                .insert("sec-websocket-protocol", "tickcast.v1".parse().unwrap());
+        }
+        Ok(res)
+    };
+    tokio_tungstenite::accept_hdr_async(tcp, answer).await
+}
+
 #[derive(Clone, Copy)]
 struct Seat {
     player_id: PlayerId,
@@ -92,7 +120,7 @@ async fn close_with(
 }
 
 async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mutex<Seats>>) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+    let Ok(mut ws) = accept(tcp).await else {
         return;
     };
     let Some(Ok(Message::Binary(first))) = ws.next().await else {
@@ -481,7 +509,7 @@ async fn redirecting_node(
         while let Ok((tcp, _)) = listener.accept().await {
             let (to, seen) = (to.clone(), Arc::clone(&seen));
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                let Ok(mut ws) = accept(tcp).await else {
                     return;
                 };
                 let Some(Ok(Message::Binary(first))) = ws.next().await else {

@@ -7,6 +7,13 @@
 //! the counts go down exactly when sessions stop (however they stop). Refusals are counted in
 //! `tickcast_upgrades_refused_total{reason}`.
 //!
+//! The join token comes in the `Sec-WebSocket-Protocol` header, offered as the subprotocol
+//! `tickcast.token.<TOKEN>` next to [`SUBPROTOCOL`] (browsers cannot set headers on a WebSocket,
+//! but they can offer subprotocols, and unlike a `?token=` a header stays out of access logs), or
+//! else as `Authorization: Bearer` (the browser's probe of a failed upgrade), else in the query
+//! (`?token=`, for clients that cannot offer subprotocols). All get the same checks. The upgrade answers [`SUBPROTOCOL`] when, and only when, the client offered it (RFC
+//! 6455 §4.1); the token protocol is never answered. Nothing here logs a token.
+//!
 //! IPv6 clients are counted per /64 network (one subscriber usually holds a whole /64).
 //! Behind a reverse proxy every peer address is the proxy's: with `trust_proxy` the client IP is
 //! the last `for=` of `Forwarded` or else the last address of `X-Forwarded-For` (the one the proxy
@@ -120,6 +127,40 @@ struct TokenQuery {
     token: Option<String>,
 }
 
+/// The subprotocol a tickcast client offers and the upgrade answers (PROTOCOL.md, Handshake).
+pub const SUBPROTOCOL: &str = "tickcast.v1";
+
+/// The prefix of the subprotocol that carries a join token: `tickcast.token.<TOKEN>`.
+pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "tickcast.token.";
+
+/// The join token of an upgrade request: the first `tickcast.token.<TOKEN>` subprotocol offered
+/// in `Sec-WebSocket-Protocol` (the header may repeat; values are comma-separated), else an
+/// `Authorization: Bearer <TOKEN>`, else the `?token=` query parameter, else none.
+fn request_token(req: &HttpRequest) -> Option<String> {
+    let offered = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX));
+    if let Some(token) = offered {
+        return Some(token.to_owned());
+    }
+    // A browser cannot put the subprotocol on the plain GET with which it asks why an upgrade
+    // failed (`fetch` may not set `Sec-` headers), so it sends the token as a bearer token.
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        return Some(token.trim().to_owned());
+    }
+    actix_web::web::Query::<TokenQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().token)
+}
+
 /// The address a per-IP count is kept for: IPv4 addresses as they are (IPv4-mapped IPv6 too);
 /// IPv6 addresses by their /64 network, since one subscriber typically gets a whole /64 and
 /// could otherwise open `limit` connections from each of 2^64 addresses.
@@ -216,10 +257,7 @@ impl Admission {
         let claims = match &self.config.auth {
             None => None,
             Some(key) => {
-                let token = actix_web::web::Query::<TokenQuery>::from_query(req.query_string())
-                    .ok()
-                    .and_then(|q| q.into_inner().token)
-                    .unwrap_or_default();
+                let token = request_token(req).unwrap_or_default();
                 Some(
                     key.verify(&token, unix_now())
                         .map_err(Refusal::Unauthorized)?,
@@ -475,5 +513,68 @@ mod tests {
             Refusal::Unauthorized(TokenError::Missing)
         );
         assert_eq!(a.counts(), (0, 0), "refused requests hold no slot");
+    }
+
+    fn offering(protocols: &str) -> TestRequest {
+        from("10.0.0.1").insert_header((header::SEC_WEBSOCKET_PROTOCOL, protocols))
+    }
+
+    #[test]
+    fn a_token_offered_as_a_subprotocol_gets_the_same_checks_as_the_query() {
+        let key = TokenKey::new("k");
+        let a = admission(ServerConfig {
+            auth: Some(key.clone()),
+            ..ServerConfig::default()
+        });
+        let claims = |expires| Claims {
+            name: "alice".into(),
+            player_id: None,
+            expires,
+        };
+        let token = key.mint(&claims(unix_now() + 60));
+        let t = a
+            .check(&offering(&format!("tickcast.v1, tickcast.token.{token}")).to_http_request())
+            .unwrap();
+        assert_eq!(t.claims.as_ref().unwrap().name, "alice");
+        let expired = key.mint(&claims(unix_now() - 1));
+        assert_eq!(
+            a.check(&offering(&format!("tickcast.v1, tickcast.token.{expired}")).to_http_request())
+                .unwrap_err(),
+            Refusal::Unauthorized(TokenError::Expired)
+        );
+        assert!(matches!(
+            a.check(&offering("tickcast.v1, tickcast.token.forged").to_http_request()),
+            Err(Refusal::Unauthorized(_))
+        ));
+        assert_eq!(
+            a.check(&offering("tickcast.v1").to_http_request())
+                .unwrap_err(),
+            Refusal::Unauthorized(TokenError::Missing),
+            "offering only the protocol is no token"
+        );
+    }
+
+    #[test]
+    fn the_subprotocol_token_is_found_in_any_header_value_and_wins_over_bearer_and_query() {
+        let req = from("10.0.0.1")
+            .uri("/ws?token=from-query")
+            .append_header((header::SEC_WEBSOCKET_PROTOCOL, "chat"))
+            .append_header((
+                header::SEC_WEBSOCKET_PROTOCOL,
+                "tickcast.v1,tickcast.token.abc.def",
+            ))
+            .to_http_request();
+        assert_eq!(request_token(&req).as_deref(), Some("abc.def"));
+        let bearer = from("10.0.0.1")
+            .uri("/ws?token=q")
+            .insert_header((header::AUTHORIZATION, "Bearer b.c"))
+            .to_http_request();
+        assert_eq!(request_token(&bearer).as_deref(), Some("b.c"));
+        let query_only = from("10.0.0.1").uri("/ws?token=q").to_http_request();
+        assert_eq!(request_token(&query_only).as_deref(), Some("q"));
+        assert_eq!(
+            request_token(&offering("tickcast.v1").to_http_request()),
+            None
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! HTTP routes: the WebSocket upgrade, the JSON/Prometheus endpoints and the static web client.
 //!
-//! - `GET /ws` — upgrade to a [`Session`] once [`Admission`] allows it (origin 403, token 401,
-//!   connection limits 429/503), behind the [`FrameGuard`] size check;
+//! - `GET /ws` — upgrade to a [`Session`] once [`Admission`] allows it (origin 403, token 401 —
+//!   from the `tickcast.token.` subprotocol or `?token=` —, connection limits 429/503), answering
+//!   the `tickcast.v1` subprotocol when offered, behind the [`FrameGuard`] size check;
 //! - `GET /rooms` — JSON list of rooms (in cluster mode every room of the cluster, each with the
 //!   `node` and `url` that runs it, read through [`Cluster::rooms`]; with `?totals=true` wrapped
 //!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals); `GET /rooms/{id}` — one
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, SUBPROTOCOL};
 use crate::conn::ConnFd;
 use crate::directory::ListedRoom;
 use crate::drain::UntilClosed;
@@ -59,8 +60,10 @@ async fn upgrade<G: Game>(
     let conn = req.conn_data::<ConnFd>().copied();
     let (guarded, cut) = FrameGuard::new(payload, limit);
     let session = Session::new(env.get_ref().clone(), conn, cut).with_ticket(ticket);
+    // Answers `tickcast.v1` only to a client that offered it (never the token protocol).
     let response = ws::WsResponseBuilder::new(session, &req, guarded)
         .frame_size(limit)
+        .protocols(&[SUBPROTOCOL])
         .start()?;
     // A shutdown waits for this connection to close (see `drain.rs`).
     if let Some(slot) = req.conn_data::<UntilClosed>() {

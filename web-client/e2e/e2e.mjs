@@ -8,8 +8,9 @@
 //   node e2e/e2e.mjs --screenshot ../assets/screenshot.png   also save a README screenshot
 //   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
 //
-// Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats)
-// and cluster.mjs (two nodes on a real redis-server: an invite link through the other node).
+// Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats),
+// cluster.mjs (two nodes on a real redis-server: an invite link through the other node) and
+// reunion.mjs (quick play + invite link, a restart: both rejoin the same room).
 //
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import { ensureBuilt } from '../scripts/ensure-built.mjs';
 import { clusterChecks } from './cluster.mjs';
 import { ghostChecks } from './ghosts.mjs';
 import { resumeChecks } from './resume.mjs';
+import { reunionChecks } from './reunion.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = resolve(webDir, '..');
@@ -622,11 +624,21 @@ async function main() {
       t.closed.code === 401 && /token/i.test(tNotice),
       `a bad join token is refused: "${tNotice}" (HTTP ${t.closed.code})`,
     );
+    const socketUrls = [];
+    pageT.on('websocket', (ws) => socketUrls.push(ws.url()));
     await pageT.goto(`${authed.url}/?room=${room}&name=T&token=${encodeURIComponent(token)}`);
     await waitView(pageT, 'the good token to play', () => window.tickcast.connected, null, 15_000);
-    check(true, 'a valid join token plays');
+    check(
+      socketUrls.length > 0 && socketUrls.every((u) => !u.includes('token')),
+      `a valid join token plays: offered in the handshake (subprotocol tickcast.token.…), which Chromium accepted with the answer tickcast.v1; the socket URL carries no token (${socketUrls.join(', ')})`,
+    );
     await pageT.close();
     await authed.stop();
+    const authLog = readFileSync(join(resultsDir, 'server-auth.log'), 'utf8');
+    check(
+      authLog.length > 0 && !authLog.includes(token) && !authLog.includes(token.split('.')[1]),
+      "the join token appears nowhere in the server's log",
+    );
   }
 
   // Session resume (resume.mjs): a page whose connection is cut without a close frame gets its
@@ -683,6 +695,20 @@ async function main() {
       waitView,
       viewOf,
       resultsDir,
+    });
+  }
+
+  // Friends split by a restart (reunion.mjs): quick play and its invite link meet again.
+  if (mock) {
+    log('reunion checks skipped: the mock server is not restarted as a second server');
+  } else {
+    await reunionChecks({
+      open,
+      start: (label, port = 0) => startServer(bin, port, { label }),
+      check,
+      log,
+      waitView,
+      viewOf,
     });
   }
 

@@ -37,6 +37,7 @@ export function ensureBuilt({ log = true } = {}) {
   const built = newestMtime(join(webDir, 'dist', 'index.html'));
   const sources = Math.max(
     newestMtime(join(webDir, 'src')),
+    newestMtime(join(webDir, 'sdk', 'src')),
     newestMtime(join(webDir, 'index.html')),
     newestMtime(join(webDir, 'vite.config.ts')),
     lock,

@@ -17,17 +17,22 @@ import {
   type ArenaWelcome as Welcome,
   type Controls,
 } from './arena';
-import { DeltaError } from './delta';
+import {
+  DeltaError,
+  InputSchedule,
+  Interpolator,
+  NetStats,
+  RenderClock,
+  RoundTrips,
+  type Point,
+} from 'tickcast-client';
 import { InputState } from './input';
-import { Interpolator, RenderClock, type Point } from './interpolation';
 import { Connection, defaultSocketUrl, type ConnStatus, type ConnectionEvents } from './net';
 import { NetStatsPanel, isToggleEvent } from './netpanel';
-import { NetStats, RoundTrips } from './netstats';
 import { Predictor } from './prediction';
 import { OrbPops } from './pops';
 import { Renderer, type DrawPlayer, type Frame } from './render';
 import { roundHud, roundOf, type Round } from './round';
-import { InputSchedule } from './schedule';
 import { installView, publishView } from './view';
 
 /** What the game needs of its connection (net.ts's `Connection`; a fake one in tests). */

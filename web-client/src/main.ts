@@ -206,6 +206,36 @@ async function copy(text: string, button: HTMLElement): Promise<void> {
   setTimeout(() => (button.textContent = label), 1500);
 }
 
+/**
+ * Tells the player, in plain words, that they are now in another room than before (their friends
+ * are not here), with the new room's invite link in the address bar.
+ */
+function showMoved(from: string, to: string): void {
+  let el = document.getElementById('moved');
+  if (!el) {
+    el = document.createElement('p');
+    el.id = 'moved';
+    el.setAttribute('role', 'status');
+    Object.assign(el.style, {
+      position: 'fixed',
+      top: '0.5rem',
+      left: '50%',
+      transform: 'translateX(-50%)',
+      margin: '0',
+      padding: '0.4rem 0.8rem',
+      borderRadius: '0.4rem',
+      background: 'rgba(20, 24, 36, 0.9)',
+      color: '#fff',
+      font: '14px system-ui, sans-serif',
+      zIndex: '10',
+    });
+    document.body.append(el);
+  }
+  el.textContent = `Room ${from} could not be rejoined, so you are now in room ${to}. Players from ${from} are not here: share the new invite link.`;
+  el.hidden = false;
+  setTimeout(() => (el.hidden = true), 15_000);
+}
+
 function startGame(room: string | null, name: string): void {
   const canvas = $<HTMLCanvasElement>('game');
   canvas.hidden = false;
@@ -217,6 +247,9 @@ function startGame(room: string | null, name: string): void {
     name,
     canvas,
     onRoom: (id) => {
+      // After a reconnect the client rejoins its room by id (a full room is refused, 4001, and
+      // said so by onRefused); should a server still place it in another room, say so.
+      if (roomId !== null && roomId !== id) showMoved(roomId, id);
       roomId = id;
       document.title = `${id} · tickcast arena`;
       // Quick-play (or a redirect to another room) learns its room here: make the address bar

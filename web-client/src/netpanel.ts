@@ -5,7 +5,8 @@
  * (with the room id and tick, which belong here rather than in the player's HUD).
  * Time is an argument; the storage can be replaced.
  */
-import { isNetStatsToggle, netStatsRows, type NetStats, type NetStatsContext } from './netstats';
+import type { NetStats, NetStatsContext } from 'tickcast-client';
+import { isNetStatsToggle, netStatsRows } from './netstats';
 import type { NetStatsOverlay } from './overlays';
 import { EMPTY_NET_STATS, type TickcastNetStatsView } from './view';
 

@@ -4,7 +4,7 @@
  * hands it to {@link publishView}; the getter installed on `window` returns the newest one.
  */
 import type { ConnStatus } from './net';
-import { NetStats, type NetStatsSample, type NetTotals } from './netstats';
+import { NetStats, type NetStatsSample, type NetTotals } from 'tickcast-client';
 import type { Round } from './round';
 
 export interface TickcastPlayerView {

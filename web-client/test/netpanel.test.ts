@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NetStatsPanel, type PanelStorage } from '../src/netpanel';
-import { NetStats, type NetStatsContext } from '../src/netstats';
+import { NetStats, type NetStatsContext } from 'tickcast-client';
 
 function memoryStorage(initial: Record<string, string> = {}) {
   const items = new Map(Object.entries(initial));

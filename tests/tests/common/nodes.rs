@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 pub const LEASE_TTL_SECS: f64 = 1.0;
 
 /// The `tickcast-server` binary, built once per test process.
-fn binary() -> &'static PathBuf {
+pub fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         // target/<profile>/deps/<this test> → target/<profile>

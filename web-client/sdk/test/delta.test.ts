@@ -19,7 +19,7 @@ import {
   type QuantizedArena,
   type QuantizedOrb,
   type QuantizedPlayer,
-} from '../src/arena';
+} from '../../src/arena';
 import {
   Baselines,
   DeltaError,
@@ -42,7 +42,9 @@ interface DeltaVector {
   result: QuantizedArena;
 }
 
-const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(
+  new URL('../../../assets/protocol-vectors.json', import.meta.url),
+);
 const vectors = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: { name: string }[] })
   .vectors;
 const allDeltaVectors = vectors.filter((v) => 'base' in v) as unknown as DeltaVector[];

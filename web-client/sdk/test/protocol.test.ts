@@ -7,7 +7,7 @@ import {
   encodeClientMsg,
   type ArenaClientMsg,
   type ArenaServerMsg,
-} from '../src/arena';
+} from '../../src/arena';
 import {
   EXACT_FLOAT_ENCODING,
   MAX_REDIRECT_HOPS,
@@ -28,7 +28,9 @@ interface Vector {
 }
 
 // The same golden file the Rust crate tests against; read in place, never copied.
-const vectorsPath = fileURLToPath(new URL('../../assets/protocol-vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(
+  new URL('../../../assets/protocol-vectors.json', import.meta.url),
+);
 const file = JSON.parse(readFileSync(vectorsPath, 'utf8')) as {
   protocol_version: number;
   vectors: Vector[];
@@ -54,6 +56,18 @@ function clientFromSerde(value: Record<string, unknown>): ArenaClientMsg {
   const [type, body] = Object.entries(value)[0] as [ArenaClientMsg['type'], never];
   return { type, body } as ArenaClientMsg;
 }
+
+describe('the package version', () => {
+  it('is tied to the protocol: major version = PROTOCOL_VERSION', () => {
+    const pkgPath = fileURLToPath(new URL('../package.json', import.meta.url));
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+      version: string;
+      tickcast: { protocolVersion: number };
+    };
+    expect(Number(pkg.version.split('.')[0])).toBe(PROTOCOL_VERSION);
+    expect(pkg.tickcast.protocolVersion).toBe(PROTOCOL_VERSION);
+  });
+});
 
 describe('protocol vectors (assets/protocol-vectors.json)', () => {
   it('covers the protocol version this client speaks', () => {

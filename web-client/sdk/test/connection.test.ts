@@ -1,4 +1,3 @@
-import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Connection,
@@ -6,62 +5,29 @@ import {
   backoffDelay,
   redirectTarget,
   type ConnectionEvents,
-} from '../src/net';
-import { decodeClientMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
+} from '../src/connection';
+import { makeCodec } from '../src/protocol';
+// The bundled arena is the SDK's reference game in tests (the golden vectors are its messages).
+import { FakeSocket, WELCOME } from './fake-socket';
+import { ARENA_WIRE, type ArenaInfo, type ArenaPatch, type ArenaState } from '../../src/arena';
 
-/** A scripted stand-in for the browser WebSocket. */
-class FakeSocket {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  static all: FakeSocket[] = [];
-  readyState = FakeSocket.CONNECTING;
-  binaryType = 'blob';
-  sent: ClientMsg[] = [];
-  sentBytes: number[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(bytes: Uint8Array) {
-    this.sent.push(decodeClientMsg(bytes));
-    this.sentBytes.push(bytes.byteLength);
-  }
-  closedWith: number | null = null;
-  close(code?: number) {
-    this.closedWith = code ?? null;
-    this.readyState = FakeSocket.CLOSED;
-  }
-  // Test helpers
-  open() {
-    this.readyState = FakeSocket.OPEN;
-    this.onopen?.();
-  }
-  receive(hex: string) {
-    const bytes = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-    this.onmessage?.({ data: bytes.buffer });
-  }
-  /** Sends `Redirect { url, room_id }` then closes with 4007, as a node that does not own the room. */
-  redirectTo(url: string, roomId: string) {
-    this.onmessage?.({ data: encode({ redirect: [url, roomId] }).slice().buffer });
-    this.serverClose(4007, 'room is on another node: reconnect there now with your token');
-  }
-  serverClose(code: number, reason = '') {
-    this.readyState = FakeSocket.CLOSED;
-    this.onclose?.({ code, reason });
-  }
+type Events = ConnectionEvents<ArenaState, ArenaInfo, ArenaPatch>;
+
+/** A connection playing the arena, on the (stubbed) global WebSocket. */
+function conn(
+  url: string,
+  room: string | null,
+  name: string,
+  events: Events,
+  deltas = true,
+  token: string | null = null,
+) {
+  return new Connection({ url, room, name, events, deltas, token, codec: makeCodec(ARENA_WIRE) });
 }
-
-// The golden "welcome" vector: resume_token "tok123".
-const WELCOME =
-  '81a777656c636f6d6597c410ababababababababababababababababa272311e2a0898ca44c80000ca44610000ca41a00000ca41000000ca44e10000ca43a00000ca3ca3d70aca3fcccccda6746f6b313233';
 
 function recorder() {
   const log: string[] = [];
-  const events: ConnectionEvents = {
+  const events: Events = {
     status: (s) => log.push(`status:${s}`),
     welcome: (w) => log.push(`welcome:${w.room_id}`),
     snapshot: () => log.push('snap'),
@@ -99,7 +65,7 @@ describe('backoff', () => {
 describe('connection', () => {
   it('joins on open, then pings', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     expect(ws.sent).toEqual([
@@ -117,7 +83,7 @@ describe('connection', () => {
 
   it('joins with deltas and passes delta snapshots on', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -132,7 +98,7 @@ describe('connection', () => {
     let deltaBytes = 0;
     events.traffic = (direction, bytes) => traffic.push(`${direction}:${bytes}`);
     events.delta = (_d, bytes) => (deltaBytes = bytes);
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -151,7 +117,7 @@ describe('connection', () => {
 
   it('can join without deltas (full snapshots)', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events, false).start();
+    conn('ws://x/ws', 'r1', 'alice', events, false).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     expect(ws.sent[0]).toMatchObject({ type: 'join', body: { deltas: false } });
@@ -159,7 +125,7 @@ describe('connection', () => {
 
   it('reconnects with backoff after a retryable close and resumes with the token', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', null, 'alice', events).start();
+    conn('ws://x/ws', null, 'alice', events).start();
     let ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -200,7 +166,7 @@ describe('connection', () => {
     ] as const) {
       FakeSocket.all = [];
       const { log, events } = recorder();
-      new Connection('ws://x/ws', 'r', 'a', events).start();
+      conn('ws://x/ws', 'r', 'a', events).start();
       FakeSocket.all[0]!.open();
       FakeSocket.all[0]!.serverClose(code, 'why');
       vi.advanceTimersByTime(60_000);
@@ -211,7 +177,7 @@ describe('connection', () => {
 
   it('joins fresh (no resume token) after 4005', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r', 'a', events).start();
+    conn('ws://x/ws', 'r', 'a', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -224,7 +190,7 @@ describe('connection', () => {
 
   it('resumes its seat with the token after a heartbeat timeout (4006)', () => {
     const { events } = recorder();
-    new Connection('ws://x/ws', 'r', 'a', events).start();
+    conn('ws://x/ws', 'r', 'a', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -237,7 +203,7 @@ describe('connection', () => {
 
   it('does not reconnect after stop()', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     FakeSocket.all[0]!.open();
     c.stop();
@@ -248,7 +214,7 @@ describe('connection', () => {
 
   it('leaves on page-away with a 1000 close, waits once for the frame to go out, never returns', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const ws = FakeSocket.all[0]!;
     ws.open();
@@ -269,7 +235,7 @@ describe('connection', () => {
 
   it('waits once more at pagehide while the server has not answered the close', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const ws = FakeSocket.all[0]!;
     ws.open();
@@ -283,11 +249,43 @@ describe('connection', () => {
 
   it('a page that goes away before its socket opened does not wait', () => {
     const { events } = recorder();
-    const c = new Connection('ws://x/ws', 'r', 'a', events);
+    const c = conn('ws://x/ws', 'r', 'a', events);
     c.start();
     const waits: number[] = [];
     c.leave((ms) => waits.push(ms));
     expect(waits).toEqual([]);
+  });
+});
+
+describe('the handshake and rejoining', () => {
+  it('offers the join token as a subprotocol next to tickcast.v1, never in the URL', () => {
+    const { events } = recorder();
+    conn('ws://x/ws', 'r1', 'alice', events, true, 'abc.def').start();
+    expect(FakeSocket.all[0]!.url).toBe('ws://x/ws');
+    expect(FakeSocket.all[0]!.protocols).toEqual(['tickcast.v1', 'tickcast.token.abc.def']);
+    FakeSocket.all = [];
+    conn('ws://x/ws', 'r1', 'alice', events).start();
+    expect(FakeSocket.all[0]!.protocols).toEqual(['tickcast.v1']);
+  });
+
+  it('after a close that cannot resume, rejoins the room the server assigned (also after quick play)', () => {
+    const { events } = recorder();
+    conn('ws://x/ws', null, 'alice', events).start();
+    const quick = FakeSocket.all[0]!;
+    quick.open();
+    expect(quick.sent[0]).toMatchObject({ type: 'join', body: { room: null } });
+    quick.receive(WELCOME); // the server put us in room "r1"
+    quick.serverClose(1001, 'server shutting down');
+    vi.advanceTimersByTime(700);
+    const restarted = FakeSocket.all[1]!;
+    restarted.open();
+    expect(restarted.sent[0]).toMatchObject({ body: { room: 'r1', resume: 'tok123' } });
+    // The restarted server does not know the seat: a fresh join, to the same room by id.
+    restarted.serverClose(4005, 'resume token unknown');
+    vi.advanceTimersByTime(1);
+    const fresh = FakeSocket.all[2]!;
+    fresh.open();
+    expect(fresh.sent[0]).toMatchObject({ body: { room: 'r1', resume: null } });
   });
 });
 
@@ -298,7 +296,7 @@ describe('redirects', () => {
 
   it('follows a redirect at once to the room’s node: same name, its room, the page’s token', () => {
     const { log, events } = recorder();
-    new Connection('ws://lb/ws?token=t.x', null, 'alice', events).start();
+    conn('ws://lb/ws?token=t.x', null, 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(REDIRECT);
@@ -318,7 +316,7 @@ describe('redirects', () => {
 
   it('resumes its seat on the new node after a hand-over (redirect while playing)', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.receive(WELCOME);
@@ -333,7 +331,7 @@ describe('redirects', () => {
 
   it('gives up after three redirects in a row, with a clear status', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     for (let i = 0; i < 4; i++) {
       const ws = FakeSocket.all[i]!;
       ws.open();
@@ -354,7 +352,7 @@ describe('redirects', () => {
 
   it('counts the hops again after a Welcome', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     let n = 0;
     const hop = () => {
       const ws = FakeSocket.all[n++]!;
@@ -378,7 +376,7 @@ describe('redirects', () => {
 
   it('does not follow a redirect that is not to a ws:// or wss:// URL', () => {
     const { log, events } = recorder();
-    new Connection('ws://x/ws', 'r1', 'alice', events).start();
+    conn('ws://x/ws', 'r1', 'alice', events).start();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.redirectTo('https://evil.example/ws', 'r1');
@@ -391,7 +389,7 @@ describe('redirects', () => {
 
   it('goes back to the entry URL for a reconnect with backoff', () => {
     const { events } = recorder();
-    new Connection('ws://lb/ws', null, 'alice', events).start();
+    conn('ws://lb/ws', null, 'alice', events).start();
     FakeSocket.all[0]!.open();
     FakeSocket.all[0]!.redirectTo('ws://node-b/ws', 'r1');
     const b = FakeSocket.all[1]!;
@@ -421,7 +419,7 @@ describe('refused upgrades', () => {
   function failToOpen(fetchImpl: () => Promise<unknown>) {
     vi.stubGlobal('fetch', vi.fn(fetchImpl));
     const { log, events } = recorder();
-    new Connection('ws://x/ws?token=t', 'r', 'a', events).start();
+    conn('ws://x/ws?token=t', 'r', 'a', events).start();
     FakeSocket.all[0]!.serverClose(1006);
     return log;
   }
@@ -435,6 +433,23 @@ describe('refused upgrades', () => {
     expect(fetch).toHaveBeenCalledWith('http://x/ws?token=t', expect.anything());
     expect(log).toContain('refused:401:unauthorized: token expired');
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('asks with the join token as a bearer token when it offered it as a subprotocol', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => ({ status: 401, text: async () => 'unauthorized: bad token signature' })),
+    );
+    const { log, events } = recorder();
+    conn('ws://x/ws', 'r', 'a', events, true, 'abc.def').start();
+    FakeSocket.all[0]!.serverClose(1006);
+    await vi.runAllTimersAsync();
+    expect(fetch).toHaveBeenCalledWith('http://x/ws', {
+      cache: 'no-store',
+      credentials: 'same-origin',
+      headers: { authorization: 'Bearer abc.def' },
+    });
+    expect(log).toContain('refused:401:unauthorized: bad token signature');
   });
 
   it('explains a refused origin (HTTP 403) and stops', async () => {

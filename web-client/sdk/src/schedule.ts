@@ -1,7 +1,8 @@
 /**
  * When to send inputs: one per server tick period, on a schedule of its own rather than at the
- * jittery moments the callbacks happen to run. game.ts pumps it from both animation frames and a
- * timer (which keeps running when frames stop, e.g. in a background tab), sends as many inputs
+ * jittery moments the callbacks happen to run. A client (the demo's game.ts) pumps it from both
+ * animation frames and a timer (which keeps running when frames stop, e.g. in a background tab),
+ * sends as many inputs
  * as {@link InputSchedule.take} says, and draws our player from {@link InputSchedule.alpha}. Pure:
  * every call takes the time (ms).
  */
