@@ -127,7 +127,7 @@ pub struct ServerArgs {
     /// any origin when absent. Clients that send no Origin header are always allowed.
     #[arg(long, env = "TICKCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// Require a signed join token (`/ws?token=…`) made with this secret.
+    /// Require a signed join token (subprotocol `tickcast.token.…` or `/ws?token=…`) made with this secret.
     #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
     /// Client messages per second a session may sustain, in multiples of the tick rate.
