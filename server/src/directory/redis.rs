@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     BoxError, Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease,
-    ListedRoom, Node, NodeBeat, NodeInfo, Owner, RoomSummary,
+    ListedRoom, Node, NodeBeat, NodeInfo, Owner, Placement, QuickPlay, RoomSummary,
 };
 
 /// How long one connection attempt may take before the operation that needed it fails.
@@ -37,6 +37,7 @@ struct Scripts {
     release: Script,
     scan: Script,
     place: Script,
+    matchmake: Script,
     offer: Script,
     adopt: Script,
     abort: Script,
@@ -50,6 +51,7 @@ impl Scripts {
             release: Script::new(include_str!("scripts/release.lua")),
             scan: Script::new(include_str!("scripts/scan.lua")),
             place: Script::new(include_str!("scripts/place.lua")),
+            matchmake: Script::new(include_str!("scripts/matchmake.lua")),
             offer: Script::new(include_str!("scripts/offer.lua")),
             adopt: Script::new(include_str!("scripts/adopt.lua")),
             abort: Script::new(include_str!("scripts/abort.lua")),
@@ -82,6 +84,11 @@ impl Keys {
     fn list_prefix(&self) -> String {
         format!("{}{{cluster}}:list:", self.prefix)
     }
+
+    /// The quick-play seat promises: seats, when they lapse, fresh rooms.
+    fn seats(&self) -> [String; 3] {
+        ["seats", "seats:lapse", "fresh"].map(|k| format!("{}{{cluster}}:{k}", self.prefix))
+    }
 }
 
 struct Shared {
@@ -89,6 +96,7 @@ struct Shared {
     scripts: Scripts,
     lease_ms: u64,
     epoch_ms: u64,
+    seat_hold_ms: u64,
 }
 
 /// The directory on Redis. Cheap to clone: clones share the connection.
@@ -114,6 +122,7 @@ impl RedisDirectory {
             .await
             .map_err(classify)?;
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let seat_hold_ms = millis(config.seat_hold());
         Ok(Self {
             conn,
             shared: Arc::new(Shared {
@@ -123,6 +132,7 @@ impl RedisDirectory {
                 scripts: Scripts::new(),
                 lease_ms: millis(config.lease_ttl),
                 epoch_ms: millis(config.epoch_ttl),
+                seat_hold_ms,
             }),
         })
     }
@@ -275,6 +285,40 @@ impl Directory for RedisDirectory {
                 .await
                 .map_err(classify)?;
             record.map(|r| decode(&r, "node record")).transpose()
+        })
+    }
+
+    fn matchmake(&self, ask: QuickPlay) -> DirectoryFuture<Option<Placement>> {
+        self.run(|mut conn, s| async move {
+            let mut invocation = s.scripts.matchmake.prepare_invoke();
+            invocation.key(s.keys.nodes());
+            for key in s.keys.seats() {
+                invocation.key(key);
+            }
+            invocation
+                .arg(s.keys.node_prefix())
+                .arg(s.seat_hold_ms)
+                .arg(&ask.fresh)
+                .arg(ask.capacity);
+            for r in &ask.rooms {
+                invocation
+                    .arg(&r.room.id)
+                    .arg(&r.node.id)
+                    .arg(r.room.players)
+                    .arg(r.room.capacity)
+                    .arg(u8::from(r.room.public));
+            }
+            let answer: Option<(String, Vec<u8>, i64)> =
+                invocation.invoke_async(&mut conn).await.map_err(classify)?;
+            answer
+                .map(|(room, record, opened)| {
+                    Ok(Placement {
+                        room,
+                        node: decode(&record, "node record")?,
+                        opened: opened == 1,
+                    })
+                })
+                .transpose()
         })
     }
 

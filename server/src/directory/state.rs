@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::seats::Seats;
 use super::{
-    Claim, DirectoryConfig, Epoch, Lease, ListedRoom, Node, NodeBeat, NodeInfo, Owner, RoomSummary,
+    Claim, DirectoryConfig, Epoch, Lease, ListedRoom, Node, NodeBeat, NodeInfo, Owner, Placement,
+    QuickPlay, RoomSummary,
 };
 
 /// A value that lives until `expires` (a Redis key with a TTL).
@@ -56,11 +58,13 @@ pub(super) struct State {
     owners: HashMap<Arc<str>, Expiring<Held>>,
     epochs: HashMap<Arc<str>, Expiring<u64>>,
     nodes: HashMap<String, Expiring<NodeEntry>>,
+    seats: Seats,
 }
 
 impl State {
     pub(super) fn new(config: DirectoryConfig) -> Self {
         Self {
+            seats: Seats::new(config.seat_hold()),
             config,
             owners: HashMap::new(),
             epochs: HashMap::new(),
@@ -233,6 +237,33 @@ impl State {
             .find(|n| n.score.is_finite())?;
         best.score += 1.0;
         Some(best.info.clone())
+    }
+
+    /// `matchmake.lua`: a promised seat (`seats.rs`) on a live node that is not draining, or
+    /// else the fresh room opened where `place` puts it.
+    pub(super) fn matchmake(&mut self, ask: &QuickPlay, now: Instant) -> Option<Placement> {
+        let up: HashMap<String, NodeInfo> = self
+            .live_nodes(now)
+            .into_iter()
+            .filter(|n| n.score.is_finite())
+            .map(|n| (n.info.node.id.clone(), n.info.clone()))
+            .collect();
+        if let Some((room, node)) = self.seats.promise(&ask.rooms, |n| up.contains_key(n), now) {
+            let node = up.get(&node)?.clone();
+            return Some(Placement {
+                room,
+                node,
+                opened: false,
+            });
+        }
+        let node = self.place(now)?;
+        self.seats
+            .open(&ask.fresh, &node.node.id, ask.capacity, now);
+        Some(Placement {
+            room: ask.fresh.clone(),
+            node,
+            opened: true,
+        })
     }
 }
 
