@@ -2,7 +2,7 @@
 //! persistence, its own temporary directory, killed on drop. It can be killed and restarted on
 //! the same socket to test reconnection.
 //!
-//! Used by the cluster e2e tests (`tests/tests/cluster.rs`) and the directory tests
+//! Used by the cluster e2e tests (`tests/tests/cluster_*.rs`) and the directory tests
 //! (`server/tests/directory/`, which include this file by path).
 
 use std::os::unix::net::UnixStream;
