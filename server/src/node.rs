@@ -79,7 +79,10 @@ impl Cluster {
         let deadline = Instant::now() + config.connect_timeout;
         let mut wait = FIRST_RETRY;
         let directory = loop {
-            match RedisDirectory::connect(&config.redis_url, directory_config.clone()).await {
+            let ca = config.redis_ca.as_deref();
+            let connect =
+                RedisDirectory::connect_trusting(&config.redis_url, ca, directory_config.clone());
+            match connect.await {
                 Ok(d) => break d,
                 Err(e) if e.is_unavailable() && Instant::now() + wait < deadline => {
                     tracing::warn!(error = %e, retry_in = ?wait, "redis not reachable yet");

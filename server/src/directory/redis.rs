@@ -107,11 +107,32 @@ pub struct RedisDirectory {
 }
 
 impl RedisDirectory {
-    /// Connects to `url` (`redis://`, `redis+unix://`; `rediss://` needs the redis crate's TLS
-    /// feature, not enabled yet). Fails when Redis cannot be reached now; after that, the
-    /// connection recovers by itself.
+    /// Connects to `url` (`redis://`, `rediss://`, `redis+unix://`). Fails when Redis cannot be
+    /// reached now; after that, the connection recovers by itself. A `rediss://` server's
+    /// certificate is checked against the system's roots (rustls-native-certs, which also reads
+    /// `SSL_CERT_FILE`); see [`RedisDirectory::connect_trusting`] for a private CA.
     pub async fn connect(url: &str, config: DirectoryConfig) -> Result<Self, DirectoryError> {
-        let client = redis::Client::open(url).map_err(|e| DirectoryError::InvalidUrl(e.into()))?;
+        Self::connect_trusting(url, None, config).await
+    }
+
+    /// [`RedisDirectory::connect`], trusting only the PEM certificates `ca` (a private CA,
+    /// `--redis-ca`) for a `rediss://` URL when given.
+    pub async fn connect_trusting(
+        url: &str,
+        ca: Option<&[u8]>,
+        config: DirectoryConfig,
+    ) -> Result<Self, DirectoryError> {
+        let client = match ca {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| DirectoryError::InvalidUrl(e.into()))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
