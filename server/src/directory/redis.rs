@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RetryMethod, Script};
+use redis::{RedisError, RetryMethod};
 use serde::de::DeserializeOwned;
 
+use self::layout::{Keys, Scripts};
 use super::{
     BoxError, Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease,
     ListedRoom, Node, NodeBeat, NodeInfo, Owner, Placement, QuickPlay, RoomSummary,
@@ -30,66 +31,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const RECONNECT_RETRIES: usize = 1;
 const RECONNECT_DELAY: Duration = Duration::from_millis(100);
 
-/// The scripts, hashed once.
-struct Scripts {
-    claim: Script,
-    renew: Script,
-    release: Script,
-    scan: Script,
-    place: Script,
-    matchmake: Script,
-    offer: Script,
-    adopt: Script,
-    abort: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        Self {
-            claim: Script::new(include_str!("scripts/claim.lua")),
-            renew: Script::new(include_str!("scripts/renew.lua")),
-            release: Script::new(include_str!("scripts/release.lua")),
-            scan: Script::new(include_str!("scripts/scan.lua")),
-            place: Script::new(include_str!("scripts/place.lua")),
-            matchmake: Script::new(include_str!("scripts/matchmake.lua")),
-            offer: Script::new(include_str!("scripts/offer.lua")),
-            adopt: Script::new(include_str!("scripts/adopt.lua")),
-            abort: Script::new(include_str!("scripts/abort.lua")),
-        }
-    }
-}
-
-/// The key names (layout table in [`super`]).
-struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    fn owner(&self, room: &str) -> String {
-        format!("{}{{{room}}}:owner", self.prefix)
-    }
-
-    fn epoch(&self, room: &str) -> String {
-        format!("{}{{{room}}}:epoch", self.prefix)
-    }
-
-    fn nodes(&self) -> String {
-        format!("{}{{cluster}}:nodes", self.prefix)
-    }
-
-    fn node_prefix(&self) -> String {
-        format!("{}{{cluster}}:node:", self.prefix)
-    }
-
-    fn list_prefix(&self) -> String {
-        format!("{}{{cluster}}:list:", self.prefix)
-    }
-
-    /// The quick-play seat promises: seats, when they lapse, fresh rooms.
-    fn seats(&self) -> [String; 3] {
-        ["seats", "seats:lapse", "fresh"].map(|k| format!("{}{{cluster}}:{k}", self.prefix))
-    }
-}
+mod layout;
 
 struct Shared {
     keys: Keys,
