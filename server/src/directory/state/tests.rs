@@ -1,4 +1,5 @@
 //! `State`'s rules tick by tick: leases, epochs, heartbeats, listings and placement.
+
 use super::*;
 use crate::directory::NodeState;
 use std::time::Duration;
