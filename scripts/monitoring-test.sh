@@ -3,11 +3,15 @@
 # installed with apt-get when missing), on 127.0.0.1 only, bounded in time:
 #
 #  1. `promtool check rules` and `promtool check config` pass on assets/prometheus/.
-#  2. A tickcast server (port 0) runs a short bot load (delta and full snapshots) plus a few
-#     upgrades refused for their Origin, while Prometheus (a free port, a temporary storage dir)
-#     scrapes it every second and evaluates the rules every second.
-#  3. Every PromQL expression in the dashboard (panel targets and the `instance` variable's query)
-#     and in the rules (as Prometheus loaded them, /api/v1/rules) is evaluated through
+#  2. Two tickcast nodes (port 0) form a cluster on a redis-server this script starts (a Unix
+#     socket in the output dir, no persistence; Debian's `redis-server`, installed when missing),
+#     so the cluster metrics exist too. Node A runs a short bot load (delta and full snapshots,
+#     quick play spreading rooms over both nodes) plus a few upgrades refused for their Origin;
+#     a bot joining A's named room through node B is redirected. Prometheus (a free port, a
+#     temporary storage dir) scrapes both nodes every second and evaluates the rules every second.
+#  3. Every PromQL expression in the dashboard (panel targets and the `instance` variable's query,
+#     with `$instance` = both nodes) and in the rules (as Prometheus loaded them, /api/v1/rules) is
+#     evaluated through
 #     /api/v1/query and must return series. A rule's expression is checked operand by operand
 #     around its threshold comparison (`A > 20`: A must return series; the whole expression must
 #     parse). A renamed metric therefore fails the test; a built-in self-check renames one and
@@ -50,6 +54,14 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   as_root service prometheus stop >/dev/null 2>&1 || true
 fi
 
+if ! command -v redis-server >/dev/null; then
+  step "installing Debian's redis-server"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+  as_root service redis-server stop >/dev/null 2>&1 || true
+fi
+
 step "promtool check rules / config"
 promtool check rules "$ALERTS"
 promtool check config assets/prometheus/prometheus.yml
@@ -76,18 +88,36 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "starting tickcast and Prometheus on 127.0.0.1"
-"$SERVER" --port 0 --allowed-origins http://127.0.0.1 --static-dir /nonexistent --log warn \
-  >"$OUT/server.out" 2>"$OUT/server.err" &
+step "starting redis-server, two tickcast nodes and Prometheus on 127.0.0.1"
+REDIS_SOCK="$PWD/$OUT/redis.sock"
+redis-server --port 0 --unixsocket "$REDIS_SOCK" --save '' --appendonly no --dir "$OUT" \
+  >"$OUT/redis.log" 2>&1 &
 pids+=($!)
-port=""
 for _ in $(seq 1 100); do
-  port=$(sed -n 's#^tickcast listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server.out" | head -n1)
-  [[ -n "$port" ]] && break
+  [[ -S "$REDIS_SOCK" ]] && break
   sleep 0.1
 done
-[[ -n "$port" ]] || fail "the server did not start; see $OUT/server.err"
-INSTANCE="127.0.0.1:$port"
+[[ -S "$REDIS_SOCK" ]] || fail "redis-server did not start; see $OUT/redis.log"
+
+# Starts node `$1` in the cluster and prints its host:port once it listens.
+start_node() {
+  "$SERVER" --port 0 --allowed-origins http://127.0.0.1 --static-dir /nonexistent --log warn \
+    --redis-url "redis+unix://$REDIS_SOCK" --node-id "$1" \
+    >"$OUT/server-$1.out" 2>"$OUT/server-$1.err" &
+  pids+=($!)
+  local port=""
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's#^tickcast listening on http://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$OUT/server-$1.out" | head -n1)
+    [[ -n "$port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$port" ]] || fail "node $1 did not start; see $OUT/server-$1.err"
+  NODE_ADDR="127.0.0.1:$port"
+}
+start_node mon-a
+INSTANCE=$NODE_ADDR
+start_node mon-b
+INSTANCE_B=$NODE_ADDR
 
 prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PROM="http://127.0.0.1:$prom_port"
@@ -102,13 +132,13 @@ rule_files:
 scrape_configs:
   - job_name: tickcast
     static_configs:
-      - targets: ["$INSTANCE"]
+      - targets: ["$INSTANCE", "$INSTANCE_B"]
 EOF
 promtool check config "$OUT/prometheus.yml" >/dev/null
 prometheus --config.file="$OUT/prometheus.yml" --storage.tsdb.path="$OUT/data" \
   --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$OUT/prometheus.log" 2>&1 &
 pids+=($!)
-echo "tickcast on $INSTANCE, Prometheus on $PROM"
+echo "tickcast nodes on $INSTANCE and $INSTANCE_B, Prometheus on $PROM"
 
 # Polls PromQL `$1` until it returns a sample whose value is > 0, for at most `$2` seconds.
 wait_query() {
@@ -130,6 +160,7 @@ sys.exit(f"no positive sample of {query} within {limit:g} s")
 PY
 }
 wait_query "up{job=\"tickcast\"}" 30 || fail "Prometheus did not scrape the server; see $OUT/prometheus.log"
+wait_query "tickcast_cluster_nodes{instance=\"$INSTANCE\"} >= 2" 30 || fail "the two nodes did not see each other"
 
 step "load: $BOTS bots for ${LOAD_SECONDS}s, and upgrades refused for their Origin"
 load_start=$(( $(date +%s) - 2 ))
@@ -145,6 +176,16 @@ timeout $(( LOAD_SECONDS + 60 )) "$BOT" --url "ws://$INSTANCE/ws" --bots "$full"
   -q --json "$OUT/bots-full.json" >"$OUT/bots-full.log" 2>&1 &
 full_bots=$!
 pids+=($full_bots)
+# One bot in a named room through A, then one through B into that room: B redirects it to A.
+timeout $(( LOAD_SECONDS + 60 )) "$BOT" --url "ws://$INSTANCE/ws" --bots 1 --room monitored \
+  --duration "${LOAD_SECONDS}s" --name-prefix owner- --metrics-url none -q \
+  >"$OUT/bots-owner.log" 2>&1 &
+owner_bot=$!
+pids+=($owner_bot)
+wait_query "sum(tickcast_players{instance=\"$INSTANCE\"})" 20 || fail "no player on node A"
+timeout $(( LOAD_SECONDS + 60 )) "$BOT" --url "ws://$INSTANCE_B/ws" --bots 1 --room monitored \
+  --duration 2s --name-prefix redirected- --metrics-url none -q \
+  >"$OUT/bots-redirected.log" 2>&1 || fail "the bot through node B failed; see $OUT/bots-redirected.log"
 for _ in 1 2 3; do
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' \
     -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
@@ -154,11 +195,12 @@ for _ in 1 2 3; do
 done
 wait "$delta_bots" || fail "the delta bots failed; see $OUT/bots-delta.log"
 wait "$full_bots" || fail "the full-snapshot bots failed; see $OUT/bots-full.log"
+wait "$owner_bot" || fail "the named-room bot failed; see $OUT/bots-owner.log"
 # Two more scrapes after the load, so every counter's last increase is in Prometheus.
 sleep 2.5
 
 step "every PromQL expression in $DASHBOARD and $ALERTS returns series"
-python3 - "$PROM" "$DASHBOARD" "$INSTANCE" <<'PY'
+python3 - "$PROM" "$DASHBOARD" "$INSTANCE|$INSTANCE_B" <<'PY'
 import json, re, sys, urllib.error, urllib.parse, urllib.request
 
 prom, dashboard_path, instance = sys.argv[1:]
@@ -181,7 +223,7 @@ GRAFANA_VARS = {
     "__rate_interval": "30s",
     "__interval": "15s",
     "__range": "5m",
-    # A regex inside a PromQL string; the address's dots match themselves.
+    # A regex inside a PromQL string (both nodes selected); the addresses' dots match themselves.
     "instance": instance,
 }
 

@@ -153,10 +153,14 @@ pub struct ServerArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "TICKCAST_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Run as a cluster node on this Redis (`redis://…`, `redis+unix:///path?…`); without it the
-    /// server is a single node and needs no Redis.
+    /// Run as a cluster node on this Redis (`redis://…`, `rediss://…` for TLS,
+    /// `redis+unix:///path?…`); without it the server is a single node and needs no Redis.
     #[arg(long, env = "TICKCAST_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// PEM file of the CA certificate(s) to trust for a `rediss://` Redis, instead of the
+    /// system's roots (a private CA).
+    #[arg(long, env = "TICKCAST_REDIS_CA")]
+    pub redis_ca: Option<PathBuf>,
     /// This node's id in the cluster (a fresh uuid when absent).
     #[arg(long, env = "TICKCAST_NODE_ID")]
     pub node_id: Option<String>,
@@ -187,8 +191,11 @@ pub enum ConfigError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// `--redis-url` with a scheme the server cannot use.
-    #[error("--redis-url must start with redis:// or redis+unix:// (got {0:?}){hint}", hint = if .0.starts_with("rediss://") { "; rediss:// (TLS) is not supported yet" } else { "" })]
+    #[error("--redis-url must start with redis://, rediss:// or redis+unix:// (got {0:?})")]
     RedisUrl(String),
+    /// `--redis-ca` without a `rediss://` URL, or a file that cannot be read.
+    #[error("--redis-ca {path:?}: {reason}")]
+    RedisCa { path: PathBuf, reason: String },
     /// `--public-url` that clients could not connect to.
     #[error("--public-url must be an absolute ws:// or wss:// URL with a host (got {0:?})")]
     PublicUrl(String),
@@ -272,12 +279,26 @@ fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
         if args.public_url.is_some() {
             return Err(ConfigError::NeedsRedis("public-url"));
         }
+        if args.redis_ca.is_some() {
+            return Err(ConfigError::NeedsRedis("redis-ca"));
+        }
         return Ok(None);
     };
-    if !(url.starts_with("redis://") || url.starts_with("redis+unix://")) {
+    let tls = url.starts_with("rediss://");
+    if !(tls || url.starts_with("redis://") || url.starts_with("redis+unix://")) {
         return Err(ConfigError::RedisUrl(url.to_string()));
     }
     let mut cluster = ClusterConfig::new(url);
+    if let Some(path) = &args.redis_ca {
+        let refuse = |reason: String| ConfigError::RedisCa {
+            path: path.clone(),
+            reason,
+        };
+        if !tls {
+            return Err(refuse("only a rediss:// --redis-url uses a CA".into()));
+        }
+        cluster.redis_ca = Some(std::fs::read(path).map_err(|e| refuse(e.to_string()))?);
+    }
     if let Some(id) = args
         .node_id
         .as_deref()
@@ -523,11 +544,41 @@ mod tests {
     }
 
     #[test]
-    fn tls_redis_and_other_schemes_are_refused_with_a_clear_error() {
-        let err = config(&["--redis-url", "rediss://r"]).expect_err("no tls yet");
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+    fn other_schemes_are_refused_with_a_clear_error() {
         let err = config(&["--redis-url", "http://r"]).expect_err("not redis");
         assert!(matches!(err, ConfigError::RedisUrl(_)), "{err:?}");
+        assert!(err.to_string().contains("rediss://"), "{err}");
+    }
+
+    #[test]
+    fn a_tls_redis_trusts_the_system_roots_or_the_ca_file_given() {
+        let c = config(&["--redis-url", "rediss://r:6380"]).expect("valid");
+        assert_eq!(c.cluster.expect("a node").redis_ca, None);
+        let dir = std::env::temp_dir().join(format!("tickcast-args-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, b"PEM").expect("writable");
+        let ca_flag = format!("--redis-ca={}", ca.display());
+        let c = config(&["--redis-url=rediss://r", &ca_flag]).expect("valid");
+        assert_eq!(
+            c.cluster.expect("a node").redis_ca.as_deref(),
+            Some(&b"PEM"[..])
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_redis_ca_needs_a_tls_url_and_a_readable_file() {
+        let err = config(&["--redis-ca", "ca.pem"]).expect_err("no redis");
+        assert!(
+            matches!(err, ConfigError::NeedsRedis("redis-ca")),
+            "{err:?}"
+        );
+        let err = config(&["--redis-url=redis://r", "--redis-ca=ca.pem"]).expect_err("plain");
+        assert!(err.to_string().contains("rediss://"), "{err}");
+        let err = config(&["--redis-url=rediss://r", "--redis-ca=/nonexistent/ca.pem"])
+            .expect_err("missing");
+        assert!(matches!(err, ConfigError::RedisCa { .. }), "{err:?}");
     }
 
     #[test]

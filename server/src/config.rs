@@ -93,8 +93,12 @@ pub struct ServerConfig {
 /// How a node joins its cluster (`--redis-url` and friends).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterConfig {
-    /// `redis://…` or `redis+unix://…` (validated by the flags' conversion).
+    /// `redis://…`, `rediss://…` (TLS) or `redis+unix://…` (validated by the flags'
+    /// conversion).
     pub redis_url: String,
+    /// PEM certificates to trust for a `rediss://` Redis instead of the system's roots
+    /// (`--redis-ca`: a private CA).
+    pub redis_ca: Option<Vec<u8>>,
     /// This node's id in the directory; unique per process.
     pub node_id: String,
     /// The WebSocket URL clients reach this node at (`ws://host:port/ws`); `None`: the bound
@@ -112,6 +116,7 @@ impl ClusterConfig {
     pub fn new(redis_url: impl Into<String>) -> Self {
         ClusterConfig {
             redis_url: redis_url.into(),
+            redis_ca: None,
             node_id: uuid::Uuid::new_v4().simple().to_string(),
             public_url: None,
             lease_ttl: Duration::from_secs(6),

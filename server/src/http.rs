@@ -7,8 +7,9 @@
 //!   `node` and `url` that runs it, read through [`Cluster::rooms`]; with `?totals=true` wrapped
 //!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals); `GET /rooms/{id}` — one
 //!   room of this node with per-player counters;
-//! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space
-//!   (cluster-wide in cluster mode), else `room: null` at the node a new room should go to;
+//! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space, else
+//!   `room: null` (one node); in cluster mode always a room, whose seat the directory promised
+//!   ([`Cluster::matchmake`]): an existing one, or a new one to open at `url`;
 //! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
 
@@ -20,11 +21,10 @@ use actix_web_actors::ws;
 
 use crate::admission::{Admission, SUBPROTOCOL};
 use crate::conn::ConnFd;
-use crate::directory::ListedRoom;
 use crate::drain::UntilClosed;
 use crate::frame_guard::FrameGuard;
 use crate::game::Game;
-use crate::node::{fullest_public, Cluster};
+use crate::node::Cluster;
 use crate::registry::{InspectRoom, ListRooms, RoomSummary};
 use crate::session::{Session, SessionEnv};
 
@@ -193,20 +193,12 @@ async fn matchmake<G: Game>(
         };
     };
     let cluster: Arc<Cluster> = cluster.into_inner();
-    let rooms: Arc<Vec<ListedRoom>> = match cluster.rooms().await {
-        Ok(rooms) => rooms,
-        Err(_) => return directory_down(),
-    };
-    if let Some(r) = fullest_public(rooms.iter()) {
-        return HttpResponse::Ok().json(Match {
-            url: &r.node.url,
-            room: Some(&r.room.id),
-        });
-    }
-    match cluster.place().await {
-        Ok(Some(node)) => HttpResponse::Ok().json(Match {
-            url: &node.node.url,
-            room: None,
+    let fresh = crate::registry::fresh_public_id();
+    let capacity = env.config.max_players_per_room;
+    match cluster.matchmake(&fresh, capacity, None).await {
+        Ok(Some(placed)) => HttpResponse::Ok().json(Match {
+            url: &placed.node.node.url,
+            room: Some(&placed.room),
         }),
         Ok(None) => HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"error": "no node takes new rooms"})),

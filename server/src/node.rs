@@ -6,8 +6,8 @@
 //! room here before creating it, releases it on dispose, and every [`Cluster::heartbeat_interval`]
 //! sends one [`Cluster::heartbeat`] (its record, its room list, a renewal of every local room's
 //! lease) and stops the rooms it reports lost. The HTTP layer reads the cluster-wide lobby
-//! through [`Cluster::rooms`] (cached for [`LOBBY_CACHE`]) and asks [`Cluster::place`] where a
-//! new room should go.
+//! through [`Cluster::rooms`] (cached for [`LOBBY_CACHE`]); both ask [`Cluster::matchmake`]
+//! for a quick play's seat, which the directory promises atomically (`directory/seats.rs`).
 //!
 //! Every directory call goes through here, so each is timed
 //! (`tickcast_directory_latency_seconds{op}`) and each failure counted
@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 use crate::config::ClusterConfig;
 use crate::directory::{
     Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease, ListedRoom,
-    Node, NodeBeat, NodeInfo, NodeState, Owner, RedisDirectory, RoomSummary,
+    Node, NodeBeat, NodeInfo, NodeState, Owner, Placement, QuickPlay, RedisDirectory, RoomSummary,
 };
 use crate::metrics::Metrics;
 
@@ -79,7 +79,10 @@ impl Cluster {
         let deadline = Instant::now() + config.connect_timeout;
         let mut wait = FIRST_RETRY;
         let directory = loop {
-            match RedisDirectory::connect(&config.redis_url, directory_config.clone()).await {
+            let ca = config.redis_ca.as_deref();
+            let connect =
+                RedisDirectory::connect_trusting(&config.redis_url, ca, directory_config.clone());
+            match connect.await {
                 Ok(d) => break d,
                 Err(e) if e.is_unavailable() && Instant::now() + wait < deadline => {
                     tracing::warn!(error = %e, retry_in = ?wait, "redis not reachable yet");
@@ -137,6 +140,30 @@ impl Cluster {
     /// Picks the least-loaded node for a new room (see [`Directory::place`]).
     pub fn place(&self) -> DirectoryFuture<Option<NodeInfo>> {
         self.timed("place", self.directory.place())
+    }
+
+    /// Quick play, cluster-wide: a seat promised in the fullest public room with space, or
+    /// else `fresh`, a new public room of `capacity` seats, opened on the least-loaded node
+    /// (see [`Directory::matchmake`]). The registry passes its own rooms as `local`, counted
+    /// from its seats; the HTTP layer passes `None` and goes by the lobby.
+    pub fn matchmake(
+        self: &Arc<Self>,
+        fresh: &str,
+        capacity: usize,
+        local: Option<Vec<RoomSummary>>,
+    ) -> DirectoryFuture<Option<Placement>> {
+        let (cluster, fresh) = (self.clone(), fresh.to_owned());
+        let lobby = self.rooms();
+        Box::pin(async move {
+            let rooms = quick_play_rooms(&lobby.await?, &cluster.node, local);
+            let ask = QuickPlay {
+                rooms,
+                fresh,
+                capacity,
+            };
+            let matchmake = cluster.directory.matchmake(ask);
+            cluster.timed("matchmake", matchmake).await
+        })
     }
 
     /// One heartbeat: this node's record and `rooms`, and a renewal of `leases`. Returns the
@@ -217,21 +244,28 @@ impl Cluster {
     }
 }
 
-/// Quick play's rule, cluster-wide: the public room with space that has the most players (rooms
-/// fill before new ones open), whichever node runs it. `None`: every public room is full.
-pub fn fullest_public<'a>(
-    rooms: impl IntoIterator<Item = &'a ListedRoom>,
-) -> Option<&'a ListedRoom> {
-    rooms
-        .into_iter()
-        .filter(|r| r.room.public && r.room.players < r.room.capacity)
-        .max_by(|a, b| {
-            a.room
-                .players
-                .cmp(&b.room.players)
-                // Ties: the same pick on every node.
-                .then_with(|| b.room.id.cmp(&a.room.id))
-        })
+/// The rooms a quick play may go to, for [`Directory::matchmake`]: the public rooms of the
+/// lobby, with `me`'s own rooms taken from `local` (its exact seat counts) when given, rather
+/// than from its last heartbeat.
+fn quick_play_rooms(
+    lobby: &[ListedRoom],
+    me: &Node,
+    local: Option<Vec<RoomSummary>>,
+) -> Vec<ListedRoom> {
+    let Some(local) = local else {
+        return lobby.iter().filter(|r| r.room.public).cloned().collect();
+    };
+    let mine = local.into_iter().map(|room| ListedRoom {
+        room,
+        node: me.clone(),
+    });
+    lobby
+        .iter()
+        .filter(|r| r.node.id != me.id)
+        .cloned()
+        .chain(mine)
+        .filter(|r| r.room.public)
+        .collect()
 }
 
 #[cfg(test)]
@@ -256,37 +290,34 @@ mod tests {
     }
 
     #[test]
-    fn quick_play_picks_the_fullest_public_room_with_space() {
-        let rooms = [
-            listed("a", 3, 4, true),
-            listed("full", 4, 4, true),
-            listed("named", 3, 4, false),
-            listed("b", 1, 4, true),
+    fn quick_play_goes_by_this_nodes_own_counts_and_only_to_public_rooms() {
+        let me = Node {
+            id: "n".into(),
+            url: "ws://n/ws".into(),
+        };
+        let mut elsewhere = listed("far", 1, 4, true);
+        elsewhere.node.id = "other".into();
+        let lobby = [
+            listed("mine", 1, 4, true),
+            listed("gone", 2, 4, true),
+            elsewhere.clone(),
+            listed("named", 0, 4, false),
         ];
+        let local = vec![
+            listed("mine", 3, 4, true).room,
+            listed("new", 0, 4, true).room,
+        ];
+        let rooms = quick_play_rooms(&lobby, &me, Some(local));
+        let got: Vec<_> = rooms
+            .iter()
+            .map(|r| (r.room.id.as_str(), r.room.players, r.node.id.as_str()))
+            .collect();
         assert_eq!(
-            fullest_public(&rooms).map(|r| r.room.id.as_str()),
-            Some("a")
+            got,
+            [("far", 1, "other"), ("mine", 3, "n"), ("new", 0, "n")]
         );
-    }
-
-    #[test]
-    fn quick_play_finds_nothing_when_every_public_room_is_full() {
-        let rooms = [listed("full", 4, 4, true), listed("named", 0, 4, false)];
-        assert!(fullest_public(&rooms).is_none());
-    }
-
-    #[test]
-    fn quick_play_breaks_ties_the_same_way_on_every_node() {
-        let rooms = [listed("b", 2, 4, true), listed("a", 2, 4, true)];
-        let reversed = [listed("a", 2, 4, true), listed("b", 2, 4, true)];
-        assert_eq!(
-            fullest_public(&rooms).map(|r| r.room.id.as_str()),
-            Some("a")
-        );
-        assert_eq!(
-            fullest_public(&reversed).map(|r| r.room.id.as_str()),
-            Some("a")
-        );
+        let by_lobby = quick_play_rooms(&lobby, &me, None);
+        assert_eq!(by_lobby.len(), 3, "the named room is never a quick play's");
     }
 
     fn cluster(dir: &Arc<MemoryDirectory>, id: &str) -> Arc<Cluster> {

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::state::State;
 use super::{
     Claim, Directory, DirectoryConfig, DirectoryFuture, Epoch, Lease, ListedRoom, Node, NodeBeat,
-    NodeInfo, Owner,
+    NodeInfo, Owner, Placement, QuickPlay,
 };
 
 /// Where the directory's time comes from.
@@ -109,6 +109,10 @@ impl Directory for MemoryDirectory {
 
     fn place(&self) -> DirectoryFuture<Option<NodeInfo>> {
         self.with(|s, now| s.place(now))
+    }
+
+    fn matchmake(&self, ask: QuickPlay) -> DirectoryFuture<Option<Placement>> {
+        self.with(|s, now| s.matchmake(&ask, now))
     }
 
     fn offer(&self, room: &str, source: &str, epoch: Epoch, target: &str) -> DirectoryFuture<bool> {

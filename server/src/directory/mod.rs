@@ -33,6 +33,9 @@
 //! | `tc:{cluster}:nodes` | sorted set | node id → placement score: its players, `+inf` while draining |
 //! | `tc:{cluster}:node:<node>` | string, lease TTL | MessagePack [`NodeInfo`] |
 //! | `tc:{cluster}:list:<node>` | string, lease TTL | MessagePack `Vec<RoomSummary>` |
+//! | `tc:{cluster}:seats` | hash, [`DirectoryConfig::seat_hold`] after the last write | room → seats promised by quick play |
+//! | `tc:{cluster}:seats:lapse` | sorted set, same | room → when its promises lapse (ms, Redis time) |
+//! | `tc:{cluster}:fresh` | hash, same | room opened by quick play, not listed yet → `<node>\|<capacity>` |
 //!
 //! The `{…}` hash tags put each room's two keys in one Redis Cluster slot, so each room script
 //! touches one slot, and put all node keys together, so one script can read every node.
@@ -50,6 +53,10 @@
 //! - `scan(lists?)`: every live node's record (and room list), dropping dead nodes from the set.
 //! - `place()`: the live, undrained node with the lowest score, whose score it bumps by one so
 //!   placements spread between heartbeats; dead nodes are dropped on the way.
+//! - `matchmake(rooms, fresh)`: quick play's seat, promised in the same step as it is chosen,
+//!   so a burst of quick plays between two heartbeats fills rooms in order instead of piling
+//!   into one (the rules in `seats.rs`); with every room full, `fresh` is opened as `place`
+//!   would.
 //!
 //! - `offer` / `adopt` / `abort(room, source, epoch, …)`: the fenced handoff of a live room to
 //!   another node (`state: moving`, a `target` field, one more epoch INCR at adoption, which
@@ -74,6 +81,7 @@
 mod handoff;
 mod memory;
 mod redis;
+mod seats;
 mod state;
 
 use std::sync::Arc;
@@ -139,6 +147,13 @@ pub trait Directory: Send + Sync + 'static {
     /// Picks the least-loaded live node that is not draining for a new room, and counts the
     /// placement against it until its next heartbeat. `None`: no such node.
     fn place(&self) -> DirectoryFuture<Option<NodeInfo>>;
+
+    /// Quick play, atomically: promises a seat in the fullest public room with space among
+    /// `ask.rooms` (the lobby as the caller sees it) and the rooms opened by earlier answers
+    /// that are not listed yet, counting the seats promised by earlier answers; with none,
+    /// opens `ask.fresh` on the node [`Directory::place`] would pick. Rules in `seats.rs`.
+    /// `None`: every room is full and no node takes new rooms.
+    fn matchmake(&self, ask: QuickPlay) -> DirectoryFuture<Option<Placement>>;
 
     /// Migration, step 1 (the handoff rules are in `handoff.rs`): `source`, owner of `room` at
     /// `epoch`, offers it to `target` and keeps renewing it meanwhile. `false`: not the owner
@@ -250,6 +265,27 @@ pub struct NodeInfo {
     pub players: usize,
 }
 
+/// What a quick play asks [`Directory::matchmake`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuickPlay {
+    /// The cluster's rooms as the caller sees them (its own with their exact counts).
+    pub rooms: Vec<ListedRoom>,
+    /// The id of the public room to open if every room is full (a quick-play id).
+    pub fresh: String,
+    /// The capacity of a room opened under `fresh`.
+    pub capacity: usize,
+}
+
+/// Where [`Directory::matchmake`] sends a quick play: one seat in `room` at `node` is promised
+/// to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub room: String,
+    pub node: NodeInfo,
+    /// `room` is the fresh one of the ask, opened on `node` by this answer.
+    pub opened: bool,
+}
+
 /// A room of the cluster and the node that runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedRoom {
@@ -283,6 +319,12 @@ impl DirectoryConfig {
     /// A third of the lease TTL, so one late or lost heartbeat never loses a lease.
     pub fn heartbeat_interval(&self) -> Duration {
         self.lease_ttl / 3
+    }
+
+    /// How long a room's seat promises outlive the last one (`seats.rs`): one heartbeat for
+    /// the owner to list the players that came, one more for the lobby reads to see it.
+    pub fn seat_hold(&self) -> Duration {
+        self.heartbeat_interval() * 2
     }
 }
 

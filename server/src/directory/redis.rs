@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RetryMethod, Script};
+use redis::{RedisError, RetryMethod};
 use serde::de::DeserializeOwned;
 
+use self::layout::{Keys, Scripts};
 use super::{
     BoxError, Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease,
-    ListedRoom, Node, NodeBeat, NodeInfo, Owner, RoomSummary,
+    ListedRoom, Node, NodeBeat, NodeInfo, Owner, Placement, QuickPlay, RoomSummary,
 };
 
 /// How long one connection attempt may take before the operation that needed it fails.
@@ -30,65 +31,14 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const RECONNECT_RETRIES: usize = 1;
 const RECONNECT_DELAY: Duration = Duration::from_millis(100);
 
-/// The scripts, hashed once.
-struct Scripts {
-    claim: Script,
-    renew: Script,
-    release: Script,
-    scan: Script,
-    place: Script,
-    offer: Script,
-    adopt: Script,
-    abort: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        Self {
-            claim: Script::new(include_str!("scripts/claim.lua")),
-            renew: Script::new(include_str!("scripts/renew.lua")),
-            release: Script::new(include_str!("scripts/release.lua")),
-            scan: Script::new(include_str!("scripts/scan.lua")),
-            place: Script::new(include_str!("scripts/place.lua")),
-            offer: Script::new(include_str!("scripts/offer.lua")),
-            adopt: Script::new(include_str!("scripts/adopt.lua")),
-            abort: Script::new(include_str!("scripts/abort.lua")),
-        }
-    }
-}
-
-/// The key names (layout table in [`super`]).
-struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    fn owner(&self, room: &str) -> String {
-        format!("{}{{{room}}}:owner", self.prefix)
-    }
-
-    fn epoch(&self, room: &str) -> String {
-        format!("{}{{{room}}}:epoch", self.prefix)
-    }
-
-    fn nodes(&self) -> String {
-        format!("{}{{cluster}}:nodes", self.prefix)
-    }
-
-    fn node_prefix(&self) -> String {
-        format!("{}{{cluster}}:node:", self.prefix)
-    }
-
-    fn list_prefix(&self) -> String {
-        format!("{}{{cluster}}:list:", self.prefix)
-    }
-}
+mod layout;
 
 struct Shared {
     keys: Keys,
     scripts: Scripts,
     lease_ms: u64,
     epoch_ms: u64,
+    seat_hold_ms: u64,
 }
 
 /// The directory on Redis. Cheap to clone: clones share the connection.
@@ -99,11 +49,32 @@ pub struct RedisDirectory {
 }
 
 impl RedisDirectory {
-    /// Connects to `url` (`redis://`, `redis+unix://`; `rediss://` needs the redis crate's TLS
-    /// feature, not enabled yet). Fails when Redis cannot be reached now; after that, the
-    /// connection recovers by itself.
+    /// Connects to `url` (`redis://`, `rediss://`, `redis+unix://`). Fails when Redis cannot be
+    /// reached now; after that, the connection recovers by itself. A `rediss://` server's
+    /// certificate is checked against the system's roots (rustls-native-certs, which also reads
+    /// `SSL_CERT_FILE`); see [`RedisDirectory::connect_trusting`] for a private CA.
     pub async fn connect(url: &str, config: DirectoryConfig) -> Result<Self, DirectoryError> {
-        let client = redis::Client::open(url).map_err(|e| DirectoryError::InvalidUrl(e.into()))?;
+        Self::connect_trusting(url, None, config).await
+    }
+
+    /// [`RedisDirectory::connect`], trusting only the PEM certificates `ca` (a private CA,
+    /// `--redis-ca`) for a `rediss://` URL when given.
+    pub async fn connect_trusting(
+        url: &str,
+        ca: Option<&[u8]>,
+        config: DirectoryConfig,
+    ) -> Result<Self, DirectoryError> {
+        let client = match ca {
+            None => redis::Client::open(url),
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+        }
+        .map_err(|e| DirectoryError::InvalidUrl(e.into()))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -114,6 +85,7 @@ impl RedisDirectory {
             .await
             .map_err(classify)?;
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let seat_hold_ms = millis(config.seat_hold());
         Ok(Self {
             conn,
             shared: Arc::new(Shared {
@@ -123,6 +95,7 @@ impl RedisDirectory {
                 scripts: Scripts::new(),
                 lease_ms: millis(config.lease_ttl),
                 epoch_ms: millis(config.epoch_ttl),
+                seat_hold_ms,
             }),
         })
     }
@@ -275,6 +248,40 @@ impl Directory for RedisDirectory {
                 .await
                 .map_err(classify)?;
             record.map(|r| decode(&r, "node record")).transpose()
+        })
+    }
+
+    fn matchmake(&self, ask: QuickPlay) -> DirectoryFuture<Option<Placement>> {
+        self.run(|mut conn, s| async move {
+            let mut invocation = s.scripts.matchmake.prepare_invoke();
+            invocation.key(s.keys.nodes());
+            for key in s.keys.seats() {
+                invocation.key(key);
+            }
+            invocation
+                .arg(s.keys.node_prefix())
+                .arg(s.seat_hold_ms)
+                .arg(&ask.fresh)
+                .arg(ask.capacity);
+            for r in &ask.rooms {
+                invocation
+                    .arg(&r.room.id)
+                    .arg(&r.node.id)
+                    .arg(r.room.players)
+                    .arg(r.room.capacity)
+                    .arg(u8::from(r.room.public));
+            }
+            let answer: Option<(String, Vec<u8>, i64)> =
+                invocation.invoke_async(&mut conn).await.map_err(classify)?;
+            answer
+                .map(|(room, record, opened)| {
+                    Ok(Placement {
+                        room,
+                        node: decode(&record, "node record")?,
+                        opened: opened == 1,
+                    })
+                })
+                .transpose()
         })
     }
 

@@ -10,10 +10,14 @@
 //! - a named room that is not here is claimed first; joins for the same room that arrive while
 //!   its claim is in flight wait for that one claim (one room, one claim, one epoch);
 //!   `OwnedBy(other)` answers [`JoinError::Redirect`] to the owner's URL;
-//! - quick play takes the fullest public room with space in the cluster's lobby (this node's
-//!   rooms counted from its own seats), redirecting when it is on another node; with none it
-//!   opens a new public room on the least-loaded node (`place`): here by a claim, elsewhere by a
-//!   redirect under a fresh quick-play id, which the target opens as public on its claim;
+//! - quick play asks the directory for a seat (`Cluster::matchmake`, rules in
+//!   `directory/seats.rs`): the fullest public room with space in the cluster, counting the
+//!   seats promised to quick plays still on their way (this node's rooms counted from its own
+//!   seats), redirecting when it is on another node; with none, a new public room on the
+//!   least-loaded node: here by a claim, elsewhere by a redirect under a fresh quick-play id,
+//!   which the target opens as public on its claim;
+//! - a join naming a public room of this node that is full (a matchmaking answer that another
+//!   join beat to the last seat) is played as a quick play instead of refused with 4001;
 //! - a resume token unknown here, naming a room another node owns, is redirected there;
 //! - a disposed room's lease is released; a room whose lease the heartbeat reports lost is
 //!   stopped at once (its players get 1001, "room closed": they rejoin through the entry URL);
@@ -28,9 +32,9 @@ use actix::prelude::*;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
 use super::{is_public_id, Entry, JoinError, JoinFuture, JoinRoom, Registry};
-use crate::directory::{Claim, Epoch, Lease, ListedRoom, NodeInfo};
+use crate::directory::{Claim, DirectoryError, Epoch, Lease, Placement};
 use crate::game::Game;
-use crate::node::{fullest_public, Cluster};
+use crate::node::Cluster;
 
 /// How long a shutting-down node waits for its leases to be released before it gives up (they
 /// expire by themselves after the lease TTL anyway).
@@ -70,68 +74,65 @@ impl<G: Game> Registry<G> {
         _: &mut Context<Self>,
     ) -> JoinFuture<G> {
         let Some(name) = msg.room.clone() else {
-            let lobby = self.part().cluster.rooms();
-            return Box::pin(
-                lobby
-                    .into_actor(self)
-                    .then(move |lobby, reg, ctx| reg.quick_play(lobby.ok(), msg, ctx)),
-            );
+            return self.quick_play(msg);
         };
         let id: Arc<str> = name.into();
-        if self.rooms.contains_key(&id) {
+        if let Some(e) = self.rooms.get(&id) {
+            if e.public && e.players >= self.config.max_players_per_room {
+                // A matchmaking answer that another join beat to the last seat: the player
+                // wanted any public room, so find it one rather than refusing it.
+                tracing::debug!(room_id = %id, "public room full: quick play instead");
+                return self.quick_play(msg);
+            }
             return self.seat(id, msg);
         }
         if self.rooms.len() >= self.config.max_rooms {
             return Box::pin(fut::ready(Err(JoinError::ServerFull)));
         }
-        // A quick-play id is a room placement sent here (`open_public`): it opens public.
+        // A quick-play id is a room opened here by matchmaking (`quick_play_at`): it opens
+        // public.
         let public = is_public_id(&id);
         self.claim_then_seat(id, public, msg)
     }
 
-    fn quick_play(
-        &mut self,
-        lobby: Option<Arc<Vec<ListedRoom>>>,
-        msg: JoinRoom<G>,
-        _: &mut Context<Self>,
-    ) -> JoinFuture<G> {
-        let me = self.part().cluster.node().id.clone();
-        let local = self.pick_public();
-        let remote = lobby.as_deref().and_then(|rooms| {
-            fullest_public(rooms.iter().filter(|r| r.node.id != me))
-                .map(|r| (r.node.url.clone(), r.room.id.clone(), r.room.players))
-        });
-        match (local, remote) {
-            (Some((_, here)), Some((url, room, there))) if there > here => {
-                self.redirect("quick_play", url, room)
-            }
-            (Some((id, _)), _) => self.seat(id, msg),
-            (None, Some((url, room, _))) => self.redirect("quick_play", url, room),
-            (None, None) => {
-                let place = self.part().cluster.place();
-                Box::pin(
-                    place
-                        .into_actor(self)
-                        .then(move |node, reg, _| reg.open_public(node.ok().flatten(), msg)),
-                )
-            }
-        }
+    /// Quick play: a seat promised by the directory (`Cluster::matchmake`), with this node's
+    /// rooms counted from its own seats.
+    fn quick_play(&mut self, msg: JoinRoom<G>) -> JoinFuture<G> {
+        let (fresh, local) = (self.new_public_id(), self.summaries());
+        let capacity = self.config.max_players_per_room;
+        let ask = self.part().cluster.matchmake(&fresh, capacity, Some(local));
+        Box::pin(
+            ask.into_actor(self)
+                .then(move |placed, reg, _| reg.quick_play_at(placed, msg)),
+        )
     }
 
-    /// Quick play with no public room to fill: a new public room on `placed`, the least-loaded
-    /// node (`Directory::place`). On another node, the join is redirected there under a fresh
-    /// quick-play id, which that node creates as public when it claims it ([`is_public_id`]);
-    /// here, or when placement failed, the room is claimed here as before.
-    fn open_public(&mut self, placed: Option<NodeInfo>, msg: JoinRoom<G>) -> JoinFuture<G> {
-        let id = self.new_public_id();
+    /// Seats a quick play where the directory placed it: here (in a room that exists, or a
+    /// fresh one claimed now), or by a redirect to the node that runs (or is to open) the room.
+    fn quick_play_at(
+        &mut self,
+        placed: Result<Option<Placement>, DirectoryError>,
+        msg: JoinRoom<G>,
+    ) -> JoinFuture<G> {
+        let me = self.part().cluster.node().id.clone();
         match placed {
-            Some(n) if n.node.id != self.part().cluster.node().id => {
-                self.redirect("placement", n.node.url, id.to_string())
+            Ok(Some(p)) if p.node.node.id != me => {
+                let reason = if p.opened { "placement" } else { "quick_play" };
+                self.redirect(reason, p.node.node.url, p.room)
+            }
+            Ok(Some(p)) if self.rooms.contains_key(p.room.as_str()) => {
+                self.seat(p.room.into(), msg)
             }
             _ if self.rooms.len() >= self.config.max_rooms => {
                 Box::pin(fut::ready(Err(JoinError::ServerFull)))
             }
-            _ => self.claim_then_seat(id, true, msg),
+            // Placed here, or no node takes new rooms yet (this node's first heartbeat is
+            // still on its way): a new public room here.
+            Ok(placed) => {
+                let id = placed.map_or_else(|| self.new_public_id(), |p| p.room.into());
+                self.claim_then_seat(id, true, msg)
+            }
+            Err(_) => Box::pin(fut::ready(Err(JoinError::DirectoryUnavailable))),
         }
     }
 

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tickcast_server::directory::{Claim, Epoch, Lease, ListedRoom, NodeState, Owner};
+use tickcast_server::directory::{
+    Claim, Epoch, Lease, ListedRoom, NodeState, Owner, Placement, QuickPlay,
+};
 
 use crate::fixture::{beat, node, owned, Fixture};
 
@@ -24,6 +26,8 @@ macro_rules! conformance_suite {
             placement_takes_the_emptiest_node_and_spreads_until_the_next_heartbeat,
             placement_never_picks_a_draining_node_or_an_empty_cluster,
             a_dead_nodes_rooms_leave_the_listing_and_placement,
+            a_burst_of_quick_plays_fills_rooms_in_order_and_opens_one_at_a_time,
+            racing_quick_plays_never_promise_more_seats_than_a_room_has,
             an_adopted_room_moves_under_a_new_epoch_and_its_source_loses_it,
             racing_adoptions_and_an_abort_have_exactly_one_winner,
             handoff_steps_are_refused_for_the_wrong_node_epoch_or_target,
@@ -292,6 +296,66 @@ pub async fn a_dead_nodes_rooms_leave_the_listing_and_placement(fx: &impl Fixtur
         .collect();
     assert_eq!(nodes, [node("live")]);
     assert_eq!(d.place().await.unwrap().map(|n| n.node), Some(node("live")));
+}
+
+fn quick_play(rooms: &[ListedRoom], fresh: &str) -> QuickPlay {
+    QuickPlay {
+        rooms: rooms.to_vec(),
+        fresh: fresh.into(),
+        capacity: 4,
+    }
+}
+
+pub async fn a_burst_of_quick_plays_fills_rooms_in_order_and_opens_one_at_a_time(
+    fx: &impl Fixture,
+) {
+    let d = fx.dir();
+    // a-0: public, 6 of 8; a-1: named; b runs nothing and takes the new rooms.
+    d.heartbeat(beat("a", NodeState::Up, &[6, 0]), vec![])
+        .await
+        .unwrap();
+    d.heartbeat(beat("b", NodeState::Up, &[]), vec![])
+        .await
+        .unwrap();
+    let lobby = d.rooms().await.unwrap();
+    let mut answers = Vec::new();
+    for i in 0..8 {
+        let placed = d.matchmake(quick_play(&lobby, &format!("f{i}"))).await;
+        let Placement { room, node, opened } = placed.unwrap().expect("a node takes rooms");
+        answers.push((room, node.node.id, opened));
+    }
+    let want = [
+        ("a-0", "a", false),
+        ("a-0", "a", false),
+        ("f2", "b", true),
+        ("f2", "b", false),
+        ("f2", "b", false),
+        ("f2", "b", false),
+        ("f6", "b", true),
+        ("f6", "b", false),
+    ]
+    .map(|(room, node, opened)| (room.to_string(), node.to_string(), opened));
+    assert_eq!(answers, want);
+}
+
+pub async fn racing_quick_plays_never_promise_more_seats_than_a_room_has(fx: &impl Fixture) {
+    let d = fx.dir();
+    d.heartbeat(beat("a", NodeState::Up, &[1]), vec![])
+        .await
+        .unwrap();
+    let lobby = d.rooms().await.unwrap();
+    let asks: Vec<_> = (0..15)
+        .map(|i| tokio::spawn(d.matchmake(quick_play(&lobby, &format!("f{i}")))))
+        .collect();
+    let mut seats: std::collections::BTreeMap<String, usize> = [("a-0".into(), 1)].into();
+    for ask in asks {
+        let placed = ask.await.unwrap().unwrap().expect("a takes rooms");
+        *seats.entry(placed.room).or_default() += 1;
+    }
+    // a-0 is 8 seats (1 taken), the fresh rooms 4 each: 16 seats in 3 rooms, in order.
+    assert_eq!(seats.len(), 3, "{seats:?}");
+    assert_eq!(seats.remove("a-0"), Some(8));
+    assert!(seats.values().all(|&n| n == 4), "{seats:?}");
 }
 
 pub async fn an_adopted_room_moves_under_a_new_epoch_and_its_source_loses_it(fx: &impl Fixture) {

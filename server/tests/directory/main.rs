@@ -10,7 +10,7 @@
 mod conformance;
 mod fixture;
 mod redis_only;
-// Shared with the cluster e2e tests (`tests/tests/cluster.rs`).
+// Shared with the cluster e2e tests (`tests/tests/cluster_*.rs`).
 #[path = "../../../tests/tests/common/redis_server.rs"]
 mod redis_server;
 

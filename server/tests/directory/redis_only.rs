@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use tickcast_server::directory::{
-    Claim, Directory, DirectoryConfig, DirectoryError, Lease, NodeState, RedisDirectory,
+    Claim, Directory, DirectoryConfig, DirectoryError, Lease, NodeState, QuickPlay, RedisDirectory,
 };
 
 use crate::fixture::{self, beat, node, owned, poll_until, Fixture, LEASE, SHORT_LEASE};
@@ -89,6 +89,52 @@ async fn leases_and_records_expire_on_the_servers_clock_and_dead_nodes_leave_the
     let left: Vec<String> = members.query_async(&mut conn).await.unwrap();
     assert!(left.is_empty(), "the scan removed it");
     assert!(owned(d.claim("r", &node("b")).await.unwrap()) > old);
+}
+
+#[tokio::test]
+async fn seat_promises_lapse_on_the_servers_clock_one_hold_after_a_rooms_last_one() {
+    let fx = fixture::redis_with_lease(SHORT_LEASE).await;
+    let hold = fixture::config(SHORT_LEASE).seat_hold();
+    let d = fx.dir();
+    // a-0: public, 6 of 8.
+    d.heartbeat(beat("a", NodeState::Up, &[6]), vec![])
+        .await
+        .unwrap();
+    let lobby = d.rooms().await.unwrap();
+    let ask = |fresh: &str| QuickPlay {
+        rooms: lobby.clone(),
+        fresh: fresh.into(),
+        capacity: 100,
+    };
+    let room = |placed: Option<tickcast_server::directory::Placement>| {
+        placed.expect("a takes players").room
+    };
+    assert_eq!(room(d.matchmake(ask("f")).await.unwrap()), "a-0");
+    let last_promise = std::time::Instant::now();
+    assert_eq!(room(d.matchmake(ask("f")).await.unwrap()), "a-0");
+    assert_eq!(
+        room(d.matchmake(ask("f")).await.unwrap()),
+        "f",
+        "a-0 promised full"
+    );
+    let mut conn = fx.inspect().await;
+    for key in ["test:{cluster}:seats", "test:{cluster}:fresh"] {
+        assert_eq!(key_type(&mut conn, key).await, "hash", "{key}");
+        let left = pttl(&mut conn, key).await;
+        assert!(
+            0 < left && left <= hold.as_millis() as i64,
+            "{key}: {left} ms"
+        );
+    }
+    // The fresh room's promises keep the keys alive; a-0's own promises lapse by themselves.
+    poll_until("a-0's promises to lapse", || async {
+        d.heartbeat(beat("a", NodeState::Up, &[6]), vec![])
+            .await
+            .unwrap();
+        room(d.matchmake(ask("g")).await.unwrap()) == "a-0"
+    })
+    .await;
+    assert!(last_promise.elapsed() >= hold, "not before one hold");
 }
 
 #[tokio::test]

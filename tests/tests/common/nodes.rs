@@ -64,10 +64,12 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    /// Starts node `id` on `redis_url` and waits for the address it prints.
-    pub fn start(id: &str, redis_url: &str) -> Self {
+    /// Starts node `id` on `redis_url` with the extra flags `args`, and waits for the address
+    /// it prints.
+    pub fn start(id: &str, redis_url: &str, args: &[&str]) -> Self {
         let mut child = command()
             .args(["--port", "0", "--redis-url", redis_url, "--node-id", id])
+            .args(args)
             .args(["--lease-ttl", &LEASE_TTL_SECS.to_string()])
             .args(["--workers", "1", "--room-threads", "1"])
             .args(["--redis-connect-timeout", "5"])

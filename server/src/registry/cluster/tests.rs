@@ -264,3 +264,27 @@ fn only_quick_play_ids_open_public_rooms() {
         assert!(!is_public_id(named), "{named}");
     }
 }
+
+#[actix_web::test]
+async fn a_join_naming_a_full_public_room_is_seated_in_another_room_instead_of_refused() {
+    let dir = directory();
+    let config = ServerConfig {
+        max_players_per_room: 2,
+        ..ServerConfig::default()
+    };
+    let (a, _) = node_with(&dir, "a", Duration::from_secs(3), config);
+    let sink = Sink.start();
+    until("a in the directory", async || {
+        !dir.nodes().await.expect("memory").is_empty()
+    })
+    .await;
+    let first = a.send(quick(&sink)).await.expect("answers");
+    let full = first.expect("a opens a room").room_id;
+    let second = a.send(quick(&sink)).await.expect("answers");
+    assert_eq!(second.expect("the room has space").room_id, full);
+    // A matchmaking answer for `full` that a quick play beat to the last seat.
+    let late = a.send(join(&full, &sink)).await.expect("answers");
+    let elsewhere = late.expect("seated, not refused").room_id;
+    assert_ne!(elsewhere, full);
+    assert!(is_public_id(&elsewhere), "{elsewhere} is a quick-play room");
+}

@@ -1,0 +1,65 @@
+//! The Redis layout of [`super::RedisDirectory`]: its Lua scripts (`../scripts/*.lua`) and its
+//! key names, as the table in the directory's module docs lists them.
+
+use redis::Script;
+
+/// The scripts, hashed once.
+pub(super) struct Scripts {
+    pub(super) claim: Script,
+    pub(super) renew: Script,
+    pub(super) release: Script,
+    pub(super) scan: Script,
+    pub(super) place: Script,
+    pub(super) matchmake: Script,
+    pub(super) offer: Script,
+    pub(super) adopt: Script,
+    pub(super) abort: Script,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        Self {
+            claim: Script::new(include_str!("../scripts/claim.lua")),
+            renew: Script::new(include_str!("../scripts/renew.lua")),
+            release: Script::new(include_str!("../scripts/release.lua")),
+            scan: Script::new(include_str!("../scripts/scan.lua")),
+            place: Script::new(include_str!("../scripts/place.lua")),
+            matchmake: Script::new(include_str!("../scripts/matchmake.lua")),
+            offer: Script::new(include_str!("../scripts/offer.lua")),
+            adopt: Script::new(include_str!("../scripts/adopt.lua")),
+            abort: Script::new(include_str!("../scripts/abort.lua")),
+        }
+    }
+}
+
+/// The key names (layout table in [`super`]).
+pub(super) struct Keys {
+    pub(super) prefix: String,
+}
+
+impl Keys {
+    pub(super) fn owner(&self, room: &str) -> String {
+        format!("{}{{{room}}}:owner", self.prefix)
+    }
+
+    pub(super) fn epoch(&self, room: &str) -> String {
+        format!("{}{{{room}}}:epoch", self.prefix)
+    }
+
+    pub(super) fn nodes(&self) -> String {
+        format!("{}{{cluster}}:nodes", self.prefix)
+    }
+
+    pub(super) fn node_prefix(&self) -> String {
+        format!("{}{{cluster}}:node:", self.prefix)
+    }
+
+    pub(super) fn list_prefix(&self) -> String {
+        format!("{}{{cluster}}:list:", self.prefix)
+    }
+
+    /// The quick-play seat promises: seats, when they lapse, fresh rooms.
+    pub(super) fn seats(&self) -> [String; 3] {
+        ["seats", "seats:lapse", "fresh"].map(|k| format!("{}{{cluster}}:{k}", self.prefix))
+    }
+}
