@@ -410,7 +410,11 @@ mod tests {
         encode(&ArenaServerMsg::Snapshot(Snapshot {
             tick,
             server_time_ms: 1_764_000_000_123,
-            state: ArenaState { players, orbs },
+            state: ArenaState {
+                players,
+                orbs,
+                round: None,
+            },
         }))
         .expect("encodes")
     }
@@ -609,7 +613,11 @@ mod tests {
         let full = SnapshotView::scan(&snap(12, players.clone(), orbs.clone()), &id(2))
             .unwrap()
             .unwrap();
-        let state = QuantizedArena::from_state(&ArenaState { players, orbs });
+        let state = QuantizedArena::from_state(&ArenaState {
+            players,
+            orbs,
+            round: None,
+        });
         let delta = DeltaSnapshot {
             tick: 12,
             base_tick: 0,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tickcast_shared::delta::MAX_WINDOW;
 
 use crate::config::{ClusterConfig, ServerConfig};
-use crate::game::arena::{ArenaConfig, ArenaConfigError};
+use crate::game::arena::{ArenaConfig, ArenaConfigError, RoundRules};
 use crate::tls::{self, TlsError};
 use crate::token::TokenKey;
 
@@ -64,6 +64,13 @@ pub struct ServerArgs {
         default_value = "assets/arena.toml"
     )]
     pub arena_config: PathBuf,
+    /// Seconds a round of the arena lasts (0 = no rounds: one endless game); then the winner is
+    /// announced for --round-over-secs, scores reset and the next round starts.
+    #[arg(long, env = "TICKCAST_ROUND_SECS", default_value_t = 120)]
+    pub round_secs: u32,
+    /// Seconds the end of a round (winner banner, scores frozen) lasts before the next one.
+    #[arg(long, env = "TICKCAST_ROUND_OVER_SECS", default_value_t = 5)]
+    pub round_over_secs: u32,
     /// Seconds without a snapshot read after which a client is disconnected (close 4004).
     #[arg(long, env = "TICKCAST_STALL_TIMEOUT",
         default_value_t = ServerConfig::default().stall_timeout.as_secs_f64())]
@@ -308,14 +315,16 @@ fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
 
 impl ServerArgs {
     /// The arena's parameters from `--arena-config`, or the built-in ones (with a warning) when
-    /// there is no such file.
+    /// there is no such file, with the rounds of `--round-secs` and `--round-over-secs`.
     pub fn arena(&self) -> Result<ArenaConfig, ArenaConfigError> {
-        if self.arena_config.is_file() {
-            ArenaConfig::load(&self.arena_config)
+        let mut arena = if self.arena_config.is_file() {
+            ArenaConfig::load(&self.arena_config)?
         } else {
             tracing::warn!(path = %self.arena_config.display(), "arena config not found; using built-in defaults");
-            Ok(ArenaConfig::default())
-        }
+            ArenaConfig::default()
+        };
+        arena.rounds = RoundRules::from_secs(self.round_secs, self.round_over_secs, self.tick_rate);
+        Ok(arena)
     }
 }
 
@@ -376,6 +385,28 @@ mod tests {
         // ServerConfig holds a rustls config and a key, so it has no PartialEq; its Debug form
         // shows every field.
         assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
+    }
+
+    #[test]
+    fn rounds_last_two_minutes_by_default_in_ticks_and_zero_turns_them_off() {
+        let missing = "--arena-config=/nonexistent/arena.toml";
+        let arena = |flags: &[&str]| {
+            let args = parse(&[&[missing], flags].concat()).expect("the flags should parse");
+            args.arena().expect("the built-in arena is valid").rounds
+        };
+        let rules = arena(&[]).expect("rounds are on by default");
+        assert_eq!((rules.play_ticks, rules.over_ticks), (120 * 30, 5 * 30));
+        let rules = arena(&[
+            "--round-secs",
+            "60",
+            "--round-over-secs",
+            "3",
+            "--tick-rate",
+            "20",
+        ])
+        .expect("rounds are on");
+        assert_eq!((rules.play_ticks, rules.over_ticks), (1200, 60));
+        assert_eq!(arena(&["--round-secs", "0"]), None);
     }
 
     #[test]
