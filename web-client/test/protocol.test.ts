@@ -19,6 +19,7 @@ import {
   uuidToString,
   validateName,
 } from '../src/protocol';
+import { fromSerde } from './serde';
 
 interface Vector {
   direction: 'client' | 'server';
@@ -65,7 +66,7 @@ describe('protocol vectors (assets/protocol-vectors.json)', () => {
     it(`decodes ${v.direction} vector "${v.name}"`, () => {
       const bytes = fromHex(v.hex);
       const msg = v.direction === 'server' ? decodeServerMsg(bytes) : decodeClientMsg(bytes);
-      expect(serdeForm(msg)).toEqual(v.value);
+      expect(serdeForm(msg)).toEqual(fromSerde(v.value));
     });
 
     if (v.direction === 'client') {
@@ -248,6 +249,45 @@ describe('held seats', () => {
     const bad = v.hex.replace('020bc390', '020b0190');
     expect(bad).not.toBe(v.hex);
     expect(() => decodeServerMsg(fromHex(bad))).toThrow(/held/);
+  });
+});
+
+describe('rounds', () => {
+  const snap = file.vectors.find((x) => x.name === 'snapshot_round_over')!;
+  const state = (hex: string) => {
+    const msg = decodeServerMsg(fromHex(hex));
+    if (msg.type !== 'snap') throw new Error(`expected a snapshot, got ${msg.type}`);
+    return msg.body.state;
+  };
+
+  it('decodes the round of snapshot_round_over as an ArenaRound', () => {
+    expect(state(snap.hex).round).toEqual({
+      number: 3,
+      phase: 'over',
+      endsAtTick: 3750,
+      winner: '01010101-0101-0101-0101-010101010101',
+    });
+  });
+
+  it('decodes a playing round without a winner, and no round as absent', () => {
+    // [3, over, 3750, alice] becomes [3, playing, 3750, nil].
+    const playing = snap.hex.replace(/940301cd0ea6c410(01){16}$/, '940300cd0ea6c0');
+    expect(playing).not.toBe(snap.hex);
+    expect(state(playing).round).toEqual({
+      number: 3,
+      phase: 'playing',
+      endsAtTick: 3750,
+      winner: null,
+    });
+    const old = file.vectors.find((x) => x.name === 'snapshot_two_players')!;
+    expect('round' in state(old.hex)).toBe(false);
+  });
+
+  it('rejects an unknown phase and a short round', () => {
+    const phase2 = snap.hex.replace(/940301cd0ea6/, '940302cd0ea6');
+    expect(() => decodeServerMsg(fromHex(phase2))).toThrow(/Round.phase/);
+    const short = snap.hex.replace(/940301cd0ea6c410(01){16}$/, '930301cd0ea6');
+    expect(() => decodeServerMsg(fromHex(short))).toThrow(/Round/);
   });
 });
 
