@@ -343,7 +343,7 @@ describe('redirect', () => {
 
 describe('close codes and names', () => {
   it('retries only the retryable close codes', () => {
-    for (const c of [1001, 1006, 1011, 4002, 4004, 4006, 4007]) {
+    for (const c of [1001, 1006, 1011, 4002, 4004, 4006, 4007, 4008]) {
       expect(isRetryableClose(c)).toBe(true);
     }
     for (const c of [1000, 1002, 1003, 1007, 1008, 1009, 4000, 4001, 4003, 4005]) {

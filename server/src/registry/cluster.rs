@@ -31,6 +31,7 @@ use super::{is_public_id, Entry, JoinError, JoinFuture, JoinRoom, Registry};
 use crate::directory::{Claim, Epoch, Lease, ListedRoom, NodeInfo};
 use crate::game::Game;
 use crate::node::{fullest_public, Cluster};
+use crate::room_creation::RoomKind;
 
 /// How long a shutting-down node waits for its leases to be released before it gives up (they
 /// expire by themselves after the lease TTL anyway).
@@ -81,11 +82,17 @@ impl<G: Game> Registry<G> {
         if self.rooms.contains_key(&id) {
             return self.seat(id, msg);
         }
-        if self.rooms.len() >= self.config.max_rooms {
-            return Box::pin(fut::ready(Err(JoinError::ServerFull)));
-        }
         // A quick-play id is a room placement sent here (`open_public`): it opens public.
         let public = is_public_id(&id);
+        // Charged before the claim: a name another node turns out to own costs a token too.
+        let kind = if public {
+            RoomKind::QuickPlay
+        } else {
+            RoomKind::Named
+        };
+        if let Err(e) = self.admit_creation(kind, msg.client) {
+            return Box::pin(fut::ready(Err(e)));
+        }
         self.claim_then_seat(id, public, msg)
     }
 

@@ -55,6 +55,7 @@ fn join(room: &str, sink: &Addr<Sink>) -> JoinRoom<Counter> {
         resume_token: uuid::Uuid::new_v4().simple().to_string().into(),
         seat: Arc::new(Seat::new()),
         wake: sink.clone().recipient(),
+        client: None,
     }
 }
 
