@@ -458,6 +458,33 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_with_a_round_scans_like_one_without() {
+        use tickcast_shared::arena::{Round, RoundPhase};
+        let players = vec![player(1, 0.0, 0.0, 9), player(2, 100.0, 100.0, 70)];
+        let plain = snap(7, players.clone(), vec![]);
+        let with_round = encode(&ArenaServerMsg::Snapshot(Snapshot {
+            tick: 7,
+            server_time_ms: 1_764_000_000_123,
+            state: ArenaState {
+                players,
+                orbs: vec![],
+                round: Some(Round {
+                    number: 2,
+                    phase: RoundPhase::Over,
+                    ends_at: 3750,
+                    winner: Some(tickcast_shared::PlayerId::from_bytes(id(2))),
+                }),
+            },
+        }))
+        .expect("encodes");
+        assert_ne!(plain, with_round);
+        assert_eq!(
+            SnapshotView::scan(&with_round, &id(2)),
+            SnapshotView::scan(&plain, &id(2))
+        );
+    }
+
+    #[test]
     fn other_messages_are_not_snapshots() {
         let pong = encode(&ArenaServerMsg::Pong(Pong {
             client_time: 1.5,
