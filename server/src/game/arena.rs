@@ -189,7 +189,7 @@ impl Game for Arena {
                 p.vy = 0.0;
             }
         }
-        if self.rounds.as_ref().map_or(true, Rounds::scoring) {
+        if self.rounds.as_ref().is_none_or(Rounds::scoring) {
             self.collect_orbs();
         }
         if let Some(rounds) = &mut self.rounds {
@@ -370,13 +370,15 @@ mod tests {
     }
 
     fn with_rounds(play_ticks: u32, over_ticks: u32) -> Arena {
-        let mut c = ArenaConfig::default();
-        c.orb_count = 1;
-        c.rounds = Some(RoundRules {
-            play_ticks,
-            over_ticks,
-        });
-        Arena::new(c, 4)
+        let config = ArenaConfig {
+            orb_count: 1,
+            rounds: Some(RoundRules {
+                play_ticks,
+                over_ticks,
+            }),
+            ..ArenaConfig::default()
+        };
+        Arena::new(config, 4)
     }
 
     /// Players 1 and 2, far apart.
