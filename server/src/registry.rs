@@ -155,12 +155,8 @@ impl<G: Game> Registry<G> {
             )
         });
         self.metrics.rooms.inc();
-        let kind = if public {
-            RoomKind::QuickPlay
-        } else {
-            RoomKind::Named
-        };
-        self.creation.created(&id, kind, &self.metrics);
+        self.creation
+            .created(&id, RoomKind::of(public), &self.metrics);
         self.rooms.insert(
             id.clone(),
             Entry {

@@ -26,6 +26,15 @@ pub enum RoomKind {
 }
 
 impl RoomKind {
+    /// A public room is quick play's (a quick-play id, see the registry); a private one is named.
+    pub fn of(public: bool) -> Self {
+        if public {
+            RoomKind::QuickPlay
+        } else {
+            RoomKind::Named
+        }
+    }
+
     /// The `kind` label of `tickcast_rooms_created_total`.
     pub fn label(self) -> &'static str {
         match self {

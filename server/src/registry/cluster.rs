@@ -21,6 +21,7 @@
 //!   [`JoinError::DirectoryUnavailable`], and the next heartbeat tries again.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,17 +83,11 @@ impl<G: Game> Registry<G> {
         if self.rooms.contains_key(&id) {
             return self.seat(id, msg);
         }
+        if self.rooms.len() >= self.config.max_rooms {
+            return Box::pin(fut::ready(Err(JoinError::ServerFull)));
+        }
         // A quick-play id is a room placement sent here (`open_public`): it opens public.
         let public = is_public_id(&id);
-        // Charged before the claim: a name another node turns out to own costs a token too.
-        let kind = if public {
-            RoomKind::QuickPlay
-        } else {
-            RoomKind::Named
-        };
-        if let Err(e) = self.admit_creation(kind, msg.client) {
-            return Box::pin(fut::ready(Err(e)));
-        }
         self.claim_then_seat(id, public, msg)
     }
 
@@ -161,19 +156,22 @@ impl<G: Game> Registry<G> {
             .entry(id.clone())
             .or_insert_with(|| cluster.claim(&id).map(Result::ok).boxed().shared())
             .clone();
+        let client = msg.client;
         Box::pin(claim.into_actor(self).then(move |claim, reg, ctx| {
-            match reg.claimed(&id, public, claim, ctx) {
+            match reg.claimed(&id, public, client, claim, ctx) {
                 Ok(()) => reg.seat(id, msg),
                 Err(e) => Box::pin(fut::ready(Err(e))),
             }
         }))
     }
 
-    /// Applies a claim's answer: `Ok` once room `id` exists here.
+    /// Applies a claim's answer: `Ok` once room `id` exists here. Creating it is charged to
+    /// `client` (see `registry/creation.rs`) only now: joining a room another node owns is not.
     fn claimed(
         &mut self,
         id: &Arc<str>,
         public: bool,
+        client: Option<IpAddr>,
         claim: Option<Claim>,
         ctx: &mut Context<Self>,
     ) -> Result<(), JoinError> {
@@ -185,11 +183,11 @@ impl<G: Game> Registry<G> {
         }
         match claim {
             None => Err(JoinError::DirectoryUnavailable),
-            Some(Claim::Owned { epoch }) if self.rooms.len() >= self.config.max_rooms => {
-                actix::spawn(release(&cluster, id, epoch));
-                Err(JoinError::ServerFull)
-            }
             Some(Claim::Owned { epoch }) => {
+                if let Err(refused) = self.admit_creation(RoomKind::of(public), client) {
+                    actix::spawn(release(&cluster, id, epoch));
+                    return Err(refused);
+                }
                 tracing::info!(room_id = %id, %epoch, public, "room claimed");
                 self.create(id.clone(), public, Some(epoch), ctx);
                 Ok(())

@@ -265,3 +265,41 @@ fn only_quick_play_ids_open_public_rooms() {
         assert!(!is_public_id(named), "{named}");
     }
 }
+
+#[actix_web::test]
+async fn joining_a_room_another_node_owns_costs_no_creation_budget() {
+    let dir = directory();
+    let config = ServerConfig {
+        room_create_burst: 1.0,
+        room_create_rate: 0.001,
+        ..ServerConfig::default()
+    };
+    let (a, _) = node(&dir, "a");
+    let (b, b_metrics) = node_with(&dir, "b", Duration::from_secs(3), config);
+    let sink = Sink.start();
+    assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+    let from = |room: &str| JoinRoom {
+        client: Some(std::net::IpAddr::from([198, 51, 100, 7])),
+        ..join(room, &sink)
+    };
+    for _ in 0..3 {
+        let answer = b.send(from("r")).await.expect("answers");
+        assert!(
+            matches!(answer, Err(JoinError::Redirect { .. })),
+            "a's room is a redirect, never a spent budget: {:?}",
+            answer.err()
+        );
+    }
+    assert!(b.send(from("mine")).await.expect("answers").is_ok());
+    match b.send(from("another")).await.expect("answers") {
+        Err(JoinError::CreationLimited { .. }) => {}
+        other => panic!(
+            "a second room with a burst of 1 is refused: {:?}",
+            other.err()
+        ),
+    }
+    assert!(count(
+        &b_metrics,
+        r#"tickcast_room_creations_refused_total{reason="budget"} 1"#
+    ));
+}
