@@ -32,7 +32,11 @@ fn snapshot(players: u8) -> Vec<u8> {
     encode(&ArenaServerMsg::Snapshot(Snapshot {
         tick: 123_456,
         server_time_ms: 1_795_000_000_000,
-        state: ArenaState { players, orbs },
+        state: ArenaState {
+            players,
+            orbs,
+            round: None,
+        },
     }))
     .expect("encodes")
 }

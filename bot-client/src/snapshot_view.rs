@@ -410,7 +410,11 @@ mod tests {
         encode(&ArenaServerMsg::Snapshot(Snapshot {
             tick,
             server_time_ms: 1_764_000_000_123,
-            state: ArenaState { players, orbs },
+            state: ArenaState {
+                players,
+                orbs,
+                round: None,
+            },
         }))
         .expect("encodes")
     }
@@ -451,6 +455,33 @@ mod tests {
 
         let v = SnapshotView::scan(&bytes, &id(7)).unwrap().unwrap();
         assert_eq!((v.me, v.nearest_orb), (None, None));
+    }
+
+    #[test]
+    fn a_snapshot_with_a_round_scans_like_one_without() {
+        use tickcast_shared::arena::{Round, RoundPhase};
+        let players = vec![player(1, 0.0, 0.0, 9), player(2, 100.0, 100.0, 70)];
+        let plain = snap(7, players.clone(), vec![]);
+        let with_round = encode(&ArenaServerMsg::Snapshot(Snapshot {
+            tick: 7,
+            server_time_ms: 1_764_000_000_123,
+            state: ArenaState {
+                players,
+                orbs: vec![],
+                round: Some(Round {
+                    number: 2,
+                    phase: RoundPhase::Over,
+                    ends_at: 3750,
+                    winner: Some(tickcast_shared::PlayerId::from_bytes(id(2))),
+                }),
+            },
+        }))
+        .expect("encodes");
+        assert_ne!(plain, with_round);
+        assert_eq!(
+            SnapshotView::scan(&with_round, &id(2)),
+            SnapshotView::scan(&plain, &id(2))
+        );
     }
 
     #[test]
@@ -609,7 +640,11 @@ mod tests {
         let full = SnapshotView::scan(&snap(12, players.clone(), orbs.clone()), &id(2))
             .unwrap()
             .unwrap();
-        let state = QuantizedArena::from_state(&ArenaState { players, orbs });
+        let state = QuantizedArena::from_state(&ArenaState {
+            players,
+            orbs,
+            round: None,
+        });
         let delta = DeltaSnapshot {
             tick: 12,
             base_tick: 0,

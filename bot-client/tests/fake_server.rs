@@ -219,7 +219,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                 let snap = ArenaServerMsg::Snapshot(Snapshot {
                     tick,
                     server_time_ms: 0,
-                    state: ArenaState { players: vec![other, me], orbs: vec![Orb { id: 1, x: 50.0, y: 50.0 }] },
+                    state: ArenaState { players: vec![other, me], orbs: vec![Orb { id: 1, x: 50.0, y: 50.0 }], round: None },
                 });
                 if ws.send(Message::Binary(encode(&snap).unwrap())).await.is_err() {
                     return;

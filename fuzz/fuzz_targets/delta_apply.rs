@@ -22,11 +22,13 @@ fn base() -> QuantizedArena {
                 vy: i32::MIN,
                 score: u32::MAX,
                 last_input: 0,
+                held: false,
             })
             .collect(),
         orbs: (0..4u16)
             .map(|id| QuantizedOrb { id, x: 5, y: 6 })
             .collect(),
+        round: None,
     }
 }
 

@@ -122,6 +122,14 @@ pub struct Ticket {
     pub client_ip: Option<IpAddr>,
 }
 
+impl Ticket {
+    /// The address the per-address limits count this client under (IPv6 by /64; `None` for
+    /// loopback without `--limit-loopback`): the room-creation budget charges it too.
+    pub fn limited_ip(&self) -> Option<IpAddr> {
+        self.slot.ip
+    }
+}
+
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,

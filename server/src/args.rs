@@ -16,7 +16,7 @@ use std::time::Duration;
 use tickcast_shared::delta::MAX_WINDOW;
 
 use crate::config::{ClusterConfig, ServerConfig};
-use crate::game::arena::{ArenaConfig, ArenaConfigError};
+use crate::game::arena::{ArenaConfig, ArenaConfigError, RoundRules};
 use crate::tls::{self, TlsError};
 use crate::token::TokenKey;
 
@@ -64,6 +64,13 @@ pub struct ServerArgs {
         default_value = "assets/arena.toml"
     )]
     pub arena_config: PathBuf,
+    /// Seconds a round of the arena lasts (0 = no rounds: one endless game); then the winner is
+    /// announced for --round-over-secs, scores reset and the next round starts.
+    #[arg(long, env = "TICKCAST_ROUND_SECS", default_value_t = 120)]
+    pub round_secs: u32,
+    /// Seconds the end of a round (winner banner, scores frozen) lasts before the next one.
+    #[arg(long, env = "TICKCAST_ROUND_OVER_SECS", default_value_t = 5)]
+    pub round_over_secs: u32,
     /// Seconds without a snapshot read after which a client is disconnected (close 4004).
     #[arg(long, env = "TICKCAST_STALL_TIMEOUT",
         default_value_t = ServerConfig::default().stall_timeout.as_secs_f64())]
@@ -147,6 +154,20 @@ pub struct ServerArgs {
     #[arg(long, env = "TICKCAST_DELTA_ACK_LAG",
         default_value_t = ServerConfig::default().delta_ack_lag.as_secs_f64())]
     pub delta_ack_lag: f64,
+    /// Named rooms one client address may create per second, sustained (further creations are
+    /// closed with 4008 and a retry-after; joining existing rooms and quick play are not charged).
+    #[arg(long, env = "TICKCAST_ROOM_CREATE_RATE",
+        default_value_t = ServerConfig::default().room_create_rate)]
+    pub room_create_rate: f64,
+    /// Named rooms one client address may create at once, above that rate.
+    #[arg(long, env = "TICKCAST_ROOM_CREATE_BURST",
+        default_value_t = ServerConfig::default().room_create_burst)]
+    pub room_create_burst: f64,
+    /// Share of --max-rooms (0 to 1) that only quick play may fill: once only that share is
+    /// left, joins that would create a named room are closed with 4002.
+    #[arg(long, env = "TICKCAST_QUICK_PLAY_RESERVE",
+        default_value_t = ServerConfig::default().quick_play_reserve)]
+    pub quick_play_reserve: f64,
     /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
     #[arg(long, env = "TICKCAST_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -199,6 +220,12 @@ pub enum ConfigError {
     /// `--public-url` that clients could not connect to.
     #[error("--public-url must be an absolute ws:// or wss:// URL with a host (got {0:?})")]
     PublicUrl(String),
+    /// A rate or count flag that is not a finite number above 0.
+    #[error("--{flag} must be a number above 0 (got {value})")]
+    Positive { flag: &'static str, value: f64 },
+    /// A share flag that is not between 0 and 1.
+    #[error("--{flag} must be a share between 0 and 1 (got {value})")]
+    Share { flag: &'static str, value: f64 },
     /// A cluster flag given without `--redis-url`.
     #[error("--{0} needs --redis-url")]
     NeedsRedis(&'static str),
@@ -255,6 +282,9 @@ impl TryFrom<&ServerArgs> for ServerConfig {
             // deltas on states they may have dropped.
             delta_window: at_most("delta-window", args.delta_window, MAX_WINDOW),
             delta_ack_lag: seconds("delta-ack-lag", args.delta_ack_lag)?,
+            room_create_rate: positive("room-create-rate", args.room_create_rate)?,
+            room_create_burst: positive("room-create-burst", args.room_create_burst)?.max(1.0),
+            quick_play_reserve: share("quick-play-reserve", args.quick_play_reserve)?,
             tls: match (&args.tls_cert, &args.tls_key) {
                 (Some(cert), Some(key)) => Some(tls::load_pem(cert, key)?),
                 // clap refuses one without the other.
@@ -329,19 +359,37 @@ fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
 
 impl ServerArgs {
     /// The arena's parameters from `--arena-config`, or the built-in ones (with a warning) when
-    /// there is no such file.
+    /// there is no such file, with the rounds of `--round-secs` and `--round-over-secs`.
     pub fn arena(&self) -> Result<ArenaConfig, ArenaConfigError> {
-        if self.arena_config.is_file() {
-            ArenaConfig::load(&self.arena_config)
+        let mut arena = if self.arena_config.is_file() {
+            ArenaConfig::load(&self.arena_config)?
         } else {
             tracing::warn!(path = %self.arena_config.display(), "arena config not found; using built-in defaults");
-            Ok(ArenaConfig::default())
-        }
+            ArenaConfig::default()
+        };
+        arena.rounds = RoundRules::from_secs(self.round_secs, self.round_over_secs, self.tick_rate);
+        Ok(arena)
     }
 }
 
 fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
     Duration::try_from_secs_f64(value).map_err(|_| ConfigError::Seconds { flag, value })
+}
+
+fn positive(flag: &'static str, value: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ConfigError::Positive { flag, value })
+    }
+}
+
+fn share(flag: &'static str, value: f64) -> Result<f64, ConfigError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Share { flag, value })
+    }
 }
 
 fn at_least<T: Ord + Debug>(flag: &'static str, value: T, min: T) -> T {
@@ -397,6 +445,57 @@ mod tests {
         // ServerConfig holds a rustls config and a key, so it has no PartialEq; its Debug form
         // shows every field.
         assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
+    }
+
+    #[test]
+    fn rounds_last_two_minutes_by_default_in_ticks_and_zero_turns_them_off() {
+        let missing = "--arena-config=/nonexistent/arena.toml";
+        let arena = |flags: &[&str]| {
+            let args = parse(&[&[missing], flags].concat()).expect("the flags should parse");
+            args.arena().expect("the built-in arena is valid").rounds
+        };
+        let rules = arena(&[]).expect("rounds are on by default");
+        assert_eq!((rules.play_ticks, rules.over_ticks), (120 * 30, 5 * 30));
+        let rules = arena(&[
+            "--round-secs",
+            "60",
+            "--round-over-secs",
+            "3",
+            "--tick-rate",
+            "20",
+        ])
+        .expect("rounds are on");
+        assert_eq!((rules.play_ticks, rules.over_ticks), (1200, 60));
+        assert_eq!(arena(&["--round-secs", "0"]), None);
+    }
+
+    #[test]
+    fn room_creation_flags_must_be_positive_rates_and_a_share() {
+        let c = config(&["--room-create-rate", "0.2", "--room-create-burst", "0.5"]).expect("ok");
+        assert_eq!(
+            (c.room_create_rate, c.room_create_burst),
+            (0.2, 1.0),
+            "burst ≥ 1"
+        );
+        for bad in [["--room-create-rate", "0"], ["--room-create-burst", "NaN"]] {
+            let err = config(&bad).expect_err("not a positive number");
+            assert!(
+                matches!(err, ConfigError::Positive { .. }),
+                "{bad:?}: {err:?}"
+            );
+        }
+        assert_eq!(
+            config(&["--quick-play-reserve", "0"])
+                .expect("ok")
+                .quick_play_reserve,
+            0.0
+        );
+        let err = config(&["--quick-play-reserve", "1.5"]).expect_err("not a share");
+        assert!(
+            err.to_string()
+                .starts_with("--quick-play-reserve must be a share"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -83,6 +83,14 @@ pub struct ServerConfig {
     /// the delta window. Zero turns it off. (A client that stops acknowledging altogether is
     /// not held: once its ack leaves the delta window it is fed full patches as before.)
     pub delta_ack_lag: Duration,
+    /// Named rooms a client address may create per second, sustained (see
+    /// [`crate::room_creation`]); over it, a join that would create one is closed with 4008.
+    pub room_create_rate: f64,
+    /// Named rooms a client address may create at once, above that rate.
+    pub room_create_burst: f64,
+    /// The share of `max_rooms` (0..=1) that only quick play may fill: named rooms are refused
+    /// (4002) once only this share is left.
+    pub quick_play_reserve: f64,
     /// Serve HTTPS/WSS with this rustls configuration (see [`crate::tls`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Run as one node of a cluster on Redis (see [`crate::node`]); `None`: a single node that
@@ -155,6 +163,9 @@ impl Default for ServerConfig {
             message_burst_factor: 2.0,
             delta_window: tickcast_shared::delta::DEFAULT_WINDOW,
             delta_ack_lag: Duration::from_millis(500),
+            room_create_rate: 0.5,
+            room_create_burst: 10.0,
+            quick_play_reserve: 0.1,
             tls: None,
             cluster: None,
         }

@@ -46,6 +46,7 @@ pub mod node;
 pub mod rate_limit;
 pub mod registry;
 pub mod room;
+pub mod room_creation;
 pub mod schedule;
 pub mod seat;
 pub mod session;

@@ -36,6 +36,13 @@ pub struct Metrics {
     pub inputs_total: IntCounter,
     pub inputs_dropped_total: IntCounter,
     pub room_panics_total: IntCounter,
+    /// Rooms created, by `kind` (`named`: a join named a room that did not exist; `quick_play`:
+    /// quick play found no public room with space).
+    pub rooms_created_total: IntCounterVec,
+    /// Room creations refused, by `reason` (`budget`: the address's creation budget, close
+    /// 4008; `quick_play_reserve`: only quick play's share of --max-rooms is left; `full`:
+    /// --max-rooms rooms are alive; both 4002).
+    pub room_creations_refused_total: IntCounterVec,
     /// WebSocket upgrades refused before the upgrade, by `reason` (origin, auth, per_ip, total).
     pub upgrades_refused_total: IntCounterVec,
     /// Cluster mode: time of each directory operation, by `op` (claim, release, owner,
@@ -229,6 +236,19 @@ impl Metrics {
                 &r,
                 "tickcast_room_panics_total",
                 "Rooms stopped because their game code panicked.",
+            ),
+            rooms_created_total: counter_vec(
+                &r,
+                "tickcast_rooms_created_total",
+                "Rooms created, by kind (named, quick_play).",
+                "kind",
+            ),
+            room_creations_refused_total: counter_vec(
+                &r,
+                "tickcast_room_creations_refused_total",
+                "Joins refused because they would create a room, by reason (budget: the client \
+                 address's creation budget, 4008; quick_play_reserve and full: 4002).",
+                "reason",
             ),
             upgrades_refused_total,
             directory_latency_seconds,

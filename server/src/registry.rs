@@ -1,6 +1,10 @@
 //! The room registry actor: creates rooms, matches players to rooms, lists them, and disposes a
 //! room once it has been empty for a grace period.
 //!
+//! It decides whether a room may be created (`registry/creation.rs`: the quick-play share of
+//! `--max-rooms`, a budget per client address for named rooms) and disposes at once a room whose
+//! creator left before anyone else joined.
+//!
 //! It is the single authority on seat counts: a seat is reserved here before the room is asked
 //! to admit the player, so a room being disposed can never receive a player, and "any room with
 //! space" never overfills a room. Rooms run on a pool of arbiters (threads), round-robin.
@@ -15,6 +19,7 @@
 //! no other node ever seats a player in them.
 
 mod cluster;
+mod creation;
 mod messages;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,7 +38,10 @@ use crate::node::Cluster;
 use crate::room::{
     AddPlayer, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent, RoomStats,
 };
+use crate::room_creation::RoomKind;
+use creation::Creation;
 
+pub use creation::retry_after_secs;
 pub use messages::{
     DisposeAll, InspectRoom, JoinError, JoinRoom, Joined, ListRooms, ResumeRoom, RoomSummary,
 };
@@ -86,6 +94,7 @@ pub struct Registry<G: Game> {
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     cluster: Option<cluster::Part>,
+    creation: Creation,
 }
 
 impl<G: Game> Registry<G> {
@@ -106,6 +115,7 @@ impl<G: Game> Registry<G> {
             arbiters,
             next_arbiter: 0,
             created: 0,
+            creation: Creation::new(&config),
             config,
             metrics,
             cluster: None,
@@ -152,6 +162,8 @@ impl<G: Game> Registry<G> {
             )
         });
         self.metrics.rooms.inc();
+        self.creation
+            .created(&id, RoomKind::of(public), &self.metrics);
         self.rooms.insert(
             id.clone(),
             Entry {
@@ -196,6 +208,9 @@ impl<G: Game> Registry<G> {
         e.players = e.players.saturating_sub(1);
         if e.players == 0 {
             e.empty_since = Some(Instant::now());
+            if self.creation.left_alone(room_id) {
+                return self.dispose(room_id, "its creator left before anyone else joined");
+            }
             let id = room_id.clone();
             ctx.run_later(self.config.empty_room_grace, move |reg, _| {
                 reg.dispose_if_idle(&id)
@@ -210,13 +225,18 @@ impl<G: Game> Registry<G> {
                     .is_some_and(|t| t.elapsed() >= self.config.empty_room_grace)
         });
         if idle {
-            if let Some(e) = self.rooms.remove(id) {
-                tracing::info!(room_id = %id, "disposing empty room");
-                e.addr.do_send(Dispose);
-                self.metrics.rooms.dec();
-                if let Some(release) = self.release_lease(&e) {
-                    actix::spawn(release);
-                }
+            self.dispose(id, "empty for the grace period");
+        }
+    }
+
+    fn dispose(&mut self, id: &Arc<str>, why: &'static str) {
+        self.creation.forget(id);
+        if let Some(e) = self.rooms.remove(id) {
+            tracing::info!(room_id = %id, why, "disposing empty room");
+            e.addr.do_send(Dispose);
+            self.metrics.rooms.dec();
+            if let Some(release) = self.release_lease(&e) {
+                actix::spawn(release);
             }
         }
     }
@@ -245,6 +265,7 @@ impl<G: Game> Registry<G> {
         if entry.players >= max_players {
             return Box::pin(fut::ready(Err(JoinError::RoomFull)));
         }
+        self.creation.seated(&id, entry.players);
         entry.players += 1;
         entry.empty_since = None;
         let room = entry.addr.clone();
@@ -306,8 +327,8 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
             Some(name) => {
                 let id: Arc<str> = name.as_str().into();
                 if !self.rooms.contains_key(&id) {
-                    if self.rooms.len() >= self.config.max_rooms {
-                        return Box::pin(fut::ready(Err(JoinError::ServerFull)));
+                    if let Err(e) = self.admit_creation(RoomKind::Named, msg.client) {
+                        return Box::pin(fut::ready(Err(e)));
                     }
                     self.create(id.clone(), false, None, ctx);
                 }
@@ -315,10 +336,10 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
             }
             None => match self.pick_public() {
                 Some((id, _)) => id,
-                None if self.rooms.len() >= self.config.max_rooms => {
-                    return Box::pin(fut::ready(Err(JoinError::ServerFull)))
-                }
                 None => {
+                    if let Err(e) = self.admit_creation(RoomKind::QuickPlay, None) {
+                        return Box::pin(fut::ready(Err(e)));
+                    }
                     let id = self.new_public_id();
                     self.create(id.clone(), true, None, ctx);
                     id
@@ -377,6 +398,7 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
             }
             RoomEvent::Failed { room_id } => {
                 self.resumable.retain(|_, room| *room != room_id);
+                self.creation.forget(&room_id);
                 if let Some(e) = self.rooms.remove(&room_id) {
                     self.metrics.rooms.dec();
                     if let Some(release) = self.release_lease(&e) {
@@ -417,6 +439,7 @@ impl<G: Game> Handler<DisposeAll> for Registry<G> {
     /// nodes may create them again at once rather than after the lease TTL.
     fn handle(&mut self, _: DisposeAll, _: &mut Context<Self>) -> Self::Result {
         let mut releases = Vec::new();
+        self.creation.forget_all();
         for (_, e) in std::mem::take(&mut self.rooms) {
             e.addr.do_send(Dispose);
             self.metrics.rooms.dec();

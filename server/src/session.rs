@@ -45,7 +45,7 @@ use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
-use crate::registry::{JoinError, JoinRoom, Joined, Registry, ResumeRoom};
+use crate::registry::{retry_after_secs, JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
 use crate::seat::{Seat, Wake};
 
@@ -306,6 +306,7 @@ impl<G: Game> Session<G> {
                     resume_token: token.clone(),
                     seat: seat.clone(),
                     wake,
+                    client: self.ticket.as_ref().and_then(Ticket::limited_ip),
                 });
                 (Box::pin(request), token)
             }
@@ -342,6 +343,11 @@ impl<G: Game> Session<G> {
                     }
                     Ok(Err(JoinError::RoomFull)) => Close::RoomFull,
                     Ok(Err(JoinError::ServerFull)) => Close::ServerFull,
+                    Ok(Err(JoinError::CreationLimited { retry_after })) => {
+                        Close::RoomCreationLimited {
+                            retry_after_secs: retry_after_secs(retry_after),
+                        }
+                    }
                     Ok(Err(JoinError::ResumeRefused)) => Close::ResumeRefused,
                     Ok(Err(JoinError::Redirect { url, room })) => {
                         // Cluster mode: the room is on another node; the client follows. (A

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use serde::Serialize;
 use tickcast_server::directory::Epoch;
-use tickcast_server::game::arena::{Arena, ArenaConfig};
+use tickcast_server::game::arena::{Arena, ArenaConfig, RoundRules};
 use tickcast_server::game::counter::Counter;
 use tickcast_server::game::Game;
 use tickcast_server::image::RoomImage;
@@ -147,12 +147,18 @@ fn events() -> impl Strategy<Value = Vec<Vec<Event>>> {
     prop::collection::vec(prop::collection::vec(event, 0..5), 1..80)
 }
 
-/// A box so small that players keep running into orbs, so orbs respawn and draw from the RNG.
+/// A box so small that players keep running into orbs, so orbs respawn and draw from the RNG;
+/// and rounds so short that a script of up to 80 ticks goes through several (scores frozen,
+/// winners, resets), with the move landing in every phase.
 fn cramped() -> ArenaConfig {
     let mut c = ArenaConfig::default();
     c.info.width = 160.0;
     c.info.height = 120.0;
     c.orb_count = 6;
+    c.rounds = Some(RoundRules {
+        play_ticks: 7,
+        over_ticks: 3,
+    });
     c
 }
 

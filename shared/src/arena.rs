@@ -1,5 +1,6 @@
 //! The bundled demo game's types: the arena's controls, parameters and snapshot state, its
-//! replicated (quantised) form for delta snapshots ([`QuantizedArena`], [`ArenaPatch`]), and
+//! replicated (quantised) form for delta snapshots ([`QuantizedArena`], [`ArenaPatch`]), its
+//! [`Round`], and
 //! aliases that plug them into the generic envelopes of the protocol ([`ArenaClientMsg`],
 //! [`ArenaServerMsg`] …).
 //!
@@ -13,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use crate::{ClientMsg, DeltaSnapshot, Input, PlayerId, ServerMsg, Snapshot, Welcome};
 
 mod quantized;
+mod round;
 
 pub use quantized::{
     dequantize, quantize, ArenaPatch, QuantizedArena, QuantizedOrb, QuantizedPlayer, SCALE,
 };
+pub use round::{Round, RoundPhase, UnknownRoundPhase};
 
 /// A message from an arena client to the server.
 pub type ArenaClientMsg = ClientMsg<Controls>;
@@ -114,6 +117,10 @@ impl Default for ArenaInfo {
 pub struct ArenaState {
     pub players: Vec<PlayerState>,
     pub orbs: Vec<Orb>,
+    /// The round in progress, on a server that runs rounds. An optional trailing field, on the
+    /// wire only when there is a round, so a server without rounds encodes states as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<Round>,
 }
 
 /// One player in a snapshot.

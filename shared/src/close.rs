@@ -62,11 +62,15 @@ pub enum Code {
     /// token, if it has one). A seat the player had is held on the room's node, as after
     /// [`Code::TimedOut`].
     Redirect = 4007,
+    /// The client's address has created too many rooms lately (a per-address budget, see
+    /// `PROTOCOL.md`, *Close codes*). Joining an existing room or quick play still works; a new
+    /// named room can be created after the wait the reason text names (`retry in N s`).
+    RoomCreationLimited = 4008,
 }
 
 impl Code {
     /// Every code, in numeric order.
-    pub const ALL: [Code; 16] = [
+    pub const ALL: [Code; 17] = [
         Code::Normal,
         Code::GoingAway,
         Code::ProtocolError,
@@ -83,6 +87,7 @@ impl Code {
         Code::ResumeRefused,
         Code::TimedOut,
         Code::Redirect,
+        Code::RoomCreationLimited,
     ];
 
     /// The number on the wire.
@@ -97,8 +102,9 @@ impl Code {
 
     /// Whether a client should reconnect after the server closed with this code: with backoff
     /// when the server was going away or failed, the client was too slow, or the server was
-    /// full; at once after [`Code::TimedOut`] and [`Code::Redirect`] (the seat is held), to the
-    /// redirect's URL after the latter.
+    /// full or the address's room-creation budget was spent (after the reason's wait); at once
+    /// after [`Code::TimedOut`] and [`Code::Redirect`] (the seat is held), to the redirect's URL
+    /// after the latter.
     pub const fn is_retryable(self) -> bool {
         matches!(
             self,
@@ -106,6 +112,7 @@ impl Code {
                 | Code::InternalError
                 | Code::TooSlow
                 | Code::ServerFull
+                | Code::RoomCreationLimited
                 | Code::TimedOut
                 | Code::Redirect
         )
@@ -170,6 +177,8 @@ pub const RESUME_REFUSED: u16 = Code::ResumeRefused.as_u16();
 pub const TIMED_OUT: u16 = Code::TimedOut.as_u16();
 /// [`Code::Redirect`]
 pub const REDIRECT: u16 = Code::Redirect.as_u16();
+/// [`Code::RoomCreationLimited`]
+pub const ROOM_CREATION_LIMITED: u16 = Code::RoomCreationLimited.as_u16();
 
 /// Whether a client should reconnect (with backoff) after the server closed with `code`
 /// ([`Code::is_retryable`]; codes tickcast does not use are not retried).
@@ -219,6 +228,9 @@ pub enum Close {
     ServerFull,
     /// The resume token is unknown or its grace period ran out.
     ResumeRefused,
+    /// The join would create a room, and the client's address has spent its room-creation
+    /// budget: a token is back in `retry_after_secs` (rounded up, at least 1).
+    RoomCreationLimited { retry_after_secs: u64 },
 
     // -- the client broke the protocol --
     /// No join within the join timeout.
@@ -288,6 +300,13 @@ impl Close {
             Close::ResumeRefused => (
                 C::ResumeRefused,
                 "resume token unknown or expired; join again without it".into(),
+            ),
+            Close::RoomCreationLimited { retry_after_secs } => (
+                C::RoomCreationLimited,
+                format!(
+                    "too many new rooms from your address; retry in {retry_after_secs} s, or join an existing room"
+                )
+                .into(),
             ),
             Close::JoinTimeout => (C::PolicyViolation, "join timeout: send a join first".into()),
             Close::InputFlood => (C::PolicyViolation, "input flood: too many messages".into()),
@@ -381,6 +400,9 @@ mod tests {
             Close::RoomFull,
             Close::ServerFull,
             Close::ResumeRefused,
+            Close::RoomCreationLimited {
+                retry_after_secs: u64::MAX,
+            },
             Close::JoinTimeout,
             Close::InputFlood,
             Close::TextFrame,
@@ -456,6 +478,17 @@ mod tests {
             )
         );
         assert_eq!(REDIRECT, 4007);
+        let limited = Close::RoomCreationLimited {
+            retry_after_secs: 3,
+        };
+        assert_eq!(
+            (limited.code(), &*limited.reason()),
+            (
+                Code::RoomCreationLimited,
+                "too many new rooms from your address; retry in 3 s, or join an existing room"
+            )
+        );
+        assert_eq!(ROOM_CREATION_LIMITED, 4008);
     }
 
     #[test]
@@ -467,6 +500,7 @@ mod tests {
             SERVER_FULL,
             TIMED_OUT,
             REDIRECT,
+            ROOM_CREATION_LIMITED,
         ] {
             assert!(is_retryable(code), "{code}");
         }

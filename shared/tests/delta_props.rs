@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use tickcast_shared::arena::{
     dequantize, quantize, ArenaPatch, ArenaServerMsg, ArenaState, PlayerState, QuantizedArena,
-    QuantizedOrb, QuantizedPlayer,
+    QuantizedOrb, QuantizedPlayer, Round, RoundPhase,
 };
 use tickcast_shared::delta::{Baselines, Diffable, History};
 use tickcast_shared::{decode, encode, DeltaSnapshot};
@@ -39,8 +39,9 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
     (
         proptest::collection::vec(proptest::option::weighted(0.7, player), 6),
         proptest::collection::vec(proptest::option::weighted(0.8, (value(), value())), 6),
+        round(),
     )
-        .prop_map(|(players, orbs)| QuantizedArena {
+        .prop_map(|(players, orbs, round)| QuantizedArena {
             players: players
                 .into_iter()
                 .enumerate()
@@ -67,7 +68,21 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
                     Some(QuantizedOrb { id: n as u16, x, y })
                 })
                 .collect(),
+            round: Some(round),
         })
+}
+
+/// A round from a small pool, so consecutive states often keep theirs. (Always a round: a
+/// server with rounds never stops having one, and a patch cannot say "no round any more".)
+fn round() -> impl Strategy<Value = Round> {
+    let phase = prop_oneof![Just(RoundPhase::Playing), Just(RoundPhase::Over)];
+    let winner = proptest::option::weighted(0.3, Just(Uuid::nil()));
+    (1u32..3, phase, 0u64..3, winner).prop_map(|(number, phase, ends_at, winner)| Round {
+        number,
+        phase,
+        ends_at,
+        winner: winner.filter(|_| phase == RoundPhase::Over),
+    })
 }
 
 /// What happens in one tick of the stream.
@@ -184,6 +199,7 @@ proptest! {
                 id: Uuid::nil(), name: "a".into(), x, y, vx: y, vy: x, score: 1, last_input: 2, held: false,
             }],
             orbs: vec![],
+            round: None,
         };
         let back = QuantizedArena::from_state(&state).to_state();
         let p = &back.players[0];

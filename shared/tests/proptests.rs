@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use tickcast_shared::arena::{
-    ArenaClientMsg, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
+    ArenaClientMsg, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState, Round, RoundPhase,
 };
 use tickcast_shared::{decode, decode_client, encode, Input, Join, Ping, Snapshot};
 use uuid::Uuid;
@@ -73,8 +73,14 @@ fn snapshot() -> impl Strategy<Value = ArenaServerMsg> {
         any::<u64>(),
         proptest::collection::vec(player(), 0..40),
         proptest::collection::vec(any::<(u16, i16, i16)>(), 0..40),
+        proptest::option::of((
+            any::<u32>(),
+            any::<bool>(),
+            any::<u64>(),
+            any::<Option<[u8; 16]>>(),
+        )),
     )
-        .prop_map(|(tick, server_time_ms, players, orbs)| {
+        .prop_map(|(tick, server_time_ms, players, orbs, round)| {
             ArenaServerMsg::Snapshot(Snapshot {
                 tick,
                 server_time_ms,
@@ -88,6 +94,16 @@ fn snapshot() -> impl Strategy<Value = ArenaServerMsg> {
                             y: y as f32,
                         })
                         .collect(),
+                    round: round.map(|(number, over, ends_at, winner)| Round {
+                        number,
+                        phase: if over {
+                            RoundPhase::Over
+                        } else {
+                            RoundPhase::Playing
+                        },
+                        ends_at,
+                        winner: winner.map(Uuid::from_bytes),
+                    }),
                 },
             })
         })

@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 use tickcast_shared::arena::{
     ArenaClientMsg, ArenaInfo, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
-    QuantizedArena, QuantizedOrb, QuantizedPlayer,
+    QuantizedArena, QuantizedOrb, QuantizedPlayer, Round, RoundPhase,
 };
 use tickcast_shared::delta::Diffable;
 use tickcast_shared::{
@@ -128,6 +128,7 @@ fn server_vectors() -> Vec<(&'static str, ArenaServerMsg)> {
                             y: 0.5,
                         },
                     ],
+                    round: None,
                 },
             }),
         ),
@@ -189,6 +190,7 @@ fn delta_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, Quantiz
                 y: 50,
             },
         ],
+        round: None,
     };
     let mut s2 = s1.clone();
     s2.players[0].x += 1067; // moved right …
@@ -269,6 +271,7 @@ fn held_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, Quantize
     let state = |held| ArenaState {
         players: vec![carol(held)],
         orbs: vec![],
+        round: None,
     };
     let snap = ArenaServerMsg::Snapshot(Snapshot {
         tick: 50,
@@ -296,6 +299,65 @@ fn held_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, Quantize
     ]
 }
 
+/// Round vectors: written after the others, so the file only grows (see `PROTOCOL.md`,
+/// *Rounds*). Round 3 ends at tick 3600 with alice alone at the top: the snapshot of tick 3600
+/// shows the over-phase until tick 3750 with her as the winner; the delta against tick 3599
+/// carries nothing but the round.
+fn round_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, QuantizedArena)> {
+    let player = |n, name: &str, score| PlayerState {
+        id: pid(n),
+        name: name.into(),
+        x: 50.0,
+        y: 60.0,
+        vx: 0.0,
+        vy: 0.0,
+        score,
+        last_input: 9,
+        held: false,
+    };
+    let state = |round| ArenaState {
+        players: vec![player(1, "alice", 12), player(2, "bob", 7)],
+        orbs: vec![],
+        round: Some(round),
+    };
+    let playing = Round {
+        number: 3,
+        phase: RoundPhase::Playing,
+        ends_at: 3600,
+        winner: None,
+    };
+    let over = Round {
+        number: 3,
+        phase: RoundPhase::Over,
+        ends_at: 3750,
+        winner: Some(pid(1)),
+    };
+    let snap = ArenaServerMsg::Snapshot(Snapshot {
+        tick: 3600,
+        server_time_ms: 1_764_000_000_000,
+        state: state(over),
+    });
+    let (base, next) = (
+        QuantizedArena::from_state(&state(playing)),
+        QuantizedArena::from_state(&state(over)),
+    );
+    let delta = ArenaServerMsg::Delta(DeltaSnapshot {
+        tick: 3600,
+        base_tick: 3599,
+        server_time_ms: 1_764_000_000_000,
+        patch: base.diff(&next),
+    });
+    vec![
+        (
+            "snapshot_round_over",
+            QuantizedArena::default(),
+            snap,
+            QuantizedArena::default(),
+        ),
+        ("delta_round_over", base, delta, next),
+    ]
+}
+
 fn build() -> Value {
     let mut out = Vec::new();
     for (name, m) in client_vectors() {
@@ -311,7 +373,7 @@ fn build() -> Value {
     for (name, m) in redirect_vectors() {
         out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())}));
     }
-    for (name, base, m, result) in held_vectors() {
+    for (name, base, m, result) in held_vectors().into_iter().chain(round_vectors()) {
         let mut v = json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap())});
         if matches!(m, ArenaServerMsg::Delta(_)) {
             v["base"] = serde_json::to_value(&base).unwrap();
@@ -422,4 +484,24 @@ fn a_state_without_held_seats_encodes_as_before_the_flag() {
         panic!("a snapshot");
     };
     assert!(s.state.players[0].held);
+}
+
+#[test]
+fn a_round_trails_the_state_and_a_delta_carries_it_only_when_it_changed() {
+    let [(_, _, snap, _), (_, _, delta, _)] = <[_; 2]>::try_from(round_vectors()).unwrap();
+    let bytes = encode(&snap).unwrap();
+    // The state is [players, orbs, round]: three fields, the round last.
+    let hex = hex::encode(&bytes);
+    // The round ends the state: [3, over (1), 3750 (uint 16), alice's uuid].
+    let round = format!("940301cd0ea6c410{}", "01".repeat(16));
+    assert!(hex.ends_with(&round), "{hex}");
+    let ArenaServerMsg::Snapshot(s) = decode::<ArenaServerMsg>(&bytes).unwrap() else {
+        panic!("a snapshot");
+    };
+    assert_eq!(s.state.round.map(|r| r.winner), Some(Some(pid(1))));
+    let ArenaServerMsg::Delta(d) = delta else {
+        panic!("a delta");
+    };
+    assert!(d.patch.players.changed.is_empty() && d.patch.players.added.is_empty());
+    assert_eq!(d.patch.round.map(|r| r.phase), Some(RoundPhase::Over));
 }

@@ -6,9 +6,10 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::*;
+use tickcast_server::game::arena::{Arena, ArenaConfig, RoundRules};
 use tickcast_server::game::counter::{Counter, CounterState};
 use tickcast_server::{spawn, ServerConfig};
-use tickcast_shared::arena::Controls;
+use tickcast_shared::arena::{Controls, RoundPhase};
 use tickcast_shared::{decode, encode, ClientMsg, Input, Join, ServerMsg, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -424,4 +425,77 @@ async fn graceful_shutdown_sends_close_1001() {
         "shutdown took {:?}",
         t0.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_round_ends_at_its_tick_names_the_winner_and_the_next_round_resets_scores() {
+    // Rounds of 12 ticks of play and 6 of over-phase, in a box where the player keeps scoring.
+    let arena = ArenaConfig {
+        orb_count: 40,
+        rounds: Some(RoundRules {
+            play_ticks: 12,
+            over_ticks: 6,
+        }),
+        ..ArenaConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("port 0 should bind");
+    let server = spawn(listener, test_config(), move |seed| Arena::new(arena, seed))
+        .expect("the server should start");
+    let mut a = Client::join(server.addr(), Join::room("rounds", "alice")).await;
+    let me = a.player_id();
+    // Every snapshot carries the round; its ends_at is in the room's ticks: the first snapshot
+    // of a phase is the one whose tick is the previous phase's ends_at.
+    let mut seen = Vec::new();
+    let until = tokio::time::timeout(WAIT * 2, async {
+        let mut last: Option<(u64, tickcast_shared::arena::Round)> = None;
+        loop {
+            a.input(Controls::new(1.0, 0.3, Controls::BOOST)).await;
+            let s = a.next_snapshot().await;
+            let round = s.state.round.expect("a server with rounds sends the round");
+            let score = s.state.players.iter().find(|p| p.id == me).map(|p| p.score);
+            if let Some((prev_tick, prev)) = last.filter(|(_, r)| *r != round) {
+                seen.push((prev_tick, s.tick, prev, round, score));
+            }
+            last = Some((s.tick, round));
+            if round.number == 3 {
+                return;
+            }
+        }
+    })
+    .await;
+    until.expect("two rounds should pass within 10 s");
+    let phases: Vec<_> = seen
+        .iter()
+        .map(|(_, _, _, r, _)| (r.number, r.phase))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            (1, RoundPhase::Over),
+            (2, RoundPhase::Playing),
+            (2, RoundPhase::Over),
+            (3, RoundPhase::Playing)
+        ]
+    );
+    for (prev_tick, tick, before, after, score) in &seen {
+        // The change shows in the snapshot of tick `ends_at`: not before, and exactly then
+        // unless the snapshots between were dropped on the way.
+        assert!(
+            *prev_tick < before.ends_at && *tick >= before.ends_at,
+            "{tick} {before:?}"
+        );
+        if *tick == prev_tick + 1 {
+            assert_eq!(*tick, before.ends_at);
+        }
+        if after.phase == RoundPhase::Playing {
+            assert_eq!(*score, Some(0), "a new round starts from zero");
+            assert_eq!(after.ends_at, before.ends_at + 12);
+        } else {
+            assert_eq!(after.ends_at, before.ends_at + 6);
+            if score.is_some_and(|s| s > 0) {
+                assert_eq!(after.winner, Some(me), "alone and scoring: alice wins");
+            }
+        }
+    }
+    a.close().await;
 }

@@ -85,9 +85,33 @@ export interface Orb {
   y: number;
 }
 
+/** A player's id: its uuid as the canonical lowercase hex string. */
+export type PlayerId = string;
+
+/**
+ * The round in progress (PROTOCOL.md, "Rounds"); wire `Round` = `[number, phase, ends_at,
+ * winner]`. Every field is constant for a whole phase: count down with
+ * `(endsAtTick - snapshot tick) / tick_rate` seconds.
+ */
+export interface ArenaRound {
+  /** 1 for the room's first round, then one more per round. */
+  number: number;
+  /** `playing`: orbs score. `over`: scores are frozen and the winner is announced. */
+  phase: 'playing' | 'over';
+  /** The tick whose snapshot is the first of the next phase (wire `ends_at`). */
+  endsAtTick: number;
+  /**
+   * While `over`: the player alone at the top score (it may have left since); null while
+   * playing, and for a draw (a shared top score, or nobody scored).
+   */
+  winner: PlayerId | null;
+}
+
 export interface ArenaState {
   players: PlayerState[];
   orbs: Orb[];
+  /** Present on a server that runs rounds (an optional trailing field). */
+  round?: ArenaRound;
 }
 
 /** A player with position (hundredths of a unit) and velocity (hundredths per second). */
@@ -115,11 +139,15 @@ export interface QuantizedOrb {
 export interface QuantizedArena {
   players: QuantizedPlayer[];
   orbs: QuantizedOrb[];
+  /** As in {@link ArenaState.round}. */
+  round?: ArenaRound;
 }
 
 export interface ArenaPatch {
   players: EntityPatch<QuantizedPlayer>;
   orbs: EntityPatch<QuantizedOrb>;
+  /** The round, only when it changed since the baseline; absent: the baseline's goes on. */
+  round?: ArenaRound;
 }
 
 /** The baseline of a full patch (`base_tick` 0). */
@@ -187,12 +215,33 @@ function orb(v: unknown): Orb {
   return { id: uint(o[0], 'Orb.id'), x: num(o[1], 'Orb.x'), y: num(o[2], 'Orb.y') };
 }
 
+const ROUND_PHASES = ['playing', 'over'] as const;
+
+/** A `Round`: `[number: u32, phase: 0 | 1, ends_at: u64, winner: uuid | nil]`. */
+function arenaRound(v: unknown): ArenaRound {
+  const r = arr(v, 'Round', 4);
+  return {
+    number: u32(r[0], 'Round.number'),
+    phase: ROUND_PHASES[intIn(r[1], 'Round.phase', 0, 1)]!,
+    endsAtTick: uint(r[2], 'Round.ends_at'),
+    winner: r[3] == null ? null : uuid(r[3], 'Round.winner'),
+  };
+}
+
+/** `round` when the optional trailing field is there (and not nil); nothing otherwise. */
+function withRound<T extends object>(s: T, v: unknown): T & { round?: ArenaRound } {
+  return v == null ? s : { ...s, round: arenaRound(v) };
+}
+
 function arenaState(v: unknown): ArenaState {
   const s = arr(v, 'ArenaState', 2);
-  return {
-    players: arr(s[0], 'players', 0).map(playerState),
-    orbs: arr(s[1], 'orbs', 0).map(orb),
-  };
+  return withRound(
+    {
+      players: arr(s[0], 'players', 0).map(playerState),
+      orbs: arr(s[1], 'orbs', 0).map(orb),
+    },
+    s[2],
+  );
 }
 
 function quantizedPlayer(v: unknown): QuantizedPlayer {
@@ -220,10 +269,13 @@ function quantizedOrb(v: unknown): QuantizedOrb {
 
 function arenaPatch(v: unknown): ArenaPatch {
   const p = arr(v, 'ArenaPatch', 2);
-  return {
-    players: entityPatchFromWire(p[0], 'players', quantizedPlayer),
-    orbs: entityPatchFromWire(p[1], 'orbs', quantizedOrb),
-  };
+  return withRound(
+    {
+      players: entityPatchFromWire(p[0], 'players', quantizedPlayer),
+      orbs: entityPatchFromWire(p[1], 'orbs', quantizedOrb),
+    },
+    p[2],
+  );
 }
 
 /** The arena's parts of the messages, as the codec needs them. */
@@ -277,9 +329,11 @@ export const ORB_KIND: EntityKind<QuantizedOrb> = {
 
 /** The arena `base` with `patch` applied; throws a {@link DeltaError} if it is malformed. */
 export function applyArenaPatch(base: QuantizedArena, patch: ArenaPatch): QuantizedArena {
+  const round = patch.round ?? base.round;
   return {
     players: applyEntityPatch(PLAYER_KIND, base.players, patch.players),
     orbs: applyEntityPatch(ORB_KIND, base.orbs, patch.orbs),
+    ...(round ? { round } : {}),
   };
 }
 
@@ -326,6 +380,7 @@ export function dequantizeArena(q: QuantizedArena): ArenaState {
       ...(p.held ? { held: true } : {}),
     })),
     orbs: q.orbs.map((o) => ({ id: o.id, x: dequantize(o.x), y: dequantize(o.y) })),
+    ...(q.round ? { round: q.round } : {}),
   };
 }
 
@@ -349,5 +404,5 @@ export function quantizeArena(state: ArenaState): QuantizedArena {
     .map((o) => ({ id: o.id, x: quantize(o.x), y: quantize(o.y) }))
     .sort(ORB_KIND.compareIds)
     .filter((o, i, all) => i === 0 || all[i - 1]!.id !== o.id);
-  return { players, orbs };
+  return { players, orbs, ...(state.round ? { round: state.round } : {}) };
 }

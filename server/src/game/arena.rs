@@ -3,7 +3,8 @@
 //! players processed in join order).
 //!
 //! The physics is specified in `shared/PROTOCOL.md` so clients can predict their own player.
-//! Its saved form, for a room that moves to another node, is in [`save`].
+//! Play is cut into rounds when the config has [`RoundRules`] (see [`rounds`]). Its saved form,
+//! for a room that moves to another node, is in [`save`].
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,9 +15,12 @@ use tickcast_shared::PlayerId;
 use super::{Game, RestoreError};
 
 mod config;
+pub mod rounds;
 pub mod save;
 
 pub use config::{ArenaConfig, ArenaConfigError};
+pub use rounds::RoundRules;
+use rounds::{RoundEvent, Rounds};
 
 /// One player. Its fields, in this order, are its saved layout (see [`save`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +47,8 @@ pub struct Arena {
     rng: ChaCha8Rng,
     players: Vec<Player>,
     orbs: Vec<Orb>,
+    /// `Some` when `config.rounds` is.
+    rounds: Option<Rounds>,
 }
 
 impl Arena {
@@ -52,6 +58,7 @@ impl Arena {
             rng: ChaCha8Rng::seed_from_u64(seed),
             players: Vec::new(),
             orbs: Vec::with_capacity(config.orb_count as usize),
+            rounds: config.rounds.map(Rounds::new),
         };
         for id in 0..config.orb_count {
             let (x, y) = arena.random_point(config.info.orb_radius);
@@ -78,6 +85,24 @@ impl Arena {
         if let Some(o) = self.orbs.get_mut(index) {
             o.x = x;
             o.y = y;
+        }
+    }
+
+    /// Scores for every player touching an orb, and moves each orb touched.
+    fn collect_orbs(&mut self) {
+        let c = self.config.info;
+        let reach = c.player_radius + c.orb_radius;
+        for pi in 0..self.players.len() {
+            for oi in 0..self.orbs.len() {
+                let (p, o) = (&self.players[pi], self.orbs[oi]);
+                let (dx, dy) = (p.x - o.x, p.y - o.y);
+                if dx * dx + dy * dy <= reach * reach {
+                    self.players[pi].score += 1;
+                    let (x, y) = self.random_point(c.orb_radius);
+                    self.orbs[oi].x = x;
+                    self.orbs[oi].y = y;
+                }
+            }
         }
     }
 
@@ -164,16 +189,14 @@ impl Game for Arena {
                 p.vy = 0.0;
             }
         }
-        let reach = c.player_radius + c.orb_radius;
-        for pi in 0..self.players.len() {
-            for oi in 0..self.orbs.len() {
-                let (p, o) = (&self.players[pi], self.orbs[oi]);
-                let (dx, dy) = (p.x - o.x, p.y - o.y);
-                if dx * dx + dy * dy <= reach * reach {
-                    self.players[pi].score += 1;
-                    let (x, y) = self.random_point(c.orb_radius);
-                    self.orbs[oi].x = x;
-                    self.orbs[oi].y = y;
+        if self.rounds.as_ref().is_none_or(Rounds::scoring) {
+            self.collect_orbs();
+        }
+        if let Some(rounds) = &mut self.rounds {
+            let scores = self.players.iter().map(|p| (p.id, p.score));
+            if rounds.step(scores) == Some(RoundEvent::Started) {
+                for p in &mut self.players {
+                    p.score = 0;
                 }
             }
         }
@@ -197,6 +220,7 @@ impl Game for Arena {
                 })
                 .collect(),
             orbs: self.orbs.clone(),
+            round: self.rounds.as_ref().map(Rounds::round),
         }
     }
 
@@ -212,6 +236,7 @@ impl Game for Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickcast_shared::arena::RoundPhase;
     use uuid::Uuid;
 
     const DT: f32 = 1.0 / 30.0;
@@ -342,5 +367,100 @@ mod tests {
         assert_eq!(held(&g), [false, true], "an unknown player changes nothing");
         g.player_connection(pid(2), false);
         assert_eq!(held(&g), [false, false]);
+    }
+
+    fn with_rounds(play_ticks: u32, over_ticks: u32) -> Arena {
+        let config = ArenaConfig {
+            orb_count: 1,
+            rounds: Some(RoundRules {
+                play_ticks,
+                over_ticks,
+            }),
+            ..ArenaConfig::default()
+        };
+        Arena::new(config, 4)
+    }
+
+    /// Players 1 and 2, far apart.
+    fn two_players(g: &mut Arena) {
+        g.player_joined(pid(1), "a");
+        g.player_joined(pid(2), "b");
+        g.place_player(pid(1), 100.0, 100.0);
+        g.place_player(pid(2), 1500.0, 800.0);
+    }
+
+    /// Puts orb 0 on player 1, so the next step scores for it (while scoring counts).
+    fn feed(g: &mut Arena) {
+        let (x, y) = g.position(pid(1)).expect("player 1 should be in the arena");
+        g.place_orb(0, x, y);
+    }
+
+    #[test]
+    fn an_arena_without_rounds_has_no_round_in_its_snapshots() {
+        let mut g = Arena::new(ArenaConfig::default(), 1);
+        g.step(DT);
+        assert_eq!(g.snapshot().round, None);
+    }
+
+    #[test]
+    fn the_round_ends_on_time_with_the_top_scorer_as_winner() {
+        let mut g = with_rounds(3, 2);
+        two_players(&mut g);
+        let round = |g: &Arena| g.snapshot().round.expect("rounds are on");
+        assert_eq!((round(&g).number, round(&g).ends_at), (1, 3));
+        for _ in 0..3 {
+            feed(&mut g);
+            g.step(DT);
+        }
+        let over = round(&g);
+        assert_eq!((over.phase, over.ends_at), (RoundPhase::Over, 5));
+        assert_eq!(over.winner, Some(pid(1)));
+        assert_eq!(
+            g.snapshot().players[0].score,
+            3,
+            "the last tick of play scores"
+        );
+    }
+
+    #[test]
+    fn scores_are_frozen_while_the_round_is_over_and_reset_when_the_next_starts() {
+        let mut g = with_rounds(1, 2);
+        two_players(&mut g);
+        feed(&mut g);
+        g.step(DT);
+        assert_eq!(g.snapshot().players[0].score, 1);
+        feed(&mut g);
+        g.step(DT);
+        let s = g.snapshot();
+        assert_eq!(
+            s.players[0].score, 1,
+            "touching an orb in the over-phase does not score"
+        );
+        assert_eq!(s.round.map(|r| r.phase), Some(RoundPhase::Over));
+        g.step(DT);
+        let s = g.snapshot();
+        let round = s.round.expect("rounds are on");
+        assert_eq!(
+            (round.number, round.phase, round.winner),
+            (2, RoundPhase::Playing, None)
+        );
+        assert_eq!(s.players[0].score, 0, "a new round starts from zero");
+    }
+
+    #[test]
+    fn rounds_are_deterministic() {
+        let play = || {
+            let mut g = with_rounds(5, 3);
+            g.player_joined(pid(1), "a");
+            g.player_joined(pid(2), "b");
+            (1..=40)
+                .map(|t| {
+                    g.apply_input(pid(1), t, &Controls::new(1.0, (t as f32).sin(), 0));
+                    g.step(DT);
+                    g.snapshot()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(play(), play());
     }
 }

@@ -25,6 +25,7 @@
 //!   [`JoinError::DirectoryUnavailable`], and the next heartbeat tries again.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ use super::{is_public_id, Entry, JoinError, JoinFuture, JoinRoom, Registry};
 use crate::directory::{Claim, DirectoryError, Epoch, Lease, Placement};
 use crate::game::Game;
 use crate::node::Cluster;
+use crate::room_creation::RoomKind;
 
 /// How long a shutting-down node waits for its leases to be released before it gives up (they
 /// expire by themselves after the lease TTL anyway).
@@ -155,19 +157,22 @@ impl<G: Game> Registry<G> {
             .entry(id.clone())
             .or_insert_with(|| cluster.claim(&id).map(Result::ok).boxed().shared())
             .clone();
+        let client = msg.client;
         Box::pin(claim.into_actor(self).then(move |claim, reg, ctx| {
-            match reg.claimed(&id, public, claim, ctx) {
+            match reg.claimed(&id, public, client, claim, ctx) {
                 Ok(()) => reg.seat(id, msg),
                 Err(e) => Box::pin(fut::ready(Err(e))),
             }
         }))
     }
 
-    /// Applies a claim's answer: `Ok` once room `id` exists here.
+    /// Applies a claim's answer: `Ok` once room `id` exists here. Creating it is charged to
+    /// `client` (see `registry/creation.rs`) only now: joining a room another node owns is not.
     fn claimed(
         &mut self,
         id: &Arc<str>,
         public: bool,
+        client: Option<IpAddr>,
         claim: Option<Claim>,
         ctx: &mut Context<Self>,
     ) -> Result<(), JoinError> {
@@ -179,11 +184,11 @@ impl<G: Game> Registry<G> {
         }
         match claim {
             None => Err(JoinError::DirectoryUnavailable),
-            Some(Claim::Owned { epoch }) if self.rooms.len() >= self.config.max_rooms => {
-                actix::spawn(release(&cluster, id, epoch));
-                Err(JoinError::ServerFull)
-            }
             Some(Claim::Owned { epoch }) => {
+                if let Err(refused) = self.admit_creation(RoomKind::of(public), client) {
+                    actix::spawn(release(&cluster, id, epoch));
+                    return Err(refused);
+                }
                 tracing::info!(room_id = %id, %epoch, public, "room claimed");
                 self.create(id.clone(), public, Some(epoch), ctx);
                 Ok(())

@@ -1,5 +1,6 @@
 //! The messages the registry handles (from sessions and the HTTP layer) and their answers.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -19,6 +20,10 @@ pub struct JoinRoom<G: Game> {
     pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
     pub wake: Recipient<Wake>,
+    /// The client's address as the per-address limits count it (see
+    /// `admission::Ticket::limited_ip`): creating a named room is charged to it. `None`
+    /// (loopback without `--limit-loopback`) is not charged.
+    pub client: Option<IpAddr>,
 }
 
 impl<G: Game> Message for JoinRoom<G> {
@@ -64,6 +69,10 @@ pub enum JoinError {
     /// another node (rooms already on this node stay joinable).
     #[error("the cluster directory is unavailable")]
     DirectoryUnavailable,
+    /// The join would create a room and the client's address has spent its creation budget;
+    /// it may create one again after `retry_after` (close 4008).
+    #[error("room creation limited for this address; retry after {retry_after:?}")]
+    CreationLimited { retry_after: std::time::Duration },
 }
 
 /// `GET /rooms`.

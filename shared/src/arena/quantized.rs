@@ -9,11 +9,14 @@
 //! patch exact — the client rebuilds bit for bit the [`QuantizedArena`] the server diffed — and
 //! small: a player that moved 3 units this tick costs a 2-byte difference, not a 5-byte float.
 //!
+//! The round ([`Round`]) is not an entity: a patch carries it whole, and only when it differs
+//! from the baseline's (see [`ArenaPatch::round`]).
+//!
 //! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots").
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_false, ArenaState, Orb, PlayerState};
+use super::{is_false, ArenaState, Orb, PlayerState, Round};
 use crate::delta::{DeltaError, Diffable, Entity, EntityPatch};
 use crate::PlayerId;
 
@@ -35,6 +38,9 @@ pub fn dequantize(q: i32) -> f32 {
 pub struct QuantizedArena {
     pub players: Vec<QuantizedPlayer>,
     pub orbs: Vec<QuantizedOrb>,
+    /// See [`ArenaState::round`]: on the wire only when there is a round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<Round>,
 }
 
 /// A player with position (hundredths of a unit) and velocity (hundredths of a unit per second)
@@ -72,6 +78,12 @@ pub struct QuantizedOrb {
 pub struct ArenaPatch {
     pub players: EntityPatch<QuantizedPlayer>,
     pub orbs: EntityPatch<QuantizedOrb>,
+    /// The round, only when it differs from the baseline's (absent: the baseline's round goes
+    /// on). A round is constant for a whole phase, so a patch carries it only when a phase
+    /// changes, or when the baseline is older than the change (or empty). A round never goes
+    /// away once there is one, so "absent" never needs to mean "none".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<Round>,
 }
 
 fn to_i32(field: usize, v: i64) -> Result<i32, DeltaError> {
@@ -151,6 +163,7 @@ impl Diffable for QuantizedArena {
         ArenaPatch {
             players: EntityPatch::diff(&self.players, &next.players),
             orbs: EntityPatch::diff(&self.orbs, &next.orbs),
+            round: next.round.filter(|r| self.round.as_ref() != Some(r)),
         }
     }
 
@@ -158,6 +171,7 @@ impl Diffable for QuantizedArena {
         Ok(QuantizedArena {
             players: patch.players.apply(&self.players)?,
             orbs: patch.orbs.apply(&self.orbs)?,
+            round: patch.round.or(self.round),
         })
     }
 }
@@ -193,7 +207,11 @@ impl QuantizedArena {
             .collect();
         orbs.sort_unstable_by_key(|o| o.id);
         orbs.dedup_by_key(|o| o.id);
-        QuantizedArena { players, orbs }
+        QuantizedArena {
+            players,
+            orbs,
+            round: state.round,
+        }
     }
 
     /// The float state this stands for (within 0.005 of the server's, see [`SCALE`]).
@@ -223,6 +241,7 @@ impl QuantizedArena {
                     y: dequantize(o.y),
                 })
                 .collect(),
+            round: self.round,
         }
     }
 }
@@ -255,6 +274,7 @@ mod tests {
         let s = QuantizedArena {
             players: vec![player(1, 5), player(2, 6)],
             orbs: vec![orb(1, 1)],
+            round: None,
         };
         assert_eq!(s.diff(&s), ArenaPatch::default());
         assert_eq!(s.apply(&ArenaPatch::default()).unwrap(), s);
@@ -265,6 +285,7 @@ mod tests {
         let base = QuantizedArena {
             players: vec![player(1, 500), player(2, 600), player(3, 0)],
             orbs: vec![orb(1, 1), orb(2, 2)],
+            round: None,
         };
         let mut next = base.clone();
         next.players[1].x = 610;
@@ -285,6 +306,7 @@ mod tests {
         let base = QuantizedArena {
             players: vec![player(1, 5)],
             orbs: vec![],
+            round: None,
         };
         let mut next = base.clone();
         next.players[0].name = "other".into();
@@ -329,6 +351,7 @@ mod tests {
         let base = QuantizedArena {
             players: vec![player(1, 5), player(2, 6)],
             orbs: vec![],
+            round: None,
         };
         let mut next = base.clone();
         next.players[1].held = true;
@@ -343,6 +366,43 @@ mod tests {
             (back.players.removed, back.players.added.len()),
             (vec![1], 1)
         );
+    }
+
+    #[test]
+    fn a_patch_carries_the_round_only_when_it_changed() {
+        use crate::arena::RoundPhase;
+        let round = |phase, ends_at, winner| Round {
+            number: 1,
+            phase,
+            ends_at,
+            winner,
+        };
+        let base = QuantizedArena {
+            players: vec![player(1, 5)],
+            orbs: vec![],
+            round: Some(round(RoundPhase::Playing, 3600, None)),
+        };
+        let mut moved = base.clone();
+        moved.players[0].x = 6;
+        let patch = base.diff(&moved);
+        assert_eq!(patch.round, None, "the round goes on unchanged");
+        assert_eq!(rmp_serde::to_vec(&patch).unwrap()[0], 0x92, "two fields");
+        assert_eq!(base.apply(&patch).unwrap(), moved);
+
+        let mut over = moved.clone();
+        over.round = Some(round(RoundPhase::Over, 3750, Some(over.players[0].id)));
+        let patch = moved.diff(&over);
+        assert_eq!(patch.round, over.round);
+        assert_eq!(
+            rmp_serde::to_vec(&patch).unwrap()[0],
+            0x93,
+            "the round trails"
+        );
+        assert_eq!(moved.apply(&patch).unwrap(), over);
+
+        let full = QuantizedArena::default().diff(&over);
+        assert_eq!(full.round, over.round, "a full patch carries the round");
+        assert_eq!(QuantizedArena::default().apply(&full).unwrap(), over);
     }
 
     #[test]

@@ -127,6 +127,7 @@ export const CloseCode = {
   ResumeUnknown: 4005,
   TimedOut: 4006,
   Redirect: 4007,
+  RoomCreationLimited: 4008,
 } as const;
 
 /**
@@ -134,7 +135,7 @@ export const CloseCode = {
  * held; after 4007 to the Redirect's URL).
  */
 export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
-  1001, 1006, 1011, 4002, 4004, 4006, 4007,
+  1001, 1006, 1011, 4002, 4004, 4006, 4007, 4008,
 ]);
 
 export function isRetryableClose(code: number): boolean {
@@ -178,6 +179,8 @@ export function describeClose(code: number): string {
       return 'The server stopped hearing from this tab; resuming your seat.';
     case 4007:
       return 'The room is on another server; moving there.';
+    case 4008:
+      return 'Too many new rooms were opened from your network. Try again in a few seconds, or use quick play.';
     default:
       return `The server closed the connection (code ${code}).`;
   }

@@ -29,6 +29,7 @@ import {
   type EntityPatch,
 } from '../src/delta';
 import { ProtocolError } from '../src/protocol';
+import { fromSerde } from '../../test/serde';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -47,9 +48,11 @@ const vectorsPath = fileURLToPath(
 );
 const vectors = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: { name: string }[] })
   .vectors;
-const allDeltaVectors = vectors.filter((v) => 'base' in v) as unknown as DeltaVector[];
+const allDeltaVectors = fromSerde(vectors.filter((v) => 'base' in v) as unknown as DeltaVector[]);
 /** The three vectors that chain ticks 43, 45, 46. */
-const deltaVectors = allDeltaVectors.filter((v) => v.name !== 'delta_seat_held');
+const deltaVectors = allDeltaVectors.filter((v) =>
+  ['delta_full', 'delta_changes', 'delta_unchanged'].includes(v.name),
+);
 
 function fromHex(hex: string): Uint8Array {
   return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
@@ -276,6 +279,7 @@ describe('delta golden vectors (assets/protocol-vectors.json)', () => {
       'delta_changes',
       'delta_unchanged',
       'delta_seat_held',
+      'delta_round_over',
     ]);
   });
 
@@ -286,6 +290,18 @@ describe('delta golden vectors (assets/protocol-vectors.json)', () => {
       expect(applyArenaPatch(v.base, d.patch)).toEqual(v.result);
     });
   }
+
+  it('a round goes on until a patch carries a new one, and reaches the dequantised state', () => {
+    const v = allDeltaVectors.find((x) => x.name === 'delta_round_over')!;
+    const over = applyArenaPatch(v.base, decodeDelta(fromHex(v.hex)).patch);
+    expect(over.round?.phase).toBe('over');
+    const empty = { removed: [], changed: [], added: [] };
+    const next = applyArenaPatch(over, { players: empty, orbs: empty });
+    expect(next.round).toEqual(over.round);
+    expect(dequantizeArena(next).round).toEqual(over.round);
+    expect(quantizeArena(dequantizeArena(next)).round).toEqual(over.round);
+    expect('round' in applyArenaPatch(emptyArena(), { players: empty, orbs: empty })).toBe(false);
+  });
 
   it('the three vectors chain through a baseline store (ticks 43, 45, 46)', () => {
     const store = new ArenaBaselines();

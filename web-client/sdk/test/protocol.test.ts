@@ -19,6 +19,7 @@ import {
   uuidToString,
   validateName,
 } from '../src/protocol';
+import { fromSerde } from '../../test/serde';
 
 interface Vector {
   direction: 'client' | 'server';
@@ -79,7 +80,7 @@ describe('protocol vectors (assets/protocol-vectors.json)', () => {
     it(`decodes ${v.direction} vector "${v.name}"`, () => {
       const bytes = fromHex(v.hex);
       const msg = v.direction === 'server' ? decodeServerMsg(bytes) : decodeClientMsg(bytes);
-      expect(serdeForm(msg)).toEqual(v.value);
+      expect(serdeForm(msg)).toEqual(fromSerde(v.value));
     });
 
     if (v.direction === 'client') {
@@ -265,6 +266,45 @@ describe('held seats', () => {
   });
 });
 
+describe('rounds', () => {
+  const snap = file.vectors.find((x) => x.name === 'snapshot_round_over')!;
+  const state = (hex: string) => {
+    const msg = decodeServerMsg(fromHex(hex));
+    if (msg.type !== 'snap') throw new Error(`expected a snapshot, got ${msg.type}`);
+    return msg.body.state;
+  };
+
+  it('decodes the round of snapshot_round_over as an ArenaRound', () => {
+    expect(state(snap.hex).round).toEqual({
+      number: 3,
+      phase: 'over',
+      endsAtTick: 3750,
+      winner: '01010101-0101-0101-0101-010101010101',
+    });
+  });
+
+  it('decodes a playing round without a winner, and no round as absent', () => {
+    // [3, over, 3750, alice] becomes [3, playing, 3750, nil].
+    const playing = snap.hex.replace(/940301cd0ea6c410(01){16}$/, '940300cd0ea6c0');
+    expect(playing).not.toBe(snap.hex);
+    expect(state(playing).round).toEqual({
+      number: 3,
+      phase: 'playing',
+      endsAtTick: 3750,
+      winner: null,
+    });
+    const old = file.vectors.find((x) => x.name === 'snapshot_two_players')!;
+    expect('round' in state(old.hex)).toBe(false);
+  });
+
+  it('rejects an unknown phase and a short round', () => {
+    const phase2 = snap.hex.replace(/940301cd0ea6/, '940302cd0ea6');
+    expect(() => decodeServerMsg(fromHex(phase2))).toThrow(/Round.phase/);
+    const short = snap.hex.replace(/940301cd0ea6c410(01){16}$/, '930301cd0ea6');
+    expect(() => decodeServerMsg(fromHex(short))).toThrow(/Round/);
+  });
+});
+
 describe('redirect', () => {
   it('decodes the golden redirect vectors to a url and a room', () => {
     const v = file.vectors.find((x) => x.name === 'redirect')!;
@@ -317,7 +357,7 @@ describe('redirect', () => {
 
 describe('close codes and names', () => {
   it('retries only the retryable close codes', () => {
-    for (const c of [1001, 1006, 1011, 4002, 4004, 4006, 4007]) {
+    for (const c of [1001, 1006, 1011, 4002, 4004, 4006, 4007, 4008]) {
       expect(isRetryableClose(c)).toBe(true);
     }
     for (const c of [1000, 1002, 1003, 1007, 1008, 1009, 4000, 4001, 4003, 4005]) {

@@ -7,6 +7,8 @@
 use serde::Deserialize;
 use tickcast_shared::arena::ArenaInfo;
 
+use super::RoundRules;
+
 /// The arena's parameters, as loaded from `assets/arena.toml`: the [`ArenaInfo`] every client
 /// gets in its welcome (the file's keys `width` … `boost`), plus what only the server needs.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -17,6 +19,10 @@ pub struct ArenaConfig {
     pub info: ArenaInfo,
     /// Orbs on the field at any time; a collected orb respawns at a random place.
     pub orb_count: u16,
+    /// How long rounds last; `None` plays one endless game. Not in the file: the server's
+    /// `--round-secs` and `--round-over-secs` set it (see `ServerArgs::arena`).
+    #[serde(skip)]
+    pub rounds: Option<RoundRules>,
 }
 
 /// Why an arena configuration was refused.
@@ -35,6 +41,7 @@ impl Default for ArenaConfig {
         ArenaConfig {
             info: ArenaInfo::default(),
             orb_count: 24,
+            rounds: None,
         }
     }
 }

@@ -9,13 +9,19 @@
 //! [ config:  [ [width, height, player_radius, orb_radius, accel, max_speed, drag, boost], orb_count ],
 //!   rng:     [ seed: bin(32), stream: u64, word_pos: bin(16) (u128, big-endian) ],
 //!   players: [ [id: bin(16), name, x, y, vx, vy, score, last_input, [cx, cy, buttons], held?] … ],
-//!   orbs:    [ [id, x, y] … ] ]
+//!   orbs:    [ [id, x, y] … ],
+//!   rounds?: [ play_ticks, over_ticks, tick, [number, phase, ends_at, winner: bin(16) | nil] ] ]
 //! ```
 //!
 //! `held?` (the seat is held for a resume) is an optional trailing `true`, absent when the seat
 //! is not held: a save without a held seat is byte for byte what layout 1 was before the flag,
 //! and every layout-1 save reads back. A build from before the flag refuses (a typed error, no
 //! misreading) a save that holds a seat: its player entry has one field more than it knows.
+//!
+//! `rounds?` (the round rules, the round clock and the round in progress) is likewise an optional
+//! trailing field, absent for an arena without rounds, which saves as layout 1 always did. A
+//! build from before rounds refuses a save that has them (one field more than it knows), rather
+//! than restoring an arena whose rounds would silently stop.
 //!
 //! Floats are MessagePack `float 32`: exact. The RNG is its abstract ChaCha state (seed, stream,
 //! position in the stream, as `rand_chacha` defines it), not its buffer, so a restored RNG
@@ -29,9 +35,10 @@ use std::collections::HashSet;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tickcast_shared::arena::{ArenaInfo, Orb};
+use tickcast_shared::arena::{ArenaInfo, Orb, Round};
 
-use super::{Arena, ArenaConfig, ArenaConfigError, Player};
+use super::rounds::Rounds;
+use super::{Arena, ArenaConfig, ArenaConfigError, Player, RoundRules};
 use crate::game::saved::{bin, decode_versioned, encode_versioned};
 use crate::game::RestoreError;
 
@@ -44,6 +51,17 @@ struct SavedArena {
     rng: SavedRng,
     players: Vec<Player>,
     orbs: Vec<Orb>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rounds: Option<SavedRounds>,
+}
+
+/// [`Rounds`] in parts: rules, clock, round.
+#[derive(Serialize, Deserialize)]
+struct SavedRounds {
+    play_ticks: u32,
+    over_ticks: u32,
+    tick: u64,
+    round: Round,
 }
 
 /// `ChaCha8Rng`'s abstract state: with it, `from_seed` + `set_stream` + `set_word_pos` give back
@@ -66,6 +84,12 @@ pub(super) fn save(arena: &Arena) -> Vec<u8> {
         },
         players: arena.players.clone(),
         orbs: arena.orbs.clone(),
+        rounds: arena.rounds.as_ref().map(|r| SavedRounds {
+            play_ticks: r.rules().play_ticks,
+            over_ticks: r.rules().over_ticks,
+            tick: r.tick(),
+            round: r.round(),
+        }),
     };
     encode_versioned(ARENA_SAVE_VERSION, &saved)
 }
@@ -73,7 +97,12 @@ pub(super) fn save(arena: &Arena) -> Vec<u8> {
 pub(super) fn restore(bytes: &[u8]) -> Result<Arena, RestoreError> {
     let saved: SavedArena = decode_versioned(ARENA_SAVE_VERSION, bytes)?;
     let (info, orb_count) = saved.config;
-    let config = ArenaConfig { info, orb_count };
+    let rounds = saved.rounds.map(restore_rounds).transpose()?;
+    let config = ArenaConfig {
+        info,
+        orb_count,
+        rounds: rounds.as_ref().map(Rounds::rules),
+    };
     config.validate().map_err(|e| match e {
         ArenaConfigError::Invalid(why) => RestoreError::Invalid(why),
         _ => RestoreError::Invalid("invalid arena config"),
@@ -93,7 +122,18 @@ pub(super) fn restore(bytes: &[u8]) -> Result<Arena, RestoreError> {
         rng,
         players: saved.players,
         orbs: saved.orbs,
+        rounds,
     })
+}
+
+fn restore_rounds(saved: SavedRounds) -> Result<Rounds, RestoreError> {
+    let rules = RoundRules {
+        play_ticks: saved.play_ticks,
+        over_ticks: saved.over_ticks,
+    };
+    Rounds::from_parts(rules, saved.tick, saved.round).ok_or(RestoreError::Invalid(
+        "the rounds are not a state the rules allow",
+    ))
 }
 
 /// What the arena itself maintains: orbs `0..orb_count` in order, finite numbers everywhere (a
@@ -214,6 +254,38 @@ mod tests {
     );
 
     #[test]
+    fn rounds_are_saved_as_a_trailing_field_and_go_on_after_a_restore() {
+        let mut c = small();
+        c.orb_count = 1;
+        c.rounds = Some(RoundRules {
+            play_ticks: 3,
+            over_ticks: 2,
+        });
+        let mut a = Arena::new(c, 0);
+        a.player_joined(pid(7), "z");
+        a.place_player(pid(7), 30.0, 40.0);
+        a.place_orb(0, 1.5, 2.5);
+        let bytes = a.save();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Five fields; rounds [3, 2, tick 0, [round 1, playing, ends_at 3, no winner]].
+        let pinned = format!(
+            "{}{}",
+            PINNED_ARENA.replacen("0194", "0195", 1),
+            "9403020094010003c0"
+        );
+        assert_eq!(hex, pinned);
+        let mut b = Arena::restore(&bytes).unwrap();
+        assert_eq!(b.save(), bytes);
+        for _ in 0..4 {
+            a.step(DT);
+            b.step(DT);
+            assert_eq!(a.snapshot(), b.snapshot());
+        }
+        assert_eq!(b.snapshot().round.map(|r| r.number), Some(1));
+        assert_eq!(a.save(), b.save());
+    }
+
+    #[test]
     fn a_held_seat_is_saved_as_a_trailing_flag_and_restored() {
         let mut c = small();
         c.orb_count = 1;
@@ -249,7 +321,7 @@ mod tests {
 
     #[test]
     fn states_the_arena_could_never_reach_are_refused() {
-        let cases: [(&str, Edit); 7] = [
+        let cases: [(&str, Edit); 8] = [
             ("finite and > 0", |s| s.config.0.width = f32::NAN),
             ("orb_count", |s| s.config.1 = 4),
             ("numbered", |s| s.orbs[1].id = 7),
@@ -257,6 +329,19 @@ mod tests {
             ("motion", |s| s.players[0].controls.x = f32::NAN),
             ("twice", |s| s.players.push(s.players[0].clone())),
             ("32 bytes", |s| s.rng.seed.truncate(31)),
+            ("rounds", |s| {
+                s.rounds = Some(SavedRounds {
+                    play_ticks: 3,
+                    over_ticks: 2,
+                    tick: 9,
+                    round: Round {
+                        number: 1,
+                        phase: tickcast_shared::arena::RoundPhase::Playing,
+                        ends_at: 3,
+                        winner: None,
+                    },
+                })
+            }),
         ];
         for (why, edit) in cases {
             let e = refusal(edit);

@@ -55,6 +55,7 @@ fn join(room: &str, sink: &Addr<Sink>) -> JoinRoom<Counter> {
         resume_token: uuid::Uuid::new_v4().simple().to_string().into(),
         seat: Arc::new(Seat::new()),
         wake: sink.clone().recipient(),
+        client: None,
     }
 }
 
@@ -287,4 +288,42 @@ async fn a_join_naming_a_full_public_room_is_seated_in_another_room_instead_of_r
     let elsewhere = late.expect("seated, not refused").room_id;
     assert_ne!(elsewhere, full);
     assert!(is_public_id(&elsewhere), "{elsewhere} is a quick-play room");
+}
+
+#[actix_web::test]
+async fn joining_a_room_another_node_owns_costs_no_creation_budget() {
+    let dir = directory();
+    let config = ServerConfig {
+        room_create_burst: 1.0,
+        room_create_rate: 0.001,
+        ..ServerConfig::default()
+    };
+    let (a, _) = node(&dir, "a");
+    let (b, b_metrics) = node_with(&dir, "b", Duration::from_secs(3), config);
+    let sink = Sink.start();
+    assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+    let from = |room: &str| JoinRoom {
+        client: Some(std::net::IpAddr::from([198, 51, 100, 7])),
+        ..join(room, &sink)
+    };
+    for _ in 0..3 {
+        let answer = b.send(from("r")).await.expect("answers");
+        assert!(
+            matches!(answer, Err(JoinError::Redirect { .. })),
+            "a's room is a redirect, never a spent budget: {:?}",
+            answer.err()
+        );
+    }
+    assert!(b.send(from("mine")).await.expect("answers").is_ok());
+    match b.send(from("another")).await.expect("answers") {
+        Err(JoinError::CreationLimited { .. }) => {}
+        other => panic!(
+            "a second room with a burst of 1 is refused: {:?}",
+            other.err()
+        ),
+    }
+    assert!(count(
+        &b_metrics,
+        r#"tickcast_room_creations_refused_total{reason="budget"} 1"#
+    ));
 }
