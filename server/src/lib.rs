@@ -42,6 +42,7 @@ pub mod image;
 pub mod inputs;
 pub mod members;
 pub mod metrics;
+pub mod migration;
 pub mod node;
 pub mod rate_limit;
 pub mod registry;

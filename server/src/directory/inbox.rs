@@ -19,7 +19,11 @@ const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(200);
 
 /// Subscribes `client` to `channel` and forwards every payload to `to`, reconnecting after any
 /// failure, until `to`'s receiver is dropped.
-pub(super) async fn listen(client: redis::Client, channel: String, to: mpsc::UnboundedSender<Vec<u8>>) {
+pub(super) async fn listen(
+    client: redis::Client,
+    channel: String,
+    to: mpsc::UnboundedSender<Vec<u8>>,
+) {
     while !to.is_closed() {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
