@@ -416,8 +416,12 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
 impl<G: Game> Handler<ListRooms> for Registry<G> {
     type Result = MessageResult<ListRooms>;
 
+    /// The rooms running here: a room frozen for its migration is left out (it runs nowhere
+    /// until its adoption or its unfreeze).
     fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.summaries())
+        let mut rooms = self.summaries();
+        rooms.retain(|r| !self.is_moving(&r.id));
+        MessageResult(rooms)
     }
 }
 

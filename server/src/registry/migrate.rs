@@ -294,6 +294,11 @@ impl<G: Game> Registry<G> {
         true
     }
 
+    /// Whether `room` is frozen for its move to another node.
+    pub(super) fn is_moving(&self, room: &str) -> bool {
+        self.migration.moves.contains_key(room)
+    }
+
     /// A heartbeat reported `room`'s lease lost: while it moves, that is its adoption.
     pub(super) fn lost_while_moving(&mut self, room: &Arc<str>, ctx: &mut Context<Self>) -> bool {
         self.adopted(room, None, ctx)
