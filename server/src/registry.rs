@@ -14,6 +14,7 @@
 //! leases, stopping a room whose lease is lost. It stays the seat authority for its own rooms:
 //! no other node ever seats a player in them.
 
+mod adopt;
 mod cluster;
 mod messages;
 mod migrate;
