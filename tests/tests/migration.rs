@@ -7,8 +7,8 @@
 //!   score, the client gap is a few ticks, a 50 ms sampler of every node's running rooms never
 //!   sees a room on two nodes, and the drained node exits 0.
 //! - **Adopt racing an abort**: the only other node is paused (SIGSTOP) while a room is offered
-//!   to it and let go around the abort deadline: whichever of adopt and abort wins, exactly one
-//!   node runs the room, and its player plays on as itself.
+//!   to it and let go around the abort deadline (or well after it: the abort wins): whichever of
+//!   adopt and abort wins, exactly one node runs the room, and its player plays on as itself.
 //!
 //! Needs `redis-server` on the PATH (`scripts/test.sh` installs it). Every wait is a polled
 //! condition with a deadline.
@@ -370,6 +370,20 @@ async fn sigterm_moves_every_room_of_a_node_under_load_and_every_player_stays_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_adopt_racing_an_abort_ends_with_exactly_one_running_room() {
+    // Let go just before the offer's 3 s deadline: its adopt (on the rings queued in its
+    // socket) and the source's abort race; exactly one of them wins.
+    race(Duration::from_millis(2950)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_paused_past_the_deadline_loses_to_the_abort_and_the_room_goes_on_where_it_was() {
+    let (adopted, aborted) = race(Duration::from_millis(4500)).await;
+    assert_eq!((adopted, aborted), (0.0, 1.0), "the abort won");
+}
+
+/// A room offered to a node paused (SIGSTOP) for `pause`: returns the source's adopted and
+/// aborted migration counts once the room runs on exactly one node.
+async fn race(pause: Duration) -> (f64, f64) {
     let redis = RedisServer::start();
     let source = NodeProcess::start("src", &redis.url());
     let target = NodeProcess::start("dst", &redis.url());
@@ -398,9 +412,7 @@ async fn an_adopt_racing_an_abort_ends_with_exactly_one_running_room() {
             .call()
             .map(|r| r.into_json::<serde_json::Value>())
     });
-    // Let the target go around the offer's 3 s deadline: its adopt (on the rings queued in its
-    // socket) and the source's abort race; exactly one of them wins.
-    tokio::time::sleep(Duration::from_millis(2950)).await;
+    tokio::time::sleep(pause).await;
     target.signal("CONT");
     let report = drain
         .await
@@ -451,4 +463,5 @@ async fn an_adopt_racing_an_abort_ends_with_exactly_one_running_room() {
     .await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), play).await;
+    (results[0], results[1])
 }
