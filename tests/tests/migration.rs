@@ -62,12 +62,12 @@ fn running(addr: SocketAddr) -> Option<BTreeSet<String>> {
     )
 }
 
-/// Polls every node's running rooms every 50 ms (all nodes at once) until stopped; returns the
-/// samples taken and every (room, nodes) seen running on more than one node in one sample.
-fn sampler(
-    addrs: Vec<SocketAddr>,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(usize, Vec<(String, Vec<usize>)>)> {
+/// What the sampler saw: samples taken, and every room seen running on more than one node in
+/// one sample (with the indexes of those nodes).
+type Sampled = (usize, Vec<(String, Vec<usize>)>);
+
+/// Polls every node's running rooms every 50 ms (all nodes at once) until stopped.
+fn sampler(addrs: Vec<SocketAddr>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Sampled> {
     std::thread::spawn(move || {
         let (mut samples, mut doubles) = (0, Vec::new());
         while !stop.load(Ordering::Relaxed) {
@@ -410,15 +410,18 @@ async fn race(pause: Duration) -> (f64, f64) {
         ureq::post(&format!("http://{src}/admin/drain?wait=true"))
             .timeout(Duration::from_secs(30))
             .call()
-            .map(|r| r.into_json::<serde_json::Value>())
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                r.into_json::<serde_json::Value>()
+                    .map_err(|e| e.to_string())
+            })
     });
     tokio::time::sleep(pause).await;
     target.signal("CONT");
     let report = drain
         .await
         .expect("a blocking task")
-        .expect("the drain answers")
-        .expect("JSON");
+        .expect("the drain answers with JSON");
     let (s, t) = (source.addr, target.addr);
     let settled = eventually(
         Duration::from_secs(10),

@@ -104,6 +104,7 @@ impl NodeProcess {
     }
 
     /// Sends `signal` (`TERM`, `STOP`, `CONT` …) to the process with `kill(1)`.
+    #[allow(dead_code)] // not every test file that includes this one signals nodes
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -114,6 +115,7 @@ impl NodeProcess {
     }
 
     /// Waits up to `timeout` for the process to exit; its exit status, `None` if it still runs.
+    #[allow(dead_code)] // not every test file that includes this one waits for an exit
     pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
