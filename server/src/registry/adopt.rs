@@ -96,7 +96,13 @@ impl<G: Game> Registry<G> {
     }
 
     /// Target: the adopted room starts here at its next tick, its members' tokens resumable.
-    fn start_adopted(&mut self, image: RoomImage, game: G, epoch: Epoch, ctx: &mut Context<Self>) {
+    pub(super) fn start_adopted(
+        &mut self,
+        image: RoomImage,
+        game: G,
+        epoch: Epoch,
+        ctx: &mut Context<Self>,
+    ) {
         let id: Arc<str> = image.room_id.as_str().into();
         tracing::info!(room_id = %id, %epoch, tick = image.tick, members = image.members.len(), "room adopted");
         for m in &image.members {

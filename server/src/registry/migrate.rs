@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use futures_util::future::FutureExt;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::oneshot;
 
 use super::{JoinError, JoinFuture, JoinRoom, Registry};
@@ -57,6 +57,8 @@ pub(super) struct Part {
     moves: HashMap<Arc<str>, Move>,
     /// Rooms this node is adopting (image read, adopt in flight; `registry/adopt.rs`).
     pub(super) adopting: HashSet<Arc<str>>,
+    /// Crash recoveries in flight (`registry/recover.rs`): resumes for the room wait for it.
+    pub(super) recovering: HashMap<Arc<str>, Shared<BoxFuture<'static, ()>>>,
     /// This node's cluster (the same one the registry's cluster half holds).
     pub(super) cluster: Option<Arc<Cluster>>,
     /// A read of the live nodes for the next batch is in flight.
