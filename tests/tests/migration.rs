@@ -10,6 +10,10 @@
 //!   to it and let go around the abort deadline (or well after it: the abort wins): whichever of
 //!   adopt and abort wins, exactly one node runs the room, and its player plays on as itself.
 //!
+//! - **Crash with checkpoints** (`--checkpoint-interval 0.5`): `kill -9` a node; its players,
+//!   resuming through the live nodes, come back as the same players in rooms restored from their
+//!   last image, rolled back by at most one interval.
+//!
 //! Needs `redis-server` on the PATH (`scripts/test.sh` installs it). Every wait is a polled
 //! condition with a deadline.
 
@@ -467,4 +471,199 @@ async fn race(pause: Duration) -> (f64, f64) {
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), play).await;
     (results[0], results[1])
+}
+
+/// Connects to `addr`'s `/ws`, or `None` when nothing answers there (a dead node).
+async fn try_connect(addr: SocketAddr) -> Option<Client> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
+        .await
+        .ok()?;
+    Some(Client {
+        ws,
+        welcome: None,
+        seq: 0,
+        newest_tick: 0,
+    })
+}
+
+/// What a player saw across its node's crash.
+#[derive(Debug, Default, Clone)]
+struct Crash {
+    ids: Vec<uuid::Uuid>,
+    /// The last snapshot tick before its connection dropped, and the first one after it came
+    /// back.
+    ticks: (u64, Option<u64>),
+    refused: bool,
+}
+
+/// A player in `room` (opened through `addr`) that, when its connection drops without a close,
+/// resumes with its token through the `entries` in turn (following redirects, retrying a node
+/// that does not answer) until it is back, refused (4005) or out of time.
+async fn crash_player(
+    addr: SocketAddr,
+    room: String,
+    entries: Vec<SocketAddr>,
+    out: watch::Sender<Crash>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut join = Join::room(&room, "c");
+    let (mut target, mut attempt) = (addr, 0usize);
+    let mut dropped = false;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let Some(mut c) = try_connect(target).await else {
+            attempt += 1;
+            target = entries[attempt % entries.len()];
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        c.send(&ClientMsg::Join(join.clone())).await;
+        let mut me = uuid::Uuid::nil();
+        loop {
+            let event = tokio::select! {
+                e = c.next(Duration::from_secs(10)) => e,
+                _ = stop.changed() => return c.close().await,
+            };
+            match event {
+                Event::Msg(ServerMsg::Welcome(w)) => {
+                    me = w.player_id;
+                    join.resume = w.resume_token.clone();
+                    join.room = Some(w.room_id.clone());
+                    out.send_modify(|o| o.ids.push(w.player_id));
+                }
+                Event::Msg(ServerMsg::Snapshot(s))
+                    if s.state.players.iter().any(|p| p.id == me) =>
+                {
+                    out.send_modify(|o| match dropped {
+                        false => o.ticks.0 = s.tick,
+                        true => {
+                            o.ticks.1.get_or_insert(s.tick);
+                        }
+                    });
+                }
+                Event::Msg(ServerMsg::Redirect(r)) => {
+                    target = addr_of(&r.url);
+                    join = r.join(&join);
+                    break;
+                }
+                Event::Msg(_) => {}
+                Event::Closed(Some((code, _))) if code == close::RESUME_REFUSED => {
+                    out.send_modify(|o| o.refused = true);
+                    return;
+                }
+                Event::Closed(Some((code, _))) if code == close::REDIRECT => break,
+                Event::Closed(_) => {
+                    // The node died (no close frame): back through an entry.
+                    dropped = true;
+                    attempt += 1;
+                    target = entries[attempt % entries.len()];
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_checkpoints_the_players_of_a_killed_node_come_back_as_themselves_on_live_nodes() {
+    const CRASH_ROOMS: usize = 6;
+    const CRASH_PLAYERS: usize = 4;
+    const INTERVAL_TICKS: u64 = 15; // 0.5 s at 30 Hz
+    let redis = RedisServer::start();
+    let mut nodes: Vec<NodeProcess> = (0..3)
+        .map(|i| {
+            let flags = ["--checkpoint-interval", "0.5"];
+            NodeProcess::start_with(&format!("k{i}"), &redis.url(), &flags)
+        })
+        .collect();
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut players = Vec::new();
+    for i in 0..CRASH_ROOMS {
+        for _ in 0..CRASH_PLAYERS {
+            let (tx, rx) = watch::channel(Crash::default());
+            let entries = vec![addrs[0], addrs[1]];
+            let task = crash_player(addrs[i % 3], format!("k{i}"), entries, tx, stop_rx.clone());
+            tokio::spawn(task);
+            players.push((i, rx));
+        }
+    }
+    eventually(Duration::from_secs(20), "every player welcomed", || {
+        let all = players.iter().all(|(_, p)| !p.borrow().ids.is_empty());
+        std::future::ready(all.then_some(()))
+    })
+    .await;
+    // Two checkpoints' time, so every room has one.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    nodes[2].kill();
+    let killed = Instant::now();
+
+    let lost: Vec<usize> = (0..players.len())
+        .filter(|&k| players[k].0 % 3 == 2)
+        .collect();
+    eventually(
+        Duration::from_secs(20),
+        "the killed node's players settled",
+        || {
+            let settled = lost.iter().all(|&k| {
+                let p = players[k].1.borrow();
+                p.refused || p.ticks.1.is_some()
+            });
+            std::future::ready(settled.then_some(()))
+        },
+    )
+    .await;
+    let took = killed.elapsed();
+    let back: Vec<&usize> = lost
+        .iter()
+        .filter(|&&k| {
+            let p = players[k].1.borrow();
+            !p.refused && p.ids.len() == 2 && p.ids[0] == p.ids[1]
+        })
+        .collect();
+    let recovered: f64 = nodes[..2]
+        .iter()
+        .map(|n| metric(n, "tickcast_rooms_recovered_total "))
+        .sum();
+    let rollbacks: Vec<u64> = lost
+        .iter()
+        .filter_map(|&k| {
+            let (before, after) = players[k].1.borrow().ticks;
+            after.map(|after| before.saturating_sub(after))
+        })
+        .collect();
+    eprintln!(
+        "crash: {}/{} players back as themselves in {took:?}; {recovered} rooms recovered; rollback ticks {rollbacks:?}",
+        back.len(),
+        lost.len()
+    );
+    let _ = stop_tx.send(true);
+    let states: Vec<Crash> = lost
+        .iter()
+        .map(|&k| players[k].1.borrow().clone())
+        .collect();
+    assert!(
+        back.len() * 100 >= lost.len() * 95,
+        "{} of {} back: {states:?}",
+        back.len(),
+        lost.len()
+    );
+    assert_eq!(
+        recovered as usize,
+        CRASH_ROOMS / 3,
+        "each of its rooms once"
+    );
+    assert!(
+        rollbacks.iter().all(|&r| r <= INTERVAL_TICKS + 1),
+        "rollback within one interval: {rollbacks:?}"
+    );
+    for (i, p) in &players {
+        if i % 3 != 2 {
+            assert_eq!(p.borrow().ids.len(), 1, "untouched: {:?}", p.borrow());
+        }
+    }
 }

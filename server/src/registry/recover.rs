@@ -91,13 +91,20 @@ impl<G: Game> Registry<G> {
         msg: ResumeRoom<G>,
         _: &mut Context<Self>,
     ) -> JoinFuture<G> {
+        if self.resumable.contains_key(&msg.resume_token) {
+            return self.resume_here(msg);
+        }
         let (Some(room), Some(cluster)) = (msg.room.clone(), self.migration.cluster.clone()) else {
             return Box::pin(fut::ready(Err(JoinError::ResumeRefused)));
         };
         let id: Arc<str> = room.as_str().into();
         if let Some(done) = self.migration.recovering.get(&id) {
             let done = done.clone();
-            return Box::pin(done.into_actor(self).then(|_, reg, _| reg.resume_here(msg)));
+            // Then as if it had come after: resumed here, redirected, or a recovery of its own.
+            return Box::pin(
+                done.into_actor(self)
+                    .then(|_, reg, ctx| reg.resume_or_recover(msg, ctx)),
+            );
         }
         if self.rooms.contains_key(&id) {
             return self.resume_here(msg);

@@ -66,8 +66,14 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts node `id` on `redis_url` and waits for the address it prints.
     pub fn start(id: &str, redis_url: &str) -> Self {
+        Self::start_with(id, redis_url, &[])
+    }
+
+    /// [`NodeProcess::start`] with more flags.
+    pub fn start_with(id: &str, redis_url: &str, flags: &[&str]) -> Self {
         let mut child = command()
             .args(["--port", "0", "--redis-url", redis_url, "--node-id", id])
+            .args(flags)
             .args(["--lease-ttl", &LEASE_TTL_SECS.to_string()])
             .args(["--workers", "1", "--room-threads", "1"])
             .args(["--redis-connect-timeout", "5"])
