@@ -82,8 +82,9 @@ use session::SessionEnv;
 const SHUTDOWN_DRAIN: Duration = Duration::from_millis(1500);
 
 /// Serves tickcast on `listener` (over TLS when `config.tls` is set) until `shutdown` resolves,
-/// then closes every session with 1001 and returns within about two seconds. Must run inside an
-/// actix `System`.
+/// then closes every session with 1001 and returns within about two seconds — a cluster node
+/// first drains (moves its rooms to other nodes, see [`migration`]) for up to its
+/// `drain_timeout`. Must run inside an actix `System`.
 pub async fn run<F: GameFactory>(
     listener: TcpListener,
     config: ServerConfig,

@@ -260,6 +260,18 @@ impl Drain {
         }
     }
 
+    /// Queues `room`, which came to this node after the drain started (a claim that was in
+    /// flight), unless the drain knows it already. `true`: queued.
+    pub fn add(&mut self, room: Arc<str>) -> bool {
+        let known = self.in_flight.contains_key(&room)
+            || self.left.contains(&room)
+            || self.queue.iter().any(|(r, _)| *r == room);
+        if !known {
+            self.queue.push_back((room, 0));
+        }
+        !known
+    }
+
     /// Whether a batch may start now: rooms wait and fewer than [`MAX_PARALLEL`] move.
     pub fn wants_batch(&self) -> bool {
         !self.queue.is_empty() && self.in_flight.len() < MAX_PARALLEL

@@ -22,7 +22,7 @@
 //! So every ownership change takes a new, strictly greater **epoch** from a per-room counter that
 //! outlives the lease. A renewal succeeds only at the epoch it was granted, so the stale node's
 //! next heartbeat reports the room as lost ([`Directory::heartbeat`]) and the node stops it; any
-//! later write a node makes for a room (images and checkpoints in the next issue) carries the
+//! later write a node makes for a room (its image, for a migration or a checkpoint) carries the
 //! epoch and is refused when it is not the current one.
 //!
 //! # Key layout ([`RedisDirectory`]; prefix [`DirectoryConfig::prefix`], default `tc:`)

@@ -240,3 +240,17 @@ fn doorbells_round_trip_and_garbage_is_ignored() {
     assert_eq!(Doorbell::decode(&back.encode()), Some(back));
     assert_eq!(Doorbell::decode(b"hello"), None);
 }
+
+#[test]
+fn a_room_that_arrives_during_the_drain_is_queued_once() {
+    let mut d = Drain::new(rooms(1), Instant::now());
+    let nodes = [info("b", 0, NodeState::Up)];
+    let batch = d.next_batch(&nodes, "a", |_| Some(1));
+    assert!(!d.add(batch[0].0.clone()), "moving already");
+    assert!(d.add("late".into()));
+    assert!(!d.add("late".into()), "queued already");
+    assert!(!d.is_done());
+    d.finished(&batch[0].0, Finished::Moved);
+    let late = d.next_batch(&nodes, "a", |_| Some(1));
+    assert_eq!(&*late[0].0, "late");
+}

@@ -64,6 +64,8 @@ pub(super) struct Part {
     /// A read of the live nodes for the next batch is in flight.
     reading_nodes: bool,
     polling: bool,
+    /// The drain's duration is observed once (later `StartDrain`s just get the report).
+    drain_timed: bool,
 }
 
 impl<G: Game> Registry<G> {
@@ -138,20 +140,32 @@ impl<G: Game> Registry<G> {
     }
 
     fn check_drained(&mut self) {
-        let Some(drain) = &self.migration.drain else {
+        let Some(drain) = &mut self.migration.drain else {
             return;
         };
-        if !drain.is_done() || self.migration.waiters.is_empty() {
+        if !drain.is_done() {
+            return;
+        }
+        // A room whose claim was in flight when the drain started: it moves too (the next poll
+        // starts it).
+        let moves = &self.migration.moves;
+        let mut late = false;
+        for room in self.rooms.keys().filter(|r| !moves.contains_key(*r)) {
+            late |= drain.add(room.clone());
+        }
+        if late || self.migration.waiters.is_empty() {
             return;
         }
         let report = DrainReport {
             moved: drain.moved,
             left: drain.left.len(),
         };
-        self.metrics
-            .drain_seconds
-            .observe(drain.started.elapsed().as_secs_f64());
-        tracing::info!(moved = report.moved, left = report.left, "drain done");
+        if !std::mem::replace(&mut self.migration.drain_timed, true) {
+            self.metrics
+                .drain_seconds
+                .observe(drain.started.elapsed().as_secs_f64());
+            tracing::info!(moved = report.moved, left = report.left, "drain done");
+        }
         for waiter in self.migration.waiters.drain(..) {
             let _ = waiter.send(report);
         }

@@ -76,7 +76,7 @@ impl Handler<Wake> for Vacant {
 
 impl<G: Game> Room<G> {
     /// A room from `image` with `game` restored from its bytes. Its members are seated and
-    /// their seats held for a resume once it starts (see [`Room::hold_migrated_seats`]).
+    /// their seats held for a resume, for what is left of their grace, once it starts.
     pub fn restore(
         image: &RoomImage,
         game: G,
