@@ -426,6 +426,17 @@ async fn race(pause: Duration) -> (f64, f64) {
         .await
         .expect("a blocking task")
         .expect("the drain answers with JSON");
+    let health = tokio::task::spawn_blocking(move || {
+        match ureq::get(&format!("http://{src}/healthz")).call() {
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(e) => panic!("GET /healthz: {e}"),
+        }
+    })
+    .await
+    .expect("a blocking task");
+    assert_eq!(health.0, 503, "a drained node is unhealthy: {health:?}");
+    assert!(health.1.contains("\"draining\""), "{health:?}");
     let (s, t) = (source.addr, target.addr);
     let settled = eventually(
         Duration::from_secs(10),
