@@ -5,12 +5,14 @@
 //!   the `tickcast.v1` subprotocol when offered, behind the [`FrameGuard`] size check;
 //! - `GET /rooms` — JSON list of rooms (in cluster mode every room of the cluster, each with the
 //!   `node` and `url` that runs it, read through [`Cluster::rooms`]; with `?totals=true` wrapped
-//!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals); `GET /rooms/{id}` — one
+//!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals; with `?local=true` only
+//!   the rooms this node runs now, frozen ones left out); `GET /rooms/{id}` — one
 //!   room of this node with per-player counters;
 //! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space, else
 //!   `room: null` (one node); in cluster mode always a room, whose seat the directory promised
 //!   ([`Cluster::matchmake`]): an existing one, or a new one to open at `url`;
-//! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
+//! - `GET /healthz` — liveness (503 `"draining"` while a cluster node drains); `GET /metrics` —
+//!   Prometheus text;
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
 
 use std::path::Path;
@@ -103,6 +105,10 @@ fn directory_down() -> HttpResponse {
 struct RoomsQuery {
     #[serde(default)]
     totals: bool,
+    /// Only the rooms running on this node now (not those frozen for a migration), whatever
+    /// the cluster lists.
+    #[serde(default)]
+    local: bool,
 }
 
 /// The totals of `GET /rooms?totals=true`: live nodes (up or draining, with rooms or without),
@@ -124,7 +130,7 @@ async fn list_rooms<G: Game>(
     cluster: Option<ClusterData>,
     query: web::Query<RoomsQuery>,
 ) -> HttpResponse {
-    if let Some(cluster) = cluster {
+    if let Some(cluster) = cluster.filter(|_| !query.local) {
         let cluster: Arc<Cluster> = cluster.into_inner();
         let Ok(rooms) = cluster.rooms().await else {
             return directory_down();
@@ -217,7 +223,18 @@ async fn inspect_room<G: Game>(
     }
 }
 
-async fn healthz<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+async fn healthz<G: Game>(
+    env: web::Data<SessionEnv<G>>,
+    cluster: Option<ClusterData>,
+) -> HttpResponse {
+    if cluster.is_some_and(|c| c.is_draining()) {
+        // Load balancers stop sending new clients; the node's rooms are moving away.
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "draining",
+            "rooms": env.metrics.rooms.get(),
+            "connections": env.metrics.connections.get(),
+        }));
+    }
     HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "rooms": env.metrics.rooms.get(),

@@ -18,9 +18,13 @@
 //! leases, stopping a room whose lease is lost. It stays the seat authority for its own rooms:
 //! no other node ever seats a player in them.
 
+mod adopt;
 mod cluster;
 mod creation;
 mod messages;
+mod migrate;
+mod recover;
+mod resume;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,9 +39,7 @@ use crate::directory::Epoch;
 use crate::game::{Game, GameFactory};
 use crate::metrics::Metrics;
 use crate::node::Cluster;
-use crate::room::{
-    AddPlayer, Dispose, Inspect, Reattach, Room, RoomDetail, RoomError, RoomEvent, RoomStats,
-};
+use crate::room::{AddPlayer, Dispose, Inspect, Room, RoomDetail, RoomError, RoomEvent, RoomStats};
 use crate::room_creation::RoomKind;
 use creation::Creation;
 
@@ -45,6 +47,7 @@ pub use creation::retry_after_secs;
 pub use messages::{
     DisposeAll, InspectRoom, JoinError, JoinRoom, Joined, ListRooms, ResumeRoom, RoomSummary,
 };
+pub use migrate::{DrainReport, StartDrain};
 
 /// Quick-play room ids are this prefix and 8 lowercase hex digits.
 const PUBLIC_ID_PREFIX: &str = "r";
@@ -95,6 +98,17 @@ pub struct Registry<G: Game> {
     metrics: Arc<Metrics>,
     cluster: Option<cluster::Part>,
     creation: Creation,
+    /// Drains and live migrations (cluster mode; `registry/migrate.rs`).
+    migration: migrate::Part,
+}
+
+/// What a new room actor is built with (see [`Registry::spawn_room`]).
+struct RoomEnv<G: Game> {
+    config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
+    stats: Arc<RoomStats>,
+    registry: Recipient<RoomEvent>,
+    _game: std::marker::PhantomData<fn() -> G>,
 }
 
 impl<G: Game> Registry<G> {
@@ -119,12 +133,14 @@ impl<G: Game> Registry<G> {
             config,
             metrics,
             cluster: None,
+            migration: migrate::Part::default(),
         }
     }
 
     /// Makes this registry a cluster node's: rooms are claimed, leased and released through
     /// `cluster`.
     pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.migration.cluster = Some(cluster.clone());
         self.cluster = Some(cluster::Part::new(cluster));
         self
     }
@@ -140,27 +156,40 @@ impl<G: Game> Registry<G> {
             Some(s) => s.wrapping_add(self.created),
             None => rand::thread_rng().gen(),
         };
+        let (factory, room_id) = (self.factory.clone(), id.clone());
+        self.spawn_room(id, public, epoch, ctx, move |env| {
+            let game = factory.create(seed);
+            Room::new(
+                room_id,
+                game,
+                env.config,
+                env.metrics,
+                env.stats,
+                env.registry,
+            )
+        });
+    }
+
+    /// Starts the room `build` makes on the next arbiter and lists it.
+    fn spawn_room(
+        &mut self,
+        id: Arc<str>,
+        public: bool,
+        epoch: Option<Epoch>,
+        ctx: &mut Context<Self>,
+        build: impl FnOnce(RoomEnv<G>) -> Room<G> + Send + 'static,
+    ) {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         let stats = Arc::new(RoomStats::default());
-        let (factory, config, metrics, room_stats, registry, room_id) = (
-            self.factory.clone(),
-            self.config.clone(),
-            self.metrics.clone(),
-            stats.clone(),
-            ctx.address().recipient(),
-            id.clone(),
-        );
-        let addr = Room::start_in_arbiter(arbiter, move |_| {
-            Room::new(
-                room_id,
-                factory.create(seed),
-                config,
-                metrics,
-                room_stats,
-                registry,
-            )
-        });
+        let env = RoomEnv {
+            config: self.config.clone(),
+            metrics: self.metrics.clone(),
+            stats: stats.clone(),
+            registry: ctx.address().recipient(),
+            _game: std::marker::PhantomData,
+        };
+        let addr = Room::start_in_arbiter(arbiter, move |_| build(env));
         self.metrics.rooms.inc();
         self.creation
             .created(&id, RoomKind::of(public), &self.metrics);
@@ -313,6 +342,8 @@ impl<G: Game> Actor for Registry<G> {
         // Thousands of sessions may join at once; `send` waits for space rather than failing.
         ctx.set_mailbox_capacity(4096);
         self.start_heartbeat(ctx);
+        self.listen_doorbell(ctx);
+        self.start_checkpoints(ctx);
     }
 }
 
@@ -320,6 +351,9 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
     type Result = JoinFuture<G>;
 
     fn handle(&mut self, msg: JoinRoom<G>, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(elsewhere) = self.drain_route(&msg) {
+            return elsewhere;
+        }
         if self.cluster.is_some() {
             return self.join_in_cluster(msg, ctx);
         }
@@ -347,40 +381,6 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
             },
         };
         self.seat(id, msg)
-    }
-}
-
-impl<G: Game> Handler<ResumeRoom<G>> for Registry<G> {
-    type Result = JoinFuture<G>;
-
-    fn handle(&mut self, msg: ResumeRoom<G>, _: &mut Context<Self>) -> Self::Result {
-        let Some((room_id, room)) = self
-            .resumable
-            .get(&msg.resume_token)
-            .and_then(|id| self.rooms.get(id))
-            .map(|e| (e.id.clone(), e.addr.clone()))
-        else {
-            return self.resume_elsewhere(msg.room);
-        };
-        let reattach = Reattach::<G> {
-            resume_token: msg.resume_token,
-            seat: msg.seat,
-            wake: msg.wake,
-        };
-        Box::pin(
-            room.send(reattach)
-                .into_actor(self)
-                .map(move |res, _, _| match res {
-                    Ok(Ok((player_id, admitted))) => Ok(Joined {
-                        player_id,
-                        room,
-                        room_id,
-                        admitted,
-                    }),
-                    Ok(Err(RoomError::UnknownToken)) => Err(JoinError::ResumeRefused),
-                    Ok(Err(_)) | Err(_) => Err(JoinError::RoomFailed),
-                }),
-        )
     }
 }
 
@@ -413,8 +413,12 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
 impl<G: Game> Handler<ListRooms> for Registry<G> {
     type Result = MessageResult<ListRooms>;
 
+    /// The rooms running here: a room frozen for its migration is left out (it runs nowhere
+    /// until its adoption or its unfreeze).
     fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.summaries())
+        let mut rooms = self.summaries();
+        rooms.retain(|r| !self.is_moving(&r.id));
+        MessageResult(rooms)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The fenced handoff of a live room from its owner (the source) to another node (the target):
 //! the compare-and-set half of live migration, mirrored from `scripts/{offer,adopt,abort}.lua`
-//! for the memory twin. The room image and the freeze belong to the migration itself (the next
-//! issue); these rules only guarantee that a room changes hands at most once per offer and is
-//! never owned by two nodes:
+//! for the memory twin. The room image, the freeze and the doorbell belong to the migration
+//! itself (`crate::migration`, `registry/migrate.rs`); these rules only guarantee that a room
+//! changes hands at most once per offer and is never owned by two nodes:
 //!
 //! 1. `offer(room, source, e1, target)`: the source, still owner at `e1`, marks the room moving
 //!    to `target`. It keeps renewing its lease meanwhile.

@@ -105,6 +105,32 @@ impl NodeProcess {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Sends `signal` (`TERM`, `STOP`, `CONT` …) to the process with `kill(1)`.
+    #[allow(dead_code)] // not every test file that includes this one signals nodes
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill(1) should run");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit status, `None` if it still runs.
+    #[allow(dead_code)] // not every test file that includes this one waits for an exit
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// `kill -9`: no shutdown, no lease released.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

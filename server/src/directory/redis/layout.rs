@@ -14,6 +14,7 @@ pub(super) struct Scripts {
     pub(super) offer: Script,
     pub(super) adopt: Script,
     pub(super) abort: Script,
+    pub(super) image: Script,
 }
 
 impl Scripts {
@@ -28,6 +29,7 @@ impl Scripts {
             offer: Script::new(include_str!("../scripts/offer.lua")),
             adopt: Script::new(include_str!("../scripts/adopt.lua")),
             abort: Script::new(include_str!("../scripts/abort.lua")),
+            image: Script::new(include_str!("../scripts/image.lua")),
         }
     }
 }
@@ -61,5 +63,13 @@ impl Keys {
     /// The quick-play seat promises: seats, when they lapse, fresh rooms.
     pub(super) fn seats(&self) -> [String; 3] {
         ["seats", "seats:lapse", "fresh"].map(|k| format!("{}{{cluster}}:{k}", self.prefix))
+    }
+
+    pub(super) fn image(&self, room: &str) -> String {
+        format!("{}{{{room}}}:image", self.prefix)
+    }
+
+    pub(super) fn inbox(&self, node: &str) -> String {
+        format!("{}inbox:{node}", self.prefix)
     }
 }
