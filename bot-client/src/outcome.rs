@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::close::CloseInfo;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
+use crate::migration::Migrations;
 use crate::resume::ResumeError;
 use crate::socket::Traffic;
 
@@ -34,6 +35,8 @@ pub(crate) struct Outcome {
     pub rejoins: u64,
     /// Other players' seats this bot saw become held (a lost connection awaiting its resume).
     pub held_seats_seen: u64,
+    /// The room hand-overs this bot followed (or failed to).
+    pub migrations: Migrations,
 }
 
 impl Outcome {

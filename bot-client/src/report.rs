@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::summary::Summary;
+use crate::summary::{Summary, TickSummary};
 
 /// Pass/fail limits for a run (`--max-p99-ack-ms`, `--min-delivery`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -80,6 +80,26 @@ pub struct Report {
     /// between count as dropped.
     #[serde(default)]
     pub rejoins: u64,
+    /// Room hand-overs the bots followed while playing (a node draining its rooms: `Redirect`
+    /// + close 4007, then a resume on the room's new node, same player), over the whole run.
+    #[serde(default)]
+    pub migrations: u64,
+    /// Hand-overs whose resume on the new node failed: players lost to a move (also in
+    /// `resume_failures`).
+    #[serde(default)]
+    pub migrations_failed: u64,
+    /// Per hand-over followed: the new node's first snapshot tick − the old node's last one
+    /// (1 = no tick missed). Game time pauses while a room is frozen, so a stall shows in
+    /// `migration_gap_ms`, not here.
+    #[serde(default)]
+    pub migration_gap_ticks: TickSummary,
+    /// Per hand-over followed: the wall-clock gap between those two snapshots' arrivals (the
+    /// freeze the player sees).
+    #[serde(default)]
+    pub migration_gap_ms: Summary,
+    /// Resumes (of any kind) that came back as another player. Must be 0.
+    #[serde(default)]
+    pub player_id_changes: u64,
     /// Seats the bots saw become held in snapshots (a player whose connection was lost, its
     /// seat kept for a resume), summed over bots: bots of one room each count the same seat.
     pub held_seats_seen: u64,
@@ -283,6 +303,26 @@ impl Report {
                 ),
             ),
             (
+                "migrations",
+                format!(
+                    "{} hand-overs followed, {} lost; gap {} ticks{}; {} player id changes",
+                    self.migrations,
+                    self.migrations_failed,
+                    tick_text(&self.migration_gap_ticks),
+                    if self.migration_gap_ms.count == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            ", p50 {:.1}  p99 {:.1}  max {:.1} ms",
+                            self.migration_gap_ms.p50,
+                            self.migration_gap_ms.p99,
+                            self.migration_gap_ms.max
+                        )
+                    },
+                    self.player_id_changes
+                ),
+            ),
+            (
                 "held seats",
                 format!(
                     "{} seen becoming held (summed over bots)",
@@ -309,6 +349,14 @@ impl Report {
         }
         s
     }
+}
+
+/// `p50 1  p99 3  max 4` (or `n/a` without samples).
+fn tick_text(t: &TickSummary) -> String {
+    if t.count == 0 {
+        return "n/a".into();
+    }
+    format!("p50 {}  p99 {}  max {}", t.p50, t.p99, t.max)
 }
 
 fn map_text(m: &BTreeMap<String, u64>) -> String {
@@ -399,12 +447,18 @@ mod tests {
             "resumes",
             "resume_failures",
             "held_seats_seen",
+            "migrations",
+            "migrations_failed",
+            "migration_gap_ticks",
+            "migration_gap_ms",
+            "player_id_changes",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         for key in ["p50", "p90", "p99", "max"] {
             assert!(v["input_ack_ms"].get(key).is_some());
             assert!(v["rtt_ms"].get(key).is_some());
+            assert!(v["migration_gap_ticks"].get(key).is_some());
         }
     }
 
@@ -420,6 +474,41 @@ mod tests {
         assert_eq!(back, r);
         let partial: Report = serde_json::from_str(r#"{"bots": 7}"#).unwrap();
         assert_eq!(partial.bots, 7);
+    }
+
+    #[test]
+    fn the_table_shows_hand_overs_with_their_gap_in_ticks_and_ms() {
+        let r = Report {
+            migrations: 16,
+            migrations_failed: 1,
+            migration_gap_ticks: TickSummary {
+                p50: 2,
+                p90: 3,
+                p99: 5,
+                max: 6,
+                mean: 2.2,
+                count: 16,
+            },
+            migration_gap_ms: Summary {
+                p50: 70.0,
+                p99: 160.0,
+                max: 190.0,
+                count: 16,
+                ..Summary::default()
+            },
+            ..Report::default()
+        };
+        let table = r.table();
+        assert!(
+            table.contains(
+                "16 hand-overs followed, 1 lost; gap p50 2  p99 5  max 6 ticks, \
+                 p50 70.0  p99 160.0  max 190.0 ms; 0 player id changes"
+            ),
+            "{table}"
+        );
+        assert!(Report::default()
+            .table()
+            .contains("0 hand-overs followed, 0 lost; gap n/a ticks; 0 player id changes"));
     }
 
     #[test]

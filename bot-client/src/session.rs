@@ -182,9 +182,12 @@ impl Session {
         tracing::debug!(bot = self.index, error = %e, "connection ended");
         // The loss is booked even when the resume works: the connection did drop.
         self.outcome.connection_ended(&e);
+        play.on_connection_end(bot.redirected().is_some());
         if !cfg.resume.should_resume(&e, bot.resume_token().is_some()) {
+            play.on_not_resumed(None);
             return false;
         }
+        let before = bot.player_id();
         // Through the entry URL, not the node the bot plays on: that node may be gone, and
         // the entry sends the resume on to the seat's node (PROTOCOL.md, *Redirect*). With a
         // fresh join token, too: the first one may have expired since.
@@ -192,13 +195,16 @@ impl Session {
         let resumed = tokio::select! {
             r = bot.resume(&cfg.resume) => r,
             // The run ended meanwhile; there is no connection left to close.
+            // A hand-over under way stays unresolved: the run ended it, not the move.
             _ = stopped.as_mut() => return false,
         };
         match resumed {
             Ok(r) => {
                 self.outcome.resumed();
                 Live::add(&shared.tally.live.resumes, 1);
-                let abandoned = play.on_resumed();
+                let after = bot.player_id();
+                let abandoned =
+                    play.on_resumed(before.unwrap_or_default(), after.unwrap_or_default());
                 tracing::debug!(
                     bot = self.index,
                     attempts = r.attempts,
@@ -210,6 +216,7 @@ impl Session {
             }
             Err(e) => {
                 self.outcome.resume_failed(&e);
+                play.on_not_resumed(Some(&e));
                 Live::add(&shared.tally.live.resume_failures, 1);
                 tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
                 let seat_gone = matches!(e, ResumeError::Refused(_) | ResumeError::GaveUp { .. });
