@@ -8,7 +8,8 @@
 //! ack accounting carry on; inputs in flight at the loss are abandoned). A resume that fails
 //! because the seat is gone (4005, or no answer: the room's node died) is followed by a fresh
 //! join through the entry URL, as a new player in a room on a live node; a close from the
-//! server ends the bot.
+//! server ends the bot. A room's hand-over to another node (`Redirect` + 4007) is resumed there
+//! at once and counted as a migration (`crate::migration`).
 //!
 //! The session owns the loop and what a connection's end comes to (`on_connection_end`); each
 //! event's handling — a tick, a frame — is [`crate::play::Play`]'s, and the booking rules are
@@ -180,7 +181,8 @@ impl Session {
         let shared = Arc::clone(&self.shared);
         let cfg = &shared.config;
         tracing::debug!(bot = self.index, error = %e, "connection ended");
-        // The loss is booked even when the resume works: the connection did drop.
+        // The loss is booked even when the resume works: the connection did drop. (A hand-over
+        // is not a loss: it is counted as a migration, see `Play::on_connection_end`.)
         self.outcome.connection_ended(&e);
         play.on_connection_end(bot.redirected().is_some());
         if !cfg.resume.should_resume(&e, bot.resume_token().is_some()) {
