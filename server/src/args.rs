@@ -172,6 +172,15 @@ pub struct ServerArgs {
     #[arg(long, env = "TICKCAST_REDIS_CONNECT_TIMEOUT",
         default_value_t = ClusterConfig::new("").connect_timeout.as_secs_f64())]
     pub redis_connect_timeout: f64,
+    /// Seconds a drain (SIGTERM with --redis-url, `POST /admin/drain`) may take to move this
+    /// node's rooms to other nodes; rooms still here then close with 1001.
+    #[arg(long, env = "TICKCAST_DRAIN_TIMEOUT",
+        default_value_t = ClusterConfig::new("").drain_timeout.as_secs_f64())]
+    pub drain_timeout: f64,
+    /// Bearer token for `POST /admin/drain`. Without it the admin routes are served only when
+    /// bound to a loopback address.
+    #[arg(long, env = "TICKCAST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Log filter, `RUST_LOG` syntax (e.g. `info,tickcast_server::room=debug`).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
@@ -254,6 +263,12 @@ impl TryFrom<&ServerArgs> for ServerConfig {
                 _ => None,
             },
             cluster: cluster(args)?,
+            admin_token: args
+                .admin_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
         })
     }
 }
@@ -303,6 +318,7 @@ fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
         MIN_LEASE_TTL,
     );
     cluster.connect_timeout = seconds("redis-connect-timeout", args.redis_connect_timeout)?;
+    cluster.drain_timeout = seconds("drain-timeout", args.drain_timeout)?;
     Ok(Some(cluster))
 }
 

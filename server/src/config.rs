@@ -88,6 +88,9 @@ pub struct ServerConfig {
     /// Run as one node of a cluster on Redis (see [`crate::node`]); `None`: a single node that
     /// needs no Redis, as before clusters existed.
     pub cluster: Option<ClusterConfig>,
+    /// The bearer token `POST /admin/drain` requires. Without one the admin routes exist only
+    /// when the server is bound to a loopback address (see [`crate::http`]).
+    pub admin_token: Option<String>,
 }
 
 /// How a node joins its cluster (`--redis-url` and friends).
@@ -105,6 +108,9 @@ pub struct ClusterConfig {
     pub lease_ttl: Duration,
     /// How long start-up keeps retrying a Redis that cannot be reached before it gives up.
     pub connect_timeout: Duration,
+    /// How long a drain (SIGTERM, `POST /admin/drain`) may take to move this node's rooms to
+    /// other nodes; rooms still here after it close with 1001, as a shutdown's do.
+    pub drain_timeout: Duration,
 }
 
 impl ClusterConfig {
@@ -116,6 +122,7 @@ impl ClusterConfig {
             public_url: None,
             lease_ttl: Duration::from_secs(6),
             connect_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -152,6 +159,7 @@ impl Default for ServerConfig {
             delta_ack_lag: Duration::from_millis(500),
             tls: None,
             cluster: None,
+            admin_token: None,
         }
     }
 }

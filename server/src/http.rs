@@ -8,7 +8,8 @@
 //!   room of this node with per-player counters;
 //! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space
 //!   (cluster-wide in cluster mode), else `room: null` at the node a new room should go to;
-//! - `GET /healthz` — liveness; `GET /metrics` — Prometheus text;
+//! - `GET /healthz` — liveness (503 `"draining"` while a cluster node drains); `GET /metrics` —
+//!   Prometheus text;
 //! - everything else — the built web client (`--static-dir`), or a page saying how to build it.
 
 use std::path::Path;
@@ -222,7 +223,18 @@ async fn inspect_room<G: Game>(
     }
 }
 
-async fn healthz<G: Game>(env: web::Data<SessionEnv<G>>) -> HttpResponse {
+async fn healthz<G: Game>(
+    env: web::Data<SessionEnv<G>>,
+    cluster: Option<ClusterData>,
+) -> HttpResponse {
+    if cluster.is_some_and(|c| c.is_draining()) {
+        // Load balancers stop sending new clients; the node's rooms are moving away.
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "draining",
+            "rooms": env.metrics.rooms.get(),
+            "connections": env.metrics.connections.get(),
+        }));
+    }
     HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "rooms": env.metrics.rooms.get(),

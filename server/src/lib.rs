@@ -2,7 +2,8 @@
 //!
 //! Layers, from the socket inwards:
 //! - [`tls`]: optional rustls (`https://`, `wss://`);
-//! - [`http`]: actix-web routes (`/ws`, `/rooms`, `/healthz`, `/metrics`, static files), with
+//! - [`http`]: actix-web routes (`/ws`, `/rooms`, `/healthz`, `/metrics`, static files; the
+//!   [`admin`] drain), with
 //!   per-connection socket tuning from [`conn`], the [`admission`] checks before an upgrade
 //!   (origin, [`token`], connection limits) and the [`frame_guard`] size check;
 //! - [`session`]: one actor per WebSocket connection — decode, validate, rate-limit
@@ -28,6 +29,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod admin;
 pub mod admission;
 pub mod args;
 pub mod config;
@@ -42,6 +44,7 @@ pub mod image;
 pub mod inputs;
 pub mod members;
 pub mod metrics;
+pub mod migration;
 pub mod node;
 pub mod rate_limit;
 pub mod registry;
@@ -72,7 +75,7 @@ use admission::Admission;
 use conn::SocketTuning;
 use drain::{OpenConnections, UntilClosed};
 use node::Cluster;
-use registry::{DisposeAll, Registry};
+use registry::{DisposeAll, Registry, StartDrain};
 use session::SessionEnv;
 
 /// How long sessions get to close their connections on shutdown before the rest are cut.
@@ -140,7 +143,9 @@ pub async fn run<F: GameFactory>(
     };
     let admission = web::Data::new(Admission::new(config.clone(), metrics.clone()));
     let static_dir = config.static_dir.clone();
+    let admin = admin::AdminAccess::new(config.admin_token.clone(), listener.local_addr()?.ip());
     let server = HttpServer::new(move || {
+        let admin = admin.clone();
         let static_dir = static_dir.clone();
         let mut app = App::new()
             .app_data(web::Data::new(env.clone()))
@@ -149,7 +154,10 @@ pub async fn run<F: GameFactory>(
             // `http` finds it with an `Option<ClusterData>` extractor: absent on a single node.
             app = app.app_data(web::Data::from(cluster.clone()));
         }
-        app.configure(move |cfg| http::routes::<F::Game>(cfg, static_dir.as_deref()))
+        app.configure(move |cfg| {
+            admin::routes::<F::Game>(cfg, admin);
+            http::routes::<F::Game>(cfg, static_dir.as_deref())
+        })
     })
     .workers(config.worker_count())
     .h1_write_buffer_size(config.h1_write_buffer.max(1))
@@ -178,6 +186,15 @@ pub async fn run<F: GameFactory>(
             return res.map_err(io::Error::other)?;
         }
         () = shutdown => {}
+    }
+    if let Some(c) = &config.cluster {
+        // A cluster node moves its rooms to other nodes before it goes (see `migration`).
+        tracing::info!(timeout = ?c.drain_timeout, "shutting down: draining first");
+        let drained = actix_web::rt::time::timeout(c.drain_timeout, registry.send(StartDrain));
+        match drained.await {
+            Ok(Ok(report)) => tracing::info!(moved = report.moved, left = report.left, "drained"),
+            _ => tracing::warn!("the drain timed out; the rooms still here close with 1001"),
+        }
     }
     tracing::info!("shutting down: closing sessions with 1001");
     let _ = shutdown_tx.send(true);

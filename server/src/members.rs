@@ -55,6 +55,11 @@ impl<I, W> Member<I, W> {
         self.detached_since.is_none()
     }
 
+    /// Since when the player's seat has been held for a resume (`None`: connected).
+    pub fn held_since(&self) -> Option<Instant> {
+        self.detached_since
+    }
+
     /// What the delivery rules need to know of this member's seat now.
     pub fn view(&self) -> SeatView {
         SeatView {

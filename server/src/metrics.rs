@@ -55,6 +55,29 @@ pub struct Metrics {
     /// Cluster mode: directory operations that succeeded right after one or more failed — the
     /// Redis connection came back (the connection manager reconnects by itself).
     pub redis_reconnects_total: IntCounter,
+    /// Live migration, on the source: rooms offered to another node, by `result` (`adopted`,
+    /// `aborted`: no adoption in time, the room went on here; `failed`: the image or the offer
+    /// could not be written).
+    pub migrations_total: IntCounterVec,
+    /// Live migration, on the source: how long a room stood frozen (freeze to hand-over, or to
+    /// the unfreeze after an abort).
+    pub migration_freeze_seconds: Histogram,
+    /// Live migration, on the source: whole tick periods the room's game time stood still
+    /// between its freeze and its adoption.
+    pub migration_ticks_stalled: Histogram,
+    /// Live migration, on the target: members of adopted rooms that came back (`resumed`) or
+    /// whose held seat ran out first (`grace_expired`).
+    pub migrated_players_total: IntCounterVec,
+    /// How long each drain took, from its start to its last room moved or given up.
+    pub drain_seconds: Histogram,
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+        .expect("histogram options should be valid");
+    r.register(Box::new(h.clone()))
+        .expect("metric names should be unique");
+    h
 }
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, label: &str) -> IntGaugeVec {
@@ -263,6 +286,36 @@ impl Metrics {
                 &r,
                 "tickcast_redis_reconnects_total",
                 "Cluster directory operations that succeeded after one or more failed in a row.",
+            ),
+            migrations_total: counter_vec(
+                &r,
+                "tickcast_migrations_total",
+                "Rooms this node offered to another node, by result (adopted, aborted, failed).",
+                "result",
+            ),
+            migration_freeze_seconds: histogram(
+                &r,
+                "tickcast_migration_freeze_seconds",
+                "How long a migrating room stood frozen on this node (freeze to hand-over or unfreeze).",
+                vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+            ),
+            migration_ticks_stalled: histogram(
+                &r,
+                "tickcast_migration_ticks_stalled",
+                "Whole tick periods a migrated room's game time stood still (freeze to adoption).",
+                vec![0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0],
+            ),
+            migrated_players_total: counter_vec(
+                &r,
+                "tickcast_migrated_players_total",
+                "Members of rooms adopted by this node, by outcome (resumed, grace_expired).",
+                "outcome",
+            ),
+            drain_seconds: histogram(
+                &r,
+                "tickcast_drain_seconds",
+                "How long each drain of this node took to move (or give up on) its rooms.",
+                vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 60.0],
             ),
             registry: r,
         }

@@ -45,6 +45,8 @@ pub struct Cluster {
     lobby: Mutex<Option<(Instant, Arc<Vec<ListedRoom>>)>>,
     /// The last directory operation failed: the next one to succeed counts a reconnect.
     failing: Arc<AtomicBool>,
+    /// Set once a drain starts (never cleared): heartbeats report the node `draining`.
+    draining: AtomicBool,
 }
 
 impl Cluster {
@@ -61,6 +63,7 @@ impl Cluster {
             metrics,
             lobby: Mutex::new(None),
             failing: Arc::new(AtomicBool::new(false)),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -147,9 +150,14 @@ impl Cluster {
         rooms: Vec<RoomSummary>,
         leases: Vec<Lease>,
     ) -> DirectoryFuture<Vec<Arc<str>>> {
+        let state = if self.is_draining() {
+            NodeState::Draining
+        } else {
+            NodeState::Up
+        };
         let beat = NodeBeat {
             node: self.node.clone(),
-            state: NodeState::Up,
+            state,
             rooms,
         };
         for (state, label) in [(NodeState::Up, "up"), (NodeState::Draining, "draining")] {
@@ -168,6 +176,54 @@ impl Cluster {
             }
             Ok(lost)
         })
+    }
+
+    /// From now on this node is draining: its heartbeats say so, which takes it out of
+    /// placement (score `+inf`). For good: a drained node is on its way out.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Migration (see `crate::migration`): offers `room`, held at `epoch`, to `target`.
+    pub fn offer(&self, room: &str, epoch: Epoch, target: &str) -> DirectoryFuture<bool> {
+        let offer = self.directory.offer(room, &self.node.id, epoch, target);
+        self.timed("offer", offer)
+    }
+
+    /// Migration: takes `room`, offered by `source` at `epoch`, under a new epoch.
+    pub fn adopt(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<Option<Epoch>> {
+        let adopt = self.directory.adopt(room, source, epoch, &self.node);
+        self.timed("adopt", adopt)
+    }
+
+    /// Migration: withdraws this node's offer of `room` at `epoch`.
+    pub fn abort(&self, room: &str, epoch: Epoch) -> DirectoryFuture<bool> {
+        self.timed("abort", self.directory.abort(room, &self.node.id, epoch))
+    }
+
+    /// Writes `room`'s image, fenced at this node's `epoch`.
+    pub fn put_image(&self, room: &str, epoch: Epoch, image: Vec<u8>) -> DirectoryFuture<bool> {
+        let put = self.directory.put_image(room, &self.node.id, epoch, image);
+        self.timed("put_image", put)
+    }
+
+    /// `room`'s stored image.
+    pub fn image(&self, room: &str) -> DirectoryFuture<Option<Vec<u8>>> {
+        self.timed("image", self.directory.image(room))
+    }
+
+    /// Rings `node`'s doorbell.
+    pub fn notify(&self, node: &str, message: Vec<u8>) -> DirectoryFuture<()> {
+        self.timed("notify", self.directory.notify(node, message))
+    }
+
+    /// This node's doorbell (see [`Directory::inbox`]).
+    pub fn inbox(&self) -> tokio::sync::mpsc::UnboundedReceiver<Vec<u8>> {
+        self.directory.inbox(&self.node.id)
     }
 
     /// Every room of the cluster, read at most once per [`LOBBY_CACHE`].

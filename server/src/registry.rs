@@ -16,6 +16,7 @@
 
 mod cluster;
 mod messages;
+mod migrate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,6 +38,7 @@ use crate::room::{
 pub use messages::{
     DisposeAll, InspectRoom, JoinError, JoinRoom, Joined, ListRooms, ResumeRoom, RoomSummary,
 };
+pub use migrate::{DrainReport, StartDrain};
 
 /// Quick-play room ids are this prefix and 8 lowercase hex digits.
 const PUBLIC_ID_PREFIX: &str = "r";
@@ -79,6 +81,17 @@ pub struct Registry<G: Game> {
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     cluster: Option<cluster::Part>,
+    /// Drains and live migrations (cluster mode; `registry/migrate.rs`).
+    migration: migrate::Part,
+}
+
+/// What a new room actor is built with (see [`Registry::spawn_room`]).
+struct RoomEnv<G: Game> {
+    config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
+    stats: Arc<RoomStats>,
+    registry: Recipient<RoomEvent>,
+    _game: std::marker::PhantomData<fn() -> G>,
 }
 
 impl<G: Game> Registry<G> {
@@ -102,12 +115,14 @@ impl<G: Game> Registry<G> {
             config,
             metrics,
             cluster: None,
+            migration: migrate::Part::default(),
         }
     }
 
     /// Makes this registry a cluster node's: rooms are claimed, leased and released through
     /// `cluster`.
     pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.migration.cluster = Some(cluster.clone());
         self.cluster = Some(cluster::Part::new(cluster));
         self
     }
@@ -123,27 +138,40 @@ impl<G: Game> Registry<G> {
             Some(s) => s.wrapping_add(self.created),
             None => rand::thread_rng().gen(),
         };
+        let (factory, room_id) = (self.factory.clone(), id.clone());
+        self.spawn_room(id, public, epoch, ctx, move |env| {
+            let game = factory.create(seed);
+            Room::new(
+                room_id,
+                game,
+                env.config,
+                env.metrics,
+                env.stats,
+                env.registry,
+            )
+        });
+    }
+
+    /// Starts the room `build` makes on the next arbiter and lists it.
+    fn spawn_room(
+        &mut self,
+        id: Arc<str>,
+        public: bool,
+        epoch: Option<Epoch>,
+        ctx: &mut Context<Self>,
+        build: impl FnOnce(RoomEnv<G>) -> Room<G> + Send + 'static,
+    ) {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         let stats = Arc::new(RoomStats::default());
-        let (factory, config, metrics, room_stats, registry, room_id) = (
-            self.factory.clone(),
-            self.config.clone(),
-            self.metrics.clone(),
-            stats.clone(),
-            ctx.address().recipient(),
-            id.clone(),
-        );
-        let addr = Room::start_in_arbiter(arbiter, move |_| {
-            Room::new(
-                room_id,
-                factory.create(seed),
-                config,
-                metrics,
-                room_stats,
-                registry,
-            )
-        });
+        let env = RoomEnv {
+            config: self.config.clone(),
+            metrics: self.metrics.clone(),
+            stats: stats.clone(),
+            registry: ctx.address().recipient(),
+            _game: std::marker::PhantomData,
+        };
+        let addr = Room::start_in_arbiter(arbiter, move |_| build(env));
         self.metrics.rooms.inc();
         self.rooms.insert(
             id.clone(),
@@ -285,6 +313,7 @@ impl<G: Game> Actor for Registry<G> {
         // Thousands of sessions may join at once; `send` waits for space rather than failing.
         ctx.set_mailbox_capacity(4096);
         self.start_heartbeat(ctx);
+        self.listen_doorbell(ctx);
     }
 }
 
@@ -292,6 +321,9 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
     type Result = JoinFuture<G>;
 
     fn handle(&mut self, msg: JoinRoom<G>, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(elsewhere) = self.drain_route(&msg) {
+            return elsewhere;
+        }
         if self.cluster.is_some() {
             return self.join_in_cluster(msg, ctx);
         }

@@ -36,11 +36,13 @@ use crate::seat::Wake;
 use crate::snapshots::TickSnapshots;
 
 mod messages;
+mod migrate;
 
 pub use messages::{
     AddPlayer, Admitted, DetachPlayer, Dispose, Inspect, PlayerDetail, Reattach, RemovePlayer,
     RoomDetail, RoomError, RoomEvent, RoomStats,
 };
+pub use migrate::{Freeze, HandOver, Unfreeze};
 
 // ---- the actor ----
 
@@ -66,6 +68,13 @@ pub struct Room<G: Game> {
     gone: Vec<(PlayerId, u64)>,
     snapshots: TickSnapshots<G>,
     last_tick_offers: usize,
+    /// Migration (`room/migrate.rs`): frozen since then, ticking nothing …
+    frozen: Option<Instant>,
+    /// … and a tick fell due meanwhile: the unfreeze runs it.
+    parked: bool,
+    /// Members restored from an image that have not resumed yet, with how long their seat had
+    /// been held when the image was taken (counted as resumed or expired for the metrics).
+    migrated: std::collections::HashMap<PlayerId, Duration>,
 }
 
 impl<G: Game> Room<G> {
@@ -95,6 +104,9 @@ impl<G: Game> Room<G> {
             stalled: Vec::new(),
             gone: Vec::new(),
             last_tick_offers: 0,
+            frozen: None,
+            parked: false,
+            migrated: std::collections::HashMap::new(),
             config,
         }
     }
@@ -106,6 +118,11 @@ impl<G: Game> Room<G> {
 
     /// One tick: inputs → step → encode once (per baseline) → offer to every seat.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.frozen.is_some() {
+            // Migrating: the game stands still until the room is handed over or unfrozen.
+            self.parked = true;
+            return;
+        }
         let started = Instant::now();
         let replicate = self.config.deltas_enabled()
             && self
@@ -226,7 +243,20 @@ impl<G: Game> Room<G> {
     /// it unless a new connection has taken the seat back. `seat_id`: only if it is still the
     /// player's current connection.
     fn detach(&mut self, ctx: &mut Context<Self>, player_id: PlayerId, seat_id: Option<u64>) {
-        let since = Instant::now();
+        let grace = self.config.resume_grace;
+        self.detach_since(ctx, player_id, seat_id, Instant::now(), grace);
+    }
+
+    /// [`Room::detach`] of a seat held since `since`, for `grace` more (a migrated member's
+    /// grace goes on from what the old node had used of it).
+    fn detach_since(
+        &mut self,
+        ctx: &mut Context<Self>,
+        player_id: PlayerId,
+        seat_id: Option<u64>,
+        since: Instant,
+        grace: Duration,
+    ) {
         let Some(m) = self.members.detach(player_id, seat_id, since) else {
             return;
         };
@@ -241,9 +271,10 @@ impl<G: Game> Room<G> {
             tracing::error!(room_id = %self.id, %player_id, "game panicked applying a neutral input");
         }
         self.mark_held(player_id, true);
-        ctx.run_later(self.config.resume_grace, move |room, _| {
+        ctx.run_later(grace, move |room, _| {
             if let Some(m) = room.members.expire(player_id, since) {
                 tracing::info!(room_id = %room.id, %player_id, "resume grace over; player left");
+                room.count_migrated(player_id, "grace_expired");
                 room.remove_member(m);
             }
         });
@@ -322,6 +353,7 @@ impl<G: Game> Actor for Room<G> {
         self.schedule = TickSchedule::new(Instant::now(), self.schedule.period());
         let first = self.schedule.first();
         self.arm(ctx, first);
+        self.hold_migrated_seats(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -399,6 +431,7 @@ impl<G: Game> Handler<Reattach<G>> for Room<G> {
             let _ = old.wake.try_send(Wake);
         }
         tracing::info!(room_id = %self.id, %player_id, "player resumed");
+        self.count_migrated(player_id, "resumed");
         self.mark_held(player_id, false);
         let info =
             catch_unwind(AssertUnwindSafe(|| self.game.info())).map_err(|_| RoomError::Failed)?;

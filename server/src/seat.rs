@@ -36,6 +36,7 @@ use actix::Message;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tickcast_shared::close::Close;
+use tickcast_shared::Redirect;
 
 use crate::conn::ConnHandle;
 
@@ -82,6 +83,9 @@ pub struct Seat<I> {
     inputs: Mutex<Inputs<I>>,
     /// Set by the room when the session must close (stall, room failure, shutdown).
     close: Mutex<Option<Close>>,
+    /// Set with a [`Close::Redirected`] when the room moved to another node: the session sends
+    /// it before closing (see [`Seat::request_redirect`]).
+    redirect: Mutex<Option<Redirect>>,
     /// Tick of the last snapshot the session took (written by the session, read by the room).
     taken_tick: AtomicU64,
     /// Whether the client applies delta snapshots (fixed at join).
@@ -122,6 +126,7 @@ impl<I> Seat<I> {
                 last_seq: 0,
             }),
             close: Mutex::new(None),
+            redirect: Mutex::new(None),
             taken_tick: AtomicU64::new(0),
             deltas: false,
             acked_tick: AtomicU64::new(0),
@@ -235,6 +240,25 @@ impl<I> Seat<I> {
     pub fn request_close(&self, close: Close) {
         *self.close.lock() = Some(close);
         self.pending.lock().take();
+    }
+
+    /// Room, after its migration: ask the session to send `to` and close with 4007, so the
+    /// client resumes on the room's new node with its token.
+    pub fn request_redirect(&self, to: Redirect) {
+        *self.redirect.lock() = Some(to);
+        self.request_close(Close::Redirected);
+    }
+
+    /// Session: the redirect that goes with a [`Close::Redirected`] the room asked for.
+    pub fn take_redirect(&self) -> Option<Redirect> {
+        self.redirect.lock().take()
+    }
+
+    /// Room, restoring a migrated member: the player's inputs go on from `seq` (the seat's last
+    /// seq on the old node), as after a resume.
+    pub fn continue_inputs_at(&self, seq: u32) {
+        let mut inputs = self.inputs.lock();
+        inputs.last_seq = inputs.last_seq.max(seq);
     }
 
     /// Session: a close the room asked for.

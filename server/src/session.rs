@@ -451,7 +451,12 @@ impl<G: Game> Handler<Wake> for Session<G> {
         };
         if let Some(close) = seat.close_requested() {
             // The room already removed the player: don't ask it again.
+            let redirect = seat.take_redirect();
             self.phase.release();
+            if let Some(to) = redirect {
+                // The room moved to another node: the client resumes there with its token.
+                self.send(ctx, &ServerMsg::Redirect(to));
+            }
             return self.close(ctx, close);
         }
         // The client is not reading: leave the snapshot pending. If a newer one comes first it

@@ -4,10 +4,12 @@
 //! and mirror the Redis scripts one for one; this file only reads its [`Clock`] and locks the
 //! state.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::mpsc;
 
 use super::state::State;
 use super::{
@@ -58,13 +60,24 @@ impl Clock for ManualClock {
 pub struct MemoryDirectory {
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
+    /// Migration's part: room images (with their expiry) and doorbells.
+    handoff: Arc<Mutex<Handoff>>,
+    image_ttl: Duration,
+}
+
+#[derive(Default)]
+struct Handoff {
+    images: HashMap<String, (Vec<u8>, Instant)>,
+    inboxes: HashMap<String, Vec<mpsc::UnboundedSender<Vec<u8>>>>,
 }
 
 impl MemoryDirectory {
     pub fn new(config: DirectoryConfig, clock: impl Clock) -> Self {
         Self {
+            image_ttl: config.image_ttl,
             state: Arc::new(Mutex::new(State::new(config))),
             clock: Arc::new(clock),
+            handoff: Arc::default(),
         }
     }
 
@@ -127,5 +140,56 @@ impl Directory for MemoryDirectory {
 
     fn abort(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<bool> {
         self.with(|s, now| s.abort(room, source, epoch, now))
+    }
+
+    fn put_image(
+        &self,
+        room: &str,
+        node: &str,
+        epoch: Epoch,
+        image: Vec<u8>,
+    ) -> DirectoryFuture<bool> {
+        let (handoff, ttl) = (self.handoff.clone(), self.image_ttl);
+        self.with(|s, now| {
+            if s.held_by(room, node, epoch, now).is_none() {
+                return false;
+            }
+            let expires = now + ttl;
+            handoff
+                .lock()
+                .images
+                .insert(room.to_owned(), (image, expires));
+            true
+        })
+    }
+
+    fn image(&self, room: &str) -> DirectoryFuture<Option<Vec<u8>>> {
+        let now = self.clock.now();
+        let image = self
+            .handoff
+            .lock()
+            .images
+            .get(room)
+            .filter(|(_, expires)| now < *expires)
+            .map(|(image, _)| image.clone());
+        Box::pin(std::future::ready(Ok(image)))
+    }
+
+    fn notify(&self, node: &str, message: Vec<u8>) -> DirectoryFuture<()> {
+        if let Some(inboxes) = self.handoff.lock().inboxes.get_mut(node) {
+            inboxes.retain(|inbox| inbox.send(message.clone()).is_ok());
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn inbox(&self, node: &str) -> mpsc::UnboundedReceiver<Vec<u8>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.handoff
+            .lock()
+            .inboxes
+            .entry(node.to_owned())
+            .or_default()
+            .push(tx);
+        rx
     }
 }

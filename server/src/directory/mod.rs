@@ -33,6 +33,8 @@
 //! | `tc:{cluster}:nodes` | sorted set | node id → placement score: its players, `+inf` while draining |
 //! | `tc:{cluster}:node:<node>` | string, lease TTL | MessagePack [`NodeInfo`] |
 //! | `tc:{cluster}:list:<node>` | string, lease TTL | MessagePack `Vec<RoomSummary>` |
+//! | `tc:{<room>}:image` | string, [`DirectoryConfig::image_ttl`] (30 s) | the room's [`RoomImage`](crate::image::RoomImage), written fenced by its owner |
+//! | `tc:inbox:<node>` | pub/sub channel | the node's doorbell (`migration.rs`): `adopt`, `adopted` |
 //!
 //! The `{…}` hash tags put each room's two keys in one Redis Cluster slot, so each room script
 //! touches one slot, and put all node keys together, so one script can read every node.
@@ -54,8 +56,8 @@
 //! - `offer` / `adopt` / `abort(room, source, epoch, …)`: the fenced handoff of a live room to
 //!   another node (`state: moving`, a `target` field, one more epoch INCR at adoption, which
 //!   the source's next renewal reports as lost); exactly one of adopt and abort wins an offer.
-//!   Rules and the order of calls in `handoff.rs`; the room image that travels with it comes
-//!   with live migration (the next issue).
+//!   Rules and the order of calls in `handoff.rs`.
+//! - `image(room, node, epoch, bytes)`: the room image, written only by the owner at its epoch.
 //!
 //! # When the backend fails
 //! A node keeps its rooms running whatever the directory says, except for one answer: a lease
@@ -72,6 +74,7 @@
 //! renewal has succeeded for a TTL.
 
 mod handoff;
+mod inbox;
 mod memory;
 mod redis;
 mod state;
@@ -158,6 +161,31 @@ pub trait Directory: Send + Sync + 'static {
     /// Migration, the way back: `source` withdraws its offer of `room` at `epoch`. `false`: it
     /// was adopted already (or never offered). Exactly one of `adopt` and `abort` wins.
     fn abort(&self, room: &str, source: &str, epoch: Epoch) -> DirectoryFuture<bool>;
+
+    /// Migration (and checkpoints): stores `image`, the room's encoded
+    /// [`RoomImage`](crate::image::RoomImage), for [`DirectoryConfig::image_ttl`], only while
+    /// `node` owns `room` at `epoch` (a fenced write). `false`: not the owner at that epoch,
+    /// nothing written.
+    fn put_image(
+        &self,
+        room: &str,
+        node: &str,
+        epoch: Epoch,
+        image: Vec<u8>,
+    ) -> DirectoryFuture<bool>;
+
+    /// The room's stored image, if one has not expired.
+    fn image(&self, room: &str) -> DirectoryFuture<Option<Vec<u8>>>;
+
+    /// Rings `node`'s doorbell with `message` (pub/sub: at most once, only to a node listening
+    /// now). A doorbell carries no state: its receiver re-reads the keys it points at, and its
+    /// sender rings again until the state it waits for shows up.
+    fn notify(&self, node: &str, message: Vec<u8>) -> DirectoryFuture<()>;
+
+    /// `node`'s doorbell: every message [`Directory::notify`] sends it from now on. It keeps
+    /// listening across reconnections (messages sent while it reconnects are lost) until the
+    /// receiver is dropped. Call it inside a tokio runtime.
+    fn inbox(&self, node: &str) -> tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>;
 }
 
 /// A node as other nodes and clients reach it.
@@ -267,6 +295,9 @@ pub struct DirectoryConfig {
     /// How long a room's epoch counter outlives its last lease. Must exceed any time a stale
     /// owner could still act, so it is hours, not seconds.
     pub epoch_ttl: Duration,
+    /// How long a room image lives: long enough for the slowest adoption, short enough that a
+    /// migration's leftovers do not pile up.
+    pub image_ttl: Duration,
 }
 
 impl Default for DirectoryConfig {
@@ -275,6 +306,7 @@ impl Default for DirectoryConfig {
             prefix: "tc:".into(),
             lease_ttl: Duration::from_secs(6),
             epoch_ttl: Duration::from_secs(24 * 3600),
+            image_ttl: Duration::from_secs(30),
         }
     }
 }

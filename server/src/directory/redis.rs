@@ -40,6 +40,7 @@ struct Scripts {
     offer: Script,
     adopt: Script,
     abort: Script,
+    image: Script,
 }
 
 impl Scripts {
@@ -53,6 +54,7 @@ impl Scripts {
             offer: Script::new(include_str!("scripts/offer.lua")),
             adopt: Script::new(include_str!("scripts/adopt.lua")),
             abort: Script::new(include_str!("scripts/abort.lua")),
+            image: Script::new(include_str!("scripts/image.lua")),
         }
     }
 }
@@ -82,6 +84,14 @@ impl Keys {
     fn list_prefix(&self) -> String {
         format!("{}{{cluster}}:list:", self.prefix)
     }
+
+    fn image(&self, room: &str) -> String {
+        format!("{}{{{room}}}:image", self.prefix)
+    }
+
+    fn inbox(&self, node: &str) -> String {
+        format!("{}inbox:{node}", self.prefix)
+    }
 }
 
 struct Shared {
@@ -89,6 +99,7 @@ struct Shared {
     scripts: Scripts,
     lease_ms: u64,
     epoch_ms: u64,
+    image_ms: u64,
 }
 
 /// The directory on Redis. Cheap to clone: clones share the connection.
@@ -96,6 +107,8 @@ struct Shared {
 pub struct RedisDirectory {
     conn: ConnectionManager,
     shared: Arc<Shared>,
+    /// For the doorbells' own pub/sub connections.
+    client: redis::Client,
 }
 
 impl RedisDirectory {
@@ -110,7 +123,7 @@ impl RedisDirectory {
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_min_delay(RECONNECT_DELAY)
             .set_max_delay(RECONNECT_DELAY * 4);
-        let conn = ConnectionManager::new_with_config(client, manager_config)
+        let conn = ConnectionManager::new_with_config(client.clone(), manager_config)
             .await
             .map_err(classify)?;
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -123,7 +136,9 @@ impl RedisDirectory {
                 scripts: Scripts::new(),
                 lease_ms: millis(config.lease_ttl),
                 epoch_ms: millis(config.epoch_ttl),
+                image_ms: millis(config.image_ttl),
             }),
+            client,
         })
     }
 
@@ -337,6 +352,62 @@ impl Directory for RedisDirectory {
                 .map_err(classify)?;
             Ok(aborted == 1)
         })
+    }
+
+    fn put_image(
+        &self,
+        room: &str,
+        node: &str,
+        epoch: Epoch,
+        image: Vec<u8>,
+    ) -> DirectoryFuture<bool> {
+        let (room, node) = (room.to_owned(), node.to_owned());
+        self.run(move |mut conn, s| async move {
+            let written: i64 = s
+                .scripts
+                .image
+                .key(s.keys.owner(&room))
+                .key(s.keys.image(&room))
+                .arg(&node)
+                .arg(epoch.0)
+                .arg(image)
+                .arg(s.image_ms)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            Ok(written == 1)
+        })
+    }
+
+    fn image(&self, room: &str) -> DirectoryFuture<Option<Vec<u8>>> {
+        let room = room.to_owned();
+        self.run(move |mut conn, s| async move {
+            redis::cmd("GET")
+                .arg(s.keys.image(&room))
+                .query_async(&mut conn)
+                .await
+                .map_err(classify)
+        })
+    }
+
+    fn notify(&self, node: &str, message: Vec<u8>) -> DirectoryFuture<()> {
+        let node = node.to_owned();
+        self.run(move |mut conn, s| async move {
+            let _receivers: i64 = redis::cmd("PUBLISH")
+                .arg(s.keys.inbox(&node))
+                .arg(message)
+                .query_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    fn inbox(&self, node: &str) -> tokio::sync::mpsc::UnboundedReceiver<Vec<u8>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let channel = self.shared.keys.inbox(node);
+        tokio::spawn(super::inbox::listen(self.client.clone(), channel, tx));
+        rx
     }
 }
 

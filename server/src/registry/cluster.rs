@@ -250,7 +250,7 @@ impl<G: Game> Registry<G> {
         ctx.run_interval(every, |reg, ctx| reg.beat(ctx));
     }
 
-    fn beat(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn beat(&mut self, ctx: &mut Context<Self>) {
         let rooms = self.summaries();
         let leases: Vec<Lease> = self
             .rooms
@@ -270,10 +270,14 @@ impl<G: Game> Registry<G> {
         let sent: HashMap<Arc<str>, Epoch> =
             leases.iter().map(|l| (l.room.clone(), l.epoch)).collect();
         let beat = part.cluster.heartbeat(rooms, leases);
-        ctx.spawn(beat.into_actor(self).map(move |res, reg, _| {
+        ctx.spawn(beat.into_actor(self).map(move |res, reg, ctx| {
             reg.part().beating = false;
             // A failure is logged and counted by `Cluster`; the next beat retries.
             for room in res.unwrap_or_default() {
+                // A moving room's lease is lost to its adoption (`registry/migrate.rs`).
+                if reg.lost_while_moving(&room, ctx) {
+                    continue;
+                }
                 reg.lose(&room, sent.get(&room).copied());
             }
         }));

@@ -1,0 +1,538 @@
+//! The registry's migration half (cluster mode only): drains this node, moves its rooms to other
+//! nodes, and adopts rooms other nodes move here. The rules are in [`crate::migration`]; the room
+//! does its part in `room/migrate.rs`; this file only wires them to the directory.
+//!
+//! Why the registry: it is the seat authority and the one place that knows which rooms run
+//! here, so freezing, handing over and adopting a room stay steps of one actor, and a join never
+//! sees a room half moved.
+//!
+//! - **Drain** ([`StartDrain`]: SIGTERM with `--redis-url`, `POST /admin/drain`): the node
+//!   heartbeats `draining` at once (out of placement), new rooms and quick play go elsewhere
+//!   ([`Registry::drain_route`]), and its rooms move, [`MAX_PARALLEL`](crate::migration::MAX_PARALLEL) at a time.
+//! - **Source**: [`Freeze`] → fenced image → `offer` → ring the target's doorbell until
+//!   [`Doorbell::Adopted`] (→ [`HandOver`]) or the deadline (→ `abort`: [`Unfreeze`], or
+//!   [`HandOver`] when the abort lost to an adoption). A heartbeat that reports a moving room's
+//!   lease lost is an adoption too.
+//! - **Target**, on [`Doorbell::Adopt`]: read the image, check it is the one offered, `adopt`
+//!   (the commit point), start the room from it with every member's seat held and its resume
+//!   token known here, then ring the source back.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::future::FutureExt;
+use tokio::sync::oneshot;
+
+use super::{JoinError, JoinFuture, JoinRoom, Registry};
+use crate::directory::{Epoch, Node, NodeInfo};
+use crate::game::Game;
+use crate::image::RoomImage;
+use crate::migration::{pick_target, Doorbell, Drain, Finished, Move, Outcome, Step, RING_EVERY};
+use crate::node::{fullest_public, Cluster};
+use crate::room::{Freeze, HandOver, Room, Unfreeze};
+use crate::schedule::TickSchedule;
+
+/// How often moves are polled (ring again, abort at the deadline) and a waiting drain retried.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// Start draining this node (or join the drain under way); answers when every room has moved
+/// or been left here.
+#[derive(Message)]
+#[rtype(result = "DrainReport")]
+pub struct StartDrain;
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DrainReport {
+    pub moved: usize,
+    /// Rooms still here: out of attempts, or no node to go to (they close at shutdown).
+    pub left: usize,
+}
+
+/// A message on this node's doorbell.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Rang(pub Vec<u8>);
+
+/// The registry's migration state.
+#[derive(Default)]
+pub(super) struct Part {
+    drain: Option<Drain>,
+    waiters: Vec<oneshot::Sender<DrainReport>>,
+    /// Rooms leaving this node.
+    moves: HashMap<Arc<str>, Move>,
+    /// Rooms this node is adopting (image read, adopt in flight).
+    adopting: HashSet<Arc<str>>,
+    /// This node's cluster (the same one the registry's cluster half holds).
+    pub(super) cluster: Option<Arc<Cluster>>,
+    /// A read of the live nodes for the next batch is in flight.
+    reading_nodes: bool,
+    polling: bool,
+}
+
+impl<G: Game> Registry<G> {
+    /// Listens to this node's doorbell (cluster mode).
+    pub(super) fn listen_doorbell(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) = &self.migration.cluster else {
+            return;
+        };
+        let inbox = cluster.inbox();
+        let rings = futures_util::stream::unfold(inbox, |mut inbox| async move {
+            inbox.recv().await.map(|m| (Rang(m), inbox))
+        });
+        ctx.add_stream(rings);
+    }
+
+    fn ensure_polling(&mut self, ctx: &mut Context<Self>) {
+        if !std::mem::replace(&mut self.migration.polling, true) {
+            ctx.run_interval(POLL_EVERY, |reg, ctx| reg.poll_moves(ctx));
+        }
+    }
+
+    fn start_drain(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) = &self.migration.cluster else {
+            return;
+        };
+        if self.migration.drain.is_some() {
+            return;
+        }
+        cluster.set_draining();
+        tracing::info!(
+            rooms = self.rooms.len(),
+            "draining: moving this node's rooms away"
+        );
+        // Out of placement now, not at the next heartbeat (and once more shortly, in case a
+        // beat was in flight, which makes this one a no-op).
+        self.beat(ctx);
+        ctx.run_later(POLL_EVERY, |reg, ctx| reg.beat(ctx));
+        let rooms: Vec<Arc<str>> = self.rooms.keys().cloned().collect();
+        self.migration.drain = Some(Drain::new(rooms, Instant::now()));
+        self.ensure_polling(ctx);
+        self.pump(ctx);
+    }
+
+    /// Starts as many moves as the drain allows, once the live nodes are read.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let Some(drain) = &self.migration.drain else {
+            return;
+        };
+        if !drain.wants_batch() || self.migration.reading_nodes {
+            return self.check_drained();
+        }
+        let Some(cluster) = &self.migration.cluster else {
+            return;
+        };
+        let nodes = cluster.nodes();
+        self.migration.reading_nodes = true;
+        ctx.spawn(nodes.into_actor(self).map(|nodes, reg, ctx| {
+            reg.migration.reading_nodes = false;
+            // A directory failure: the next poll tries again.
+            let Ok(nodes) = nodes else { return };
+            reg.start_batch(&nodes, ctx);
+        }));
+    }
+
+    fn start_batch(&mut self, nodes: &[NodeInfo], ctx: &mut Context<Self>) {
+        let Some(cluster) = &self.migration.cluster else {
+            return;
+        };
+        let me = cluster.node().id.clone();
+        let rooms = &self.rooms;
+        let Some(drain) = &mut self.migration.drain else {
+            return;
+        };
+        let batch = drain.next_batch(nodes, &me, |r| {
+            rooms
+                .get(r)
+                .filter(|e| e.epoch.is_some())
+                .map(|e| e.players)
+        });
+        for (room, target) in batch {
+            self.start_move(room, target, ctx);
+        }
+        self.check_drained();
+    }
+
+    fn check_drained(&mut self) {
+        let Some(drain) = &self.migration.drain else {
+            return;
+        };
+        if !drain.is_done() || self.migration.waiters.is_empty() {
+            return;
+        }
+        let report = DrainReport {
+            moved: drain.moved,
+            left: drain.left.len(),
+        };
+        self.metrics
+            .drain_seconds
+            .observe(drain.started.elapsed().as_secs_f64());
+        tracing::info!(moved = report.moved, left = report.left, "drain done");
+        for waiter in self.migration.waiters.drain(..) {
+            let _ = waiter.send(report);
+        }
+    }
+
+    /// Source: freeze `room`, write its image, offer it to `target`.
+    fn start_move(&mut self, room: Arc<str>, target: Node, ctx: &mut Context<Self>) {
+        let Some((addr, public, Some(epoch))) = self
+            .rooms
+            .get(&room)
+            .map(|e| (e.addr.clone(), e.public, e.epoch))
+        else {
+            return self.drain_finished(&room, Finished::Gone);
+        };
+        let period = TickSchedule::period_for(self.config.tick_rate);
+        let freeze = addr.send(Freeze { public, epoch });
+        ctx.spawn(freeze.into_actor(self).map(move |frozen, reg, ctx| {
+            let Ok(Ok((image, frozen_at))) = frozen else {
+                // The room failed or stopped meanwhile.
+                return reg.drain_finished(&room, Finished::Gone);
+            };
+            tracing::info!(room_id = %room, target = %target.id, %epoch, "offering a room");
+            let mv = Move::new(room.clone(), epoch, target.clone(), frozen_at, period);
+            reg.migration.moves.insert(room.clone(), mv);
+            let Some(cluster) = reg.migration.cluster.clone() else {
+                return;
+            };
+            let (r, to) = (room.clone(), target.id.clone());
+            let offer = async move {
+                let written = cluster.put_image(&r, epoch, image.encode()).await?;
+                if !written {
+                    return Ok(false);
+                }
+                cluster.offer(&r, epoch, &to).await
+            };
+            ctx.spawn(offer.into_actor(reg).map(move |offered, reg, ctx| {
+                let now = Instant::now();
+                let Some(mv) = reg.migration.moves.get_mut(&room) else {
+                    return;
+                };
+                if matches!(offered, Ok(true)) {
+                    mv.offered(now);
+                    reg.poll_moves(ctx);
+                } else {
+                    let outcome = mv.failed(now);
+                    reg.finish_move(&room, outcome, "failed", ctx);
+                }
+            }));
+        }));
+    }
+
+    /// Every [`POLL_EVERY`]: rings, aborts at deadlines, and a drain waiting for nodes.
+    fn poll_moves(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let mut steps = Vec::new();
+        for (room, mv) in &mut self.migration.moves {
+            match mv.poll(now) {
+                Step::Wait => {}
+                step => steps.push((room.clone(), mv.epoch, mv.target.id.clone(), step)),
+            }
+        }
+        let Some(cluster) = self.migration.cluster.clone() else {
+            return;
+        };
+        let me = cluster.node().id.clone();
+        for (room, epoch, target, step) in steps {
+            if step == Step::Ring {
+                let ring = Doorbell::Adopt {
+                    room: room.to_string(),
+                    source: me.clone(),
+                    epoch,
+                };
+                actix::spawn(cluster.notify(&target, ring.encode()).map(|_| ()));
+                continue;
+            }
+            self.abort_move(room, epoch, ctx);
+        }
+        if self
+            .migration
+            .drain
+            .as_ref()
+            .is_some_and(|d| d.wants_batch())
+        {
+            self.pump(ctx);
+        }
+    }
+
+    /// Source: the offer's deadline passed. Exactly one of this abort and the target's adopt
+    /// wins; an answer that never comes (Redis down) is asked again.
+    fn abort_move(&mut self, room: Arc<str>, epoch: Epoch, ctx: &mut Context<Self>) {
+        let Some(cluster) = &self.migration.cluster else {
+            return;
+        };
+        let abort = cluster.abort(&room, epoch);
+        ctx.spawn(abort.into_actor(self).map(move |aborted, reg, ctx| {
+            let Ok(aborted) = aborted else {
+                ctx.run_later(RING_EVERY, move |reg, ctx| reg.abort_move(room, epoch, ctx));
+                return;
+            };
+            let now = Instant::now();
+            let Some(mv) = reg.migration.moves.get_mut(&room) else {
+                return;
+            };
+            if let Some(outcome) = mv.abort_answered(aborted, now) {
+                reg.finish_move(&room, outcome, "aborted", ctx);
+            }
+        }));
+    }
+
+    /// Source: the room was adopted (a ring back, or its lease lost while it moved).
+    fn adopted(&mut self, room: &Arc<str>, epoch: Option<Epoch>, ctx: &mut Context<Self>) -> bool {
+        let now = Instant::now();
+        let Some(mv) = self.migration.moves.get_mut(room) else {
+            return false;
+        };
+        if epoch.is_some_and(|e| e != mv.epoch) {
+            return false;
+        }
+        if let Some(outcome) = mv.adopted(now) {
+            self.finish_move(room, outcome, "aborted", ctx);
+        }
+        true
+    }
+
+    /// A heartbeat reported `room`'s lease lost: while it moves, that is its adoption.
+    pub(super) fn lost_while_moving(&mut self, room: &Arc<str>, ctx: &mut Context<Self>) -> bool {
+        self.adopted(room, None, ctx)
+    }
+
+    fn finish_move(
+        &mut self,
+        room: &Arc<str>,
+        outcome: Outcome,
+        unfreeze_reason: &str,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(mv) = self.migration.moves.remove(room) else {
+            return;
+        };
+        match outcome {
+            Outcome::HandOver {
+                frozen,
+                ticks_stalled,
+            } => {
+                self.count_move("adopted", frozen);
+                self.metrics
+                    .migration_ticks_stalled
+                    .observe(ticks_stalled as f64);
+                if let Some(e) = self.rooms.remove(room) {
+                    tracing::info!(room_id = %room, target = %mv.target.id, ?frozen, ticks_stalled, "room moved");
+                    e.addr.do_send(HandOver {
+                        url: mv.target.url.clone(),
+                    });
+                    self.metrics.rooms.dec();
+                    self.resumable.retain(|_, r| r != room);
+                }
+                self.drain_finished(room, Finished::Moved);
+            }
+            Outcome::Unfreeze { frozen } => {
+                self.count_move(unfreeze_reason, frozen);
+                tracing::warn!(room_id = %room, target = %mv.target.id, reason = unfreeze_reason, "room move undone; the room goes on here");
+                if let Some(e) = self.rooms.get(room) {
+                    e.addr.do_send(Unfreeze);
+                }
+                self.drain_finished(room, Finished::Retry);
+            }
+        }
+        self.pump(ctx);
+    }
+
+    fn count_move(&self, result: &str, frozen: Duration) {
+        self.metrics
+            .migrations_total
+            .with_label_values(&[result])
+            .inc();
+        self.metrics
+            .migration_freeze_seconds
+            .observe(frozen.as_secs_f64());
+    }
+
+    fn drain_finished(&mut self, room: &Arc<str>, how: Finished) {
+        if let Some(drain) = &mut self.migration.drain {
+            drain.finished(room, how);
+        }
+        self.check_drained();
+    }
+
+    /// Target: `source` offers `room` at `epoch`. Ignored while draining, at the room limit, or
+    /// when the room is here or being adopted already (a repeated ring).
+    fn adopt(&mut self, room: String, source: String, epoch: Epoch, ctx: &mut Context<Self>) {
+        let id: Arc<str> = room.into();
+        let busy = self.rooms.contains_key(&id) || self.migration.adopting.contains(&id);
+        let Some(cluster) = self.migration.cluster.clone() else {
+            return;
+        };
+        if busy || cluster.is_draining() || self.rooms.len() >= self.config.max_rooms {
+            return;
+        }
+        self.migration.adopting.insert(id.clone());
+        let (config, room) = (self.config.clone(), id.clone());
+        let adopt = async move {
+            let bytes = cluster.image(&room).await.ok().flatten()?;
+            let image = RoomImage::decode(&bytes)
+                .inspect_err(
+                    |e| tracing::warn!(room_id = %room, error = %e, "refusing a room image"),
+                )
+                .ok()?;
+            let fits = image.room_id == *room
+                && image.epoch == epoch
+                && image.tick_rate == config.tick_rate
+                && image.members.len() <= config.max_players_per_room;
+            if !fits {
+                tracing::warn!(room_id = %room, "refusing a room image made for another node or epoch");
+                return None;
+            }
+            let game = G::restore(&image.game)
+                .inspect_err(
+                    |e| tracing::warn!(room_id = %room, error = %e, "refusing a game image"),
+                )
+                .ok()?;
+            // The commit point.
+            let adopted = cluster.adopt(&room, &source, epoch).await.ok().flatten()?;
+            let back = Doorbell::Adopted {
+                room: room.to_string(),
+                epoch,
+            };
+            Some((image, game, adopted, source, back))
+        };
+        ctx.spawn(adopt.into_actor(self).map(move |adopted, reg, ctx| {
+            reg.migration.adopting.remove(&id);
+            let Some((image, game, new_epoch, source, back)) = adopted else {
+                return;
+            };
+            reg.start_adopted(image, game, new_epoch, ctx);
+            if let Some(cluster) = &reg.migration.cluster {
+                actix::spawn(cluster.notify(&source, back.encode()).map(|_| ()));
+            }
+        }));
+    }
+
+    /// Target: the adopted room starts here at its next tick, its members' tokens resumable.
+    fn start_adopted(&mut self, image: RoomImage, game: G, epoch: Epoch, ctx: &mut Context<Self>) {
+        let id: Arc<str> = image.room_id.as_str().into();
+        tracing::info!(room_id = %id, %epoch, tick = image.tick, members = image.members.len(), "room adopted");
+        for m in &image.members {
+            self.resumable
+                .insert(m.resume_token.as_str().into(), id.clone());
+        }
+        let players = image.members.len();
+        let public = image.public;
+        self.spawn_room(id.clone(), public, Some(epoch), ctx, move |env| {
+            Room::restore(
+                &image,
+                game,
+                env.config,
+                env.metrics,
+                env.stats,
+                env.registry,
+            )
+        });
+        if let Some(e) = self.rooms.get_mut(&id) {
+            // Held seats count until their players resume or their grace runs out.
+            e.players = players + 1;
+        }
+        // As if the last one had left, which disposes the room later when nobody is there.
+        self.release(&id, ctx);
+    }
+
+    /// Joins while draining, or for a room on its way out: routed elsewhere. `None`: the join
+    /// goes on as usual (a room that is still here and not moving takes its players along).
+    pub(super) fn drain_route(&mut self, msg: &JoinRoom<G>) -> Option<JoinFuture<G>> {
+        let cluster = self.migration.cluster.clone()?;
+        if let Some(name) = &msg.room {
+            if let Some(mv) = self.migration.moves.get(name.as_str()) {
+                self.metrics
+                    .redirects_total
+                    .with_label_values(&["migrating"])
+                    .inc();
+                let (url, room) = (mv.target.url.clone(), name.clone());
+                return Some(Box::pin(fut::ready(Err(JoinError::Redirect { url, room }))));
+            }
+            if self.rooms.contains_key(name.as_str()) {
+                return None;
+            }
+        }
+        if !cluster.is_draining() {
+            return None;
+        }
+        let me = cluster.node().id.clone();
+        let named = msg.room.clone();
+        let fresh = self.new_public_id().to_string();
+        let route = async move {
+            if named.is_none() {
+                if let Ok(lobby) = cluster.rooms().await {
+                    let elsewhere = lobby.iter().filter(|r| r.node.id != me);
+                    if let Some(r) = fullest_public(elsewhere) {
+                        return Some((r.node.url.clone(), r.room.id.clone()));
+                    }
+                }
+            }
+            // Not `place`: other nodes may not have read this node's draining heartbeat yet.
+            let nodes = cluster.nodes().await.ok()?;
+            let placed = pick_target(&nodes, &me, &HashMap::new())?;
+            Some((placed.node.url.clone(), named.unwrap_or(fresh)))
+        };
+        Some(Box::pin(route.into_actor(self).map(
+            |route, reg, _| match route {
+                Some((url, room)) => {
+                    reg.metrics
+                        .redirects_total
+                        .with_label_values(&["draining"])
+                        .inc();
+                    Err(JoinError::Redirect { url, room })
+                }
+                None => Err(JoinError::ServerFull),
+            },
+        )))
+    }
+}
+
+impl<G: Game> Handler<StartDrain> for Registry<G> {
+    type Result = ResponseFuture<DrainReport>;
+
+    fn handle(&mut self, _: StartDrain, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.migration.waiters.push(tx);
+        if self.cluster.is_none() {
+            // A single node has nowhere to move its rooms.
+            for waiter in self.migration.waiters.drain(..) {
+                let _ = waiter.send(DrainReport {
+                    moved: 0,
+                    left: self.rooms.len(),
+                });
+            }
+        } else {
+            self.start_drain(ctx);
+            self.check_drained();
+        }
+        Box::pin(async move { rx.await.unwrap_or_default() })
+    }
+}
+
+impl<G: Game> StreamHandler<Rang> for Registry<G> {
+    fn handle(&mut self, Rang(bytes): Rang, ctx: &mut Context<Self>) {
+        match Doorbell::decode(&bytes) {
+            Some(Doorbell::Adopt {
+                room,
+                source,
+                epoch,
+            }) => self.adopt(room, source, epoch, ctx),
+            Some(Doorbell::Adopted { room, epoch }) => {
+                let room: Arc<str> = room.into();
+                self.adopted(&room, Some(epoch), ctx);
+            }
+            None => tracing::debug!("ignoring an unknown doorbell message"),
+        }
+    }
+
+    /// The doorbell ends only with the directory: the registry goes on without it.
+    fn finished(&mut self, _: &mut Context<Self>) {
+        tracing::warn!("doorbell closed; this node adopts no more rooms");
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! Drains and moves between registries that play the nodes of one [`MemoryDirectory`]
+//! cluster: the whole handoff (freeze, image, offer, doorbell, adopt, hand over, resume) without
+//! Redis or sockets.
+
+use std::time::Duration;
+
+use super::*;
+use crate::config::ServerConfig;
+use crate::directory::{Directory, DirectoryConfig, ManualClock, MemoryDirectory, Node};
+use crate::game::counter::Counter;
+use crate::game::GameFactory;
+use crate::metrics::Metrics;
+use crate::registry::{InspectRoom, ResumeRoom};
+use crate::seat::{Seat, Wake};
+use tickcast_shared::close::Close;
+
+struct Sink;
+
+impl Actor for Sink {
+    type Context = Context<Self>;
+}
+
+impl Handler<Wake> for Sink {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {}
+}
+
+fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
+    let node = Node {
+        id: id.into(),
+        url: format!("ws://{id}/ws"),
+    };
+    let cluster = Cluster::new(node, dir.clone(), Duration::from_secs(3), metrics.clone());
+    let factory: Arc<dyn GameFactory<Game = Counter>> = Arc::new(|_: u64| Counter::default());
+    let registry = Registry::new(
+        factory,
+        vec![Arbiter::current()],
+        Arc::new(ServerConfig::default()),
+        metrics.clone(),
+    )
+    .with_cluster(Arc::new(cluster));
+    (registry.start(), metrics)
+}
+
+fn directory() -> Arc<MemoryDirectory> {
+    Arc::new(MemoryDirectory::new(
+        DirectoryConfig::default(),
+        ManualClock::default(),
+    ))
+}
+
+fn has(metrics: &Metrics, line: &str) -> bool {
+    metrics.render().lines().any(|l| l == line)
+}
+
+/// Polls `check` every 10 ms until it holds, for at most 5 s.
+async fn eventually(mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met in 5 s"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_itself() {
+    let dir = directory();
+    let (a, a_metrics) = node(&dir, "a");
+    let (b, b_metrics) = node(&dir, "b");
+    let sink = Sink.start();
+    let seat = Arc::new(Seat::new());
+    let token: Arc<str> = "token-1".into();
+    let joined = a
+        .send(JoinRoom::<Counter> {
+            room: Some("r".into()),
+            player_id: uuid::Uuid::new_v4(),
+            name: "p".into(),
+            resume_token: token.clone(),
+            seat: seat.clone(),
+            wake: sink.clone().recipient(),
+        })
+        .await
+        .expect("a runs")
+        .expect("a fresh room on a");
+    // Both nodes have heartbeaten (at start), so a knows b is up.
+    let report = a.send(StartDrain).await.expect("a runs");
+    assert_eq!(report, DrainReport { moved: 1, left: 0 });
+
+    // a redirected its client to b and forgot the room.
+    eventually(|| seat.close_requested().is_some()).await;
+    let to = seat
+        .take_redirect()
+        .expect("a redirect goes with the close");
+    assert_eq!((to.url.as_str(), to.room_id.as_str()), ("ws://b/ws", "r"));
+    assert!(a
+        .send(InspectRoom("r".into()))
+        .await
+        .expect("a runs")
+        .is_none());
+    assert!(has(
+        &a_metrics,
+        r#"tickcast_migrations_total{result="adopted"} 1"#
+    ));
+
+    // b runs it, and the token resumes the same player there.
+    let resumed = b
+        .send(ResumeRoom::<Counter> {
+            resume_token: token,
+            room: Some("r".into()),
+            seat: Arc::new(Seat::new()),
+            wake: sink.clone().recipient(),
+        })
+        .await
+        .expect("b runs")
+        .expect("the seat is held on b");
+    assert_eq!(resumed.player_id, joined.player_id);
+    assert_eq!(&*resumed.room_id, "r");
+    assert!(has(
+        &b_metrics,
+        r#"tickcast_migrated_players_total{outcome="resumed"} 1"#
+    ));
+    let owner = dir.owner("r").await.expect("memory").expect("owned");
+    assert_eq!(owner.node.id, "b");
+}
+
+#[actix_web::test]
+async fn a_draining_node_sends_new_rooms_to_the_other_node() {
+    let dir = directory();
+    let (a, _) = node(&dir, "a");
+    let (_b, _) = node(&dir, "b");
+    let sink = Sink.start();
+    let report = a.send(StartDrain).await.expect("a runs");
+    assert_eq!(report, DrainReport { moved: 0, left: 0 });
+    let join = |room: Option<&str>| JoinRoom::<Counter> {
+        room: room.map(Into::into),
+        player_id: uuid::Uuid::new_v4(),
+        name: "p".into(),
+        resume_token: uuid::Uuid::new_v4().simple().to_string().into(),
+        seat: Arc::new(Seat::new()),
+        wake: sink.clone().recipient(),
+    };
+    for room in [Some("named"), None] {
+        match a.send(join(room)).await.expect("a runs") {
+            Err(JoinError::Redirect { url, room: to }) => {
+                assert_eq!(url, "ws://b/ws");
+                if let Some(named) = room {
+                    assert_eq!(to, named);
+                }
+            }
+            other => panic!("{room:?}: expected a redirect, got {:?}", other.err()),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn with_no_other_node_a_drain_leaves_the_rooms_running() {
+    let dir = directory();
+    let (a, _) = node(&dir, "a");
+    let sink = Sink.start();
+    let seat = Arc::new(Seat::new());
+    a.send(JoinRoom::<Counter> {
+        room: Some("r".into()),
+        player_id: uuid::Uuid::new_v4(),
+        name: "p".into(),
+        resume_token: "t".into(),
+        seat: seat.clone(),
+        wake: sink.recipient(),
+    })
+    .await
+    .expect("a runs")
+    .expect("joined");
+    let report = a.send(StartDrain).await.expect("a runs");
+    assert_eq!(report, DrainReport { moved: 0, left: 1 });
+    let detail = a.send(InspectRoom("r".into())).await.expect("a runs");
+    assert!(detail.is_some(), "still here");
+    assert_eq!(seat.close_requested(), None::<Close>);
+}
