@@ -5,8 +5,8 @@
 # 1. the victim node starts alone and N×8 bots quick-play on it: exactly N full rooms there
 #    (one node's registry counts its seats exactly; matchmaking answers from heartbeats and
 #    hands a burst full rooms, BENCHMARKS.md "Cluster");
-# 2. two more nodes start and OTHER_ROOMS×8 other bots --matchmake through one of them (the
-#    victim's rooms are full, so theirs open on the two new nodes; a few may give up, counted);
+# 2. two more nodes start and OTHER_ROOMS×8 other bots quick-play on them, half on each (not
+#    --matchmake: a burst of matchmade bots each opens a room of one, the same finding);
 # 3. POST /admin/drain on the victim (loopback bind: no token needed) while a sampler polls the
 #    cluster's /rooms and the room images in Redis every 50 ms;
 # 4. once its rooms are gone (drain_timeout + 10 s at most), both bot runs stop (SIGINT: they
@@ -66,9 +66,15 @@ for N in $SIZES; do
     $((N * 8 / RAMP + 30))
   start_node "$out/other-1.log" "${flags[@]}" --node-id other-1; o1=$NODE_PID p1=$NODE_PORT
   start_node "$out/other-2.log" "${flags[@]}" --node-id other-2; o2=$NODE_PID p2=$NODE_PORT
-  "$BOT" --url "ws://127.0.0.1:$p1/ws" --matchmake --bots $((OTHER_ROOMS * 8)) --ramp "$RAMP" \
-    --duration 900s --warmup 2s --name-prefix o- --metrics-url none --json "$out/others.json" -q &
-  other_bots=$!; pids+=($other_bots)
+  # Quick play on each of the two (half the rooms each): a node fills its own rooms exactly.
+  other_bots=()
+  for i in 1 2; do
+    port=$([ "$i" = 1 ] && echo "$p1" || echo "$p2")
+    "$BOT" --url "ws://127.0.0.1:$port/ws" --bots $(((OTHER_ROOMS + 2 - i) / 2 * 8)) --ramp "$RAMP" \
+      --duration 900s --warmup 2s --name-prefix "o$i-" --metrics-url none \
+      --json "$out/others-$i.json" -q &
+    other_bots+=($!); pids+=($!)
+  done
   wait_for "$p1" "sum(r['players'] for r in rooms if r['node'] != 'victim') >= $((OTHER_ROOMS * 8 * 9 / 10))" \
     $((OTHER_ROOMS * 8 / RAMP + 30))
   rooms "$p1" >"$out/before.json"
@@ -159,7 +165,8 @@ PY
   done
   for p in "$vport" "$p1" "$p2"; do curl -sf "http://127.0.0.1:$p/metrics" >"$out/metrics-$p.txt" || true; done
   sleep 2 # the other bots' window goes on a little past the drain
-  stop_pid "$moved_bots" INT 20; stop_pid "$other_bots" INT 20
+  stop_pid "$moved_bots" INT 20
+  for pid in "${other_bots[@]}"; do stop_pid "$pid" INT 20; done
   stop_pid "$victim" TERM $((DRAIN_TIMEOUT + 10)); victim_rc=$STOP_RC
   stop_pid "$o1" INT 10; stop_pid "$o2" INT 10
   stop_pid "$redis_pid" TERM 5
@@ -168,7 +175,10 @@ import glob, json, sys
 out, n, vport, victim_rc, drain_timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 drain = json.load(open(f"{out}/drain.json")) if glob.glob(f"{out}/drain.json") else {}
 moved = json.load(open(f"{out}/moved.json"))
-others = json.load(open(f"{out}/others.json"))
+others = [json.load(open(f)) for f in sorted(glob.glob(f"{out}/others-*.json"))]
+received = sum(o["snapshots_received"] for o in others)
+expected = sum(o["snapshots_expected"] for o in others)
+other_delivery = received / expected if expected else 0.0
 before = json.load(open(f"{out}/before.json"))
 
 def parse(path):
@@ -182,17 +192,23 @@ nodes = {p: parse(p) for p in glob.glob(f"{out}/metrics-*.txt")}
 victim = parse(f"{out}/metrics-{vport}.txt") if glob.glob(f"{out}/metrics-{vport}.txt") else {}
 def total(prefix):
     return sum(v for m in nodes.values() for k, v in m.items() if k.startswith(prefix))
-def histogram(name, scale=1.0, unit=""):
-    """p50/p99/max as bucket upper bounds ("≤"), from the victim's cumulative buckets."""
+def histogram(name, scale=1.0):
+    """(p50, p99, max) as bucket upper bounds ("≤ x"), the mean and the count, from the
+    victim's cumulative buckets; None without samples."""
     buckets = sorted((float(k.split('le="')[1].split('"')[0]), v) for k, v in victim.items()
                      if k.startswith(name + "_bucket"))
     count = victim.get(name + "_count", 0)
-    if not count: return "n/a"
+    if not count: return None
     def q(x):
         for le, c in buckets:
             if c >= x * count: return "≤ " + ("+Inf" if le == float("inf") else f"{le * scale:g}")
-    mean = victim.get(name + "_sum", 0) / count * scale
-    return f"p50 {q(0.5)}  p99 {q(0.99)}  max {q(1.0)}{unit} (mean {mean:.1f}{unit}, n={count:.0f})"
+    return q(0.5), q(0.99), q(1.0), victim.get(name + "_sum", 0) / count * scale, count
+def quantiles(h):
+    return "n/a" if h is None else " / ".join(h[:3])
+def described(h):
+    return "n/a" if h is None else f"p50 {h[0]}  p99 {h[1]}  max {h[2]} (mean {h[3]:.1f}, n={h[4]:.0f})"
+freeze = histogram("tickcast_migration_freeze_seconds", 1000.0)
+stalled = histogram("tickcast_migration_ticks_stalled")
 
 on_victim = [r for r in before if r["node"] == "victim"]
 adopted = total('tickcast_migrations_total{result="adopted"')
@@ -211,28 +227,29 @@ lost_bots = max(0, moved["connected"] - moved["migrations"])
 print(f"before: {len(on_victim)} rooms / {sum(r['players'] for r in on_victim)} players on the victim, "
       f"{len(before) - len(on_victim)} rooms on the others; admin drain answered {drain.get('admin_status')}", file=sys.stderr)
 print(f"time to move all rooms: {drain_s if drain_s is None else round(drain_s, 3)} s (tickcast_drain_seconds), "
-      f"{drain.get('moved_s_by_listing')} s until /rooms listed none on the victim "
+      f"{round(drain['moved_s_by_listing'], 2) if drain.get('moved_s_by_listing') else 'n/a'} s until /rooms listed none on the victim "
       f"({drain.get('polls')} polls, {drain.get('two_node_samples')} with a room on two nodes)", file=sys.stderr)
 print(f"migrations: {adopted:.0f} adopted, {aborted:.0f} aborted, {failed:.0f} failed; victim exit {victim_rc}", file=sys.stderr)
 print(f"players: {moved['connected']} moved bots; {moved['migrations']} hand-overs followed, {moved['migrations_failed']} lost, "
       f"{moved['player_id_changes']} player id changes; server: {resumed:.0f} resumed, {expired:.0f} grace expired", file=sys.stderr)
-print(f"freeze ms: {histogram('tickcast_migration_freeze_seconds', 1000.0)}", file=sys.stderr)
-print(f"ticks stalled: {histogram('tickcast_migration_ticks_stalled')}", file=sys.stderr)
+print(f"freeze ms: {described(freeze)}", file=sys.stderr)
+print(f"ticks stalled: {described(stalled)}", file=sys.stderr)
 print(f"client gap: p50 {gap_t['p50']}  p99 {gap_t['p99']}  max {gap_t['max']} ticks; "
       f"p50 {gap_ms['p50']:.1f}  p99 {gap_ms['p99']:.1f}  max {gap_ms['max']:.1f} ms (n={gap_t['count']})", file=sys.stderr)
 per_room = (sum(img) / len(img)) if img else None
 print(f"redis: {len(img)} room images seen, {per_room and round(per_room)} B each on average "
       f"(max {max(img) if img else 'n/a'} B, MEMORY USAGE mean {round(sum(mem) / len(mem)) if mem else 'n/a'} B); "
       f"{drain.get('redis_net_input_bytes')} B into Redis during the drain "
-      f"(≈ {round(drain['redis_net_input_bytes'] / max(1, len(on_victim)))} B per room, heartbeats included)"
+      f"(≈ {round(drain["redis_net_input_bytes"] / max(1, len(on_victim)))} B per room, heartbeats and this sampler's reads included)"
       if drain else "redis: n/a", file=sys.stderr)
-print(f"untouched nodes: delivery {others['delivery']:.4f} (worst bot {others['delivery_worst_bot']:.4f}) "
-      f"over {others['window_s']:.1f} s around the drain, {others['migrations']} of their bots moved", file=sys.stderr)
-print(f"| {n} | {drain_s if drain_s is None else f'{drain_s:.2f} s'} | {lost_bots} | "
-      f"{histogram('tickcast_migration_freeze_seconds', 1000.0).split(' (')[0]} | "
-      f"{histogram('tickcast_migration_ticks_stalled').split(' (')[0]} | "
+print(f"untouched nodes: delivery {other_delivery:.4f} ({received} of {expected} snapshots; worst bot "
+      f"{min(o['delivery_worst_bot'] for o in others):.4f}) over {min(o['window_s'] for o in others):.1f} s "
+      f"around the drain, {sum(o['connected'] for o in others)} bots, {sum(o['migrations'] for o in others)} of them moved",
+      file=sys.stderr)
+print(f"| {n} | {'n/a' if drain_s is None else f'{drain_s * 1000:.0f} ms'} | {lost_bots} | "
+      f"{quantiles(freeze)} | {quantiles(stalled)} | "
       f"{gap_t['p50']} / {gap_t['p99']} / {gap_t['max']} ({gap_ms['p50']:.0f} / {gap_ms['p99']:.0f} / {gap_ms['max']:.0f} ms) | "
-      f"{per_room and round(per_room)} B | {others['delivery'] * 100:.2f} % |")
+      f"{per_room and round(per_room)} B | {other_delivery * 100:.2f} % |")
 PY
   ) || row="| $N | (summary failed: see $out) |"
   rows+=("$row")
