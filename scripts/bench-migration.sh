@@ -240,7 +240,7 @@ per_room = (sum(img) / len(img)) if img else None
 print(f"redis: {len(img)} room images seen, {per_room and round(per_room)} B each on average "
       f"(max {max(img) if img else 'n/a'} B, MEMORY USAGE mean {round(sum(mem) / len(mem)) if mem else 'n/a'} B); "
       f"{drain.get('redis_net_input_bytes')} B into Redis during the drain "
-      f"(≈ {round(drain["redis_net_input_bytes"] / max(1, len(on_victim)))} B per room, heartbeats and this sampler's reads included)"
+      f"(≈ {round(drain['redis_net_input_bytes'] / max(1, len(on_victim)))} B per room, heartbeats and this sampler's reads included)"
       if drain else "redis: n/a", file=sys.stderr)
 print(f"untouched nodes: delivery {other_delivery:.4f} ({received} of {expected} snapshots; worst bot "
       f"{min(o['delivery_worst_bot'] for o in others):.4f}) over {min(o['window_s'] for o in others):.1f} s "
