@@ -5,8 +5,9 @@
 # 1. the victim node starts alone and N×8 bots quick-play on it: exactly N full rooms there
 #    (one node's registry counts its seats exactly; matchmaking answers from heartbeats and
 #    hands a burst full rooms, BENCHMARKS.md "Cluster");
-# 2. two more nodes start and OTHER_ROOMS×8 other bots quick-play on them, half on each (not
-#    --matchmake: a burst of matchmade bots each opens a room of one, the same finding);
+# 2. two more nodes start and OTHER_ROOMS named rooms of 8 bots open on them, alternately (not
+#    quick play or --matchmake: placement answers from heartbeats, and concurrent bots get sent
+#    to rooms that just filled up, 4001 — or each open a room of one);
 # 3. POST /admin/drain on the victim (loopback bind: no token needed) while a sampler polls the
 #    cluster's /rooms and the room images in Redis every 50 ms;
 # 4. once its rooms are gone (drain_timeout + 10 s at most), both bot runs stop (SIGINT: they
@@ -66,13 +67,14 @@ for N in $SIZES; do
     $((N * 8 / RAMP + 30))
   start_node "$out/other-1.log" "${flags[@]}" --node-id other-1; o1=$NODE_PID p1=$NODE_PORT
   start_node "$out/other-2.log" "${flags[@]}" --node-id other-2; o2=$NODE_PID p2=$NODE_PORT
-  # Quick play on each of the two (half the rooms each): a node fills its own rooms exactly.
+  # One named room of 8 per bot process, opened on the two nodes in turn: placement by the
+  # directory lags its heartbeats, and concurrent quick plays or matchmaking get sent to rooms
+  # that just filled up (4001).
   other_bots=()
-  for i in 1 2; do
-    port=$([ "$i" = 1 ] && echo "$p1" || echo "$p2")
-    "$BOT" --url "ws://127.0.0.1:$port/ws" --bots $(((OTHER_ROOMS + 2 - i) / 2 * 8)) --ramp "$RAMP" \
-      --duration 900s --warmup 2s --name-prefix "o$i-" --metrics-url none \
-      --json "$out/others-$i.json" -q &
+  for i in $(seq "$OTHER_ROOMS"); do
+    port=$([ $((i % 2)) = 1 ] && echo "$p1" || echo "$p2")
+    "$BOT" --url "ws://127.0.0.1:$port/ws" --room "other-$i" --bots 8 --duration 900s \
+      --warmup 2s --name-prefix "o$i-" --metrics-url none --json "$out/others-$i.json" -q &
     other_bots+=($!); pids+=($!)
   done
   wait_for "$p1" "sum(r['players'] for r in rooms if r['node'] != 'victim') >= $((OTHER_ROOMS * 8 * 9 / 10))" \
