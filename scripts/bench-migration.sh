@@ -223,17 +223,21 @@ images = drain.get("images", {})
 img = [v[0] for v in images.values()]
 mem = [v[1] for v in images.values()]
 gap_t, gap_ms = moved["migration_gap_ticks"], moved["migration_gap_ms"]
-# A moved bot that did not follow a hand-over to a new node was lost (its resume failed, or its
-# room closed with 1001 at the drain's deadline).
-lost_bots = max(0, moved["connected"] - moved["migrations"])
+# A moved bot was lost unless it ended the run as its own player: it did not end with its own
+# 1000 (its room closed with 1001 at the drain's deadline, a resume failed and it gave up), or
+# it joined again as a new player, or a resume brought back another player.
+lost_bots = (moved["connected"] - moved["closes"].get("1000", 0) + moved["rejoins"]
+             + moved["player_id_changes"])
 print(f"before: {len(on_victim)} rooms / {sum(r['players'] for r in on_victim)} players on the victim, "
       f"{len(before) - len(on_victim)} rooms on the others; admin drain answered {drain.get('admin_status')}", file=sys.stderr)
 print(f"time to move all rooms: {drain_s if drain_s is None else round(drain_s, 3)} s (tickcast_drain_seconds), "
       f"{round(drain['moved_s_by_listing'], 2) if drain.get('moved_s_by_listing') else 'n/a'} s until /rooms listed none on the victim "
       f"({drain.get('polls')} polls, {drain.get('two_node_samples')} with a room on two nodes)", file=sys.stderr)
 print(f"migrations: {adopted:.0f} adopted, {aborted:.0f} aborted, {failed:.0f} failed; victim exit {victim_rc}", file=sys.stderr)
-print(f"players: {moved['connected']} moved bots; {moved['migrations']} hand-overs followed, {moved['migrations_failed']} lost, "
-      f"{moved['player_id_changes']} player id changes; server: {resumed:.0f} resumed, {expired:.0f} grace expired", file=sys.stderr)
+print(f"players: {moved['connected']} bots on the victim, {lost_bots} lost; {moved['migrations']} hand-overs followed "
+      f"({moved.get('migrations_unannounced', 'n/a')} unannounced: a reset beat the redirect, the resume found the seat), "
+      f"{moved['migrations_failed']} failed, {moved['rejoins']} rejoins, {moved['player_id_changes']} player id changes; "
+      f"errors {moved['error_kinds']}; server: {resumed:.0f} resumed, {expired:.0f} grace expired", file=sys.stderr)
 print(f"freeze ms: {described(freeze)}", file=sys.stderr)
 print(f"ticks stalled: {described(stalled)}", file=sys.stderr)
 print(f"client gap: p50 {gap_t['p50']}  p99 {gap_t['p99']}  max {gap_t['max']} ticks; "

@@ -425,6 +425,7 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         r.held_seats_seen += o.held_seats_seen;
     }
     r.migrations = migrations.followed;
+    r.migrations_unannounced = migrations.unannounced;
     r.migrations_failed = migrations.failed;
     r.player_id_changes = migrations.player_id_changes;
     r.migration_gap_ticks = migrations.gap_ticks();

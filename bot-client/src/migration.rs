@@ -4,7 +4,10 @@
 //!
 //! What it measures (issue 12):
 //! - `migrations`: hand-overs the bot followed back to its seat, and `migrations_failed`: the
-//!   ones it could not (the resume on the new node failed: a player lost to the move);
+//!   ones it could not (the resume on the new node failed: a player lost to the move). A
+//!   connection lost without the redirect (a reset that beat it) whose resume lands on another
+//!   node is a hand-over too, `unannounced`: the room did move, the bot found it through the
+//!   entry;
 //! - the gap of each: from the last snapshot received from the old node to the first from the
 //!   new one, in ticks (the new tick − the old; 1 = nothing missed) and in wall-clock time (the
 //!   freeze a player sees: game time pauses while a room is frozen, so the tick numbers do not
@@ -33,14 +36,22 @@ pub(crate) struct Gap {
     pub time: Duration,
 }
 
-/// A hand-over under way: the connection ended with a redirect, the resume is not over yet or
-/// the new node has not sent its first snapshot yet.
+/// A connection's end not yet resolved: the resume is not over yet, or after a hand-over the
+/// new node has not sent its first snapshot yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pending {
     /// The last snapshot from the old node (none if it ended before the first).
     from: Option<(u64, Instant)>,
-    /// The resume succeeded: the next snapshot is the new node's first.
+    /// It ended with a redirect and 4007: a hand-over announced by the server.
+    announced: bool,
+    /// A hand-over whose resume succeeded: the next snapshot is the new node's first.
     resumed: bool,
+}
+
+impl Pending {
+    fn handed_over(&self) -> bool {
+        self.announced || self.resumed
+    }
 }
 
 /// One bot's hand-overs (see the module docs).
@@ -50,6 +61,8 @@ pub(crate) struct Migrations {
     last: Option<(u64, Instant)>,
     pending: Option<Pending>,
     followed: u64,
+    /// Of `followed`, those found on resuming after a lost connection (no redirect came).
+    unannounced: u64,
     failed: u64,
     player_id_changes: u64,
     /// One per hand-over with snapshots on both sides (a few per run: a Vec, not a histogram).
@@ -73,24 +86,30 @@ impl Migrations {
     }
 
     /// The connection ended (Session, before deciding on a resume); `handed_over`: with a
-    /// redirect and 4007 (the room moved to another node). Any other end is no hand-over.
+    /// redirect and 4007 (the room moved to another node).
     pub fn connection_ended(&mut self, handed_over: bool) {
-        let from = self.last.take();
-        self.pending = handed_over.then_some(Pending {
-            from,
+        self.pending = Some(Pending {
+            from: self.last.take(),
+            announced: handed_over,
             resumed: false,
         });
     }
 
-    /// A resume brought back `after`, where the bot was `before` (Session, after every
-    /// successful resume). Counts a hand-over followed when the connection had ended with one.
-    pub fn resumed(&mut self, before: PlayerId, after: PlayerId) {
+    /// A resume brought back `after`, where the bot was `before`, on another node than before
+    /// when `node_changed` (Session, after every successful resume). Counts a hand-over
+    /// followed when the connection had ended with one, or when the seat turned up on another
+    /// node (the room moved while the connection was down).
+    pub fn resumed(&mut self, before: PlayerId, after: PlayerId, node_changed: bool) {
         if before != after {
             self.player_id_changes += 1;
         }
-        if let Some(p) = &mut self.pending {
-            self.followed += 1;
-            p.resumed = true;
+        match &mut self.pending {
+            Some(p) if p.announced || node_changed => {
+                self.followed += 1;
+                self.unannounced += u64::from(!p.announced);
+                p.resumed = true;
+            }
+            _ => self.pending = None,
         }
     }
 
@@ -106,7 +125,7 @@ impl Migrations {
     /// The bot did not follow the connection's end (no resume tried: the run's policy never
     /// resumes, or the run was ending). After a hand-over that is a player lost to the move.
     pub fn not_followed(&mut self) {
-        if self.pending.take().is_some() {
+        if self.pending.take().is_some_and(|p| p.handed_over()) {
             self.failed += 1;
         }
     }
@@ -114,6 +133,11 @@ impl Migrations {
     /// Hand-overs followed back to the seat.
     pub fn followed(&self) -> u64 {
         self.followed
+    }
+
+    /// Of [`Migrations::followed`], those the bot found on resuming after a lost connection.
+    pub fn unannounced(&self) -> u64 {
+        self.unannounced
     }
 
     /// Hand-overs whose resume failed.
@@ -141,6 +165,7 @@ const MAX_GAP_TICKS: u64 = 16_384;
 #[derive(Debug, Clone)]
 pub(crate) struct MigrationTally {
     pub followed: u64,
+    pub unannounced: u64,
     pub failed: u64,
     pub player_id_changes: u64,
     gap_ticks: Histogram<u64>,
@@ -151,6 +176,7 @@ impl Default for MigrationTally {
     fn default() -> Self {
         MigrationTally {
             followed: 0,
+            unannounced: 0,
             failed: 0,
             player_id_changes: 0,
             // The bounds are constants that hdrhistogram accepts, so this cannot fail.
@@ -164,6 +190,7 @@ impl MigrationTally {
     /// Adds one bot's record.
     pub fn add(&mut self, m: &Migrations) {
         self.followed += m.followed();
+        self.unannounced += m.unannounced();
         self.failed += m.failed();
         self.player_id_changes += m.player_id_changes();
         for g in m.gaps() {
@@ -206,7 +233,7 @@ mod tests {
         let mut m = Migrations::default();
         play(&mut m, t0, 1, 100);
         m.connection_ended(true);
-        m.resumed(id(7), id(7));
+        m.resumed(id(7), id(7), false);
         assert!(
             m.gaps().is_empty(),
             "the gap closes at the new node's first snapshot"
@@ -230,7 +257,7 @@ mod tests {
         let mut m = Migrations::default();
         play(&mut m, t0, 1, 50);
         m.connection_ended(true);
-        m.resumed(id(1), id(1));
+        m.resumed(id(1), id(1), false);
         m.snapshot(51, t0 + Duration::from_secs(3));
         assert_eq!(m.gaps()[0].ticks, 1);
         assert_eq!(
@@ -241,15 +268,32 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_connection_resumed_is_no_migration() {
+    fn a_lost_connection_resumed_on_the_same_node_is_no_migration() {
         let t0 = Instant::now();
         let mut m = Migrations::default();
         play(&mut m, t0, 1, 10);
         m.connection_ended(false);
-        m.resumed(id(1), id(1));
+        m.resumed(id(1), id(1), false);
         play(&mut m, t0, 14, 20);
         assert_eq!((m.followed(), m.failed()), (0, 0));
         assert!(m.gaps().is_empty());
+        // Nor is a failed resume after a plain loss a player lost to a move.
+        m.connection_ended(false);
+        m.resume_failed(&ResumeError::NotJoined);
+        assert_eq!(m.failed(), 0);
+    }
+
+    #[test]
+    fn a_lost_connection_resumed_on_another_node_is_an_unannounced_hand_over_with_its_gap() {
+        let t0 = Instant::now();
+        let mut m = Migrations::default();
+        play(&mut m, t0, 1, 10);
+        // A reset beat the redirect; the resume through the entry found the seat elsewhere.
+        m.connection_ended(false);
+        m.resumed(id(1), id(1), true);
+        play(&mut m, t0, 16, 20);
+        assert_eq!((m.followed(), m.unannounced(), m.failed()), (1, 1, 0));
+        assert_eq!(m.gaps()[0].ticks, 6);
     }
 
     #[test]
@@ -260,10 +304,6 @@ mod tests {
         m.connection_ended(true);
         m.resume_failed(&ResumeError::NotJoined);
         assert_eq!((m.followed(), m.failed()), (0, 1));
-        // A later plain loss and its failure are not counted against migrations.
-        m.connection_ended(false);
-        m.resume_failed(&ResumeError::NotJoined);
-        assert_eq!(m.failed(), 1);
         // So is a hand-over the bot did not try to follow.
         m.connection_ended(true);
         m.not_followed();
@@ -274,7 +314,7 @@ mod tests {
     fn a_resume_as_another_player_counts_as_a_player_id_change_whether_it_worked_or_not() {
         let mut m = Migrations::default();
         m.connection_ended(true);
-        m.resumed(id(1), id(2));
+        m.resumed(id(1), id(2), false);
         assert_eq!((m.followed(), m.player_id_changes()), (1, 1));
         m.connection_ended(true);
         m.resume_failed(&ResumeError::WrongPlayer {
@@ -289,7 +329,7 @@ mod tests {
         let t0 = Instant::now();
         let mut m = Migrations::default();
         m.connection_ended(true);
-        m.resumed(id(1), id(1));
+        m.resumed(id(1), id(1), false);
         m.snapshot(5, t0);
         assert_eq!(m.followed(), 1);
         assert!(m.gaps().is_empty());
@@ -301,10 +341,10 @@ mod tests {
         let mut m = Migrations::default();
         play(&mut m, t0, 1, 10);
         m.connection_ended(true);
-        m.resumed(id(1), id(1));
+        m.resumed(id(1), id(1), false);
         play(&mut m, t0, 12, 20);
         m.connection_ended(true);
-        m.resumed(id(1), id(1));
+        m.resumed(id(1), id(1), false);
         play(&mut m, t0, 25, 30);
         let ticks: Vec<u64> = m.gaps().iter().map(|g| g.ticks).collect();
         assert_eq!((m.followed(), ticks), (2, vec![2, 5]));
@@ -318,7 +358,7 @@ mod tests {
             let mut m = Migrations::default();
             m.snapshot(1000, t0);
             m.connection_ended(true);
-            m.resumed(id(1), id(1));
+            m.resumed(id(1), id(1), false);
             m.snapshot(1000 + gap, t0 + P * gap as u32);
             tally.add(&m);
         }

@@ -223,10 +223,11 @@ impl Play {
         self.migrations.connection_ended(handed_over);
     }
 
-    /// The connection was lost and resumed, as `after` where the bot was `before`: inputs in
-    /// flight at the loss will never be acknowledged. Returns how many were abandoned.
-    pub fn on_resumed(&mut self, before: PlayerId, after: PlayerId) -> usize {
-        self.migrations.resumed(before, after);
+    /// The connection was lost and resumed, as `after` where the bot was `before`, on another
+    /// node when `node_changed`: inputs in flight at the loss will never be acknowledged.
+    /// Returns how many were abandoned.
+    pub fn on_resumed(&mut self, before: PlayerId, after: PlayerId, node_changed: bool) -> usize {
+        self.migrations.resumed(before, after, node_changed);
         self.ack.abandon()
     }
 

@@ -84,6 +84,11 @@ pub struct Report {
     /// + close 4007, then a resume on the room's new node, same player), over the whole run.
     #[serde(default)]
     pub migrations: u64,
+    /// Of `migrations`, those no redirect announced: the connection was lost (a reset beat the
+    /// server's `Redirect` + 4007) and the resume through the entry found the seat on another
+    /// node. The loss is also in `error_kinds` (`closed_1006`).
+    #[serde(default)]
+    pub migrations_unannounced: u64,
     /// Hand-overs whose resume on the new node failed: players lost to a move (also in
     /// `resume_failures`).
     #[serde(default)]
@@ -305,8 +310,9 @@ impl Report {
             (
                 "migrations",
                 format!(
-                    "{} hand-overs followed, {} lost; gap {} ticks{}; {} player id changes",
+                    "{} hand-overs followed ({} unannounced), {} lost; gap {} ticks{}; {} player id changes",
                     self.migrations,
+                    self.migrations_unannounced,
                     self.migrations_failed,
                     tick_text(&self.migration_gap_ticks),
                     if self.migration_gap_ms.count == 0 {
@@ -448,6 +454,7 @@ mod tests {
             "resume_failures",
             "held_seats_seen",
             "migrations",
+            "migrations_unannounced",
             "migrations_failed",
             "migration_gap_ticks",
             "migration_gap_ms",
@@ -501,14 +508,14 @@ mod tests {
         let table = r.table();
         assert!(
             table.contains(
-                "16 hand-overs followed, 1 lost; gap p50 2  p99 5  max 6 ticks, \
+                "16 hand-overs followed (0 unannounced), 1 lost; gap p50 2  p99 5  max 6 ticks, \
                  p50 70.0  p99 160.0  max 190.0 ms; 0 player id changes"
             ),
             "{table}"
         );
-        assert!(Report::default()
-            .table()
-            .contains("0 hand-overs followed, 0 lost; gap n/a ticks; 0 player id changes"));
+        assert!(Report::default().table().contains(
+            "0 hand-overs followed (0 unannounced), 0 lost; gap n/a ticks; 0 player id changes"
+        ));
     }
 
     #[test]

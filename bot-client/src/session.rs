@@ -32,6 +32,7 @@ use crate::load_config::{RoomChoice, SnapshotMode};
 use crate::matchmake::Match;
 use crate::outcome::Outcome;
 use crate::play::Play;
+use crate::redirect::node_of;
 use crate::resume::{after_failure, AfterFailure, ResumeError};
 use crate::shared::Shared;
 use crate::stop::stopped;
@@ -189,7 +190,7 @@ impl Session {
             play.on_not_resumed(None);
             return false;
         }
-        let before = bot.player_id();
+        let (before, node) = (bot.player_id(), node_of(bot.url()).to_owned());
         // Through the entry URL, not the node the bot plays on: that node may be gone, and
         // the entry sends the resume on to the seat's node (PROTOCOL.md, *Redirect*). With a
         // fresh join token, too: the first one may have expired since.
@@ -204,9 +205,9 @@ impl Session {
             Ok(r) => {
                 self.outcome.resumed();
                 Live::add(&shared.tally.live.resumes, 1);
-                let after = bot.player_id();
-                let abandoned =
-                    play.on_resumed(before.unwrap_or_default(), after.unwrap_or_default());
+                let after = bot.player_id().unwrap_or_default();
+                let moved = node_of(bot.url()) != node;
+                let abandoned = play.on_resumed(before.unwrap_or_default(), after, moved);
                 tracing::debug!(
                     bot = self.index,
                     attempts = r.attempts,
