@@ -177,6 +177,10 @@ pub struct ServerArgs {
     #[arg(long, env = "TICKCAST_DRAIN_TIMEOUT",
         default_value_t = ClusterConfig::new("").drain_timeout.as_secs_f64())]
     pub drain_timeout: f64,
+    /// Seconds between the fenced images each room writes to Redis for crash recovery (0: off,
+    /// a dead node's rooms are lost). Costs about one image per room per interval.
+    #[arg(long, env = "TICKCAST_CHECKPOINT_INTERVAL", default_value_t = 0.0)]
+    pub checkpoint_interval: f64,
     /// Bearer token for `POST /admin/drain`. Without it the admin routes are served only when
     /// bound to a loopback address.
     #[arg(long, env = "TICKCAST_ADMIN_TOKEN", hide_env_values = true)]
@@ -319,6 +323,8 @@ fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
     );
     cluster.connect_timeout = seconds("redis-connect-timeout", args.redis_connect_timeout)?;
     cluster.drain_timeout = seconds("drain-timeout", args.drain_timeout)?;
+    let every = seconds("checkpoint-interval", args.checkpoint_interval)?;
+    cluster.checkpoint_interval = (!every.is_zero()).then_some(every);
     Ok(Some(cluster))
 }
 

@@ -111,6 +111,10 @@ pub struct ClusterConfig {
     /// How long a drain (SIGTERM, `POST /admin/drain`) may take to move this node's rooms to
     /// other nodes; rooms still here after it close with 1001, as a shutdown's do.
     pub drain_timeout: Duration,
+    /// Opt-in crash recovery: each room writes a fenced image to Redis this often, and a resume
+    /// for a room whose node died restores the last one on a live node. `None`: off (a dead
+    /// node's rooms are lost).
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl ClusterConfig {
@@ -123,6 +127,7 @@ impl ClusterConfig {
             lease_ttl: Duration::from_secs(6),
             connect_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
+            checkpoint_interval: None,
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   connection limits 429/503), behind the [`FrameGuard`] size check;
 //! - `GET /rooms` — JSON list of rooms (in cluster mode every room of the cluster, each with the
 //!   `node` and `url` that runs it, read through [`Cluster::rooms`]; with `?totals=true` wrapped
-//!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals); `GET /rooms/{id}` — one
+//!   as `{rooms, totals: {nodes, rooms, players}}`, the cluster's totals; with `?local=true` only
+//!   the rooms this node runs now, frozen ones left out); `GET /rooms/{id}` — one
 //!   room of this node with per-player counters;
 //! - `POST /matchmake` — quick play as `{url, room}`: the fullest public room with space
 //!   (cluster-wide in cluster mode), else `room: null` at the node a new room should go to;
@@ -101,6 +102,10 @@ fn directory_down() -> HttpResponse {
 struct RoomsQuery {
     #[serde(default)]
     totals: bool,
+    /// Only the rooms running on this node now (not those frozen for a migration), whatever
+    /// the cluster lists.
+    #[serde(default)]
+    local: bool,
 }
 
 /// The totals of `GET /rooms?totals=true`: live nodes (up or draining, with rooms or without),
@@ -122,7 +127,7 @@ async fn list_rooms<G: Game>(
     cluster: Option<ClusterData>,
     query: web::Query<RoomsQuery>,
 ) -> HttpResponse {
-    if let Some(cluster) = cluster {
+    if let Some(cluster) = cluster.filter(|_| !query.local) {
         let cluster: Arc<Cluster> = cluster.into_inner();
         let Ok(rooms) = cluster.rooms().await else {
             return directory_down();

@@ -70,6 +70,10 @@ pub struct Metrics {
     pub migrated_players_total: IntCounterVec,
     /// How long each drain took, from its start to its last room moved or given up.
     pub drain_seconds: Histogram,
+    /// Checkpoints (`--checkpoint-interval`): image bytes written to Redis.
+    pub checkpoint_bytes_total: IntCounter,
+    /// Checkpoints: rooms of a dead node restored here from their last image.
+    pub rooms_recovered_total: IntCounter,
 }
 
 fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
@@ -316,6 +320,16 @@ impl Metrics {
                 "tickcast_drain_seconds",
                 "How long each drain of this node took to move (or give up on) its rooms.",
                 vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 60.0],
+            ),
+            checkpoint_bytes_total: counter(
+                &r,
+                "tickcast_checkpoint_bytes_total",
+                "Room image bytes this node wrote to Redis as checkpoints.",
+            ),
+            rooms_recovered_total: counter(
+                &r,
+                "tickcast_rooms_recovered_total",
+                "Rooms of a dead node this node restored from their last checkpoint.",
             ),
             registry: r,
         }

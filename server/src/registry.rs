@@ -14,9 +14,11 @@
 //! leases, stopping a room whose lease is lost. It stays the seat authority for its own rooms:
 //! no other node ever seats a player in them.
 
+mod adopt;
 mod cluster;
 mod messages;
 mod migrate;
+mod recover;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -314,6 +316,7 @@ impl<G: Game> Actor for Registry<G> {
         ctx.set_mailbox_capacity(4096);
         self.start_heartbeat(ctx);
         self.listen_doorbell(ctx);
+        self.start_checkpoints(ctx);
     }
 }
 
@@ -357,14 +360,28 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
 impl<G: Game> Handler<ResumeRoom<G>> for Registry<G> {
     type Result = JoinFuture<G>;
 
-    fn handle(&mut self, msg: ResumeRoom<G>, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ResumeRoom<G>, ctx: &mut Context<Self>) -> Self::Result {
+        if self.resumable.contains_key(&msg.resume_token) || self.cluster.is_none() {
+            return self.resume_here(msg);
+        }
+        if self.checkpoints_on() {
+            // The seat may be in a room recovered from its checkpoint (`registry/recover.rs`).
+            return self.resume_or_recover(msg, ctx);
+        }
+        self.resume_elsewhere(msg.room)
+    }
+}
+
+impl<G: Game> Registry<G> {
+    /// A resume for a seat held here (refused when the token is unknown here).
+    fn resume_here(&mut self, msg: ResumeRoom<G>) -> JoinFuture<G> {
         let Some((room_id, room)) = self
             .resumable
             .get(&msg.resume_token)
             .and_then(|id| self.rooms.get(id))
             .map(|e| (e.id.clone(), e.addr.clone()))
         else {
-            return self.resume_elsewhere(msg.room);
+            return Box::pin(fut::ready(Err(JoinError::ResumeRefused)));
         };
         let reattach = Reattach::<G> {
             resume_token: msg.resume_token,
@@ -416,8 +433,12 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
 impl<G: Game> Handler<ListRooms> for Registry<G> {
     type Result = MessageResult<ListRooms>;
 
+    /// The rooms running here: a room frozen for its migration is left out (it runs nowhere
+    /// until its adoption or its unfreeze).
     fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.summaries())
+        let mut rooms = self.summaries();
+        rooms.retain(|r| !self.is_moving(&r.id));
+        MessageResult(rooms)
     }
 }
 

@@ -42,7 +42,7 @@ pub use messages::{
     AddPlayer, Admitted, DetachPlayer, Dispose, Inspect, PlayerDetail, Reattach, RemovePlayer,
     RoomDetail, RoomError, RoomEvent, RoomStats,
 };
-pub use migrate::{Freeze, HandOver, Unfreeze};
+pub use migrate::{Freeze, HandOver, TakeImage, Unfreeze};
 
 // ---- the actor ----
 

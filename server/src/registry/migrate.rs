@@ -13,25 +13,22 @@
 //!   [`Doorbell::Adopted`] (→ [`HandOver`]) or the deadline (→ `abort`: [`Unfreeze`], or
 //!   [`HandOver`] when the abort lost to an adoption). A heartbeat that reports a moving room's
 //!   lease lost is an adoption too.
-//! - **Target**, on [`Doorbell::Adopt`]: read the image, check it is the one offered, `adopt`
-//!   (the commit point), start the room from it with every member's seat held and its resume
-//!   token known here, then ring the source back.
+//! - **Target**: `registry/adopt.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use futures_util::future::FutureExt;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::oneshot;
 
 use super::{JoinError, JoinFuture, JoinRoom, Registry};
 use crate::directory::{Epoch, Node, NodeInfo};
 use crate::game::Game;
-use crate::image::RoomImage;
 use crate::migration::{pick_target, Doorbell, Drain, Finished, Move, Outcome, Step, RING_EVERY};
 use crate::node::{fullest_public, Cluster};
-use crate::room::{Freeze, HandOver, Room, Unfreeze};
+use crate::room::{Freeze, HandOver, Unfreeze};
 use crate::schedule::TickSchedule;
 
 /// How often moves are polled (ring again, abort at the deadline) and a waiting drain retried.
@@ -51,11 +48,6 @@ pub struct DrainReport {
     pub left: usize,
 }
 
-/// A message on this node's doorbell.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Rang(pub Vec<u8>);
-
 /// The registry's migration state.
 #[derive(Default)]
 pub(super) struct Part {
@@ -63,8 +55,10 @@ pub(super) struct Part {
     waiters: Vec<oneshot::Sender<DrainReport>>,
     /// Rooms leaving this node.
     moves: HashMap<Arc<str>, Move>,
-    /// Rooms this node is adopting (image read, adopt in flight).
-    adopting: HashSet<Arc<str>>,
+    /// Rooms this node is adopting (image read, adopt in flight; `registry/adopt.rs`).
+    pub(super) adopting: HashSet<Arc<str>>,
+    /// Crash recoveries in flight (`registry/recover.rs`): resumes for the room wait for it.
+    pub(super) recovering: HashMap<Arc<str>, Shared<BoxFuture<'static, ()>>>,
     /// This node's cluster (the same one the registry's cluster half holds).
     pub(super) cluster: Option<Arc<Cluster>>,
     /// A read of the live nodes for the next batch is in flight.
@@ -73,18 +67,6 @@ pub(super) struct Part {
 }
 
 impl<G: Game> Registry<G> {
-    /// Listens to this node's doorbell (cluster mode).
-    pub(super) fn listen_doorbell(&mut self, ctx: &mut Context<Self>) {
-        let Some(cluster) = &self.migration.cluster else {
-            return;
-        };
-        let inbox = cluster.inbox();
-        let rings = futures_util::stream::unfold(inbox, |mut inbox| async move {
-            inbox.recv().await.map(|m| (Rang(m), inbox))
-        });
-        ctx.add_stream(rings);
-    }
-
     fn ensure_polling(&mut self, ctx: &mut Context<Self>) {
         if !std::mem::replace(&mut self.migration.polling, true) {
             ctx.run_interval(POLL_EVERY, |reg, ctx| reg.poll_moves(ctx));
@@ -280,7 +262,12 @@ impl<G: Game> Registry<G> {
     }
 
     /// Source: the room was adopted (a ring back, or its lease lost while it moved).
-    fn adopted(&mut self, room: &Arc<str>, epoch: Option<Epoch>, ctx: &mut Context<Self>) -> bool {
+    pub(super) fn adopted(
+        &mut self,
+        room: &Arc<str>,
+        epoch: Option<Epoch>,
+        ctx: &mut Context<Self>,
+    ) -> bool {
         let now = Instant::now();
         let Some(mv) = self.migration.moves.get_mut(room) else {
             return false;
@@ -292,6 +279,11 @@ impl<G: Game> Registry<G> {
             self.finish_move(room, outcome, "aborted", ctx);
         }
         true
+    }
+
+    /// Whether `room` is frozen for its move to another node.
+    pub(super) fn is_moving(&self, room: &str) -> bool {
+        self.migration.moves.contains_key(room)
     }
 
     /// A heartbeat reported `room`'s lease lost: while it moves, that is its adoption.
@@ -355,87 +347,6 @@ impl<G: Game> Registry<G> {
             drain.finished(room, how);
         }
         self.check_drained();
-    }
-
-    /// Target: `source` offers `room` at `epoch`. Ignored while draining, at the room limit, or
-    /// when the room is here or being adopted already (a repeated ring).
-    fn adopt(&mut self, room: String, source: String, epoch: Epoch, ctx: &mut Context<Self>) {
-        let id: Arc<str> = room.into();
-        let busy = self.rooms.contains_key(&id) || self.migration.adopting.contains(&id);
-        let Some(cluster) = self.migration.cluster.clone() else {
-            return;
-        };
-        if busy || cluster.is_draining() || self.rooms.len() >= self.config.max_rooms {
-            return;
-        }
-        self.migration.adopting.insert(id.clone());
-        let (config, room) = (self.config.clone(), id.clone());
-        let adopt = async move {
-            let bytes = cluster.image(&room).await.ok().flatten()?;
-            let image = RoomImage::decode(&bytes)
-                .inspect_err(
-                    |e| tracing::warn!(room_id = %room, error = %e, "refusing a room image"),
-                )
-                .ok()?;
-            let fits = image.room_id == *room
-                && image.epoch == epoch
-                && image.tick_rate == config.tick_rate
-                && image.members.len() <= config.max_players_per_room;
-            if !fits {
-                tracing::warn!(room_id = %room, "refusing a room image made for another node or epoch");
-                return None;
-            }
-            let game = G::restore(&image.game)
-                .inspect_err(
-                    |e| tracing::warn!(room_id = %room, error = %e, "refusing a game image"),
-                )
-                .ok()?;
-            // The commit point.
-            let adopted = cluster.adopt(&room, &source, epoch).await.ok().flatten()?;
-            let back = Doorbell::Adopted {
-                room: room.to_string(),
-                epoch,
-            };
-            Some((image, game, adopted, source, back))
-        };
-        ctx.spawn(adopt.into_actor(self).map(move |adopted, reg, ctx| {
-            reg.migration.adopting.remove(&id);
-            let Some((image, game, new_epoch, source, back)) = adopted else {
-                return;
-            };
-            reg.start_adopted(image, game, new_epoch, ctx);
-            if let Some(cluster) = &reg.migration.cluster {
-                actix::spawn(cluster.notify(&source, back.encode()).map(|_| ()));
-            }
-        }));
-    }
-
-    /// Target: the adopted room starts here at its next tick, its members' tokens resumable.
-    fn start_adopted(&mut self, image: RoomImage, game: G, epoch: Epoch, ctx: &mut Context<Self>) {
-        let id: Arc<str> = image.room_id.as_str().into();
-        tracing::info!(room_id = %id, %epoch, tick = image.tick, members = image.members.len(), "room adopted");
-        for m in &image.members {
-            self.resumable
-                .insert(m.resume_token.as_str().into(), id.clone());
-        }
-        let players = image.members.len();
-        let public = image.public;
-        self.spawn_room(id.clone(), public, Some(epoch), ctx, move |env| {
-            Room::restore(
-                &image,
-                game,
-                env.config,
-                env.metrics,
-                env.stats,
-                env.registry,
-            )
-        });
-        if let Some(e) = self.rooms.get_mut(&id) {
-            // Held seats count until their players resume or their grace runs out.
-            e.players = players + 1;
-        }
-        // As if the last one had left, which disposes the room later when nobody is there.
-        self.release(&id, ctx);
     }
 
     /// Joins while draining, or for a room on its way out: routed elsewhere. `None`: the join
@@ -509,28 +420,6 @@ impl<G: Game> Handler<StartDrain> for Registry<G> {
             self.check_drained();
         }
         Box::pin(async move { rx.await.unwrap_or_default() })
-    }
-}
-
-impl<G: Game> StreamHandler<Rang> for Registry<G> {
-    fn handle(&mut self, Rang(bytes): Rang, ctx: &mut Context<Self>) {
-        match Doorbell::decode(&bytes) {
-            Some(Doorbell::Adopt {
-                room,
-                source,
-                epoch,
-            }) => self.adopt(room, source, epoch, ctx),
-            Some(Doorbell::Adopted { room, epoch }) => {
-                let room: Arc<str> = room.into();
-                self.adopted(&room, Some(epoch), ctx);
-            }
-            None => tracing::debug!("ignoring an unknown doorbell message"),
-        }
-    }
-
-    /// The doorbell ends only with the directory: the registry goes on without it.
-    fn finished(&mut self, _: &mut Context<Self>) {
-        tracing::warn!("doorbell closed; this node adopts no more rooms");
     }
 }
 

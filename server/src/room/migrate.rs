@@ -38,6 +38,16 @@ impl Message for Freeze {
     type Result = Result<(RoomImage, Instant), RoomError>;
 }
 
+/// Answer the room's image without stopping (a checkpoint).
+pub struct TakeImage {
+    pub public: bool,
+    pub epoch: Epoch,
+}
+
+impl Message for TakeImage {
+    type Result = Result<RoomImage, RoomError>;
+}
+
 /// The move was aborted: tick again from where the room stopped.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -158,6 +168,14 @@ impl<G: Game> Handler<Freeze> for Room<G> {
         self.frozen = Some(now);
         tracing::info!(room_id = %self.id, tick = self.tick, members = image.members.len(), "room frozen for a migration");
         Ok((image, now))
+    }
+}
+
+impl<G: Game> Handler<TakeImage> for Room<G> {
+    type Result = Result<RoomImage, RoomError>;
+
+    fn handle(&mut self, msg: TakeImage, _: &mut Context<Self>) -> Self::Result {
+        self.image(msg.public, msg.epoch)
     }
 }
 

@@ -27,6 +27,8 @@ macro_rules! conformance_suite {
             an_adopted_room_moves_under_a_new_epoch_and_its_source_loses_it,
             racing_adoptions_and_an_abort_have_exactly_one_winner,
             handoff_steps_are_refused_for_the_wrong_node_epoch_or_target,
+            only_the_owner_at_its_epoch_writes_a_rooms_image,
+            a_doorbell_rings_only_the_node_it_is_sent_to,
         );
     };
     (@tests $fixture:path; $($name:ident,)*) => {
@@ -379,4 +381,67 @@ pub async fn handoff_steps_are_refused_for_the_wrong_node_epoch_or_target(fx: &i
         (node("a"), e1),
         "refusals change nothing"
     );
+}
+
+pub async fn only_the_owner_at_its_epoch_writes_a_rooms_image(fx: &impl Fixture) {
+    let d = fx.dir();
+    assert_eq!(d.image("r").await.unwrap(), None, "no image yet");
+    let e1 = owned(d.claim("r", &node("a")).await.unwrap());
+    assert!(
+        !d.put_image("r", "b", e1, vec![1]).await.unwrap(),
+        "not the owner"
+    );
+    let other = Epoch(e1.0 + 1);
+    assert!(
+        !d.put_image("r", "a", other, vec![2]).await.unwrap(),
+        "not its epoch"
+    );
+    assert_eq!(d.image("r").await.unwrap(), None, "refusals write nothing");
+    assert!(d.put_image("r", "a", e1, vec![3, 4]).await.unwrap());
+    assert_eq!(d.image("r").await.unwrap(), Some(vec![3, 4]));
+    // Once the room moved on, its old owner cannot overwrite the image.
+    assert!(d.offer("r", "a", e1, "b").await.unwrap());
+    let e2 = d
+        .adopt("r", "a", e1, &node("b"))
+        .await
+        .unwrap()
+        .expect("adopted");
+    assert!(!d.put_image("r", "a", e1, vec![5]).await.unwrap(), "fenced");
+    assert!(d.put_image("r", "b", e2, vec![6]).await.unwrap());
+    assert_eq!(d.image("r").await.unwrap(), Some(vec![6]));
+}
+
+/// Rings `node` with `message` until `inbox` hears it (pub/sub reaches only a listener that is
+/// subscribed already), for at most 5 s.
+async fn ring_until_heard(
+    d: &dyn tickcast_server::directory::Directory,
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    node: &str,
+    message: &[u8],
+) {
+    let wait = std::time::Duration::from_millis(50);
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            d.notify(node, message.to_vec()).await.unwrap();
+            if let Ok(Some(heard)) = tokio::time::timeout(wait, inbox.recv()).await {
+                assert_eq!(heard, message, "{node} hears what was sent to it");
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{node}'s doorbell did not ring within 5 s"));
+}
+
+pub async fn a_doorbell_rings_only_the_node_it_is_sent_to(fx: &impl Fixture) {
+    let d = fx.dir();
+    let (mut a, mut b) = (d.inbox("a"), d.inbox("b"));
+    ring_until_heard(&*d, &mut a, "a", b"ring").await;
+    ring_until_heard(&*d, &mut b, "b", b"other").await;
+    while let Ok(extra) = a.try_recv() {
+        assert_eq!(extra, b"ring", "a hears only its own rings");
+    }
+    while let Ok(extra) = b.try_recv() {
+        assert_eq!(extra, b"other", "b hears only its own rings");
+    }
 }

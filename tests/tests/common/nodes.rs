@@ -66,8 +66,14 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts node `id` on `redis_url` and waits for the address it prints.
     pub fn start(id: &str, redis_url: &str) -> Self {
+        Self::start_with(id, redis_url, &[])
+    }
+
+    /// [`NodeProcess::start`] with more flags.
+    pub fn start_with(id: &str, redis_url: &str, flags: &[&str]) -> Self {
         let mut child = command()
             .args(["--port", "0", "--redis-url", redis_url, "--node-id", id])
+            .args(flags)
             .args(["--lease-ttl", &LEASE_TTL_SECS.to_string()])
             .args(["--workers", "1", "--room-threads", "1"])
             .args(["--redis-connect-timeout", "5"])
@@ -101,6 +107,32 @@ impl NodeProcess {
 
     pub fn http_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends `signal` (`TERM`, `STOP`, `CONT` …) to the process with `kill(1)`.
+    #[allow(dead_code)] // not every test file that includes this one signals nodes
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill(1) should run");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit status, `None` if it still runs.
+    #[allow(dead_code)] // not every test file that includes this one waits for an exit
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// `kill -9`: no shutdown, no lease released.

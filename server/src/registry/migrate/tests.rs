@@ -9,6 +9,7 @@ use crate::config::ServerConfig;
 use crate::directory::{Directory, DirectoryConfig, ManualClock, MemoryDirectory, Node};
 use crate::game::counter::Counter;
 use crate::game::GameFactory;
+use crate::image::RoomImage;
 use crate::metrics::Metrics;
 use crate::registry::{InspectRoom, ResumeRoom};
 use crate::seat::{Seat, Wake};
@@ -27,6 +28,14 @@ impl Handler<Wake> for Sink {
 }
 
 fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
+    node_with(dir, id, ServerConfig::default())
+}
+
+fn node_with(
+    dir: &Arc<MemoryDirectory>,
+    id: &str,
+    config: ServerConfig,
+) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new());
     let node = Node {
         id: id.into(),
@@ -37,7 +46,7 @@ fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<M
     let registry = Registry::new(
         factory,
         vec![Arbiter::current()],
-        Arc::new(ServerConfig::default()),
+        Arc::new(config),
         metrics.clone(),
     )
     .with_cluster(Arc::new(cluster));
@@ -179,4 +188,80 @@ async fn with_no_other_node_a_drain_leaves_the_rooms_running() {
     let detail = a.send(InspectRoom("r".into())).await.expect("a runs");
     assert!(detail.is_some(), "still here");
     assert_eq!(seat.close_requested(), None::<Close>);
+}
+
+#[actix_web::test]
+async fn with_checkpoints_a_resume_on_a_live_node_recovers_an_ownerless_room_as_it_was() {
+    let dir = directory();
+    let mut cluster = crate::config::ClusterConfig::new("redis://unused");
+    cluster.checkpoint_interval = Some(Duration::from_millis(20));
+    let config = ServerConfig {
+        cluster: Some(cluster),
+        ..ServerConfig::default()
+    };
+    let (a, _) = node_with(&dir, "a", config.clone());
+    let (b, b_metrics) = node_with(&dir, "b", config);
+    let sink = Sink.start();
+    let joined = a
+        .send(JoinRoom::<Counter> {
+            room: Some("r".into()),
+            player_id: uuid::Uuid::new_v4(),
+            name: "p".into(),
+            resume_token: "t".into(),
+            seat: Arc::new(Seat::new()),
+            wake: sink.clone().recipient(),
+        })
+        .await
+        .expect("a runs")
+        .expect("joined");
+    let image = loop {
+        if let Some(bytes) = dir.image("r").await.expect("memory") {
+            break RoomImage::decode(&bytes).expect("a valid checkpoint");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(image.members[0].player_id, joined.player_id);
+    // Node a's room is gone, and its lease with it (released here, as its expiry would).
+    a.send(crate::registry::DisposeAll).await.expect("a runs");
+    assert_eq!(dir.owner("r").await.expect("memory"), None);
+
+    let resumed = b
+        .send(ResumeRoom::<Counter> {
+            resume_token: "t".into(),
+            room: Some("r".into()),
+            seat: Arc::new(Seat::new()),
+            wake: sink.clone().recipient(),
+        })
+        .await
+        .expect("b runs")
+        .expect("recovered on b");
+    assert_eq!(resumed.player_id, joined.player_id);
+    assert!(resumed.admitted.tick >= image.tick);
+    assert!(has(&b_metrics, "tickcast_rooms_recovered_total 1"));
+    let owner = dir.owner("r").await.expect("memory").expect("owned");
+    assert_eq!(owner.node.id, "b");
+    assert!(owner.epoch > image.epoch, "a new epoch");
+}
+
+#[actix_web::test]
+async fn with_checkpoints_a_resume_for_a_room_without_an_image_is_refused() {
+    let dir = directory();
+    let mut cluster = crate::config::ClusterConfig::new("redis://unused");
+    cluster.checkpoint_interval = Some(Duration::from_secs(60));
+    let config = ServerConfig {
+        cluster: Some(cluster),
+        ..ServerConfig::default()
+    };
+    let (b, _) = node_with(&dir, "b", config);
+    let sink = Sink.start();
+    let refused = b
+        .send(ResumeRoom::<Counter> {
+            resume_token: "t".into(),
+            room: Some("gone".into()),
+            seat: Arc::new(Seat::new()),
+            wake: sink.recipient(),
+        })
+        .await
+        .expect("b runs");
+    assert!(matches!(refused.err(), Some(JoinError::ResumeRefused)));
 }
