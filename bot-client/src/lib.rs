@@ -24,6 +24,7 @@
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
 //! | `matchmake` | [`Match`] — `--matchmake`: where `POST /matchmake` on the entry node sends a bot |
 //! | `redirect` | [`redirect::Hops`] — following a server's redirect to the room's node |
+//! | `report_table` | [`Report::table`] — the summary table the binary prints |
 //! | `migration` | `Migrations` — the room hand-overs a bot followed: how many, the gap in ticks and ms, player id changes |
 //! | `socket` | [`Traffic`] — the WebSocket under a [`Bot`]: binary frames, bytes counted, its close |
 //! | `error` | [`BotError`] |
@@ -54,6 +55,7 @@ pub mod process_usage;
 mod progress;
 pub mod redirect;
 pub mod report;
+mod report_table;
 pub mod resume;
 pub mod server_metrics;
 mod session;
