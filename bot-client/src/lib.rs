@@ -24,6 +24,8 @@
 //! | `resume` | [`ResumePolicy`], [`ResumeError`] — getting the player back after a lost connection |
 //! | `matchmake` | [`Match`] — `--matchmake`: where `POST /matchmake` on the entry node sends a bot |
 //! | `redirect` | [`redirect::Hops`] — following a server's redirect to the room's node |
+//! | `report_table` | [`Report::table`] — the summary table the binary prints |
+//! | `migration` | `Migrations` — the room hand-overs a bot followed: how many, the gap in ticks and ms, player id changes |
 //! | `socket` | [`Traffic`] — the WebSocket under a [`Bot`]: binary frames, bytes counted, its close |
 //! | `error` | [`BotError`] |
 //! | `close` | [`CloseInfo`] — how a connection ended (1006 when without a close frame) |
@@ -46,12 +48,14 @@ pub mod join_token;
 pub mod load_config;
 pub mod load_run;
 pub mod matchmake;
+mod migration;
 mod outcome;
 mod play;
 pub mod process_usage;
 mod progress;
 pub mod redirect;
 pub mod report;
+mod report_table;
 pub mod resume;
 pub mod server_metrics;
 mod session;
@@ -81,4 +85,4 @@ pub use server_metrics::{metrics_url_for, ServerSample};
 pub use snapshot_view::{OwnPlayer, ScanError, SnapshotView};
 pub use socket::Traffic;
 pub use stop::StopHandle;
-pub use summary::Summary;
+pub use summary::{Summary, TickSummary};

@@ -30,6 +30,7 @@ use tokio::time::MissedTickBehavior;
 use crate::bot::CLOSE_TIMEOUT;
 use crate::delivery::Window;
 use crate::load_config::{ConfigError, LoadConfig};
+use crate::migration::MigrationTally;
 use crate::outcome::Outcome;
 use crate::process_usage::ProcessUsage;
 use crate::progress::Progress;
@@ -343,6 +344,12 @@ fn add_warnings(r: &mut Report) {
             ));
         }
     }
+    if r.player_id_changes > 0 {
+        r.warnings.push(format!(
+            "{} resume(s) came back as another player: a resume must keep the player",
+            r.player_id_changes
+        ));
+    }
     if r.stopped_early {
         r.warnings
             .push("the run was stopped before its planned end".into());
@@ -375,7 +382,9 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
     let (mut bytes_in, mut bytes_out) = (0, 0);
     let mut closes: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_room: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut migrations = MigrationTally::default();
     for o in outcomes {
+        migrations.add(&o.migrations);
         if o.joined {
             r.connected += 1;
         }
@@ -415,6 +424,12 @@ fn aggregate(cfg: &LoadConfig, shared: &Shared, outcomes: Vec<Outcome>, window: 
         }
         r.held_seats_seen += o.held_seats_seen;
     }
+    r.migrations = migrations.followed;
+    r.migrations_unannounced = migrations.unannounced;
+    r.migrations_failed = migrations.failed;
+    r.player_id_changes = migrations.player_id_changes;
+    r.migration_gap_ticks = migrations.gap_ticks();
+    r.migration_gap_ms = migrations.gap_ms();
     r.closes = closes;
     r.delivery_worst_bot = worst.unwrap_or(0.0);
     r.rooms = rooms.len() as u64;

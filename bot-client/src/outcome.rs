@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::close::CloseInfo;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
+use crate::migration::Migrations;
 use crate::resume::ResumeError;
 use crate::socket::Traffic;
 
@@ -34,6 +35,8 @@ pub(crate) struct Outcome {
     pub rejoins: u64,
     /// Other players' seats this bot saw become held (a lost connection awaiting its resume).
     pub held_seats_seen: u64,
+    /// The room hand-overs this bot followed (or failed to).
+    pub migrations: Migrations,
 }
 
 impl Outcome {
@@ -51,7 +54,12 @@ impl Outcome {
     }
 
     /// A connection ended while playing: a close from the server, or a failed read or write.
+    /// A hand-over (4007 after a redirect: the room moved to another node) is no error: it
+    /// is counted in the migrations, and as an error only if its resume fails.
     pub fn connection_ended(&mut self, e: &BotError) {
+        if matches!(e, BotError::Closed(c) if c.code == tickcast_shared::close::REDIRECT) {
+            return;
+        }
         if e.is_connection_lost() {
             // A write that failed on a broken connection is the same loss as a read that hit
             // its EOF (whichever the bot noticed first): 1006 either way, as RFC 6455 names it.
@@ -131,6 +139,13 @@ mod tests {
         });
         assert_eq!(o.close, Some(1008));
         assert_eq!(kinds(&o), [("closed_1008", 1), ("timeout_input_ack", 1)]);
+    }
+
+    #[test]
+    fn a_hand_over_is_not_booked_as_an_error_or_a_close() {
+        let mut o = Outcome::default();
+        o.connection_ended(&closed(tickcast_shared::close::REDIRECT));
+        assert_eq!((o.close, kinds(&o)), (None, vec![]));
     }
 
     #[test]

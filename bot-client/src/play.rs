@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use tickcast_shared::arena::ArenaWelcome as Welcome;
-use tickcast_shared::{Pong, ServerMsg};
+use tickcast_shared::{PlayerId, Pong, ServerMsg};
 
 use crate::ack::AckTracker;
 use crate::behaviour::Steering;
@@ -23,7 +23,9 @@ use crate::cadence::Cadence;
 use crate::delivery::DeliveryTracker;
 use crate::error::BotError;
 use crate::held_seats::HeldSeats;
+use crate::migration::Migrations;
 use crate::outcome::Outcome;
+use crate::resume::ResumeError;
 use crate::shared::Shared;
 use crate::snapshot_view::SnapshotView;
 use crate::socket::Traffic;
@@ -51,6 +53,8 @@ pub(crate) struct Play {
     last_view: Option<SnapshotView>,
     /// Seats that became held, seen in snapshots (see [`HeldSeats`]).
     held_seats: HeldSeats,
+    /// Room hand-overs followed (see [`Migrations`]).
+    migrations: Migrations,
     /// The bot's traffic when the steady window began (read at the first frame inside it).
     window_start_traffic: Option<Traffic>,
     /// Live counters not yet published to the tally.
@@ -89,6 +93,7 @@ impl Play {
             next_publish: now + PUBLISH_EVERY,
             last_view: None,
             held_seats: HeldSeats::default(),
+            migrations: Migrations::default(),
             window_start_traffic: None,
             pending_snapshots: 0,
             pending_dropped: 0,
@@ -201,6 +206,7 @@ impl Play {
         }
         drop(shard);
         self.held_seats.see(view.held);
+        self.migrations.snapshot(view.tick, now);
         self.last_view = Some(view);
     }
 
@@ -211,10 +217,26 @@ impl Play {
         }
     }
 
-    /// The connection was lost and resumed: inputs in flight at the loss will never be
-    /// acknowledged. Returns how many were abandoned.
-    pub fn on_resumed(&mut self) -> usize {
+    /// The connection ended; `handed_over`: with a redirect and 4007, the room moved to
+    /// another node (the session then resumes there, or does not).
+    pub fn on_connection_end(&mut self, handed_over: bool) {
+        self.migrations.connection_ended(handed_over);
+    }
+
+    /// The connection was lost and resumed, as `after` where the bot was `before`, on another
+    /// node when `node_changed`: inputs in flight at the loss will never be acknowledged.
+    /// Returns how many were abandoned.
+    pub fn on_resumed(&mut self, before: PlayerId, after: PlayerId, node_changed: bool) -> usize {
+        self.migrations.resumed(before, after, node_changed);
         self.ack.abandon()
+    }
+
+    /// The resume failed with `e`, or (`None`) was not tried.
+    pub fn on_not_resumed(&mut self, e: Option<&ResumeError>) {
+        match e {
+            Some(e) => self.migrations.resume_failed(e),
+            None => self.migrations.not_followed(),
+        }
     }
 
     /// The seat was lost and the bot joined again, as a new player in another room (`at`):
@@ -243,6 +265,7 @@ impl Play {
         outcome.held_seats_seen = self.held_seats.seen();
         self.publish(bot);
         outcome.delivery = Some(self.delivery);
+        outcome.migrations = self.migrations;
     }
 
     /// Publishes live counters for the progress line.

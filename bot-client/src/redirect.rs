@@ -56,6 +56,12 @@ impl Hops {
     }
 }
 
+/// The node `url` names: the URL without its query (a fresh join token changes the query, not
+/// the node).
+pub(crate) fn node_of(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(node, _)| node)
+}
+
 /// The `token` query parameter of `url`, if it has one.
 fn query_token(url: &str) -> Option<&str> {
     let query = url.split_once('?')?.1;
@@ -121,6 +127,12 @@ mod tests {
             .follow(&to("ws://d/ws"), "ws://lb/ws?tokenish=1", &join)
             .expect("should follow");
         assert_eq!(url, "ws://d/ws");
+    }
+
+    #[test]
+    fn a_node_is_its_url_without_the_join_token() {
+        assert_eq!(node_of("ws://a:1/ws?token=t.x"), "ws://a:1/ws");
+        assert_eq!(node_of("ws://a:1/ws"), "ws://a:1/ws");
     }
 
     #[test]

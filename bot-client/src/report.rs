@@ -1,12 +1,11 @@
-//! [`Report`]: the result of a load run — the JSON document `--json` writes, the summary table,
-//! and the pass/fail check against [`Thresholds`].
+//! [`Report`]: the result of a load run — the JSON document `--json` writes and the pass/fail
+//! check against [`Thresholds`]. Its summary table is `report_table`'s ([`Report::table`]).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::summary::Summary;
+use crate::summary::{Summary, TickSummary};
 
 /// Pass/fail limits for a run (`--max-p99-ack-ms`, `--min-delivery`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -80,6 +79,31 @@ pub struct Report {
     /// between count as dropped.
     #[serde(default)]
     pub rejoins: u64,
+    /// Room hand-overs the bots followed while playing (a node draining its rooms: `Redirect`
+    /// + close 4007, then a resume on the room's new node, same player), over the whole run.
+    #[serde(default)]
+    pub migrations: u64,
+    /// Of `migrations`, those no redirect announced: the connection was lost (a reset beat the
+    /// server's `Redirect` + 4007) and the resume through the entry found the seat on another
+    /// node. The loss is also in `error_kinds` (`closed_1006`).
+    #[serde(default)]
+    pub migrations_unannounced: u64,
+    /// Hand-overs whose resume on the new node failed: players lost to a move (also in
+    /// `resume_failures`).
+    #[serde(default)]
+    pub migrations_failed: u64,
+    /// Per hand-over followed: the new node's first snapshot tick − the old node's last one
+    /// (1 = no tick missed). Game time pauses while a room is frozen, so a stall shows in
+    /// `migration_gap_ms`, not here.
+    #[serde(default)]
+    pub migration_gap_ticks: TickSummary,
+    /// Per hand-over followed: the wall-clock gap between those two snapshots' arrivals (the
+    /// freeze the player sees).
+    #[serde(default)]
+    pub migration_gap_ms: Summary,
+    /// Resumes (of any kind) that came back as another player. Must be 0.
+    #[serde(default)]
+    pub player_id_changes: u64,
     /// Seats the bots saw become held in snapshots (a player whose connection was lost, its
     /// seat kept for a resume), summed over bots: bots of one room each count the same seat.
     pub held_seats_seen: u64,
@@ -173,168 +197,6 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
-
-    /// A human-readable summary table.
-    pub fn table(&self) -> String {
-        let mut s = String::new();
-        let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".to_string(), f);
-        let lat = |x: &Summary| {
-            if x.count == 0 {
-                "n/a".to_string()
-            } else {
-                format!(
-                    "p50 {:>7.2}  p90 {:>7.2}  p99 {:>7.2}  max {:>8.2} ms  (n={})",
-                    x.p50, x.p90, x.p99, x.max, x.count
-                )
-            }
-        };
-        let rows: Vec<(&str, String)> = vec![
-            ("url", self.url.clone()),
-            (
-                "bots",
-                format!(
-                    "{} connected of {} asked, {} rooms, {} errors",
-                    self.connected, self.bots, self.rooms, self.errors
-                ),
-            ),
-            (
-                "window",
-                format!(
-                    "{:.1} s steady (ramp {:.1} s, warmup {:.1} s){}",
-                    self.window_s,
-                    self.ramp_s,
-                    self.warmup_s,
-                    if self.stopped_early {
-                        ", stopped early"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            (
-                "delivery",
-                format!(
-                    "{:.3}%, worst bot {:.1}%  ({} received, {} dropped, {} stale)",
-                    self.delivery * 100.0,
-                    self.delivery_worst_bot * 100.0,
-                    self.snapshots_received,
-                    self.snapshots_dropped,
-                    self.snapshots_stale
-                ),
-            ),
-            ("input→ack", lat(&self.input_ack_ms)),
-            ("rtt", lat(&self.rtt_ms)),
-            ("jitter", lat(&self.jitter_ms)),
-            ("snapshot age", lat(&self.snapshot_age_ms)),
-            ("join", lat(&self.join_ms)),
-            ("bot loop lag", lat(&self.bot_loop_lag_ms)),
-            (
-                "throughput",
-                format!(
-                    "{:.0} {} snapshots/s, in {}/s ({}/s per client), out {}/s{}",
-                    self.snapshots_per_s,
-                    self.snapshots,
-                    human_bytes(self.bytes_in_per_s),
-                    human_bytes(self.bytes_in_per_client_per_s),
-                    human_bytes(self.bytes_out_per_s),
-                    self.encodings_per_offer
-                        .map(|e| format!(", server encodings/offer {e:.3}"))
-                        .unwrap_or_default()
-                ),
-            ),
-            (
-                "server",
-                match &self.server_metrics_error {
-                    Some(e) if self.server_cpu_cores.is_none() => format!("n/a ({e})"),
-                    _ => format!(
-                        "cpu {} cores ({} per 1000 clients), rss {} ({} per client)",
-                        opt(self.server_cpu_cores, &|v| format!("{v:.3}")),
-                        opt(self.server_cpu_cores_per_1000_clients, &|v| format!(
-                            "{v:.3}"
-                        )),
-                        opt(self.server_rss_bytes, &human_bytes),
-                        opt(self.server_rss_per_client_bytes, &human_bytes),
-                    ),
-                },
-            ),
-            (
-                "bot process",
-                format!(
-                    "cpu {} cores ({} system; {} per 1000 bots), rss {}",
-                    opt(self.bot_cpu_cores, &|v| format!("{v:.3}")),
-                    opt(self.bot_sys_cores, &|v| format!("{v:.3}")),
-                    opt(self.bot_cpu_cores_per_1000_bots, &|v| format!("{v:.3}")),
-                    opt(self.bot_rss_bytes.map(|b| b as f64), &human_bytes),
-                ),
-            ),
-            (
-                "host",
-                format!(
-                    "load {} on {} CPUs",
-                    opt(self.host_load_1m, &|v| format!("{v:.2}")),
-                    self.host_cpus.map_or("?".into(), |n| n.to_string())
-                ),
-            ),
-            (
-                "resumes",
-                format!(
-                    "{} lost connections resumed, {} not ({} rejoined as new players)",
-                    self.resumes, self.resume_failures, self.rejoins
-                ),
-            ),
-            (
-                "held seats",
-                format!(
-                    "{} seen becoming held (summed over bots)",
-                    self.held_seats_seen
-                ),
-            ),
-            ("closes", map_text(&self.closes)),
-            ("error kinds", map_text(&self.error_kinds)),
-            ("server errors", map_text(&self.server_errors)),
-        ];
-        for (k, v) in rows {
-            let _ = writeln!(s, "{k:>14}  {v}");
-        }
-        for w in &self.warnings {
-            let _ = writeln!(s, "{:>14}  {w}", "warning");
-        }
-        if self.thresholds != Thresholds::default() {
-            let verdict = if self.passed() {
-                "PASS".to_string()
-            } else {
-                format!("FAIL: {}", self.failures.join("; "))
-            };
-            let _ = writeln!(s, "{:>14}  {verdict}", "thresholds");
-        }
-        s
-    }
-}
-
-fn map_text(m: &BTreeMap<String, u64>) -> String {
-    if m.is_empty() {
-        return "none".into();
-    }
-    m.iter()
-        .map(|(k, v)| format!("{k}×{v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `12.3 KiB`-style byte counts.
-pub(crate) fn human_bytes(b: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 #[cfg(test)]
@@ -399,12 +261,19 @@ mod tests {
             "resumes",
             "resume_failures",
             "held_seats_seen",
+            "migrations",
+            "migrations_unannounced",
+            "migrations_failed",
+            "migration_gap_ticks",
+            "migration_gap_ms",
+            "player_id_changes",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         for key in ["p50", "p90", "p99", "max"] {
             assert!(v["input_ack_ms"].get(key).is_some());
             assert!(v["rtt_ms"].get(key).is_some());
+            assert!(v["migration_gap_ticks"].get(key).is_some());
         }
     }
 
@@ -420,12 +289,5 @@ mod tests {
         assert_eq!(back, r);
         let partial: Report = serde_json::from_str(r#"{"bots": 7}"#).unwrap();
         assert_eq!(partial.bots, 7);
-    }
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(512.0), "512 B");
-        assert_eq!(human_bytes(1536.0), "1.5 KiB");
-        assert_eq!(human_bytes(3.0 * 1024.0 * 1024.0), "3.0 MiB");
     }
 }

@@ -8,7 +8,8 @@
 //! ack accounting carry on; inputs in flight at the loss are abandoned). A resume that fails
 //! because the seat is gone (4005, or no answer: the room's node died) is followed by a fresh
 //! join through the entry URL, as a new player in a room on a live node; a close from the
-//! server ends the bot.
+//! server ends the bot. A room's hand-over to another node (`Redirect` + 4007) is resumed there
+//! at once and counted as a migration (`crate::migration`).
 //!
 //! The session owns the loop and what a connection's end comes to (`on_connection_end`); each
 //! event's handling — a tick, a frame — is [`crate::play::Play`]'s, and the booking rules are
@@ -31,6 +32,7 @@ use crate::load_config::{RoomChoice, SnapshotMode};
 use crate::matchmake::Match;
 use crate::outcome::Outcome;
 use crate::play::Play;
+use crate::redirect::node_of;
 use crate::resume::{after_failure, AfterFailure, ResumeError};
 use crate::shared::Shared;
 use crate::stop::stopped;
@@ -180,11 +182,15 @@ impl Session {
         let shared = Arc::clone(&self.shared);
         let cfg = &shared.config;
         tracing::debug!(bot = self.index, error = %e, "connection ended");
-        // The loss is booked even when the resume works: the connection did drop.
+        // The loss is booked even when the resume works: the connection did drop. (A hand-over
+        // is not a loss: it is counted as a migration, see `Play::on_connection_end`.)
         self.outcome.connection_ended(&e);
+        play.on_connection_end(bot.redirected().is_some());
         if !cfg.resume.should_resume(&e, bot.resume_token().is_some()) {
+            play.on_not_resumed(None);
             return false;
         }
+        let (before, node) = (bot.player_id(), node_of(bot.url()).to_owned());
         // Through the entry URL, not the node the bot plays on: that node may be gone, and
         // the entry sends the resume on to the seat's node (PROTOCOL.md, *Redirect*). With a
         // fresh join token, too: the first one may have expired since.
@@ -192,13 +198,16 @@ impl Session {
         let resumed = tokio::select! {
             r = bot.resume(&cfg.resume) => r,
             // The run ended meanwhile; there is no connection left to close.
+            // A hand-over under way stays unresolved: the run ended it, not the move.
             _ = stopped.as_mut() => return false,
         };
         match resumed {
             Ok(r) => {
                 self.outcome.resumed();
                 Live::add(&shared.tally.live.resumes, 1);
-                let abandoned = play.on_resumed();
+                let after = bot.player_id().unwrap_or_default();
+                let moved = node_of(bot.url()) != node;
+                let abandoned = play.on_resumed(before.unwrap_or_default(), after, moved);
                 tracing::debug!(
                     bot = self.index,
                     attempts = r.attempts,
@@ -210,6 +219,7 @@ impl Session {
             }
             Err(e) => {
                 self.outcome.resume_failed(&e);
+                play.on_not_resumed(Some(&e));
                 Live::add(&shared.tally.live.resume_failures, 1);
                 tracing::debug!(bot = self.index, error = %e, "connection lost, not resumed");
                 let seat_gone = matches!(e, ResumeError::Refused(_) | ResumeError::GaveUp { .. });

@@ -1,5 +1,6 @@
 //! [`Summary`]: percentiles of an HDR histogram of durations, in milliseconds, as the report
-//! shows them; and the histogram constructor every measurement uses.
+//! shows them; [`TickSummary`], the same for counts of ticks; and the histogram constructor
+//! every duration measurement uses.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,39 @@ impl Summary {
     }
 }
 
+/// Percentiles of a measurement in whole ticks (0 when there were no samples).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TickSummary {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+    /// Number of samples.
+    pub count: u64,
+}
+
+impl TickSummary {
+    /// Summarises a histogram of tick counts.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return TickSummary::default();
+        }
+        // A quantile is the highest value of its bucket; at 3 significant digits buckets are
+        // one tick wide up to 2048 ticks, so small gaps come out exact.
+        let at = |q: f64| h.value_at_quantile(q);
+        TickSummary {
+            p50: at(0.50),
+            p90: at(0.90),
+            p99: at(0.99),
+            max: h.max(),
+            mean: round3(h.mean()),
+            count: h.len(),
+        }
+    }
+}
+
 /// Rounds to three decimals (microsecond precision for milliseconds).
 pub(crate) fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
@@ -73,5 +107,16 @@ mod tests {
         assert!((s.p99 - 100.0).abs() < 0.1, "{s:?}");
         assert!((s.max - 60_000.0).abs() < 60.0, "{s:?}");
         assert_eq!(Summary::of(&micros_histogram()), Summary::default());
+    }
+
+    #[test]
+    fn tick_percentiles_are_whole_ticks() {
+        let mut h = Histogram::<u64>::new_with_max(10_000, 3).expect("valid bounds");
+        for ticks in [1, 1, 2, 2, 2, 3, 3, 4, 6, 40] {
+            h.record(ticks).expect("within bounds");
+        }
+        let s = TickSummary::of(&h);
+        assert_eq!((s.p50, s.p90, s.p99, s.max, s.count), (2, 6, 40, 40, 10));
+        assert!((s.mean - 6.4).abs() < 1e-9, "{s:?}");
     }
 }

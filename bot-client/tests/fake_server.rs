@@ -39,6 +39,14 @@ struct Behaviour {
     drop_after: Option<u32>,
     /// Refuse every resume with 4005 (as after the grace period).
     refuse_resumes: bool,
+    /// Hand every player's first connection over to [`Seats::hand_over_to`] after this many
+    /// snapshots (a draining node): the seat goes to the shared seats, then `Redirect` + 4007.
+    hand_over_after: Option<u32>,
+    /// Ticks the room skips in a hand-over (the new node's first tick is the old node's last
+    /// + 1 + this).
+    hand_over_skip: u64,
+    /// Welcome every resume as another player (a broken server).
+    resume_as_another_player: bool,
 }
 
 /// What the fake server remembers across connections: seats by resume token, as the real
@@ -51,6 +59,8 @@ struct Seats {
     seq_violations: Vec<String>,
     /// Every join received, in order.
     joins: Vec<Join>,
+    /// Where a node with `hand_over_after` sends its players (the node sharing these seats).
+    hand_over_to: Option<String>,
 }
 
 /// Accepts a WebSocket as the real server does: answering `tickcast.v1` when the client offered it
@@ -92,18 +102,23 @@ async fn fake_server(behaviour: Behaviour) -> String {
 }
 
 async fn fake_server_with_seats(behaviour: Behaviour) -> (String, Arc<Mutex<Seats>>) {
+    let seats = Arc::new(Mutex::new(Seats::default()));
+    (fake_node(behaviour, Arc::clone(&seats)).await, seats)
+}
+
+/// A fake node on `seats`: two nodes sharing them are a cluster, where a resume token from one
+/// is good on the other (as a migrated room's image carries its members' tokens).
+async fn fake_node(behaviour: Behaviour, seats: Arc<Mutex<Seats>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let ids = Arc::new(AtomicU64::new(1));
-    let seats = Arc::new(Mutex::new(Seats::default()));
-    let shared = Arc::clone(&seats);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let id = ids.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(serve(tcp, id, behaviour, Arc::clone(&shared)));
+            tokio::spawn(serve(tcp, id, behaviour, Arc::clone(&seats)));
         }
     });
-    (format!("ws://{addr}/ws"), seats)
+    format!("ws://{addr}/ws")
 }
 
 async fn close_with(
@@ -169,11 +184,16 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
             (seat, token, false)
         }
     };
-    let player_id = seat.player_id;
+    let player_id = if resumed && b.resume_as_another_player {
+        PlayerId::from_u128(seat.player_id.as_u128() + 1000)
+    } else {
+        seat.player_id
+    };
     let mut tick = seat.tick;
+    let room_id = format!("room-{}", seat.player_id.as_u128() % 2);
     let welcome = ArenaServerMsg::Welcome(Welcome {
         player_id,
-        room_id: format!("room-{}", player_id.as_u128() % 2),
+        room_id: room_id.clone(),
         tick_rate: TICK_RATE,
         tick,
         max_players: 8,
@@ -209,6 +229,19 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                         seats.lock().unwrap().by_token.insert(t.clone(), seat);
                     }
                     return;
+                }
+                let hand_over_to = seats.lock().unwrap().hand_over_to.clone();
+                if let (false, Some(true), Some(t), Some(to)) =
+                    (resumed, b.hand_over_after.map(|k| sent >= k), &token, hand_over_to)
+                {
+                    // The last tick sent was `tick - 1`; the room goes on at the new node.
+                    let seat = Seat { player_id, tick: tick - 1 + b.hand_over_skip, last_input };
+                    seats.lock().unwrap().by_token.insert(t.clone(), seat);
+                    let redirect = ArenaServerMsg::Redirect(Redirect { url: to, room_id: room_id.clone() });
+                    if ws.send(Message::Binary(encode(&redirect).unwrap())).await.is_err() {
+                        return;
+                    }
+                    return close_with(&mut ws, 4007, "room is on another node").await;
                 }
                 sent += 1;
                 let me = PlayerState {
@@ -699,4 +732,101 @@ async fn with_matchmake_each_bot_asks_the_entry_node_then_joins_the_answered_roo
     let joins = seats.lock().unwrap().joins.clone();
     assert_eq!(joins.len(), 3);
     assert!(joins.iter().all(|j| j.room.as_deref() == Some("m1")));
+}
+
+/// Node A hands every bot over to node B (sharing its seats) after `after` snapshots, the room
+/// skipping `skip` ticks in the move; B behaves as `b`. Returns A's URL and the shared seats.
+async fn draining_cluster(after: u32, skip: u64, b: Behaviour) -> (String, Arc<Mutex<Seats>>) {
+    let seats = Arc::new(Mutex::new(Seats::default()));
+    let node_b = fake_node(
+        Behaviour {
+            resume_tokens: true,
+            ..b
+        },
+        Arc::clone(&seats),
+    )
+    .await;
+    seats.lock().unwrap().hand_over_to = Some(node_b);
+    let draining = Behaviour {
+        resume_tokens: true,
+        hand_over_after: Some(after),
+        hand_over_skip: skip,
+        ..Default::default()
+    };
+    (fake_node(draining, Arc::clone(&seats)).await, seats)
+}
+
+#[tokio::test]
+async fn a_load_run_follows_a_hand_over_mid_game_and_reports_each_migration_with_its_tick_gap() {
+    // 40 snapshots at 50 Hz: the move comes 0.8 s into a 3 s run; the room skips 2 ticks.
+    let (node_a, seats) = draining_cluster(40, 2, Behaviour::default()).await;
+    let mut cfg = LoadConfig::new(node_a, 6, Duration::from_millis(3000));
+    cfg.warmup = Duration::from_millis(300);
+    cfg.metrics_url = None;
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    let table = report.table();
+    assert_eq!(
+        (
+            report.connected,
+            report.migrations,
+            report.migrations_failed
+        ),
+        (6, 6, 0),
+        "{table}"
+    );
+    assert_eq!(report.player_id_changes, 0, "{table}");
+    let gap = report.migration_gap_ticks;
+    assert_eq!(
+        (gap.count, gap.p50, gap.p99, gap.max),
+        (6, 3, 3, 3),
+        "last tick n from A, first n + 3 from B: {table}"
+    );
+    assert_eq!(report.migration_gap_ms.count, 6, "{table}");
+    assert!(
+        report.migration_gap_ms.max < 3000.0,
+        "the freeze is bounded by the run: {table}"
+    );
+    assert_eq!(report.resumes, 6, "{table}");
+    assert_eq!(
+        report.errors, 0,
+        "a hand-over followed is no error: {table}"
+    );
+    assert_eq!(report.closes.get("1000"), Some(&6), "{table}");
+    let seats = seats.lock().unwrap();
+    assert_eq!(seats.resumes, 6, "every bot resumed its seat on node B");
+    assert_eq!(seats.seq_violations, Vec::<String>::new());
+    assert!(table
+        .contains("6 hand-overs followed (0 unannounced), 0 lost; gap p50 3  p99 3  max 3 ticks"));
+}
+
+#[tokio::test]
+async fn a_hand_over_resumed_as_another_player_is_reported_as_a_player_id_change_and_a_loss() {
+    let broken = Behaviour {
+        resume_as_another_player: true,
+        ..Default::default()
+    };
+    let (node_a, _) = draining_cluster(20, 0, broken).await;
+    let mut cfg = LoadConfig::new(node_a, 2, Duration::from_millis(2000));
+    cfg.warmup = Duration::from_millis(200);
+    cfg.metrics_url = None;
+    let report = LoadRun::new(cfg).run().await.unwrap();
+    let table = report.table();
+    assert_eq!(
+        (
+            report.player_id_changes,
+            report.migrations_failed,
+            report.migrations
+        ),
+        (2, 2, 0),
+        "{table}"
+    );
+    assert_eq!(
+        report.error_kinds.get("resume_wrong_player"),
+        Some(&2),
+        "{table}"
+    );
+    assert!(
+        report.warnings.iter().any(|w| w.contains("another player")),
+        "{table}"
+    );
 }

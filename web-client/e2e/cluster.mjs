@@ -27,7 +27,7 @@ const accepts = (path) =>
  * Starts `redis-server` on a Unix socket only (`--port 0` turns TCP off), without persistence,
  * and resolves with its `redis+unix://` URL once it accepts connections.
  */
-async function startRedis(cleanups, log) {
+export async function startRedis(cleanups, log) {
   const dir = mkdtempSync(join(tmpdir(), 'tickcast-e2e-redis-'));
   const socket = join(dir, 'redis.sock');
   const args = ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'];
@@ -67,7 +67,7 @@ async function startRedis(cleanups, log) {
 }
 
 /** The cluster's `GET /rooms` as seen by `node`. */
-async function rooms(node) {
+export async function rooms(node) {
   const r = await fetch(`${node.url}/rooms`);
   if (!r.ok) throw new Error(`GET ${node.url}/rooms: HTTP ${r.status}`);
   return r.json();

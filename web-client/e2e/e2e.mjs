@@ -9,8 +9,9 @@
 //   TICKCAST_E2E_MOCK=1 npm run test:e2e   against e2e/mock-server.mjs (client development only)
 //
 // Also run from here: resume.mjs (session resume), ghosts.mjs (leave on page-away, held seats),
-// cluster.mjs (two nodes on a real redis-server: an invite link through the other node) and
-// reunion.mjs (quick play + invite link, a restart: both rejoin the same room).
+// cluster.mjs (two nodes on a real redis-server: an invite link through the other node),
+// reunion.mjs (quick play + invite link, a restart: both rejoin the same room) and
+// migration.mjs (a drained node's room moves to the other node; its pages play on).
 //
 // Every wait is on a condition with a timeout; the server is killed at the end, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import { chromium } from 'playwright-core';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
 import { clusterChecks } from './cluster.mjs';
 import { ghostChecks } from './ghosts.mjs';
+import { migrationChecks } from './migration.mjs';
 import { resumeChecks } from './resume.mjs';
 import { reunionChecks } from './reunion.mjs';
 
@@ -709,6 +711,25 @@ async function main() {
       log,
       waitView,
       viewOf,
+    });
+  }
+
+  // Live migration (migration.mjs): the node of a page's room is drained, the room moves to the
+  // other node, and the page plays on as the same player while an observer page draws it.
+  if (mock) {
+    log('migration checks skipped: the mock server is no cluster node');
+  } else {
+    await migrationChecks({
+      open,
+      startNode: (label, env) => startServer(bin, 0, { label, env }),
+      roomPrefix: room,
+      cleanups,
+      check,
+      log,
+      waitView,
+      waitStill,
+      viewOf,
+      resultsDir,
     });
   }
 

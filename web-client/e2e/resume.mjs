@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startTcpProxy } from './tcp-proxy.mjs';
 
 /** In the page: records `window.tickcast` every animation frame until `window.__recStop()`. */
-const startRecorder = () => {
+export const startRecorder = () => {
   const frames = [];
   let on = true;
   const f = (t) => {
@@ -37,7 +37,7 @@ const startRecorder = () => {
 };
 
 /** In the page: holds the arrow keys towards the nearest orb until `window.__steerStop()`. */
-const steerToOrbs = () => {
+export const steerToOrbs = () => {
   const held = new Set();
   const press = (code, down) => {
     if (down === held.has(code)) return;
@@ -62,12 +62,12 @@ const steerToOrbs = () => {
   };
 };
 
-const find = (view, id) => view.players.find((p) => p.id === id);
-const dist = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
+export const find = (view, id) => view.players.find((p) => p.id === id);
+export const dist = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` (in Node) every 50 ms until it returns a truthy value. */
-async function waitUntil(label, fn, timeoutMs) {
+export async function waitUntil(label, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -94,7 +94,7 @@ function waitForLogLine(logPath, patterns, timeoutMs = 5000) {
 }
 
 /** The largest move of player `id` between two consecutive recorded frames that both draw it. */
-function largestStep(frames, id) {
+export function largestStep(frames, id) {
   let prev = null;
   let step = 0;
   for (const f of frames) {
