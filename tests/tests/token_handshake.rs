@@ -5,12 +5,12 @@
 //! offers no subprotocol gets none. Then the server's whole log is searched: no token appears in
 //! it, in either form.
 
-// Only the binary's path is used here.
+// Only the binary's path and its address line are used here.
 #[allow(dead_code)]
 #[path = "common/nodes.rs"]
 mod nodes;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -47,16 +47,7 @@ impl AuthServer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the server binary should start");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let line = BufReader::new(stdout)
-            .lines()
-            .next()
-            .expect("the server prints its address")
-            .expect("stdout is readable");
-        let addr = line
-            .strip_prefix("tickcast listening on http://")
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        let addr = nodes::listening_address(&mut child);
         AuthServer { addr, child }
     }
 

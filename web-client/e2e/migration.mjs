@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rooms, startRedis } from './cluster.mjs';
-import { dist, find, largestStep, startRecorder, steerToOrbs, waitUntil } from './resume.mjs';
+import { dist, find, largestStep, scoreAndStand, startRecorder, waitUntil } from './resume.mjs';
 
 /** Longest run of frames in which O does not draw P that the check accepts, ms. */
 const MAX_UNDRAWN_MS = 1000;
@@ -74,25 +74,17 @@ export async function migrationChecks({
   await waitUntil(`/rooms to list ${room} on m1`, () => listedOn('m1'), 10_000);
   check(true, `pages P and O play in ${room} on node m1 (listed there by the cluster)`);
 
-  // A score worth keeping: steer P onto an orb, then let it coast to a stop.
   const id = (await viewOf(pageP)).playerId;
-  await pageP.evaluate(steerToOrbs);
-  await waitView(
-    pageO,
-    'P to collect an orb (score seen by O)',
-    ({ id }) => window.tickcast.players.find((p) => p.id === id)?.score >= 1,
-    { id },
-    20_000,
-  );
-  await pageP.evaluate(() => window.__steerStop());
-  await waitStill(pageP, 'P to stop moving');
-  await waitStill(pageO, "O's view of P to stop moving", { id });
-  const selfBefore = find(await viewOf(pageP), id);
-  const seenBefore = find(await viewOf(pageO), id);
-  check(
-    dist(selfBefore, seenBefore) < 1,
-    `P stands with score ${selfBefore.score} at (${selfBefore.x.toFixed(1)}, ${selfBefore.y.toFixed(1)}), where O draws it too`,
-  );
+  const { selfBefore, seenBefore } = await scoreAndStand({
+    player: pageP,
+    observer: pageO,
+    label: 'P',
+    id,
+    waitView,
+    waitStill,
+    viewOf,
+    check,
+  });
 
   await pageP.evaluate(startRecorder);
   await pageO.evaluate(startRecorder);

@@ -66,6 +66,42 @@ export const find = (view, id) => view.players.find((p) => p.id === id);
 export const dist = (a, b) => Math.hypot(a.x - b.x, a.y - b.y);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A score worth keeping: steers `player` (page `label`) onto an orb until `observer` sees it score,
+ * lets it coast to a stop, and checks both pages draw it at the same place. Returns where each
+ * page has it then.
+ */
+export async function scoreAndStand({
+  player,
+  observer,
+  label,
+  id,
+  waitView,
+  waitStill,
+  viewOf,
+  check,
+}) {
+  await player.evaluate(steerToOrbs);
+  await waitView(
+    observer,
+    `${label} to collect an orb (score seen by the observer)`,
+    ({ id }) => window.tickcast.players.find((p) => p.id === id)?.score >= 1,
+    { id },
+    20_000,
+  );
+  await player.evaluate(() => window.__steerStop());
+  await waitStill(player, `${label} to stop moving`);
+  await waitStill(observer, `the observer's view of ${label} to stop moving`, { id });
+  const selfBefore = find(await viewOf(player), id);
+  const seenBefore = find(await viewOf(observer), id);
+  check(
+    dist(selfBefore, seenBefore) < 1,
+    `${label} stands with score ${selfBefore.score} at (${selfBefore.x.toFixed(1)}, ${selfBefore.y.toFixed(1)}), ` +
+      `where the observer draws it too (${seenBefore.x.toFixed(1)}, ${seenBefore.y.toFixed(1)})`,
+  );
+  return { selfBefore, seenBefore };
+}
+
 /** Polls `fn` (in Node) every 50 ms until it returns a truthy value. */
 export async function waitUntil(label, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -147,27 +183,16 @@ export async function resumeChecks({
     `page R plays through the TCP proxy ${proxy.url} (1 WebSocket), page O directly`,
   );
 
-  // A score worth keeping: steer R onto an orb, then let it coast to a stop.
-  await pageR.evaluate(steerToOrbs);
-  await waitView(
-    pageO,
-    'R to collect an orb (score seen by O)',
-    ({ id }) => window.tickcast.players.find((p) => p.id === id)?.score >= 1,
-    { id },
-    20_000,
-  );
-  await pageR.evaluate(() => window.__steerStop());
-  await waitStill(pageR, 'R to stop moving');
-  await waitStill(pageO, "O's view of R to stop moving", { id });
-  const posSelf = find(await viewOf(pageR), id);
-  const posSeen = find(await viewOf(pageO), id);
-  check(
-    dist(posSelf, posSeen) < 1,
-    `R stopped with score ${posSelf.score} at (${posSelf.x.toFixed(1)}, ${posSelf.y.toFixed(1)}), where O draws it too ` +
-      `(${posSeen.x.toFixed(1)}, ${posSeen.y.toFixed(1)})`,
-  );
-  const selfBefore = find(await viewOf(pageR), id);
-  const seenBefore = find(await viewOf(pageO), id);
+  const { selfBefore, seenBefore } = await scoreAndStand({
+    player: pageR,
+    observer: pageO,
+    label: 'R',
+    id,
+    waitView,
+    waitStill,
+    viewOf,
+    check,
+  });
 
   await pageR.evaluate(startRecorder);
   await pageO.evaluate(startRecorder);

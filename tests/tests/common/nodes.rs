@@ -13,6 +13,19 @@ use std::sync::OnceLock;
 /// The lease TTL the nodes run with (seconds): a dead node's rooms leave the lobby within it.
 pub const LEASE_TTL_SECS: f64 = 1.0;
 
+/// The address a just-spawned server (stdout piped) prints on its first line.
+pub fn listening_address(child: &mut Child) -> SocketAddr {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("the server prints its address")
+        .expect("stdout is readable");
+    line.strip_prefix("tickcast listening on http://")
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+}
+
 /// The `tickcast-server` binary, built once per test process.
 pub fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -77,18 +90,9 @@ impl NodeProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the server binary should start");
-        let stdout = child.stdout.take().expect("stdout is piped");
         // The first line comes before the node connects to Redis; a node that cannot connect
         // exits, and then `addr` is refused by the tests' first request.
-        let line = BufReader::new(stdout)
-            .lines()
-            .next()
-            .expect("the server prints its address")
-            .expect("stdout is readable");
-        let addr = line
-            .strip_prefix("tickcast listening on http://")
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        let addr = listening_address(&mut child);
         NodeProcess {
             id: id.into(),
             addr,
