@@ -207,8 +207,8 @@ impl<G: Game> Session<G> {
         }
     }
 
-    /// Ends the wait after our close frame (the client answered, or the deadline passed): shuts
-    /// the socket down, then stops. Stopping alone is not enough: actix does not end a connection
+    /// Ends the wait after our close frame (the client answered, or the deadline passed; either
+    /// way the frame has been written long before): shuts the socket down, then stops. Stopping alone is not enough: actix does not end a connection
     /// whose session stopped after a finished close handshake with nothing left to read
     /// (measured: the TCP connection stayed open, both queues empty, until the client gave up).
     /// The shutdown sends the FIN the client waits for; nothing is unread, so it is no reset.
@@ -535,8 +535,10 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
     fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
         if self.phase.is_closing() {
             // Our close frame is out: discard until the client's close (or the deadline).
-            if while_lingering(&item) == Lingering::Stop {
-                self.end_linger(ctx);
+            match while_lingering(&item) {
+                Lingering::Discard => {}
+                Lingering::Answered => self.end_linger(ctx),
+                Lingering::Broken => ctx.stop(),
             }
             return;
         }

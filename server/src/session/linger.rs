@@ -10,7 +10,8 @@
 //! 9–14 of 800 bots in the 100-room drain benchmark). So after a close the session
 //! [lingers](linger_after): it keeps reading, [discards](while_lingering) every frame, and stops
 //! when the client's close frame arrives (after which a client sends nothing), when the stream
-//! ends or breaks, or when [`CLOSE_LINGER`] has passed, whichever comes first.
+//! ends or breaks, or when [`CLOSE_LINGER`] has passed, whichever comes first. After the client's
+//! close or the deadline the session also shuts the socket down (see `Session::end_linger`).
 //!
 //! Owned by [`super::Session`]: its `close` asks [`linger_after`] whether to stop now or arm the
 //! deadline, and its stream handler asks [`while_lingering`] about each item once closing.
@@ -22,9 +23,8 @@ use tickcast_shared::close::Close;
 
 /// How long a session waits for the client's answer to its close frame. A client that reads
 /// answers within a round trip (a browser at once, a bot on its next read); the deadline only
-/// bounds a client that never answers. Long enough for a client on a loaded machine (800 bots
-/// on two cores read their Redirects within a few hundred ms), short enough that a shutdown,
-/// which waits for every connection, is not held up by it.
+/// bounds a client that never answers. Generous for a client on a loaded machine, yet short
+/// enough that a shutdown, which waits for every connection, is not held up long by one.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Whether a session that queued `close` waits for the client's close frame (`Some(deadline)`)
@@ -43,8 +43,13 @@ pub fn linger_after(close: &Close) -> Option<Duration> {
 pub enum Lingering {
     /// Read and thrown away: the session has said its last word.
     Discard,
-    /// The handshake is over (the client's close frame) or the stream is unusable: stop now.
-    Stop,
+    /// The client's close frame: the handshake is over (so our close frame reached it), nothing
+    /// more will come. Shut the connection down and stop.
+    Answered,
+    /// The stream is unusable (an error; actix repeats a decoding error on every read, so one
+    /// right after our close frame may come before that frame was even written): just stop, as
+    /// without a linger, and let actix write what is queued and close.
+    Broken,
 }
 
 /// Judges one item read while lingering: the client's close frame, or an error in the stream
@@ -52,7 +57,8 @@ pub enum Lingering {
 /// (no pong, no input: the session is closing).
 pub fn while_lingering(item: &Result<Message, ProtocolError>) -> Lingering {
     match item {
-        Ok(Message::Close(_)) | Err(_) => Lingering::Stop,
+        Ok(Message::Close(_)) => Lingering::Answered,
+        Err(_) => Lingering::Broken,
         Ok(_) => Lingering::Discard,
     }
 }
@@ -113,18 +119,21 @@ mod tests {
         };
         assert_eq!(
             while_lingering(&Ok(Message::Close(Some(answer)))),
-            Lingering::Stop
+            Lingering::Answered
         );
-        assert_eq!(while_lingering(&Ok(Message::Close(None))), Lingering::Stop);
+        assert_eq!(
+            while_lingering(&Ok(Message::Close(None))),
+            Lingering::Answered
+        );
     }
 
     #[test]
-    fn a_broken_stream_ends_the_linger() {
+    fn a_broken_stream_ends_the_linger_without_cutting_the_close_frame() {
         let broken = ProtocolError::Io(std::io::Error::other("connection reset"));
-        assert_eq!(while_lingering(&Err(broken)), Lingering::Stop);
+        assert_eq!(while_lingering(&Err(broken)), Lingering::Broken);
         assert_eq!(
             while_lingering(&Err(ProtocolError::UnmaskedFrame)),
-            Lingering::Stop
+            Lingering::Broken
         );
     }
 }
