@@ -60,8 +60,8 @@ fn all_on(rooms: &[&str], node: &str, players: u32) -> BTreeSet<(String, String,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_run_follows_a_drained_nodes_rooms_to_the_other_node_as_the_same_players() {
     let redis = RedisServer::start();
-    let n0 = NodeProcess::start("n0", &redis.url());
-    let n1 = NodeProcess::start("n1", &redis.url());
+    let n0 = NodeProcess::start("n0", &redis.url(), &[]);
+    let n1 = NodeProcess::start("n1", &redis.url(), &[]);
     const BOTS: u32 = 8;
     let rooms = ["mig-a", "mig-b"];
     // Long runs, stopped once the move is over: a slow machine only makes the test slower.
