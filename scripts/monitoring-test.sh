@@ -9,6 +9,11 @@
 #     quick play spreading rooms over both nodes) plus a few upgrades refused for their Origin;
 #     a bot joining A's named room through node B is redirected. Prometheus (a free port, a
 #     temporary storage dir) scrapes both nodes every second and evaluates the rules every second.
+#     Both nodes write checkpoints (--checkpoint-interval 1). After the load, node A is drained
+#     (POST /admin/drain) while a bot plays in a named room there: the room migrates to B and
+#     the bot resumes there; a bot joining through the draining A is redirected to B. So the
+#     migration series (results, freeze, ticks stalled, players resumed, drain duration,
+#     redirects for draining) exist too.
 #  3. Every PromQL expression in the dashboard (panel targets and the `instance` variable's query,
 #     with `$instance` = both nodes) and in the rules (as Prometheus loaded them, /api/v1/rules) is
 #     evaluated through
@@ -16,7 +21,7 @@
 #     around its threshold comparison (`A > 20`: A must return series; the whole expression must
 #     parse). A renamed metric therefore fails the test; a built-in self-check renames one and
 #     requires that it returns nothing.
-#  4. A hostile-client burst (raw-socket WebSocket clients sending a frame that is not MessagePack,
+#  4. A hostile-client burst on node B (raw-socket WebSocket clients sending a frame that is not MessagePack,
 #     each closed with a protocol error) must make TickcastProtocolClosesBurst fire, as seen in
 #     /api/v1/alerts, and it must not have fired before the burst.
 #
@@ -102,7 +107,7 @@ done
 # Starts node `$1` in the cluster and prints its host:port once it listens.
 start_node() {
   "$SERVER" --port 0 --allowed-origins http://127.0.0.1 --static-dir /nonexistent --log warn \
-    --redis-url "redis+unix://$REDIS_SOCK" --node-id "$1" \
+    --redis-url "redis+unix://$REDIS_SOCK" --node-id "$1" --checkpoint-interval 1 \
     >"$OUT/server-$1.out" 2>"$OUT/server-$1.err" &
   pids+=($!)
   local port=""
@@ -196,6 +201,24 @@ done
 wait "$delta_bots" || fail "the delta bots failed; see $OUT/bots-delta.log"
 wait "$full_bots" || fail "the full-snapshot bots failed; see $OUT/bots-full.log"
 wait "$owner_bot" || fail "the named-room bot failed; see $OUT/bots-owner.log"
+
+step "drain node A while a bot plays there: its room migrates to B"
+timeout 60 "$BOT" --url "ws://$INSTANCE/ws" --bots 1 --room migrated --duration 30s \
+  --name-prefix migrated- --metrics-url none -q >"$OUT/bots-migrated.log" 2>&1 &
+pids+=($!)
+wait_query "sum(tickcast_players{instance=\"$INSTANCE\"})" 20 || fail "the bot did not join node A"
+wait_query "tickcast_checkpoint_bytes_total{instance=\"$INSTANCE\"}" 20 || fail "node A wrote no checkpoint"
+drained=$(curl -s --max-time 30 -X POST "http://$INSTANCE/admin/drain?wait=true") \
+  || fail "POST /admin/drain on node A failed"
+echo "drain of node A: $drained"
+[[ "$drained" =~ \"moved\":[1-9] ]] || fail "the drain moved no room: $drained"
+# A join through the draining node is sent to B (redirect reason "draining").
+timeout 60 "$BOT" --url "ws://$INSTANCE/ws" --bots 1 --duration 2s --name-prefix late- \
+  --metrics-url none -q >"$OUT/bots-late.log" 2>&1 || fail "the bot through the draining node failed; see $OUT/bots-late.log"
+wait_query "tickcast_migrated_players_total{instance=\"$INSTANCE_B\", outcome=\"resumed\"}" 20 \
+  || fail "the migrated bot did not resume on node B; see $OUT/bots-migrated.log"
+wait_query "tickcast_redirects_total{instance=\"$INSTANCE\", reason=\"draining\"}" 10 \
+  || fail "no join was redirected away from the draining node"
 # Two more scrapes after the load, so every counter's last increase is in Prometheus.
 sleep 2.5
 
@@ -358,7 +381,7 @@ early = [a for a in alerts if a["labels"]["alertname"] == "TickcastProtocolClose
 if early:
     sys.exit(f"TickcastProtocolClosesBurst is already {early[0]['state']} before the burst")
 PY
-python3 - "$INSTANCE" "$BURST" <<'PY'
+python3 - "$INSTANCE_B" "$BURST" <<'PY'
 # Raw-socket WebSocket clients that complete the handshake, then send one binary frame that is not
 # MessagePack (0xc1 is never used): the server must close each with a protocol error.
 import base64, os, socket, struct, sys, time

@@ -172,7 +172,7 @@ impl Metrics {
         .expect("histogram options should be valid");
         r.register(Box::new(directory_latency_seconds.clone()))
             .expect("metric names should be unique");
-        Metrics {
+        let metrics = Metrics {
             connections: gauge(&r, "tickcast_connections", "Open WebSocket sessions."),
             connections_total: counter(
                 &r,
@@ -352,7 +352,17 @@ impl Metrics {
                 "Rooms of a dead node this node restored from their last checkpoint.",
             ),
             registry: r,
+        };
+        // The migration outcomes that alerts watch exist at 0 from the start: `increase()` over a
+        // series that first appears already at 1 is 0, so a node's first abort or first lost
+        // player would otherwise never fire an alert.
+        for result in ["adopted", "aborted", "failed"] {
+            metrics.migrations_total.with_label_values(&[result]);
         }
+        for outcome in ["resumed", "grace_expired"] {
+            metrics.migrated_players_total.with_label_values(&[outcome]);
+        }
+        metrics
     }
 
     /// The Prometheus text exposition of every metric.
@@ -446,6 +456,18 @@ mod tests {
         assert!(text.contains("tickcast_tick_duration_seconds_bucket"));
         #[cfg(target_os = "linux")]
         assert!(text.contains("process_resident_memory_bytes"));
+    }
+
+    #[test]
+    fn migration_outcomes_that_alerts_watch_are_exported_at_zero_before_the_first() {
+        let text = Metrics::new().render();
+        for line in [
+            r#"tickcast_migrations_total{result="aborted"} 0"#,
+            r#"tickcast_migrations_total{result="failed"} 0"#,
+            r#"tickcast_migrated_players_total{outcome="grace_expired"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing in {text}");
+        }
     }
 
     #[cfg(target_os = "linux")]

@@ -14,13 +14,16 @@
 //! same player back (the room also detaches a seat whose session vanished). It holds
 //! its admission [`Ticket`] until it is dropped, which frees its connection slot.
 //!
-//! The actor only wires two pure units: `session/checks.rs` (what in the client's bytes ends the
-//! session, and with which [`Close`] from the protocol crate's list) and `session/phase.rs` (where
-//! the session stands with its room, and what each transition must tell the room).
+//! The actor only wires three pure units: `session/checks.rs` (what in the client's bytes ends the
+//! session, and with which [`Close`] from the protocol crate's list), `session/phase.rs` (where
+//! the session stands with its room, and what each transition must tell the room) and
+//! `session/linger.rs` (after its own close frame, the session reads and discards until the
+//! client's close arrives or a deadline passes, so no reset destroys that frame).
 //!
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
 mod checks;
+mod linger;
 mod phase;
 
 use std::sync::Arc;
@@ -51,6 +54,7 @@ use crate::seat::{Seat, Wake};
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
+use linger::{linger_after, while_lingering, Lingering};
 
 // ---- the actor ----
 
@@ -175,7 +179,8 @@ impl<G: Game> Session<G> {
         }
     }
 
-    /// Queue the close frame for `close` and stop, leaving the room first if still in one.
+    /// Queue the close frame for `close`, leaving the room first if still in one, then stop —
+    /// at once, or once the client answers or the linger deadline passes (see `linger.rs`).
     /// Protocol-error codes are counted. Does nothing once a close is under way.
     fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, close: Close) {
         let Ok(membership) = self.phase.begin_close() else {
@@ -194,6 +199,26 @@ impl<G: Game> Session<G> {
             m.leave();
         }
         ctx.close(Some(frame));
+        match linger_after(&close) {
+            Some(deadline) => {
+                ctx.run_later(deadline, |act, ctx| act.end_linger(ctx));
+            }
+            None => ctx.stop(),
+        }
+    }
+
+    /// Ends the wait after our close frame (the client answered, or the deadline passed; either
+    /// way the frame has been written long before): shuts the socket down, then stops. Stopping alone is not enough: actix does not end a connection
+    /// whose session stopped after a finished close handshake with nothing left to read
+    /// (measured: the TCP connection stayed open, both queues empty, until the client gave up).
+    /// The shutdown sends the FIN the client waits for; nothing is unread, so it is no reset.
+    fn end_linger(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some(fd) = self.conn {
+            match fd.duplicate() {
+                Ok(handle) => handle.shutdown(),
+                Err(e) => tracing::warn!(error = %e, "could not shut a closed connection down"),
+            }
+        }
         ctx.stop();
     }
 
@@ -418,6 +443,10 @@ impl<G: Game> Actor for Session<G> {
             }
         });
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
+            if act.phase.is_closing() {
+                // Lingering after a close frame: nothing more goes out.
+                return;
+            }
             if act.last_heard.elapsed() > cfg.client_timeout {
                 // A silent client has most likely lost its connection: keep its seat for a resume.
                 if let Some(m) = act.phase.release() {
@@ -505,6 +534,12 @@ impl<G: Game> Handler<Wake> for Session<G> {
 impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
     fn handle(&mut self, item: Result<ws::Message, ProtocolError>, ctx: &mut Self::Context) {
         if self.phase.is_closing() {
+            // Our close frame is out: discard until the client's close (or the deadline).
+            match while_lingering(&item) {
+                Lingering::Discard => {}
+                Lingering::Answered => self.end_linger(ctx),
+                Lingering::Broken => ctx.stop(),
+            }
             return;
         }
         self.last_heard = Instant::now();

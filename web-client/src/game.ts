@@ -64,6 +64,29 @@ export interface GameOptions {
 
 const INTERP_DELAY_MS = 100;
 
+/**
+ * How far behind a resume's Welcome the last drawn snapshot may be and still be kept. A
+ * hand-over (4007 + resume on another node) takes a few ticks; after a longer break the others
+ * have moved on, and drawing them where they were would only jump once the new snapshots come.
+ */
+export const KEEP_ACROSS_RESUME_MS = 1000;
+
+/**
+ * Whether a Welcome resumes the seat we are drawing, close enough in time that the drawn players,
+ * the interpolation buffer, the render clock and our prediction carry over unchanged (no
+ * flicker): the same player id, the same tick rate, and a room tick that went on from the newest
+ * snapshot by at most `KEEP_ACROSS_RESUME_MS` (not back: a room restored from an older
+ * checkpoint starts over).
+ */
+export function keepsDrawnState(
+  drawn: { playerId: string; tickRate: number; tick: number } | null,
+  w: Pick<Welcome, 'player_id' | 'tick_rate' | 'tick'>,
+): boolean {
+  if (!drawn || drawn.playerId !== w.player_id || drawn.tickRate !== w.tick_rate) return false;
+  const ahead = w.tick - drawn.tick;
+  return ahead >= 0 && (ahead * 1000) / w.tick_rate <= KEEP_ACROSS_RESUME_MS;
+}
+
 export class Game {
   private readonly conn: GameConnection;
   private readonly input = new InputState();
@@ -77,6 +100,8 @@ export class Game {
   private interp = new Interpolator();
   private clock: RenderClock | null = null;
   private latest: Snapshot | null = null;
+  /** Whether this connection has brought a snapshot yet (`latest` may be the previous one's). */
+  private snapshotOnThisConnection = false;
   private newestTick = 0;
   /** Strictly increasing for the whole page session (also across reconnects and resumes). */
   private seq = 0;
@@ -193,16 +218,30 @@ export class Game {
 
   private onWelcome(w: Welcome): void {
     const sameSeat = this.welcome?.player_id === w.player_id;
+    const drawn =
+      this.welcome && this.latest
+        ? {
+            playerId: this.welcome.player_id,
+            tickRate: this.welcome.tick_rate,
+            tick: this.latest.tick,
+          }
+        : null;
+    const keep = keepsDrawnState(drawn, w);
     this.welcome = w;
     this.arena = w.game;
-    this.predictor = new Predictor(w.game, w.tick_rate);
-    this.clock = new RenderClock(w.tick_rate, INTERP_DELAY_MS);
+    this.snapshotOnThisConnection = false;
     if (!sameSeat) this.pops.forgetOrbs();
-    this.interp = new Interpolator();
-    this.latest = null;
-    // Until this connection's first snapshot nothing is drawn; publishing the old connection's
-    // players with `connected` would show a view that the next frame takes back.
-    this.renderedPlayers = [];
+    if (!keep) {
+      this.predictor = new Predictor(w.game, w.tick_rate);
+      this.clock = new RenderClock(w.tick_rate, INTERP_DELAY_MS);
+      this.interp = new Interpolator();
+      this.latest = null;
+      // Until this connection's first snapshot nothing is drawn; publishing the old
+      // connection's players with `connected` would show a view that the next frame takes back.
+      this.renderedPlayers = [];
+    }
+    // Kept (a hand-over): the last drawn players stay, interpolation goes on from its buffer and
+    // our prediction from its pending inputs (the seat keeps their seq), until new snapshots.
     // A new connection starts from a full patch (base tick 0): old baselines are no use.
     this.baselines.reset();
     this.stats.newConnection();
@@ -217,6 +256,7 @@ export class Game {
     if (this.latest && s.tick <= this.latest.tick) return;
     const now = this.now();
     this.latest = s;
+    this.snapshotOnThisConnection = true;
     this.newestTick = s.tick;
     this.clock.observe(s.tick, now);
     const me = this.welcome.player_id;
@@ -272,7 +312,7 @@ export class Game {
    */
   private ackTick(): number {
     if (this.baselines.size > 0) return this.baselines.ackTick;
-    return this.latest ? this.newestTick : 0;
+    return this.snapshotOnThisConnection ? this.newestTick : 0;
   }
 
   private startInputLoop(tickRate: number): void {

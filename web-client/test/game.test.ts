@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Game, type GameConnection } from '../src/game';
+import { Game, KEEP_ACROSS_RESUME_MS, keepsDrawnState, type GameConnection } from '../src/game';
 import type { ConnectionEvents } from '../src/net';
 import { decodeServerMsg, type ArenaClientMsg as ClientMsg } from '../src/arena';
 import type { Frame } from '../src/render';
@@ -504,6 +504,51 @@ describe('a game across a reconnect', () => {
     expect(f.hud.status).toBe('connected');
   });
 
+  it('keeps drawing everyone across a hand-over to the same seat, then goes on seamlessly', () => {
+    session.welcome();
+    for (let tick = 11; tick <= 20; tick++) session.deliver(arrival(tick), snap(tick));
+    const drawn = session.view.players;
+    expect(drawn.map((p) => p.id).sort()).toEqual([ME, OTHER].sort());
+    const sent = session.conn.inputs().length;
+
+    // Redirect + 4007: the connection goes, and the seat resumes on another node 3 ticks on.
+    session.drop();
+    session.t = arrival(22);
+    session.welcome(welcome({ tick: 23, room_id: 'r1' }));
+    expect(session.view).toMatchObject({ connected: true, playerId: ME, tick: 23 });
+    expect(session.view.players).toEqual(drawn);
+    // The frames before the new node's first snapshot still draw both players.
+    let f = session.frameAt(arrival(23));
+    expect(f.players.map((p) => p.id).sort()).toEqual([ME, OTHER].sort());
+    expect(f.players.find((p) => p.me)).toMatchObject({ x: 300, y: 200 });
+    // Inputs go on with seq counting up; the new connection has no snapshot to acknowledge yet.
+    const resumed = session.conn.inputs().slice(sent);
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.at(-1)!.ack_tick).toBe(0);
+
+    f = session.deliver(arrival(24), snap(24));
+    const other = f.players.find((p) => p.id === OTHER)!;
+    // Interpolated from the buffer kept across the hand-over: between ticks 20 and 24, not a
+    // jump to the newest position.
+    expect(other.x).toBeGreaterThan(otherX(20));
+    expect(other.x).toBeLessThan(otherX(24));
+    session.frameAt(arrival(25));
+    expect(session.conn.inputs().at(-1)!.ack_tick).toBe(24);
+  });
+
+  it('starts over on a Welcome for another player, or one behind the drawn snapshot', () => {
+    session.welcome();
+    for (let tick = 11; tick <= 14; tick++) session.deliver(arrival(tick), snap(tick));
+    session.drop();
+    // A room restored from an older checkpoint: its tick is behind what we drew.
+    session.welcome(welcome({ tick: 12 }));
+    expect(session.view.players).toEqual([]);
+    session.deliver(arrival(13), snap(13));
+    session.drop();
+    session.welcome(welcome({ tick: 14, player_id: OTHER }));
+    expect(session.view).toMatchObject({ playerId: OTHER, players: [] });
+  });
+
   it('reports a refusal once, shows the close, and stops sending inputs', () => {
     session.welcome();
     session.deliver(arrival(11), snap(11));
@@ -532,5 +577,25 @@ describe('the net stats overlay', () => {
     expect(f.netStats!.bars.length).toBe(2);
     expect(f.netStats!.rows.flat().map((c) => c.label)).toContain('rtt');
     expect(session.view.netStats.visible).toBe(true);
+  });
+});
+
+describe('whether a Welcome keeps what is drawn', () => {
+  const drawn = { playerId: ME, tickRate: TICK_RATE, tick: 100 };
+  const w = (over: Partial<Welcome> = {}) => welcome({ tick: 103, ...over });
+
+  it('keeps it for the same seat a few ticks on', () => {
+    expect(keepsDrawnState(drawn, w())).toBe(true);
+    expect(keepsDrawnState(drawn, w({ tick: 100 }))).toBe(true);
+    const limit = 100 + (KEEP_ACROSS_RESUME_MS / 1000) * TICK_RATE;
+    expect(keepsDrawnState(drawn, w({ tick: limit }))).toBe(true);
+    expect(keepsDrawnState(drawn, w({ tick: limit + 1 }))).toBe(false);
+  });
+
+  it('does not keep it for another player, another tick rate, an older tick or nothing drawn', () => {
+    expect(keepsDrawnState(drawn, w({ player_id: OTHER }))).toBe(false);
+    expect(keepsDrawnState(drawn, w({ tick_rate: 60 }))).toBe(false);
+    expect(keepsDrawnState(drawn, w({ tick: 99 }))).toBe(false);
+    expect(keepsDrawnState(null, w())).toBe(false);
   });
 });

@@ -19,7 +19,8 @@ pub enum Phase<M> {
     /// The room already let the player go (it asked us to close), or the seat was handed back to
     /// the room for a resume: there is nothing left to tell the room.
     Released,
-    /// A close frame was queued; everything else is ignored.
+    /// A close frame was queued; everything else is ignored (what the client still sends is read
+    /// and discarded until the close handshake ends: `linger.rs`).
     Closing,
 }
 
