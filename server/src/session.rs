@@ -20,9 +20,14 @@
 //! `session/linger.rs` (after its own close frame, the session reads and discards until the
 //! client's close arrives or a deadline passes, so no reset destroys that frame).
 //!
+//! The actor's own work is split by job: `session/join.rs` (the join and resume, and what the
+//! session keeps of its room) and `session/fragments.rs` (reassembling fragmented messages).
+//!
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
 mod checks;
+mod fragments;
+mod join;
 mod linger;
 mod phase;
 
@@ -54,45 +59,13 @@ use crate::seat::{Seat, Wake};
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
+use join::{Membership, Phase};
 use linger::{linger_after, while_lingering, Lingering};
 
 // ---- the actor ----
 
-/// The registry's answer to a join or a resume.
-type JoinRequest<G> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Result<Joined<G>, JoinError>, MailboxError>>>,
->;
-
 /// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
 const MAILBOX_CAPACITY: usize = 1;
-
-/// The session's place in a room while [`Phase::Joined`].
-struct Membership<G: Game> {
-    room: Addr<Room<G>>,
-    room_id: Arc<str>,
-    player_id: Uuid,
-    seat: Arc<Seat<G::Input>>,
-}
-
-impl<G: Game> Membership<G> {
-    /// Leave the room for good (a close either side chose).
-    fn leave(self) {
-        self.room.do_send(RemovePlayer {
-            player_id: self.player_id,
-            seat_id: self.seat.id(),
-        });
-    }
-
-    /// The connection was lost without a close: the room holds the seat for a resume.
-    fn detach(self) {
-        self.room.do_send(DetachPlayer {
-            player_id: self.player_id,
-            seat_id: self.seat.id(),
-        });
-    }
-}
-
-type Phase<G> = phase::Phase<Membership<G>>;
 
 /// Everything a session needs from the server, shared by all sessions.
 pub struct SessionEnv<G: Game> {
@@ -289,142 +262,6 @@ impl<G: Game> Session<G> {
     /// An input or ping before the join was accepted: ignored, with a 4100 error.
     fn not_joined(&self, ctx: &mut ws::WebsocketContext<Self>) {
         self.send_error(ctx, error_code::NOT_JOINED, "join a room first");
-    }
-
-    fn on_join(&mut self, join: tickcast_shared::Join, ctx: &mut ws::WebsocketContext<Self>) {
-        if !self.phase.begin_join() {
-            return self.send_error(ctx, error_code::ALREADY_JOINED, "already joined; ignored");
-        }
-        let name = match validate_join(&join) {
-            Ok(n) => n,
-            Err(refusal) => return self.close(ctx, refusal),
-        };
-        if let Some(claims) = self.ticket.as_ref().and_then(|t| t.claims.as_ref()) {
-            if claims.name.trim() != name {
-                return self.close(ctx, Close::NameNotInToken);
-            }
-            tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
-        }
-        let deltas = join.deltas && self.env.config.deltas_enabled();
-        let seat = Arc::new(Seat::new().with_deltas(deltas));
-        let wake = ctx.address().recipient();
-        let registry = self.env.registry.clone();
-        // A join with a resume token asks for that player back; any other join gets a new
-        // player and a fresh token.
-        let (request, resume_token): (JoinRequest<G>, Arc<str>) = match join.resume {
-            Some(token) => {
-                let token: Arc<str> = token.into();
-                let request = registry.send(ResumeRoom::<G> {
-                    resume_token: token.clone(),
-                    room: join.room,
-                    seat: seat.clone(),
-                    wake,
-                });
-                (Box::pin(request), token)
-            }
-            None => {
-                let token: Arc<str> = Uuid::new_v4().simple().to_string().into();
-                let request = registry.send(JoinRoom::<G> {
-                    room: join.room,
-                    player_id: Uuid::new_v4(),
-                    name,
-                    resume_token: token.clone(),
-                    seat: seat.clone(),
-                    wake,
-                    client: self.ticket.as_ref().and_then(Ticket::limited_ip),
-                });
-                (Box::pin(request), token)
-            }
-        };
-        request
-            .into_actor(self)
-            .map(move |res, act, ctx| {
-                // A session that closed meanwhile ignores the answer (a close is a no-op once
-                // closing); the room frees a seat it gave it on its next tick.
-                let refusal = match res {
-                    Ok(Ok(joined)) => {
-                        let a = joined.admitted;
-                        let (room_id, player_id) = (joined.room_id.clone(), joined.player_id);
-                        let membership = Membership {
-                            room: joined.room,
-                            room_id: joined.room_id,
-                            player_id,
-                            seat,
-                        };
-                        if act.phase.joined(membership).is_err() {
-                            return;
-                        }
-                        tracing::debug!(%room_id, %player_id, "joined");
-                        let welcome = ServerMsg::Welcome(Welcome {
-                            player_id,
-                            room_id: room_id.to_string(),
-                            tick_rate: a.tick_rate,
-                            tick: a.tick,
-                            max_players: a.max_players,
-                            game: a.info,
-                            resume_token: Some(resume_token.to_string()),
-                        });
-                        return act.send(ctx, &welcome);
-                    }
-                    Ok(Err(JoinError::RoomFull)) => Close::RoomFull,
-                    Ok(Err(JoinError::ServerFull)) => Close::ServerFull,
-                    Ok(Err(JoinError::CreationLimited { retry_after })) => {
-                        Close::RoomCreationLimited {
-                            retry_after_secs: retry_after_secs(retry_after),
-                        }
-                    }
-                    Ok(Err(JoinError::ResumeRefused)) => Close::ResumeRefused,
-                    Ok(Err(JoinError::Redirect { url, room })) => {
-                        // Cluster mode: the room is on another node; the client follows. (A
-                        // session closing meanwhile sends nothing more.)
-                        if !act.phase.is_closing() {
-                            let redirect = Redirect { url, room_id: room };
-                            act.send(ctx, &ServerMsg::Redirect(redirect));
-                        }
-                        Close::Redirected
-                    }
-                    Ok(Err(JoinError::RoomFailed | JoinError::DirectoryUnavailable)) | Err(_) => {
-                        Close::JoinFailed
-                    }
-                };
-                act.close(ctx, refusal);
-            })
-            .spawn(ctx);
-    }
-
-    fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
-        let max = self.env.config.max_message_bytes;
-        match item {
-            Item::FirstText(_) => self.close(ctx, Close::TextFrame),
-            Item::FirstBinary(b) => {
-                if self.fragments.is_some() {
-                    return self.close(ctx, Close::FragmentInterrupted);
-                }
-                if b.len() > max {
-                    return self.close(ctx, Close::TooBig);
-                }
-                self.fragments = Some(BytesMut::from(&b[..]));
-            }
-            Item::Continue(b) => self.append_fragment(&b, false, ctx),
-            Item::Last(b) => self.append_fragment(&b, true, ctx),
-        }
-    }
-
-    fn append_fragment(&mut self, b: &[u8], last: bool, ctx: &mut ws::WebsocketContext<Self>) {
-        let max = self.env.config.max_message_bytes;
-        let Some(buf) = self.fragments.as_mut() else {
-            return self.close(ctx, Close::OrphanContinuation);
-        };
-        if buf.len() + b.len() > max {
-            self.fragments = None;
-            return self.close(ctx, Close::TooBig);
-        }
-        buf.extend_from_slice(b);
-        if last {
-            if let Some(whole) = self.fragments.take() {
-                self.on_message(&whole, ctx);
-            }
-        }
     }
 }
 
