@@ -18,6 +18,7 @@ echo "results in $out"
 
 run() { # mode bots round
   local mode=$1 bots=$2 log="$out/$1-$2-$3.log" json="$out/$1-$2-$3.json" snaps=full metrics=()
+  : >"$log" # exists before the server's own redirect does, for the port poll below
   case $mode in
     ref) "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
     tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 & ;;
@@ -25,7 +26,7 @@ run() { # mode bots round
   esac
   local pid=$! port=""
   for _ in $(seq 100); do
-    port=$(sed -n 's/^tickcast listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log")
+    port=$(sed -n 's/^tickcast listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$log" 2>/dev/null || true)
     [ -n "$port" ] && break
     sleep 0.1
   done
