@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tickcast_shared::arena::{ArenaClientMsg, ArenaServerMsg};
 use tickcast_shared::{close, decode_client, encode, validate, Join, PlayerId, Pong};
@@ -29,17 +30,18 @@ pub struct Server {
     pub room_size: u16,
 }
 
+/// A player placed in a room: where its commands go, who it is, its slot and its welcome.
+struct Joined {
+    room: RoomHandle,
+    player: PlayerId,
+    slot: watch::Receiver<Option<Bytes>>,
+    welcome: Vec<u8>,
+}
+
 impl Server {
-    /// Joins `name` to the lobby's room for it (opening one if needed) and waits for the welcome.
-    async fn join(
-        &self,
-        name: String,
-    ) -> Option<(
-        RoomHandle,
-        PlayerId,
-        watch::Receiver<Option<bytes::Bytes>>,
-        Vec<u8>,
-    )> {
+    /// Joins `name` to the lobby's room for it (opening one if needed) and waits for the
+    /// welcome; `None` if the room ended in between.
+    async fn join(&self, name: String) -> Option<Joined> {
         let player = PlayerId::new_v4();
         let (slot, slot_rx) = watch::channel(None);
         let (welcome_tx, welcome_rx) = oneshot::channel();
@@ -52,12 +54,9 @@ impl Server {
                 |room| !room.is_closed(),
                 |id| {
                     let (tx, rx) = mpsc::unbounded_channel();
-                    let seed =
-                        u64::from_le_bytes(player.as_bytes()[..8].try_into().expect("16 bytes"));
-                    tokio::spawn(room::run(
-                        Room::new(id, self.tick_rate, self.room_size, seed),
-                        rx,
-                    ));
+                    let seed = player.as_u64_pair().0;
+                    let room = Room::new(id, self.tick_rate, self.room_size, seed);
+                    tokio::spawn(room::run(room, rx));
                     tx
                 },
             )
@@ -70,8 +69,12 @@ impl Server {
         };
         room.send(cmd).ok()?;
         let welcome = welcome_rx.await.ok()?;
-        let bytes = encode(&ArenaServerMsg::Welcome(welcome)).ok()?;
-        Some((room, player, slot_rx, bytes))
+        Some(Joined {
+            room,
+            player,
+            slot: slot_rx,
+            welcome: encode(&ArenaServerMsg::Welcome(welcome)).ok()?,
+        })
     }
 }
 
@@ -97,13 +100,16 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream) {
     let Some(name) = name else {
         return refuse(ws, close::INVALID_JOIN).await;
     };
-    let Some((room, player, mut slot, welcome)) = server.join(name).await else {
+    let Some(mut joined) = server.join(name).await else {
         return refuse(ws, close::INTERNAL_ERROR).await;
     };
+    let welcome = std::mem::take(&mut joined.welcome);
     if ws.send(Message::Binary(welcome)).await.is_ok() {
-        play(&mut ws, &room, player, &mut slot).await;
+        play(&mut ws, &joined.room, joined.player, &mut joined.slot).await;
     }
-    let _ = room.send(RoomCmd::Leave { player });
+    let _ = joined.room.send(RoomCmd::Leave {
+        player: joined.player,
+    });
 }
 
 /// The joined player's loop: a frame from the client, or a newer snapshot to send.
@@ -111,7 +117,7 @@ async fn play(
     ws: &mut WebSocketStream<TcpStream>,
     room: &RoomHandle,
     player: PlayerId,
-    slot: &mut watch::Receiver<Option<bytes::Bytes>>,
+    slot: &mut watch::Receiver<Option<Bytes>>,
 ) {
     loop {
         let out = tokio::select! {
