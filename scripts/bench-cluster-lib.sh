@@ -1,8 +1,10 @@
-# Shared by scripts/bench-cluster-ab.sh and scripts/bench-cluster.sh (source it; not a command):
+# Shared by scripts/bench-cluster-ab.sh, bench-cluster.sh and bench-migration.sh (source it; not
+# a command; SKIP_BUILD=1 uses the release binaries as they are):
 # a redis-server on a Unix socket and tickcast nodes on port 0, every process recorded in
 # $pids and stopped by the EXIT trap, everything under $out. Localhost only.
 BIN=target/release/tickcast-server BOT=target/release/tickcast-bot
-[ -x "$BIN" ] && [ -x "$BOT" ] || cargo build -q --release -p tickcast-server -p tickcast-bot
+# Always built (a no-op when fresh): stale release binaries would measure old code.
+[ "${SKIP_BUILD:-}" = 1 ] || cargo build -q --release -p tickcast-server -p tickcast-bot
 command -v redis-server >/dev/null || { echo "redis-server is needed" >&2; exit 1; }
 pids=()
 cleanup() {

@@ -3,11 +3,9 @@
 #   scripts/bench-migration.sh [SIZES="10 50 100"] [OTHER_ROOMS=10]
 # For each size N, on a fresh redis-server (Unix socket) and three nodes on port 0, rooms of 8:
 # 1. the victim node starts alone and N×8 bots quick-play on it: exactly N full rooms there
-#    (one node's registry counts its seats exactly; matchmaking answers from heartbeats and
-#    hands a burst full rooms, BENCHMARKS.md "Cluster");
-# 2. two more nodes start and OTHER_ROOMS named rooms of 8 bots open on them, alternately (not
-#    quick play or --matchmake: placement answers from heartbeats, and concurrent bots get sent
-#    to rooms that just filled up, 4001 — or each open a room of one);
+#    (one node's registry counts its seats exactly, so the victim holds exactly N rooms);
+# 2. two more nodes start and OTHER_ROOMS named rooms of 8 bots open on them, alternately (named
+#    rooms, so the untouched nodes hold a known set of full rooms);
 # 3. POST /admin/drain on the victim (loopback bind: no token needed) while a sampler polls the
 #    cluster's /rooms and the room images in Redis every 50 ms;
 # 4. once its rooms are gone (drain_timeout + 10 s at most), both bot runs stop (SIGINT: they
