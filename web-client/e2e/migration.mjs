@@ -9,7 +9,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rooms, startRedis } from './cluster.mjs';
-import { dist, find, largestStep, scoreAndStand, startRecorder, waitUntil } from './resume.mjs';
+import {
+  checkStillSteers,
+  dist,
+  find,
+  largestStep,
+  scoreAndStand,
+  startRecorder,
+  waitUntil,
+} from './resume.mjs';
 
 /** Longest run of frames in which O does not draw P that the check accepts, ms. */
 const MAX_UNDRAWN_MS = 1000;
@@ -156,22 +164,16 @@ export async function migrationChecks({
   );
 
   // Inputs still count on the new node (Input.seq keeps rising across the hand-over).
-  const right = selfAfter.x < 800;
-  const key = right ? 'ArrowRight' : 'ArrowLeft';
-  await pageP.bringToFront();
-  await pageP.keyboard.down(key);
-  await waitView(
-    pageO,
-    'O to see P move on node m2',
-    ({ id, x0, right }) => {
-      const p = window.tickcast.players.find((q) => q.id === id);
-      return p && (right ? p.x > x0 + 100 : p.x < x0 - 100);
-    },
-    { id, x0: seenAfter.x, right },
-    10_000,
-  );
-  await pageP.keyboard.up(key);
-  check(true, `after the move, O sees P move (${key}) in the room on m2`);
+  await checkStillSteers({
+    player: pageP,
+    observer: pageO,
+    id,
+    selfX: selfAfter.x,
+    seenX: seenAfter.x,
+    what: 'P move in the room on m2',
+    check,
+    waitView,
+  });
   await pageP.screenshot({ path: join(resultsDir, 'e2e-migration-P.png') });
   await pageP.close();
   await pageO.close();

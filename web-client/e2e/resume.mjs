@@ -102,6 +102,38 @@ export async function scoreAndStand({
   return { selfBefore, seenBefore };
 }
 
+/**
+ * After a resume or a hand-over, `player`'s inputs still count: it steers towards the far side
+ * (from `selfX`, where it is) and `observer` sees it move 100 units from `seenX`.
+ */
+export async function checkStillSteers({
+  player,
+  observer,
+  id,
+  selfX,
+  seenX,
+  what,
+  check,
+  waitView,
+}) {
+  const right = selfX < 800;
+  const key = right ? 'ArrowRight' : 'ArrowLeft';
+  await player.bringToFront();
+  await player.keyboard.down(key);
+  await waitView(
+    observer,
+    `the observer to see ${what}`,
+    ({ id, x0, right }) => {
+      const p = window.tickcast.players.find((q) => q.id === id);
+      return p && (right ? p.x > x0 + 100 : p.x < x0 - 100);
+    },
+    { id, x0: seenX, right },
+    10_000,
+  );
+  await player.keyboard.up(key);
+  check(true, `the observer sees ${what} (${key})`);
+}
+
 /** Polls `fn` (in Node) every 50 ms until it returns a truthy value. */
 export async function waitUntil(label, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -291,22 +323,16 @@ export async function resumeChecks({
   );
 
   // Inputs still count (Input.seq keeps increasing across the resume).
-  const right = selfAfter.x < 800;
-  const key = right ? 'ArrowRight' : 'ArrowLeft';
-  await pageR.bringToFront();
-  await pageR.keyboard.down(key);
-  await waitView(
-    pageO,
-    'O to see R move after the resume',
-    ({ id, x0, right }) => {
-      const p = window.tickcast.players.find((q) => q.id === id);
-      return p && (right ? p.x > x0 + 100 : p.x < x0 - 100);
-    },
-    { id, x0: seenAfter.x, right },
-    10_000,
-  );
-  await pageR.keyboard.up(key);
-  check(true, `after the resume, O sees R move (${key})`);
+  await checkStillSteers({
+    player: pageR,
+    observer: pageO,
+    id,
+    selfX: selfAfter.x,
+    seenX: seenAfter.x,
+    what: 'R move after the resume',
+    check,
+    waitView,
+  });
   await pageR.close();
   await pageO.close();
   await proxy.close();
