@@ -15,7 +15,7 @@ import {
   find,
   largestStep,
   scoreAndStand,
-  startRecorder,
+  startRecorders,
   waitUntil,
 } from './resume.mjs';
 
@@ -94,11 +94,7 @@ export async function migrationChecks({
     check,
   });
 
-  await pageP.evaluate(startRecorder);
-  await pageO.evaluate(startRecorder);
-  for (const p of [pageP, pageO]) {
-    await p.waitForFunction(() => window.__recFrames() >= 5, null, { timeout: 5000 });
-  }
+  await startRecorders(pageP, pageO);
   const tickAtDrain = (await viewOf(pageO)).tick;
   const tDrain = Date.now();
   const drain = await fetch(`${m1.url}/admin/drain`, { method: 'POST' });

@@ -134,6 +134,14 @@ export async function checkStillSteers({
   check(true, `the observer sees ${what} (${key})`);
 }
 
+/** Starts {@link startRecorder} on each page and waits until each has recorded a few frames. */
+export async function startRecorders(...pages) {
+  for (const p of pages) await p.evaluate(startRecorder);
+  for (const p of pages) {
+    await p.waitForFunction(() => window.__recFrames() >= 5, null, { timeout: 5000 });
+  }
+}
+
 /** Polls `fn` (in Node) every 50 ms until it returns a truthy value. */
 export async function waitUntil(label, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -226,11 +234,7 @@ export async function resumeChecks({
     check,
   });
 
-  await pageR.evaluate(startRecorder);
-  await pageO.evaluate(startRecorder);
-  for (const p of [pageR, pageO]) {
-    await p.waitForFunction(() => window.__recFrames() >= 5, null, { timeout: 5000 });
-  }
+  await startRecorders(pageR, pageO);
   const tickAtDrop = (await viewOf(pageO)).tick;
   const tDrop = Date.now();
   const dropped = proxy.drop();
