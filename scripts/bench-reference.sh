@@ -8,6 +8,8 @@
 # from /proc/<pid> over the bot's steady window. Prints each run, then per step the medians:
 # server cores per 1,000 clients, the ratio tickcast / reference, delivery, p99 input→ack, bot
 # cores, and the 1-minute load average seen. Localhost only; every run is bounded by SECS.
+# MODES (default "ref tc-full tc-delta") picks and orders the servers; a tickcast mode may carry
+# extra server flags after a '+', commas for spaces: MODES="ref tc-full tc-full+--workers,1".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-"500 1000 2000"} SECS=${SECS:-20} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-1}
@@ -18,11 +20,13 @@ echo "results in $out"
 
 run() { # mode bots round
   local mode=$1 bots=$2 log="$out/$1-$2-$3.log" json="$out/$1-$2-$3.json" snaps=full metrics=()
+  local extra=() base=${1%%+*}
+  [ "$mode" = "$base" ] || read -ra extra <<<"$(tr , ' ' <<<"${mode#*+}")"
   : >"$log" # exists before the server's own redirect does, for the port poll below
-  case $mode in
+  case $base in
     ref) "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
-    tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 & ;;
-    tc-delta) "$TC" --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 & snaps=delta ;;
+    tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
+    tc-delta) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
   esac
   local pid=$! port=""
   for _ in $(seq 100); do
@@ -35,7 +39,7 @@ run() { # mode bots round
     --json "$json" -q || true
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   # tickcast drains on SIGTERM; the reference has no handler (and a background job ignores SIGINT).
-  if [ "$mode" = ref ]; then kill -TERM "$pid"; else kill -INT "$pid"; fi
+  if [ "$base" = ref ]; then kill -TERM "$pid"; else kill -INT "$pid"; fi
   wait "$pid" || true
   python3 - "$json" "$mode" "$bots" "$load" <<'PY'
 import json, sys
@@ -46,22 +50,23 @@ print(f"{mode:8} {bots:>5} bots: server {r['server_cpu_cores']:.3f} cores, deliv
 PY
 }
 
-modes=(ref tc-full tc-delta)
+read -ra modes <<<"${MODES:-ref tc-full tc-delta}"
+n=${#modes[@]}
 for bots in $STEPS; do
   for r in $(seq "$ROUNDS"); do
-    for i in 0 1 2; do run "${modes[$(( (i + r - 1) % 3 ))]}" "$bots" "$r"; done
+    for i in $(seq 0 $((n - 1))); do run "${modes[$(( (i + r - 1) % n ))]}" "$bots" "$r"; done
   done
 done
 
-python3 - "$out" "$STEPS" <<'PY'
+python3 - "$out" "$STEPS" "${modes[*]}" <<'PY'
 import glob, json, statistics, sys
-out, steps = sys.argv[1], sys.argv[2].split()
+out, steps, modes = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 print("| bots | server | server cores | cores / 1k clients | ratio to reference | delivery | ack p99 ms | bot cores | load (1 min) | runs |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
 for bots in steps:
     ref = None
-    for mode in ("ref", "tc-full", "tc-delta"):
-        rs = [json.load(open(f)) for f in sorted(glob.glob(f"{out}/{mode}-{bots}-*.json"))]
+    for mode in modes:
+        rs = [json.load(open(f)) for f in sorted(glob.glob(f"{out}/{glob.escape(mode)}-{bots}-*.json"))]
         rs = [r for r in rs if r.get("server_cpu_cores") is not None]
         if not rs:
             continue
@@ -71,7 +76,9 @@ for bots in steps:
         ref = per_k if mode == "ref" else ref
         ratio = f"{per_k / ref:.2f}" if ref else "–"
         loads = [r["load1"] for r in rs]
-        name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas"}[mode]
+        base, _, flags = mode.partition("+")
+        name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas"}[base]
+        name += f" `{flags.replace(',', ' ')}`" if flags else ""
         print(f"| {int(bots):,} | {name} | {cores:.3f} | {per_k:.3f} | {ratio} | "
               f"{100 * med(lambda r: r['delivery']):.2f} % | {med(lambda r: r['input_ack_ms']['p99']):.1f} | "
               f"{med(lambda r: r['bot_cpu_cores']):.3f} | {min(loads):.1f}–{max(loads):.1f} | {len(rs)} |")

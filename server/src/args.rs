@@ -98,7 +98,8 @@ pub struct ServerArgs {
     /// HTTP worker threads (0 = one per CPU).
     #[arg(long, env = "TICKCAST_WORKERS", default_value_t = ServerConfig::default().workers)]
     pub workers: usize,
-    /// Room threads (0 = one per CPU).
+    /// Threads of their own for rooms (0 = rooms run on the HTTP worker threads, each with the
+    /// session that created it: fewer cross-thread wakes).
     #[arg(long, env = "TICKCAST_ROOM_THREADS",
         default_value_t = ServerConfig::default().room_threads)]
     pub room_threads: usize,

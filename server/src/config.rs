@@ -43,7 +43,9 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// HTTP worker threads (sessions); 0 = one per CPU.
     pub workers: usize,
-    /// Threads that run room actors (rooms are spread over them); 0 = one per CPU.
+    /// Threads of their own for room actors (rooms are spread over them); 0 = rooms run on the
+    /// HTTP worker threads, each on the thread of the session that created it (see
+    /// `registry/threads.rs`).
     pub room_threads: usize,
     /// The built web client to serve at `/` (`web-client/dist`).
     pub static_dir: Option<PathBuf>,
@@ -204,14 +206,6 @@ impl ServerConfig {
             self.workers
         }
     }
-
-    pub(crate) fn room_thread_count(&self) -> usize {
-        if self.room_threads == 0 {
-            Self::cpus()
-        } else {
-            self.room_threads
-        }
-    }
 }
 
 #[cfg(test)]
@@ -241,16 +235,14 @@ mod tests {
     }
 
     #[test]
-    fn zero_threads_means_one_per_cpu() {
+    fn zero_workers_means_one_per_cpu_and_rooms_run_on_them_by_default() {
         let c = ServerConfig::default();
         assert_eq!((c.workers, c.room_threads), (0, 0));
         assert_eq!(c.worker_count(), ServerConfig::cpus());
-        assert_eq!(c.room_thread_count(), ServerConfig::cpus());
         let set = ServerConfig {
             workers: 3,
-            room_threads: 2,
             ..ServerConfig::default()
         };
-        assert_eq!((set.worker_count(), set.room_thread_count()), (3, 2));
+        assert_eq!(set.worker_count(), 3);
     }
 }

@@ -76,7 +76,7 @@ use admission::Admission;
 use conn::SocketTuning;
 use drain::{OpenConnections, UntilClosed};
 use node::Cluster;
-use registry::{DisposeAll, Registry, StartDrain};
+use registry::{DisposeAll, Registry, RoomThreads, StartDrain, WorkerThreads};
 use session::SessionEnv;
 
 /// How long sessions get to close their connections on shutdown before the rest are cut.
@@ -111,20 +111,31 @@ pub async fn run<F: GameFactory>(
         }
         None => None,
     };
-    let arbiters: Vec<Arbiter> = (0..config.room_thread_count())
-        .map(|_| Arbiter::new())
-        .collect();
-    let handles: Vec<_> = arbiters.iter().map(Arbiter::handle).collect();
+    // The registry has a thread of its own; rooms run where `registry/threads.rs` says.
+    let registry_thread = Arbiter::new();
+    let room_arbiters: Vec<Arbiter> = (0..config.room_threads).map(|_| Arbiter::new()).collect();
+    let workers = WorkerThreads::default();
+    let threads = if room_arbiters.is_empty() {
+        RoomThreads::Workers {
+            workers: workers.clone(),
+            fallback: registry_thread.handle(),
+            next: 0,
+        }
+    } else {
+        RoomThreads::Dedicated {
+            arbiters: room_arbiters.iter().map(Arbiter::handle).collect(),
+            next: 0,
+        }
+    };
     let registry = {
-        let (factory, handles, config, metrics, cluster) = (
+        let (factory, config, metrics, cluster) = (
             Arc::new(factory),
-            handles.clone(),
             config.clone(),
             metrics.clone(),
             cluster.clone(),
         );
-        Registry::<F::Game>::start_in_arbiter(&handles[0].clone(), move |_| {
-            let registry = Registry::new(factory, handles, config, metrics);
+        Registry::<F::Game>::start_in_arbiter(&registry_thread.handle(), move |_| {
+            let registry = Registry::new(factory, threads, config, metrics);
             match cluster {
                 Some(cluster) => registry.with_cluster(cluster),
                 None => registry,
@@ -147,6 +158,8 @@ pub async fn run<F: GameFactory>(
     let static_dir = config.static_dir.clone();
     let admin = admin::AdminAccess::new(config.admin_token.clone(), listener.local_addr()?.ip());
     let server = HttpServer::new(move || {
+        // Runs on each worker thread as it starts: rooms can then be placed there.
+        workers.register_current();
         let admin = admin.clone();
         let static_dir = static_dir.clone();
         let mut app = App::new()
@@ -213,7 +226,7 @@ pub async fn run<F: GameFactory>(
     }
     handle.stop(false).await;
     let _ = registry.send(DisposeAll).await;
-    for a in arbiters {
+    for a in room_arbiters.into_iter().chain([registry_thread]) {
         a.stop();
     }
     let _ = server_task.await;

@@ -25,6 +25,7 @@ mod messages;
 mod migrate;
 mod recover;
 mod resume;
+mod threads;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
@@ -42,6 +43,7 @@ use crate::node::Cluster;
 use crate::room::{AddPlayer, Dispose, Inspect, Room, RoomDetail, RoomError, RoomEvent, RoomStats};
 use crate::room_creation::RoomKind;
 use creation::Creation;
+pub use threads::{RoomThreads, WorkerThreads};
 
 pub use creation::retry_after_secs;
 pub use messages::{
@@ -91,8 +93,7 @@ pub struct Registry<G: Game> {
     /// Resume token → the room holding that player's seat.
     resumable: HashMap<Arc<str>, Arc<str>>,
     factory: Arc<dyn GameFactory<Game = G>>,
-    arbiters: Vec<ArbiterHandle>,
-    next_arbiter: usize,
+    threads: RoomThreads,
     created: u64,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
@@ -114,20 +115,15 @@ struct RoomEnv<G: Game> {
 impl<G: Game> Registry<G> {
     pub fn new(
         factory: Arc<dyn GameFactory<Game = G>>,
-        arbiters: Vec<ArbiterHandle>,
+        threads: RoomThreads,
         config: Arc<ServerConfig>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        assert!(
-            !arbiters.is_empty(),
-            "rooms should have at least one arbiter to run on"
-        );
         Registry {
             rooms: BTreeMap::new(),
             resumable: HashMap::new(),
             factory,
-            arbiters,
-            next_arbiter: 0,
+            threads,
             created: 0,
             creation: Creation::new(&config),
             config,
@@ -150,6 +146,7 @@ impl<G: Game> Registry<G> {
         id: Arc<str>,
         public: bool,
         epoch: Option<Epoch>,
+        home: Option<&ArbiterHandle>,
         ctx: &mut Context<Self>,
     ) {
         let seed = match self.config.seed {
@@ -157,7 +154,7 @@ impl<G: Game> Registry<G> {
             None => rand::thread_rng().gen(),
         };
         let (factory, room_id) = (self.factory.clone(), id.clone());
-        self.spawn_room(id, public, epoch, ctx, move |env| {
+        self.spawn_room(id, public, epoch, home, ctx, move |env| {
             let game = factory.create(seed);
             Room::new(
                 room_id,
@@ -170,17 +167,18 @@ impl<G: Game> Registry<G> {
         });
     }
 
-    /// Starts the room `build` makes on the next arbiter and lists it.
+    /// Starts the room `build` makes on the thread [`RoomThreads`] picks (`home`: the creating
+    /// session's) and lists it.
     fn spawn_room(
         &mut self,
         id: Arc<str>,
         public: bool,
         epoch: Option<Epoch>,
+        home: Option<&ArbiterHandle>,
         ctx: &mut Context<Self>,
         build: impl FnOnce(RoomEnv<G>) -> Room<G> + Send + 'static,
     ) {
-        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
-        self.next_arbiter += 1;
+        let arbiter = self.threads.pick(home);
         let stats = Arc::new(RoomStats::default());
         let env = RoomEnv {
             config: self.config.clone(),
@@ -189,7 +187,7 @@ impl<G: Game> Registry<G> {
             registry: ctx.address().recipient(),
             _game: std::marker::PhantomData,
         };
-        let addr = Room::start_in_arbiter(arbiter, move |_| build(env));
+        let addr = Room::start_in_arbiter(&arbiter, move |_| build(env));
         self.metrics.rooms.inc();
         self.creation
             .created(&id, RoomKind::of(public), &self.metrics);
@@ -364,7 +362,7 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
                     if let Err(e) = self.admit_creation(RoomKind::Named, msg.client) {
                         return Box::pin(fut::ready(Err(e)));
                     }
-                    self.create(id.clone(), false, None, ctx);
+                    self.create(id.clone(), false, None, msg.home.as_ref(), ctx);
                 }
                 id
             }
@@ -375,7 +373,7 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
                         return Box::pin(fut::ready(Err(e)));
                     }
                     let id = self.new_public_id();
-                    self.create(id.clone(), true, None, ctx);
+                    self.create(id.clone(), true, None, msg.home.as_ref(), ctx);
                     id
                 }
             },

@@ -111,7 +111,7 @@ impl<G: Game> Registry<G> {
         }
         let players = image.members.len();
         let public = image.public;
-        self.spawn_room(id.clone(), public, Some(epoch), ctx, move |env| {
+        self.spawn_room(id.clone(), public, Some(epoch), None, ctx, move |env| {
             Room::restore(
                 &image,
                 game,

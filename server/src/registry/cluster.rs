@@ -159,7 +159,7 @@ impl<G: Game> Registry<G> {
             .clone();
         let client = msg.client;
         Box::pin(claim.into_actor(self).then(move |claim, reg, ctx| {
-            match reg.claimed(&id, public, client, claim, ctx) {
+            match reg.claimed(&id, public, client, msg.home.as_ref(), claim, ctx) {
                 Ok(()) => reg.seat(id, msg),
                 Err(e) => Box::pin(fut::ready(Err(e))),
             }
@@ -173,6 +173,7 @@ impl<G: Game> Registry<G> {
         id: &Arc<str>,
         public: bool,
         client: Option<IpAddr>,
+        home: Option<&ArbiterHandle>,
         claim: Option<Claim>,
         ctx: &mut Context<Self>,
     ) -> Result<(), JoinError> {
@@ -190,7 +191,7 @@ impl<G: Game> Registry<G> {
                     return Err(refused);
                 }
                 tracing::info!(room_id = %id, %epoch, public, "room claimed");
-                self.create(id.clone(), public, Some(epoch), ctx);
+                self.create(id.clone(), public, Some(epoch), home, ctx);
                 Ok(())
             }
             Some(Claim::OwnedBy(owner)) if owner.node.id == cluster.node().id => {

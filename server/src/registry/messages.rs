@@ -24,6 +24,8 @@ pub struct JoinRoom<G: Game> {
     /// `admission::Ticket::limited_ip`): creating a named room is charged to it. `None`
     /// (loopback without `--limit-loopback`) is not charged.
     pub client: Option<IpAddr>,
+    /// The session's thread: a room this join creates runs there (see `registry/threads.rs`).
+    pub home: Option<ArbiterHandle>,
 }
 
 impl<G: Game> Message for JoinRoom<G> {

@@ -37,7 +37,6 @@ pub fn test_config() -> ServerConfig {
         resume_grace: Duration::from_secs(1),
         seed: Some(42),
         workers: 2,
-        room_threads: 1,
         ..ServerConfig::default()
     }
 }

@@ -7,7 +7,7 @@ use crate::directory::{Directory, DirectoryConfig, ManualClock, MemoryDirectory,
 use crate::game::counter::Counter;
 use crate::game::GameFactory;
 use crate::metrics::Metrics;
-use crate::registry::ResumeRoom;
+use crate::registry::{ResumeRoom, RoomThreads};
 use crate::seat::{Seat, Wake};
 
 /// Where rooms send their wake-ups: nobody reads snapshots in these tests.
@@ -42,8 +42,13 @@ fn node_with(
     let cluster = Cluster::new(node, dir.clone(), lease_ttl, metrics.clone());
     let factory: Arc<dyn GameFactory<Game = Counter>> = Arc::new(|_: u64| Counter::default());
     let config = Arc::new(config);
-    let registry = Registry::new(factory, vec![Arbiter::current()], config, metrics.clone())
-        .with_cluster(Arc::new(cluster));
+    let registry = Registry::new(
+        factory,
+        RoomThreads::dedicated(vec![Arbiter::current()]),
+        config,
+        metrics.clone(),
+    )
+    .with_cluster(Arc::new(cluster));
     (registry.start(), metrics)
 }
 
@@ -56,6 +61,7 @@ fn join(room: &str, sink: &Addr<Sink>) -> JoinRoom<Counter> {
         seat: Arc::new(Seat::new()),
         wake: sink.clone().recipient(),
         client: None,
+        home: None,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::game::counter::Counter;
 use crate::game::GameFactory;
 use crate::image::RoomImage;
 use crate::metrics::Metrics;
-use crate::registry::{InspectRoom, ResumeRoom};
+use crate::registry::{InspectRoom, ResumeRoom, RoomThreads};
 use crate::seat::{Seat, Wake};
 use tickcast_shared::close::Close;
 
@@ -45,7 +45,7 @@ fn node_with(
     let factory: Arc<dyn GameFactory<Game = Counter>> = Arc::new(|_: u64| Counter::default());
     let registry = Registry::new(
         factory,
-        vec![Arbiter::current()],
+        RoomThreads::dedicated(vec![Arbiter::current()]),
         Arc::new(config),
         metrics.clone(),
     )
@@ -87,6 +87,7 @@ async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_
     let joined = a
         .send(JoinRoom::<Counter> {
             client: None,
+            home: None,
             room: Some("r".into()),
             player_id: uuid::Uuid::new_v4(),
             name: "p".into(),
@@ -148,6 +149,7 @@ async fn a_draining_node_sends_new_rooms_to_the_other_node() {
     assert_eq!(report, DrainReport { moved: 0, left: 0 });
     let join = |room: Option<&str>| JoinRoom::<Counter> {
         client: None,
+        home: None,
         room: room.map(Into::into),
         player_id: uuid::Uuid::new_v4(),
         name: "p".into(),
@@ -176,6 +178,7 @@ async fn with_no_other_node_a_drain_leaves_the_rooms_running() {
     let seat = Arc::new(Seat::new());
     a.send(JoinRoom::<Counter> {
         client: None,
+        home: None,
         room: Some("r".into()),
         player_id: uuid::Uuid::new_v4(),
         name: "p".into(),
@@ -208,6 +211,7 @@ async fn with_checkpoints_a_resume_on_a_live_node_recovers_an_ownerless_room_as_
     let joined = a
         .send(JoinRoom::<Counter> {
             client: None,
+            home: None,
             room: Some("r".into()),
             player_id: uuid::Uuid::new_v4(),
             name: "p".into(),
