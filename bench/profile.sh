@@ -6,6 +6,7 @@
 # (flat: release binaries keep their symbols) and counts its syscalls per second with
 # `perf stat -e syscalls:sys_enter_*`. Prints the top symbols and the syscall counts; the raw
 # data stays in target/profile/. Needs perf with access to tracepoints (root here).
+# TC_FLAGS adds server flags to the tickcast modes, e.g. TC_FLAGS="--workers 1".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=$1 BOTS=${2:-1000} SECS=${3:-10}
@@ -15,8 +16,8 @@ snaps=full metrics=()
 case $MODE in
   ref) target/release/tickcast-reference --port 0 --max-players-per-room 8 >"$log" 2>&1 &
        metrics=(--metrics-url none) ;;
-  tc) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 & ;;
-  tc-delta) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn >"$log" 2>&1 &
+  tc) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn ${TC_FLAGS:-} >"$log" 2>&1 & ;;
+  tc-delta) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn ${TC_FLAGS:-} >"$log" 2>&1 &
        snaps=delta ;;
   *) echo "mode: tc, tc-delta or ref" >&2; exit 1 ;;
 esac

@@ -10,6 +10,7 @@
 # cores, and the 1-minute load average seen. Localhost only; every run is bounded by SECS.
 # MODES (default "ref tc-full tc-delta") picks and orders the servers; a tickcast mode may carry
 # extra server flags after a '+', commas for spaces: MODES="ref tc-full tc-full+--workers,1".
+# Modes alt-full and alt-delta run the tickcast binary at $TC_ALT instead (an A/B of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-"500 1000 2000"} SECS=${SECS:-20} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-1}
@@ -27,6 +28,8 @@ run() { # mode bots round
     ref) "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
     tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
     tc-delta) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
+    alt-full) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
+    alt-delta) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
   esac
   local pid=$! port=""
   for _ in $(seq 100); do
@@ -77,7 +80,8 @@ for bots in steps:
         ratio = f"{per_k / ref:.2f}" if ref else "–"
         loads = [r["load1"] for r in rs]
         base, _, flags = mode.partition("+")
-        name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas"}[base]
+        name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas",
+                "alt-full": "$TC_ALT full", "alt-delta": "$TC_ALT deltas"}[base]
         name += f" `{flags.replace(',', ' ')}`" if flags else ""
         print(f"| {int(bots):,} | {name} | {cores:.3f} | {per_k:.3f} | {ratio} | "
               f"{100 * med(lambda r: r['delivery']):.2f} % | {med(lambda r: r['input_ack_ms']['p99']):.1f} | "

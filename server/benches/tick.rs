@@ -20,7 +20,8 @@ use tickcast_server::directory::Epoch;
 use tickcast_server::game::arena::{Arena, ArenaConfig};
 use tickcast_server::game::Game;
 use tickcast_server::image::{MemberImage, RoomImage};
-use tickcast_server::seat::{Seat, Wake};
+use tickcast_server::seat::Seat;
+use tickcast_server::wake::{self, Wake, WakeHandle, Wakes};
 use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
 use tickcast_shared::delta::Diffable;
 use tickcast_shared::{decode, encode_into, DeltaSnapshot, ServerMsg, Snapshot};
@@ -97,35 +98,37 @@ fn step(c: &mut Criterion) {
 }
 
 /// A stand-in session: takes the snapshot when woken, like `Session`'s Wake handler.
-struct Sink(Arc<Seat<Controls>>);
+struct Sink(Arc<Seat<Controls>>, Option<Wakes>);
 
 impl Actor for Sink {
     type Context = Context<Self>;
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(1);
+        if let Some(wakes) = self.1.take() {
+            ctx.add_stream(wakes);
+        }
     }
 }
 
-impl Handler<Wake> for Sink {
-    type Result = ();
+impl StreamHandler<Wake> for Sink {
     fn handle(&mut self, _: Wake, _: &mut Context<Self>) {
         let _ = self.0.take();
     }
 }
 
 /// The room's whole tick for a room of 8 players fanned out to N seats: drain inputs, step,
-/// build the state, encode once, then offer + try_send(Wake) per seat.
+/// build the state, encode once, then offer + wake per seat.
 fn room_tick(c: &mut Criterion) {
     let mut group = c.benchmark_group("room_tick_fanout");
     let sys = System::new();
     for seats in [8usize, 128, 1024] {
         let (g, ids) = arena_with(8);
-        let sinks: Vec<(Arc<Seat<Controls>>, Recipient<Wake>)> = sys.block_on(async {
+        let sinks: Vec<(Arc<Seat<Controls>>, WakeHandle)> = sys.block_on(async {
             (0..seats)
                 .map(|_| {
                     let seat = Arc::new(Seat::new());
-                    let addr = Sink(seat.clone()).start();
-                    (seat, addr.recipient())
+                    let (wake, wakes) = wake::channel();
+                    Sink(seat.clone(), Some(wakes)).start();
+                    (seat, wake)
                 })
                 .collect()
         });
@@ -152,7 +155,7 @@ fn room_tick(c: &mut Criterion) {
                 let bytes = Bytes::copy_from_slice(&buf);
                 for (seat, wake) in &sinks {
                     seat.offer(tick, bytes.clone());
-                    let _ = wake.try_send(Wake);
+                    let _ = wake.wake();
                 }
             });
         });

@@ -55,6 +55,7 @@ pub mod seat;
 pub mod session;
 pub mod snapshots;
 pub mod tls;
+pub mod wake;
 /// Join tokens live in the protocol crate (clients and login services mint them too).
 pub use tickcast_shared::token;
 

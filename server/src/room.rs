@@ -8,8 +8,8 @@
 //!
 //! Per tick it drains each seat's queued inputs into the game, steps it, encodes the snapshot
 //! once (per baseline), and offers the same `Bytes` to every seat (latest wins, see
-//! [`crate::seat`]), waking each session with a `try_send` on the one `Recipient` it stored.
-//! It never `do_send`s to sessions and never clones a recipient per send.
+//! [`crate::seat`]), waking each session through the [`crate::wake`] handle it joined with
+//! (a flag, no message: it never sends sessions actor messages).
 //!
 //! Talks to: sessions (through seats and wakes), the registry (player left, room failed).
 //! A panic in the game's code is caught here: the room closes its sessions with 1011, tells the
@@ -32,8 +32,8 @@ use crate::inputs::{apply_queued, release_controls};
 use crate::members::{Connection, Member, Members, Resumed};
 use crate::metrics::Metrics;
 use crate::schedule::TickSchedule;
-use crate::seat::Wake;
 use crate::snapshots::TickSnapshots;
+use crate::wake::WakeHandle;
 
 mod messages;
 mod migrate;
@@ -47,12 +47,12 @@ pub use migrate::{Freeze, HandOver, TakeImage, Unfreeze};
 // ---- the actor ----
 
 /// A member of a room, as the actor stores it.
-type RoomMember<G> = Member<<G as Game>::Input, Recipient<Wake>>;
+type RoomMember<G> = Member<<G as Game>::Input, WakeHandle>;
 
 pub struct Room<G: Game> {
     id: Arc<str>,
     game: G,
-    members: Members<G::Input, Recipient<Wake>>,
+    members: Members<G::Input, WakeHandle>,
     tick: u64,
     schedule: TickSchedule,
     dt: f32,
@@ -175,7 +175,7 @@ impl<G: Game> Room<G> {
     /// Seats that must leave the list (stalled) or change state (session gone) are noted and
     /// dealt with after the loop.
     fn fan_out(&mut self, ctx: &mut Context<Self>) -> Result<(), EncodeError> {
-        let (mut dropped, mut held, mut offers) = (0, 0, 0);
+        let (mut dropped, mut held, mut offers, mut delta_offers) = (0, 0, 0, 0);
         for m in self.members.iter() {
             let bytes = match self.rules.deliver(self.tick, m.view()) {
                 Delivery::Skip => continue,
@@ -189,7 +189,7 @@ impl<G: Game> Room<G> {
                 }
                 Delivery::Full => self.snapshots.full()?,
                 Delivery::Delta { acked } => {
-                    self.metrics.delta_offers_total.inc();
+                    delta_offers += 1;
                     self.snapshots.delta(acked)?
                 }
             };
@@ -197,8 +197,8 @@ impl<G: Game> Room<G> {
             if m.seat.offer(self.tick, bytes) {
                 dropped += 1;
             }
-            // `Full`: a wake is already queued, the session will find the newest snapshot.
-            if let Err(SendError::Closed(_)) = m.wake.try_send(Wake) {
+            // A wake already pending is fine: the session will find the newest snapshot.
+            if m.wake.wake().is_err() {
                 // The session is gone (it died mid-join, or its DetachPlayer has not arrived
                 // yet): hold the seat for a resume, as a lost connection's is.
                 self.gone.push((m.player_id, m.seat.id()));
@@ -216,6 +216,9 @@ impl<G: Game> Room<G> {
             self.metrics.frames_dropped_total.inc_by(dropped);
         }
         self.metrics.snapshot_offers_total.inc_by(offers as u64);
+        if delta_offers > 0 {
+            self.metrics.delta_offers_total.inc_by(delta_offers);
+        }
         if held > 0 {
             self.metrics.delta_held_total.inc_by(held);
         }
@@ -231,7 +234,7 @@ impl<G: Game> Room<G> {
         tracing::info!(room_id = %self.id, player_id = %m.player_id, "disconnecting a stalled client");
         self.metrics.stalled_disconnects_total.inc();
         m.seat.request_close(Close::TooSlow);
-        let _ = m.wake.try_send(Wake);
+        let _ = m.wake.wake();
         let seat = m.seat.clone();
         ctx.run_later(Duration::from_millis(500), move |_, _| {
             seat.shutdown_connection()
@@ -306,7 +309,7 @@ impl<G: Game> Room<G> {
         for m in self.members.drain() {
             self.metrics.players.dec();
             m.seat.request_close(close.clone());
-            let _ = m.wake.try_send(Wake);
+            let _ = m.wake.wake();
         }
     }
 
@@ -428,7 +431,7 @@ impl<G: Game> Handler<Reattach<G>> for Room<G> {
         // The old connection may not have noticed it is gone yet: close it, it is replaced.
         if let Some(old) = replaced {
             old.seat.request_close(Close::Replaced);
-            let _ = old.wake.try_send(Wake);
+            let _ = old.wake.wake();
         }
         tracing::info!(room_id = %self.id, %player_id, "player resumed");
         self.count_migrated(player_id, "resumed");

@@ -3,8 +3,8 @@
 //! # Why latest-wins works here
 //! The room never queues snapshots for a session. Each tick it *replaces* the seat's single
 //! pending snapshot (an `Option<Bytes>`: the same reference-counted bytes for every seat, so a
-//! replace is a pointer swap, not a copy) and then `try_send`s a `Wake` to the session through
-//! the one `Recipient` it stored at join (a full mailbox just means a wake is already queued). A
+//! replace is a pointer swap, not a copy) and then wakes the session through the
+//! [`crate::wake`] handle it joined with (a wake already pending just stays pending). A
 //! replaced snapshot that was still pending is a stale frame the session never wrote: it is
 //! counted as dropped. So per session at most one snapshot waits in the server, whatever the
 //! client does.
@@ -27,12 +27,11 @@
 //! ([`Seat::continue_inputs_from`]), so the game sees each player's seqs strictly increase.
 //!
 //! Talks to: the session (takes snapshots, pushes inputs, acks) and the room (offers snapshots,
-//! drains inputs, watches for stalls); [`Wake`] is the one message between them.
+//! drains inputs, watches for stalls); a [`crate::wake::Wake`] is the one signal between them.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use actix::Message;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tickcast_shared::close::Close;
@@ -42,13 +41,6 @@ use crate::conn::ConnHandle;
 
 /// How many inputs wait per player between two ticks; older ones are dropped first.
 pub const INPUT_QUEUE_CAPACITY: usize = 8;
-
-/// Room → session: "your seat has something for you": a new snapshot, or a close request.
-/// Carries no data: the data waits in the seat, so a session that is woken late still finds only
-/// the newest snapshot. Sent with `try_send` on the one `Recipient` the room stored at join.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Wake;
 
 /// An input whose seq is not above the newest one the seat accepted (a replay, a reordering, or
 /// a resumed client that restarted its count).

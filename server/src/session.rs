@@ -30,6 +30,7 @@ mod fragments;
 mod join;
 mod linger;
 mod phase;
+mod tally;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -55,17 +56,16 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
 use crate::registry::{retry_after_secs, JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
-use crate::seat::{Seat, Wake};
+use crate::seat::Seat;
+use crate::wake::{self, Wake, WakeHandle, Wakes};
 
 use checks::is_protocol_close;
 pub use checks::{close_frame, decode_message, stream_close, validate_join};
 use join::{Membership, Phase};
 use linger::{linger_after, while_lingering, Lingering};
+use tally::Tally;
 
 // ---- the actor ----
-
-/// Mailbox size: a pending wake is enough, more would be stale (see `seat.rs`).
-const MAILBOX_CAPACITY: usize = 1;
 
 /// Everything a session needs from the server, shared by all sessions.
 pub struct SessionEnv<G: Game> {
@@ -99,10 +99,16 @@ pub struct Session<G: Game> {
     stale_input_reported: bool,
     /// A fragmented message being reassembled.
     fragments: Option<BytesMut>,
+    /// What the room wakes this session with (a clone goes with the join) …
+    wake: WakeHandle,
+    /// … and the stream the actor polls for it (added to the context when it starts).
+    wakes: Option<Wakes>,
     /// Snapshot bytes written since the last unsent-bytes check (see the `Wake` handler).
     written_since_check: usize,
     /// The message rate limit.
     bucket: TokenBucket,
+    /// Frames and inputs not yet added to the shared counters.
+    tally: Tally,
     /// The admission slot (released on drop) and the join token's claims.
     ticket: Option<Ticket>,
 }
@@ -115,8 +121,11 @@ impl<G: Game> Session<G> {
             env.config.message_burst_factor * tick_rate,
             Instant::now(),
         );
+        let (wake, wakes) = wake::channel();
         Session {
             env,
+            wake,
+            wakes: Some(wakes),
             conn,
             cut,
             phase: Phase::Lobby,
@@ -125,6 +134,7 @@ impl<G: Game> Session<G> {
             fragments: None,
             written_since_check: usize::MAX,
             bucket,
+            tally: Tally::default(),
             ticket: None,
         }
     }
@@ -243,7 +253,9 @@ impl<G: Game> Session<G> {
                     }
                     return;
                 }
-                self.env.metrics.inputs_total.inc();
+                if self.tally.input() {
+                    self.tally.flush(&self.env.metrics);
+                }
             }
             // Like an input, a ping needs an accepted join (PROTOCOL.md: 4100, ignored).
             ClientMsg::Ping(_) if self.phase.membership().is_none() => self.not_joined(ctx),
@@ -269,7 +281,9 @@ impl<G: Game> Actor for Session<G> {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        if let Some(wakes) = self.wakes.take() {
+            ctx.add_stream(wakes);
+        }
         self.env.metrics.connections.inc();
         self.env.metrics.connections_total.inc();
 
@@ -306,6 +320,7 @@ impl<G: Game> Actor for Session<G> {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.env.metrics.connections.dec();
+        self.tally.flush(&self.env.metrics);
         // Every close either side chose has already left the room (and moved the phase on), so
         // a session still `Joined` here lost its connection: hold the seat for a resume.
         if let Some(m) = self.phase.release() {
@@ -314,9 +329,7 @@ impl<G: Game> Actor for Session<G> {
     }
 }
 
-impl<G: Game> Handler<Wake> for Session<G> {
-    type Result = ();
-
+impl<G: Game> StreamHandler<Wake> for Session<G> {
     fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
         let Some(Membership { seat, .. }) = self.phase.membership() else {
             return;
@@ -357,11 +370,9 @@ impl<G: Game> Handler<Wake> for Session<G> {
             }
         }
         if let Some(bytes) = seat.take() {
-            self.env.metrics.frames_sent_total.inc();
-            self.env
-                .metrics
-                .frame_bytes_sent_total
-                .inc_by(bytes.len() as u64);
+            if self.tally.frame(bytes.len()) {
+                self.tally.flush(&self.env.metrics);
+            }
             self.written_since_check = self.written_since_check.saturating_add(bytes.len());
             ctx.binary(bytes);
         }

@@ -8,7 +8,8 @@ use tickcast_shared::PlayerId;
 
 use crate::game::Game;
 use crate::room::{Admitted, Room, RoomDetail};
-use crate::seat::{Seat, Wake};
+use crate::seat::Seat;
+use crate::wake::WakeHandle;
 
 /// A session asks for a seat.
 pub struct JoinRoom<G: Game> {
@@ -19,7 +20,7 @@ pub struct JoinRoom<G: Game> {
     /// The new player's resume token (see [`ResumeRoom`]).
     pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
-    pub wake: Recipient<Wake>,
+    pub wake: WakeHandle,
     /// The client's address as the per-address limits count it (see
     /// `admission::Ticket::limited_ip`): creating a named room is charged to it. `None`
     /// (loopback without `--limit-loopback`) is not charged.
@@ -38,7 +39,7 @@ pub struct ResumeRoom<G: Game> {
     /// The join's `room`: where a cluster node looks for the owner of a token it does not know.
     pub room: Option<String>,
     pub seat: Arc<Seat<G::Input>>,
-    pub wake: Recipient<Wake>,
+    pub wake: WakeHandle,
 }
 
 impl<G: Game> Message for ResumeRoom<G> {

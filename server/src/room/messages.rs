@@ -8,7 +8,8 @@ use actix::prelude::*;
 use tickcast_shared::PlayerId;
 
 use crate::game::Game;
-use crate::seat::{Seat, SeatStats, Wake};
+use crate::seat::{Seat, SeatStats};
+use crate::wake::WakeHandle;
 
 /// Seat a player (sent by the registry after it reserved the seat).
 pub struct AddPlayer<G: Game> {
@@ -17,8 +18,8 @@ pub struct AddPlayer<G: Game> {
     /// The token that lets this player's next connection take the seat back (see [`Reattach`]).
     pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
-    /// The session's wake-up recipient; the room keeps this one and never clones it.
-    pub wake: Recipient<Wake>,
+    /// Wakes the session (see `wake.rs`).
+    pub wake: WakeHandle,
 }
 
 impl<G: Game> Message for AddPlayer<G> {
@@ -39,7 +40,7 @@ pub struct DetachPlayer {
 pub struct Reattach<G: Game> {
     pub resume_token: Arc<str>,
     pub seat: Arc<Seat<G::Input>>,
-    pub wake: Recipient<Wake>,
+    pub wake: WakeHandle,
 }
 
 impl<G: Game> Message for Reattach<G> {

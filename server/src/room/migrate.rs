@@ -23,7 +23,8 @@ use crate::image::{MemberImage, RoomImage};
 use crate::members::Connection;
 use crate::metrics::Metrics;
 use crate::room::RoomEvent;
-use crate::seat::{Seat, Wake};
+use crate::seat::Seat;
+use crate::wake::WakeHandle;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -61,19 +62,6 @@ pub struct HandOver {
     pub url: String,
 }
 
-/// The wake-up of a restored member until its client resumes: nobody listens.
-struct Vacant;
-
-impl Actor for Vacant {
-    type Context = Context<Self>;
-}
-
-impl Handler<Wake> for Vacant {
-    type Result = ();
-
-    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {}
-}
-
 impl<G: Game> Room<G> {
     /// A room from `image` with `game` restored from its bytes. Its members are seated and
     /// their seats held for a resume, for what is left of their grace, once it starts.
@@ -89,14 +77,13 @@ impl<G: Game> Room<G> {
         let mut room = Room::new(id, game, config, metrics, stats, registry);
         room.tick = image.tick;
         room.stats.tick.store(image.tick, Relaxed);
-        // One do-nothing actor per restored room; it stops once every member has resumed.
-        let vacant = Vacant.start().recipient::<Wake>();
         for m in &image.members {
             let seat = Arc::new(Seat::new());
             seat.continue_inputs_at(m.last_input_seq);
             let conn = Connection {
                 seat,
-                wake: vacant.clone(),
+                // Nobody listens until the client resumes (its session brings its own).
+                wake: WakeHandle::nobody(),
             };
             let token = m.resume_token.as_str().into();
             room.members
@@ -209,7 +196,7 @@ impl<G: Game> Handler<HandOver> for Room<G> {
                     url: msg.url.clone(),
                     room_id: self.id.to_string(),
                 });
-                let _ = m.wake.try_send(Wake);
+                let _ = m.wake.wake();
             }
         }
         ctx.stop();

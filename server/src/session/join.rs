@@ -58,7 +58,7 @@ impl<G: Game> Session<G> {
         }
         let deltas = join.deltas && self.env.config.deltas_enabled();
         let seat = Arc::new(Seat::new().with_deltas(deltas));
-        let wake = ctx.address().recipient();
+        let wake = self.wake.clone();
         let registry = self.env.registry.clone();
         // A join with a resume token asks for that player back; any other join gets a new
         // player and a fresh token.

@@ -8,20 +8,8 @@ use crate::game::counter::Counter;
 use crate::game::GameFactory;
 use crate::metrics::Metrics;
 use crate::registry::{ResumeRoom, RoomThreads};
-use crate::seat::{Seat, Wake};
-
-/// Where rooms send their wake-ups: nobody reads snapshots in these tests.
-struct Sink;
-
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-
-impl Handler<Wake> for Sink {
-    type Result = ();
-
-    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {}
-}
+use crate::seat::Seat;
+use crate::wake::WakeHandle;
 
 /// A registry as node `id` of the cluster on `dir`, with its own metrics.
 fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
@@ -52,14 +40,14 @@ fn node_with(
     (registry.start(), metrics)
 }
 
-fn join(room: &str, sink: &Addr<Sink>) -> JoinRoom<Counter> {
+fn join(room: &str) -> JoinRoom<Counter> {
     JoinRoom {
         room: Some(room.into()),
         player_id: uuid::Uuid::new_v4(),
         name: "p".into(),
         resume_token: uuid::Uuid::new_v4().simple().to_string().into(),
         seat: Arc::new(Seat::new()),
-        wake: sink.clone().recipient(),
+        wake: WakeHandle::nobody(),
         client: None,
         home: None,
     }
@@ -80,9 +68,8 @@ fn count(metrics: &Metrics, line: &str) -> bool {
 async fn joins_racing_for_a_new_room_on_one_node_share_one_claim_and_one_room() {
     let dir = directory();
     let (a, metrics) = node(&dir, "a");
-    let sink = Sink.start();
     // Both are in the registry's mailbox before the first claim is answered.
-    let (first, second) = (a.send(join("r", &sink)), a.send(join("r", &sink)));
+    let (first, second) = (a.send(join("r")), a.send(join("r")));
     let (first, second) = (first.await, second.await);
     for joined in [first, second] {
         match joined.expect("the registry answers") {
@@ -101,16 +88,9 @@ async fn joins_racing_for_a_new_room_on_one_node_share_one_claim_and_one_room() 
 async fn a_room_another_node_owns_is_a_redirect_to_that_node() {
     let dir = directory();
     let ((a, _), (b, b_metrics)) = (node(&dir, "a"), node(&dir, "b"));
-    let sink = Sink.start();
-    let on_a = a
-        .send(join("r", &sink))
-        .await
-        .expect("the registry answers");
+    let on_a = a.send(join("r")).await.expect("the registry answers");
     assert!(on_a.is_ok(), "a creates the room");
-    let on_b = b
-        .send(join("r", &sink))
-        .await
-        .expect("the registry answers");
+    let on_b = b.send(join("r")).await.expect("the registry answers");
     match on_b {
         Err(e) => assert_eq!(
             e,
@@ -132,13 +112,12 @@ async fn a_room_another_node_owns_is_a_redirect_to_that_node() {
 async fn a_resume_for_a_room_another_node_owns_is_redirected_and_for_a_free_room_refused() {
     let dir = directory();
     let ((a, _), (b, _)) = (node(&dir, "a"), node(&dir, "b"));
-    let sink = Sink.start();
-    assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+    assert!(a.send(join("r")).await.expect("answers").is_ok());
     let resume = |room: &str| ResumeRoom::<Counter> {
         resume_token: "unknown-here".into(),
         room: Some(room.into()),
         seat: Arc::new(Seat::new()),
-        wake: sink.clone().recipient(),
+        wake: WakeHandle::nobody(),
     };
     match b.send(resume("r")).await.expect("answers") {
         Err(JoinError::Redirect { url, room }) => {
@@ -172,8 +151,7 @@ async fn a_disposed_room_releases_its_lease() {
         ..ServerConfig::default()
     };
     let (a, _) = node_with(&dir, "a", Duration::from_secs(3), config);
-    let sink = Sink.start();
-    let msg = join("r", &sink);
+    let msg = join("r");
     let token = msg.resume_token.clone();
     assert!(a.send(msg).await.expect("answers").is_ok());
     assert!(dir.owner("r").await.expect("memory").is_some());
@@ -192,8 +170,7 @@ async fn a_room_whose_lease_is_lost_is_stopped_at_the_next_heartbeat() {
     let dir = directory();
     let config = ServerConfig::default();
     let (a, metrics) = node_with(&dir, "a", Duration::from_millis(300), config);
-    let sink = Sink.start();
-    assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+    assert!(a.send(join("r")).await.expect("answers").is_ok());
     let owner = dir.owner("r").await.expect("memory").expect("a owns r");
     // Someone else ends a's lease (as a new owner would after a's long pause): its epoch
     // moves on, so a's renewal fails.
@@ -202,10 +179,10 @@ async fn a_room_whose_lease_is_lost_is_stopped_at_the_next_heartbeat() {
     assert_eq!(metrics.lease_lost_total.get(), 1);
 }
 
-fn quick(sink: &Addr<Sink>) -> JoinRoom<Counter> {
+fn quick() -> JoinRoom<Counter> {
     JoinRoom {
         room: None,
-        ..join("unused", sink)
+        ..join("unused")
     }
 }
 
@@ -215,8 +192,7 @@ async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_load
     let beat = Duration::from_millis(300);
     let (a, a_metrics) = node_with(&dir, "a", beat, ServerConfig::default());
     let (b, _) = node_with(&dir, "b", beat, ServerConfig::default());
-    let sink = Sink.start();
-    assert!(a.send(join("named", &sink)).await.expect("answers").is_ok());
+    assert!(a.send(join("named")).await.expect("answers").is_ok());
     until("a's player and node b in the directory", async || {
         let nodes = dir.nodes().await.expect("memory");
         nodes.iter().any(|n| n.node.id == "a" && n.players == 1)
@@ -224,7 +200,7 @@ async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_load
     })
     .await;
     // a has no public room and b is emptier: the quick play goes to b, under a fresh id.
-    let room = match a.send(quick(&sink)).await.expect("answers") {
+    let room = match a.send(quick()).await.expect("answers") {
         Err(JoinError::Redirect { url, room }) => {
             assert_eq!(url, "ws://b/ws");
             room
@@ -237,9 +213,9 @@ async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_load
         r#"tickcast_redirects_total{reason="placement"} 1"#
     ));
     // b opens it as a public room: the next quick play on b fills it.
-    let joined = b.send(join(&room, &sink)).await.expect("answers");
+    let joined = b.send(join(&room)).await.expect("answers");
     assert_eq!(&*joined.expect("b creates the room").room_id, room);
-    let next = b.send(quick(&sink)).await.expect("answers");
+    let next = b.send(quick()).await.expect("answers");
     assert_eq!(&*next.expect("b seats quick play").room_id, room);
 }
 
@@ -247,12 +223,11 @@ async fn a_quick_play_with_no_room_to_fill_opens_a_public_room_on_the_least_load
 async fn a_quick_play_opens_its_room_here_when_this_node_is_the_least_loaded() {
     let dir = directory();
     let (a, metrics) = node(&dir, "a");
-    let sink = Sink.start();
     until("a in the directory", async || {
         !dir.nodes().await.expect("memory").is_empty()
     })
     .await;
-    let joined = a.send(quick(&sink)).await.expect("answers");
+    let joined = a.send(quick()).await.expect("answers");
     assert!(is_public_id(&joined.expect("a opens the room").room_id));
     assert_eq!(metrics.rooms.get(), 1);
 }
@@ -280,17 +255,16 @@ async fn a_join_naming_a_full_public_room_is_seated_in_another_room_instead_of_r
         ..ServerConfig::default()
     };
     let (a, _) = node_with(&dir, "a", Duration::from_secs(3), config);
-    let sink = Sink.start();
     until("a in the directory", async || {
         !dir.nodes().await.expect("memory").is_empty()
     })
     .await;
-    let first = a.send(quick(&sink)).await.expect("answers");
+    let first = a.send(quick()).await.expect("answers");
     let full = first.expect("a opens a room").room_id;
-    let second = a.send(quick(&sink)).await.expect("answers");
+    let second = a.send(quick()).await.expect("answers");
     assert_eq!(second.expect("the room has space").room_id, full);
     // A matchmaking answer for `full` that a quick play beat to the last seat.
-    let late = a.send(join(&full, &sink)).await.expect("answers");
+    let late = a.send(join(&full)).await.expect("answers");
     let elsewhere = late.expect("seated, not refused").room_id;
     assert_ne!(elsewhere, full);
     assert!(is_public_id(&elsewhere), "{elsewhere} is a quick-play room");
@@ -306,11 +280,10 @@ async fn joining_a_room_another_node_owns_costs_no_creation_budget() {
     };
     let (a, _) = node(&dir, "a");
     let (b, b_metrics) = node_with(&dir, "b", Duration::from_secs(3), config);
-    let sink = Sink.start();
-    assert!(a.send(join("r", &sink)).await.expect("answers").is_ok());
+    assert!(a.send(join("r")).await.expect("answers").is_ok());
     let from = |room: &str| JoinRoom {
         client: Some(std::net::IpAddr::from([198, 51, 100, 7])),
-        ..join(room, &sink)
+        ..join(room)
     };
     for _ in 0..3 {
         let answer = b.send(from("r")).await.expect("answers");

@@ -12,20 +12,9 @@ use crate::game::GameFactory;
 use crate::image::RoomImage;
 use crate::metrics::Metrics;
 use crate::registry::{InspectRoom, ResumeRoom, RoomThreads};
-use crate::seat::{Seat, Wake};
+use crate::seat::Seat;
+use crate::wake::WakeHandle;
 use tickcast_shared::close::Close;
-
-struct Sink;
-
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-
-impl Handler<Wake> for Sink {
-    type Result = ();
-
-    fn handle(&mut self, _: Wake, _: &mut Context<Self>) {}
-}
 
 fn node(dir: &Arc<MemoryDirectory>, id: &str) -> (Addr<Registry<Counter>>, Arc<Metrics>) {
     node_with(dir, id, ServerConfig::default())
@@ -81,7 +70,6 @@ async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_
     let dir = directory();
     let (a, a_metrics) = node(&dir, "a");
     let (b, b_metrics) = node(&dir, "b");
-    let sink = Sink.start();
     let seat = Arc::new(Seat::new());
     let token: Arc<str> = "token-1".into();
     let joined = a
@@ -93,7 +81,7 @@ async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_
             name: "p".into(),
             resume_token: token.clone(),
             seat: seat.clone(),
-            wake: sink.clone().recipient(),
+            wake: WakeHandle::nobody(),
         })
         .await
         .expect("a runs")
@@ -124,7 +112,7 @@ async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_
             resume_token: token,
             room: Some("r".into()),
             seat: Arc::new(Seat::new()),
-            wake: sink.clone().recipient(),
+            wake: WakeHandle::nobody(),
         })
         .await
         .expect("b runs")
@@ -144,7 +132,6 @@ async fn a_draining_node_sends_new_rooms_to_the_other_node() {
     let dir = directory();
     let (a, _) = node(&dir, "a");
     let (_b, _) = node(&dir, "b");
-    let sink = Sink.start();
     let report = a.send(StartDrain).await.expect("a runs");
     assert_eq!(report, DrainReport { moved: 0, left: 0 });
     let join = |room: Option<&str>| JoinRoom::<Counter> {
@@ -155,7 +142,7 @@ async fn a_draining_node_sends_new_rooms_to_the_other_node() {
         name: "p".into(),
         resume_token: uuid::Uuid::new_v4().simple().to_string().into(),
         seat: Arc::new(Seat::new()),
-        wake: sink.clone().recipient(),
+        wake: WakeHandle::nobody(),
     };
     for room in [Some("named"), None] {
         match a.send(join(room)).await.expect("a runs") {
@@ -174,7 +161,6 @@ async fn a_draining_node_sends_new_rooms_to_the_other_node() {
 async fn with_no_other_node_a_drain_leaves_the_rooms_running() {
     let dir = directory();
     let (a, _) = node(&dir, "a");
-    let sink = Sink.start();
     let seat = Arc::new(Seat::new());
     a.send(JoinRoom::<Counter> {
         client: None,
@@ -184,7 +170,7 @@ async fn with_no_other_node_a_drain_leaves_the_rooms_running() {
         name: "p".into(),
         resume_token: "t".into(),
         seat: seat.clone(),
-        wake: sink.recipient(),
+        wake: WakeHandle::nobody(),
     })
     .await
     .expect("a runs")
@@ -207,7 +193,6 @@ async fn with_checkpoints_a_resume_on_a_live_node_recovers_an_ownerless_room_as_
     };
     let (a, _) = node_with(&dir, "a", config.clone());
     let (b, b_metrics) = node_with(&dir, "b", config);
-    let sink = Sink.start();
     let joined = a
         .send(JoinRoom::<Counter> {
             client: None,
@@ -217,7 +202,7 @@ async fn with_checkpoints_a_resume_on_a_live_node_recovers_an_ownerless_room_as_
             name: "p".into(),
             resume_token: "t".into(),
             seat: Arc::new(Seat::new()),
-            wake: sink.clone().recipient(),
+            wake: WakeHandle::nobody(),
         })
         .await
         .expect("a runs")
@@ -238,7 +223,7 @@ async fn with_checkpoints_a_resume_on_a_live_node_recovers_an_ownerless_room_as_
             resume_token: "t".into(),
             room: Some("r".into()),
             seat: Arc::new(Seat::new()),
-            wake: sink.clone().recipient(),
+            wake: WakeHandle::nobody(),
         })
         .await
         .expect("b runs")
@@ -261,13 +246,12 @@ async fn with_checkpoints_a_resume_for_a_room_without_an_image_is_refused() {
         ..ServerConfig::default()
     };
     let (b, _) = node_with(&dir, "b", config);
-    let sink = Sink.start();
     let refused = b
         .send(ResumeRoom::<Counter> {
             resume_token: "t".into(),
             room: Some("gone".into()),
             seat: Arc::new(Seat::new()),
-            wake: sink.recipient(),
+            wake: WakeHandle::nobody(),
         })
         .await
         .expect("b runs");
