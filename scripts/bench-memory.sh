@@ -2,6 +2,7 @@
 # Memory per client (issue 15): the server's marginal RSS per connected client.
 #   STEPS="0 500 1000 2000" MODES="full delta" SECS=15 scripts/bench-memory.sh
 #   SERVER=ref scripts/bench-memory.sh                      # bench/reference-server instead
+#   TC=/path/to/tickcast-server SKIP_BUILD=1 scripts/bench-memory.sh   # another build of the server
 #   SERVER_ARGS="--h1-write-buffer 4096" SERVER_ENV="MALLOC_ARENA_MAX=2" scripts/bench-memory.sh
 # For each mode (full snapshots, deltas) and step it starts a fresh release server (port 0, rooms
 # of 8, 30 Hz) and drives it with the release bot (wandering, 30 inputs/s, --threads 1, 3 s
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-"0 500 1000 2000"} MODES=${MODES:-"full delta"} SECS=${SECS:-15}
 SERVER=${SERVER:-tc} SERVER_ARGS=${SERVER_ARGS:-} SERVER_ENV=${SERVER_ENV:-}
-BOT=target/release/tickcast-bot TC=target/release/tickcast-server REF=target/release/tickcast-reference
+BOT=target/release/tickcast-bot TC=${TC:-target/release/tickcast-server} REF=target/release/tickcast-reference
 [ -n "${SKIP_BUILD:-}" ] || cargo build -q --release -p tickcast-bot -p tickcast-server -p tickcast-reference
 ulimit -n "$(ulimit -Hn)"
 out=${OUT:-target/bench-memory/run-$$}; mkdir -p "$out"
