@@ -91,7 +91,8 @@ pub struct ServerArgs {
     #[arg(long, env = "TICKCAST_SOCKET_SEND_BUFFER",
         default_value_t = ServerConfig::default().socket_send_buffer)]
     pub socket_send_buffer: usize,
-    /// Per-connection HTTP/1 write buffer in bytes (at least 1024).
+    /// Per-connection HTTP/1 write buffer limit in bytes (at least 1024): the session pauses once
+    /// this much is waiting for the socket. actix-http's own 8 KiB buffers are fixed whatever it is.
     #[arg(long, env = "TICKCAST_H1_WRITE_BUFFER",
         default_value_t = ServerConfig::default().h1_write_buffer)]
     pub h1_write_buffer: usize,

@@ -34,7 +34,10 @@ pub struct ServerConfig {
     pub client_timeout: Duration,
     /// `SO_SNDBUF` per connection in bytes (0 = the kernel's auto-tuning, up to ~4 MiB).
     pub socket_send_buffer: usize,
-    /// actix's HTTP/1 write buffer per connection; the session freezes once it is full.
+    /// actix's HTTP/1 write buffer per connection; the session freezes once it is full. A limit,
+    /// not an allocation: actix-http allocates a fixed 8 KiB write buffer (and an 8 KiB read
+    /// buffer) per connection whatever this says, so lowering it saves no memory (BENCHMARKS.md,
+    /// "Memory per client").
     pub h1_write_buffer: usize,
     /// A session skips (and so drops) a snapshot while more than this many bytes sit unsent in
     /// its socket: the client is not reading, and a newer snapshot will follow.
