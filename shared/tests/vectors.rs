@@ -41,6 +41,7 @@ fn client_vectors() -> Vec<(&'static str, ArenaClientMsg)> {
                 name: "Bob <b>".into(),
                 resume: Some("tok123".into()),
                 deltas: false,
+                packed: false,
             }),
         ),
         (
