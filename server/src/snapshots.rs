@@ -191,6 +191,7 @@ mod tests {
     use super::*;
     use crate::game::counter::{Counter, CounterState};
     use tickcast_shared::decode;
+    use tickcast_shared::delta::{Baselines, DeltaError};
 
     fn state(total: i64) -> CounterState {
         CounterState {
@@ -214,6 +215,7 @@ mod tests {
         match decode::<Msg<Counter>>(bytes).expect("the room's own encoding decodes") {
             ServerMsg::Snapshot(s) => (s.tick, None),
             ServerMsg::Delta(d) => (d.tick, Some(d.base_tick)),
+            ServerMsg::Packed(d) => (d.tick, Some(d.base_tick)),
             other => panic!("not a snapshot: {other:?}"),
         }
     }
@@ -237,6 +239,32 @@ mod tests {
         assert_eq!(a.as_ptr(), b.as_ptr());
         assert_eq!((kind(&a), kind(&c)), ((5, Some(3)), (5, Some(4))));
         assert_eq!(s.encodings(), 2);
+    }
+
+    #[test]
+    fn packed_and_plain_seats_on_one_baseline_get_one_encoding_of_each_form() {
+        let mut s = snapshots(5);
+        let plain = s.delta(3, false).expect("encodes");
+        let packed = s.delta(3, true).expect("encodes");
+        let again = s.delta(3, true).expect("encodes");
+        assert_eq!(packed.as_ptr(), again.as_ptr());
+        assert_eq!(s.encodings(), 2);
+        assert_eq!((kind(&plain), kind(&packed)), ((5, Some(3)), (5, Some(3))));
+        let Ok(ServerMsg::Packed(d)) = decode::<Msg<Counter>>(&packed) else {
+            panic!("a packed delta");
+        };
+        let mut client: Baselines<CounterState> = Baselines::new(8);
+        let full = s.delta(0, true).expect("encodes");
+        let Ok(ServerMsg::Packed(f)) = decode::<Msg<Counter>>(&full) else {
+            panic!("a packed full patch");
+        };
+        client.receive_packed(&f, 30).expect("applies");
+        assert_eq!(client.ack_tick(), 5);
+        assert_eq!(
+            client.receive_packed(&d, 30),
+            Err(DeltaError::NotNewer { tick: 5, newest: 5 }),
+            "the same tick again"
+        );
     }
 
     #[test]

@@ -243,13 +243,24 @@ impl Serialize for PackedDelta {
 impl<'de> Deserialize<'de> for PackedDelta {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Bin;
-        impl serde::de::Visitor<'_> for Bin {
+        impl<'de> serde::de::Visitor<'de> for Bin {
             type Value = PackedDelta;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a bin holding a packed delta")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<PackedDelta, E> {
                 PackedDelta::from_bytes(v).map_err(E::custom)
+            }
+            /// Self-describing formats without bytes (serde's JSON form: an array of numbers).
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PackedDelta, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                PackedDelta::from_bytes(&bytes).map_err(serde::de::Error::custom)
             }
         }
         d.deserialize_bytes(Bin)
@@ -399,5 +410,38 @@ mod tests {
                 ..join
             }
         );
+    }
+
+    #[test]
+    fn a_packed_delta_is_one_bin_of_varints_and_the_patch() {
+        let d = PackedDelta {
+            tick: 300,
+            base_tick: 298,
+            server_time_ms: 5,
+            patch: vec![0, 0, 0],
+        };
+        assert_eq!(d.to_bytes(), [0xac, 0x02, 2, 5, 0, 0, 0]);
+        assert_eq!(PackedDelta::from_bytes(&d.to_bytes()), Ok(d.clone()));
+        let full = PackedDelta { base_tick: 0, ..d };
+        assert_eq!(full.to_bytes()[2], 0, "against the empty state: 0 back");
+        assert_eq!(PackedDelta::from_bytes(&full.to_bytes()), Ok(full));
+        assert!(
+            PackedDelta::from_bytes(&[1, 2, 0]).is_err(),
+            "a base before tick 0"
+        );
+        assert!(PackedDelta::from_bytes(&[1, 0]).is_err(), "no server time");
+    }
+
+    #[test]
+    fn a_join_writes_packed_only_when_set() {
+        let plain = crate::encode(&Join::any_room("a").with_deltas()).unwrap();
+        assert_eq!(plain[0], 0x95, "five fields, as before the flag");
+        let packed = crate::encode(&Join::any_room("a").with_packed_deltas()).unwrap();
+        assert_eq!(packed[0], 0x96);
+        assert_eq!(packed.last(), Some(&0xc3));
+        let back: Join = crate::decode(&packed).unwrap();
+        assert!(back.deltas && back.packed);
+        let back: Join = crate::decode(&plain).unwrap();
+        assert!(back.deltas && !back.packed);
     }
 }
