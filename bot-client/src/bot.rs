@@ -435,30 +435,23 @@ impl Bot {
             None => {
                 let msg: ArenaServerMsg = decode(&bytes)?;
                 self.note(&msg);
-                match (msg, &mut self.baselines) {
-                    (ServerMsg::Delta(d), Some(b)) => Ok(match b.receive(&d) {
-                        Ok(state) => Frame::Snapshot(SnapshotView::of_state(
-                            d.tick,
-                            d.server_time_ms,
-                            state,
-                            &self.key,
-                        )),
-                        Err(e) => Frame::DeltaRejected(e),
-                    }),
-                    (ServerMsg::Packed(d), Some(b)) => {
-                        let tick_rate = self.welcome.as_ref().map_or(0, |w| w.tick_rate);
-                        Ok(match b.receive_packed(&d, tick_rate) {
-                            Ok(state) => Frame::Snapshot(SnapshotView::of_state(
-                                d.tick,
-                                d.server_time_ms,
-                                state,
-                                &self.key,
-                            )),
-                            Err(e) => Frame::DeltaRejected(e),
-                        })
+                let tick_rate = self.welcome.as_ref().map_or(0, |w| w.tick_rate);
+                let applied = match (&msg, &mut self.baselines) {
+                    (ServerMsg::Delta(d), Some(b)) => {
+                        Some((d.tick, d.server_time_ms, b.receive(d)))
                     }
-                    (msg, _) => Ok(Frame::Other(msg)),
-                }
+                    (ServerMsg::Packed(d), Some(b)) => {
+                        Some((d.tick, d.server_time_ms, b.receive_packed(d, tick_rate)))
+                    }
+                    _ => None,
+                };
+                Ok(match applied {
+                    Some((tick, time, Ok(state))) => {
+                        Frame::Snapshot(SnapshotView::of_state(tick, time, state, &self.key))
+                    }
+                    Some((_, _, Err(e))) => Frame::DeltaRejected(e),
+                    None => Frame::Other(msg),
+                })
             }
         }
     }

@@ -66,6 +66,11 @@ function rng(seed: number): (n: number) => number {
   };
 }
 
+/** A player standing at the origin. */
+function standing(id: string, name: string): QuantizedPlayer {
+  return { id, name, x: 0, y: 0, vx: 0, vy: 0, score: 0, last_input: 0 };
+}
+
 function reader(bytes: number[]): VarintReader {
   return new VarintReader(new Uint8Array(bytes), (what) => {
     throw new Error(what);
@@ -284,18 +289,7 @@ describe('prediction', () => {
 
 describe('malformed packed patches are DeltaErrors, never anything else', () => {
   const base: QuantizedArena = {
-    players: [
-      {
-        id: '01010101-0101-0101-0101-010101010101',
-        name: 'a',
-        x: 0,
-        y: 0,
-        vx: 0,
-        vy: 0,
-        score: 0,
-        last_input: 0,
-      },
-    ],
+    players: [standing('01010101-0101-0101-0101-010101010101', 'a')],
     orbs: [{ id: 1, x: 0, y: 0 }],
   };
   const step = { ticks: 1, tickRate: 30 };
@@ -369,16 +363,7 @@ describe('a packed stream under drops and late acks', () => {
       if (rand(8) === 0) {
         const n = rand(200) + 1;
         if (!players.some((p) => p.id === id(n))) {
-          players.push({
-            id: id(n),
-            name: `p${n}`,
-            x: 0,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            score: 0,
-            last_input: 0,
-          });
+          players.push(standing(id(n), `p${n}`));
         }
       }
       players.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
