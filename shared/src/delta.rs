@@ -59,6 +59,12 @@ pub enum DeltaError {
     Malformed(&'static str),
 }
 
+impl From<crate::varint::Malformed> for DeltaError {
+    fn from(m: crate::varint::Malformed) -> Self {
+        DeltaError::Malformed(m.0)
+    }
+}
+
 /// What a packed patch may predict from: how many ticks lie between the baseline and the new
 /// state (`tick − base_tick`), at which tick rate. Both sides know it — the server from its room,
 /// the client from the envelope and its `Welcome` — so it is never sent in the patch itself.

@@ -12,7 +12,6 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::delta::DeltaError;
 use crate::{varint, PROTOCOL_VERSION};
 
 /// A player's id, a random UUID chosen by the server (16 raw bytes on the wire).
@@ -217,13 +216,13 @@ impl PackedDelta {
     }
 
     /// Reads the `bin`'s bytes; a `tick − base_tick` above `tick` is malformed.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DeltaError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, varint::Malformed> {
         let mut r = varint::Reader::new(bytes);
         let tick = r.u()?;
         let back = r.u()?;
         let server_time_ms = r.u()?;
         if back > tick {
-            return Err(DeltaError::Malformed("base tick before tick 0"));
+            return Err(varint::Malformed("base tick before tick 0"));
         }
         Ok(PackedDelta {
             tick,

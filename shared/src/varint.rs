@@ -1,9 +1,15 @@
 //! Variable-length integers for the packed delta format (`PROTOCOL.md`, "Packed deltas"):
 //! LEB128 for unsigned values (7 bits a byte, low bits first, high bit = more follows) and
 //! zigzag for signed ones (0, −1, 1, −2 … → 0, 1, 2, 3 …), so a small difference of either sign
-//! is one byte. Used by [`crate::packed`] and the arena's packing; knows nothing of either.
+//! is one byte. Used by the packed envelope ([`crate::PackedDelta`]), [`crate::packed`] and the
+//! arena's packing; imports nothing of the crate (its error converts into
+//! [`crate::delta::DeltaError::Malformed`]).
 
-use crate::delta::DeltaError;
+/// What is wrong with a packed message: it ends early, a varint is too long or too large, a
+/// value does not fit its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub &'static str);
 
 /// Appends `v` as an unsigned LEB128 varint (1 byte below 128, at most 10).
 pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
@@ -20,14 +26,14 @@ pub fn put_i(out: &mut Vec<u8>, v: i64) {
 }
 
 /// Reads varints and raw bytes off a packed patch; every read is checked (a short or overlong
-/// input is [`DeltaError::Malformed`], never a panic).
+/// input is [`Malformed`], never a panic).
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     bytes: &'a [u8],
 }
 
-fn malformed(what: &'static str) -> DeltaError {
-    DeltaError::Malformed(what)
+fn malformed(what: &'static str) -> Malformed {
+    Malformed(what)
 }
 
 impl<'a> Reader<'a> {
@@ -50,13 +56,13 @@ impl<'a> Reader<'a> {
         std::mem::take(&mut self.bytes)
     }
 
-    pub fn byte(&mut self) -> Result<u8, DeltaError> {
+    pub fn byte(&mut self) -> Result<u8, Malformed> {
         let (&b, rest) = self.bytes.split_first().ok_or(malformed("ends early"))?;
         self.bytes = rest;
         Ok(b)
     }
 
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DeltaError> {
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
         if n > self.bytes.len() {
             return Err(malformed("ends early"));
         }
@@ -66,7 +72,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 varint of at most 10 bytes that fits a u64.
-    pub fn u(&mut self) -> Result<u64, DeltaError> {
+    pub fn u(&mut self) -> Result<u64, Malformed> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -83,24 +89,24 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag varint.
-    pub fn i(&mut self) -> Result<i64, DeltaError> {
+    pub fn i(&mut self) -> Result<i64, Malformed> {
         let z = self.u()?;
         Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
     }
 
     /// An unsigned varint that must fit `T` (a count, an id, a u32 field …).
-    pub fn u_as<T: TryFrom<u64>>(&mut self) -> Result<T, DeltaError> {
+    pub fn u_as<T: TryFrom<u64>>(&mut self) -> Result<T, Malformed> {
         T::try_from(self.u()?).map_err(|_| malformed("value out of range"))
     }
 
     /// A signed varint that must fit `T`.
-    pub fn i_as<T: TryFrom<i64>>(&mut self) -> Result<T, DeltaError> {
+    pub fn i_as<T: TryFrom<i64>>(&mut self) -> Result<T, Malformed> {
         T::try_from(self.i()?).map_err(|_| malformed("value out of range"))
     }
 
     /// A count of items each at least one byte long: never more than the bytes left, so a
     /// hostile count cannot make the reader allocate more than the message is long.
-    pub fn count(&mut self) -> Result<usize, DeltaError> {
+    pub fn count(&mut self) -> Result<usize, Malformed> {
         let n = self.u()?;
         if n > self.bytes.len() as u64 {
             return Err(malformed("count larger than the bytes left"));
