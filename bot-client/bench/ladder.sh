@@ -6,7 +6,7 @@
 #   STEPS="200 500" DURATION=8s WARMUP=3s bot-client/bench/ladder.sh   # a quick small run
 #
 # Environment: STEPS, DURATION (per step, after the ramp), WARMUP, RAMP (connections/s),
-# BOT_THREADS (bot runtime threads, 1 = current-thread), BEHAVIOUR, SNAPSHOTS (delta|full), OUT (report directory),
+# BOT_THREADS (bot runtime threads, 1 = current-thread), BEHAVIOUR, SNAPSHOTS (packed|delta|full, default packed: what clients use), OUT (report directory),
 # SERVER_ARGS (extra server flags), SKIP_BUILD=1.
 # Every step is bounded: ramp (≤ bots/RAMP s + connect timeouts) + DURATION + close timeout.
 # Traffic stays on 127.0.0.1. Prints a markdown table; the JSON reports stay in $OUT.
@@ -19,7 +19,7 @@ WARMUP="${WARMUP:-5s}"
 RAMP="${RAMP:-2000}"
 BOT_THREADS="${BOT_THREADS:-1}"
 BEHAVIOUR="${BEHAVIOUR:-wander}"
-SNAPSHOTS="${SNAPSHOTS:-delta}"
+SNAPSHOTS="${SNAPSHOTS:-packed}"
 OUT="${OUT:-target/ladder}"
 SERVER_ARGS="${SERVER_ARGS:-}"
 TICK_RATE=30

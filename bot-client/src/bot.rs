@@ -52,8 +52,8 @@ use tickcast_shared::arena::{
 };
 use tickcast_shared::delta::{Baselines, DeltaError};
 use tickcast_shared::{
-    close, decode, encode_into, ClientMsg, ErrorMsg, Input, Join, Ping, PlayerId, Pong, Redirect,
-    ServerMsg,
+    close, decode, encode_into, ClientMsg, ErrorMsg, Input, Join, PackedDelta, Ping, PlayerId,
+    Pong, Redirect, ServerMsg,
 };
 
 use crate::close::CloseInfo;
@@ -74,6 +74,8 @@ pub enum Event {
     Snapshot(ArenaSnapshot),
     /// A delta snapshot (only to a bot that joined with `deltas`).
     Delta(ArenaDelta),
+    /// A packed delta snapshot (only to a bot that joined with `packed`).
+    Packed(PackedDelta),
     Pong(Pong),
     Error(ErrorMsg),
     /// The room is on another node; close 4007 follows (see [`Bot::redirected`]).
@@ -183,6 +185,7 @@ impl Bot {
                 | Event::Pong(_)
                 | Event::Snapshot(_)
                 | Event::Delta(_)
+                | Event::Packed(_)
                 | Event::Redirect(_) => continue,
             }
         }
@@ -362,6 +365,7 @@ impl Bot {
             }
             ServerMsg::Snapshot(s) => self.newest_tick = self.newest_tick.max(s.tick),
             ServerMsg::Delta(d) => self.newest_tick = self.newest_tick.max(d.tick),
+            ServerMsg::Packed(d) => self.newest_tick = self.newest_tick.max(d.tick),
             ServerMsg::Redirect(r) => self.redirect = Some(r.clone()),
             ServerMsg::Pong(_) | ServerMsg::Error(_) => {}
         }
@@ -388,10 +392,27 @@ impl Bot {
                 }
                 Event::Delta(d)
             }
+            ServerMsg::Packed(d) => {
+                if let Err(e) = self.receive_packed(&d) {
+                    tracing::debug!(tick = d.tick, base_tick = d.base_tick, error = %e, "packed delta dropped");
+                }
+                Event::Packed(d)
+            }
             ServerMsg::Pong(p) => Event::Pong(p),
             ServerMsg::Error(e) => Event::Error(e),
             ServerMsg::Redirect(r) => Event::Redirect(r),
         })
+    }
+
+    /// Applies a packed delta to the baselines (at the Welcome's tick rate).
+    fn receive_packed(&mut self, d: &PackedDelta) -> Result<&QuantizedArena, DeltaError> {
+        let tick_rate = self.welcome.as_ref().map_or(0, |w| w.tick_rate);
+        match &mut self.baselines {
+            Some(b) => b.receive_packed(d, tick_rate),
+            None => Err(DeltaError::Malformed(
+                "a packed delta to a bot that joined without deltas",
+            )),
+        }
     }
 
     /// Whether a close was already handed to the caller (so the next read is an error).
@@ -414,13 +435,23 @@ impl Bot {
             None => {
                 let msg: ArenaServerMsg = decode(&bytes)?;
                 self.note(&msg);
-                match (msg, &mut self.baselines) {
-                    (ServerMsg::Delta(d), Some(b)) => Ok(match b.receive(&d) {
-                        Ok(state) => Frame::Snapshot(SnapshotView::of_state(&d, state, &self.key)),
-                        Err(e) => Frame::DeltaRejected(e),
-                    }),
-                    (msg, _) => Ok(Frame::Other(msg)),
-                }
+                let tick_rate = self.welcome.as_ref().map_or(0, |w| w.tick_rate);
+                let applied = match (&msg, &mut self.baselines) {
+                    (ServerMsg::Delta(d), Some(b)) => {
+                        Some((d.tick, d.server_time_ms, b.receive(d)))
+                    }
+                    (ServerMsg::Packed(d), Some(b)) => {
+                        Some((d.tick, d.server_time_ms, b.receive_packed(d, tick_rate)))
+                    }
+                    _ => None,
+                };
+                Ok(match applied {
+                    Some((tick, time, Ok(state))) => {
+                        Frame::Snapshot(SnapshotView::of_state(tick, time, state, &self.key))
+                    }
+                    Some((_, _, Err(e))) => Frame::DeltaRejected(e),
+                    None => Frame::Other(msg),
+                })
             }
         }
     }

@@ -50,9 +50,12 @@ impl Serialize for RoomChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SnapshotMode {
-    /// Join with `deltas`: patches against each bot's acknowledged baseline, applied with
-    /// `tickcast_shared::delta::Baselines` (what the browser client does).
+    /// Join with `deltas` and `packed`: packed patches (`"d"`, residuals of a prediction)
+    /// against each bot's acknowledged baseline, applied with
+    /// `tickcast_shared::delta::Baselines::receive_packed` (what the browser client does).
     #[default]
+    Packed,
+    /// Join with `deltas` only: `"delta"` patches, the format of clients from before `packed`.
     Delta,
     /// Full snapshots, the same bytes for every player of a room.
     Full,
@@ -61,6 +64,7 @@ pub enum SnapshotMode {
 impl fmt::Display for SnapshotMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            SnapshotMode::Packed => "packed",
             SnapshotMode::Delta => "delta",
             SnapshotMode::Full => "full",
         })
@@ -69,12 +73,13 @@ impl fmt::Display for SnapshotMode {
 
 impl FromStr for SnapshotMode {
     type Err = String;
-    /// `delta` or `full`.
+    /// `packed`, `delta` or `full`.
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "packed" => Ok(SnapshotMode::Packed),
             "delta" => Ok(SnapshotMode::Delta),
             "full" => Ok(SnapshotMode::Full),
-            _ => Err(format!("snapshots {s:?}: expected delta or full")),
+            _ => Err(format!("snapshots {s:?}: expected packed, delta or full")),
         }
     }
 }
@@ -164,7 +169,7 @@ impl LoadConfig {
             warmup: Duration::from_secs(1).min(duration / 2),
             room: RoomChoice::Any,
             matchmake: false,
-            snapshots: SnapshotMode::Delta,
+            snapshots: SnapshotMode::Packed,
             ramp_per_second: None,
             max_connecting: 256,
             input_hz: 30.0,

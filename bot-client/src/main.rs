@@ -49,8 +49,9 @@ struct Cli {
     /// Inputs per second per bot (0 = none).
     #[arg(long, default_value_t = 30.0)]
     input_hz: f64,
-    /// Delta snapshots against each bot's acknowledged baseline, or full snapshots.
-    #[arg(long, value_name = "delta|full", default_value = "delta")]
+    /// Packed delta snapshots (`"d"`) against each bot's acknowledged baseline, the older
+    /// `"delta"` form of them, or full snapshots.
+    #[arg(long, value_name = "packed|delta|full", default_value = "packed")]
     snapshots: SnapshotMode,
     /// How the bots move: wander, chase or idle.
     #[arg(long, value_name = "wander|chase|idle", default_value = "wander")]

@@ -168,7 +168,7 @@ impl Play {
             Ok(Frame::Other(ServerMsg::Snapshot(_))) => {}
             // Only to a bot that did not join with `deltas` (never, from a server that follows
             // the protocol).
-            Ok(Frame::Other(ServerMsg::Delta(_))) => {}
+            Ok(Frame::Other(ServerMsg::Delta(_) | ServerMsg::Packed(_))) => {}
             // Noted by the bot; the 4007 close after it ends the connection, and the session's
             // resume follows it to the room's new node.
             Ok(Frame::Other(ServerMsg::Redirect(_))) => {}

@@ -320,7 +320,8 @@ impl Session {
             room,
             name: self.name(),
             resume: None,
-            deltas: self.shared.config.snapshots == SnapshotMode::Delta,
+            deltas: self.shared.config.snapshots != SnapshotMode::Full,
+            packed: self.shared.config.snapshots == SnapshotMode::Packed,
         }
     }
 

@@ -11,7 +11,7 @@
 //! exactly what [`tickcast_shared::encode`] writes, including unknown trailing fields that a newer
 //! server may append.
 
-use tickcast_shared::arena::{dequantize, ArenaDelta, QuantizedArena};
+use tickcast_shared::arena::{dequantize, QuantizedArena};
 
 /// Why a frame could not be scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -146,8 +146,14 @@ impl SnapshotView {
 }
 
 impl SnapshotView {
-    /// The view of a state rebuilt from a delta (`me`: the raw player id).
-    pub fn of_state(delta: &ArenaDelta, state: &QuantizedArena, me: &[u8; 16]) -> SnapshotView {
+    /// The view of a state rebuilt from a delta of `tick` stepped at `server_time_ms` (`me`: the
+    /// raw player id).
+    pub fn of_state(
+        tick: u64,
+        server_time_ms: u64,
+        state: &QuantizedArena,
+        me: &[u8; 16],
+    ) -> SnapshotView {
         let me = state
             .players
             .binary_search_by(|p| p.id.as_bytes().cmp(me))
@@ -172,8 +178,8 @@ impl SnapshotView {
                 })
         });
         SnapshotView {
-            tick: delta.tick,
-            server_time_ms: delta.server_time_ms,
+            tick,
+            server_time_ms,
             players: u32::try_from(state.players.len()).unwrap_or(u32::MAX),
             orbs: u32::try_from(state.orbs.len()).unwrap_or(u32::MAX),
             held: state.players.iter().filter(|p| p.held).count() as u32,
@@ -386,7 +392,7 @@ mod tests {
     use super::*;
     use rand::{rngs::StdRng, Rng, SeedableRng};
     use tickcast_shared::arena::{ArenaServerMsg, ArenaState, Orb, PlayerState};
-    use tickcast_shared::{encode, DeltaSnapshot, ErrorMsg, Pong, Snapshot};
+    use tickcast_shared::{encode, ErrorMsg, Pong, Snapshot};
 
     fn id(n: u8) -> [u8; 16] {
         [n; 16]
@@ -645,17 +651,14 @@ mod tests {
             orbs,
             round: None,
         });
-        let delta = DeltaSnapshot {
-            tick: 12,
-            base_tick: 0,
-            server_time_ms: 1_764_000_000_123,
-            patch: Default::default(),
-        };
-        let view = SnapshotView::of_state(&delta, &state, &id(2));
+        let view = SnapshotView::of_state(12, 1_764_000_000_123, &state, &id(2));
         assert_eq!(
             view, full,
             "same tick, time, counts, own player and nearest orb"
         );
-        assert_eq!(SnapshotView::of_state(&delta, &state, &id(7)).me, None);
+        assert_eq!(
+            SnapshotView::of_state(12, 1_764_000_000_123, &state, &id(7)).me,
+            None
+        );
     }
 }

@@ -21,19 +21,29 @@ impl Bot {
                 Event::Snapshot(s) => return Ok(s),
                 // Applied by next_event; hand out the rebuilt state (if it applied).
                 Event::Delta(d) => {
-                    let applied = self.ack_tick() == d.tick;
-                    if let Some(state) = self.delta_state().filter(|_| applied) {
-                        return Ok(Snapshot {
-                            tick: d.tick,
-                            server_time_ms: d.server_time_ms,
-                            state: state.to_state(),
-                        });
+                    if let Some(s) = self.applied(d.tick, d.server_time_ms) {
+                        return Ok(s);
+                    }
+                }
+                Event::Packed(d) => {
+                    if let Some(s) = self.applied(d.tick, d.server_time_ms) {
+                        return Ok(s);
                     }
                 }
                 Event::Closed(c) => return Err(BotError::Closed(c)),
                 _ => continue,
             }
         }
+    }
+
+    /// The state rebuilt from the delta of `tick`, if it applied.
+    fn applied(&self, tick: u64, server_time_ms: u64) -> Option<Snapshot> {
+        let state = self.delta_state().filter(|_| self.ack_tick() == tick)?;
+        Some(Snapshot {
+            tick,
+            server_time_ms,
+            state: state.to_state(),
+        })
     }
 
     /// Reads snapshots until one shows this bot's `last_input >= seq`, within `timeout`.

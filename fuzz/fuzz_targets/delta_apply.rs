@@ -1,5 +1,6 @@
 //! A client applying delta snapshots from a hostile or broken server: arbitrary bytes decoded as
-//! a `ServerMsg` and, if they are a delta, received by a `Baselines` store holding a few states.
+//! a `ServerMsg` and, if they are a delta (`"delta"`, or packed `"d"`, applied at 30 Hz), received
+//! by a `Baselines` store holding a few states.
 //! It must never panic; whatever it accepts must be a state with ids sorted and unique (the
 //! invariant every later patch relies on).
 #![no_main]
@@ -33,8 +34,9 @@ fn base() -> QuantizedArena {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(ServerMsg::Delta(d)) = decode::<ArenaServerMsg>(data) else {
-        return;
+    let msg = match decode::<ArenaServerMsg>(data) {
+        Ok(m @ (ServerMsg::Delta(_) | ServerMsg::Packed(_))) => m,
+        _ => return,
     };
     let mut store: Baselines<QuantizedArena> = Baselines::new(4);
     let seed = DeltaSnapshot {
@@ -44,7 +46,12 @@ fuzz_target!(|data: &[u8]| {
         patch: QuantizedArena::default().diff(&base()),
     };
     store.receive(&seed).expect("the seed state applies");
-    if let Ok(state) = store.receive(&d) {
+    let received = match &msg {
+        ServerMsg::Delta(d) => store.receive(d),
+        ServerMsg::Packed(d) => store.receive_packed(d, 30),
+        _ => unreachable!("only deltas get here"),
+    };
+    if let Ok(state) = received {
         assert!(state.players.windows(2).all(|w| w[0].id < w[1].id));
         assert!(state.orbs.windows(2).all(|w| w[0].id < w[1].id));
     }

@@ -4,7 +4,8 @@
 //!
 //! The `delta` group measures what delta snapshots add to a 16-player room's tick (replicating
 //! the state, diffing against a baseline two ticks old, encoding) and what a client pays to
-//! apply one, next to the full snapshot's encode and decode.
+//! apply one, next to the full snapshot's encode and decode; and the same for packed deltas
+//! (`"d"`: residuals of a prediction, varints).
 //!
 //! The `migration` group measures what moving a 16-player room costs the nodes: saving the
 //! arena, encoding its room image, and on the target decoding the image and restoring the arena.
@@ -23,8 +24,8 @@ use tickcast_server::image::{MemberImage, RoomImage};
 use tickcast_server::seat::Seat;
 use tickcast_server::wake::{self, Wake, WakeHandle, Wakes};
 use tickcast_shared::arena::{ArenaServerMsg, Controls, QuantizedArena};
-use tickcast_shared::delta::Diffable;
-use tickcast_shared::{decode, encode_into, DeltaSnapshot, ServerMsg, Snapshot};
+use tickcast_shared::delta::{Diffable, Step};
+use tickcast_shared::{decode, encode_into, DeltaSnapshot, PackedDelta, ServerMsg, Snapshot};
 use uuid::Uuid;
 
 const SIZES: [usize; 3] = [8, 32, 128];
@@ -186,14 +187,31 @@ fn delta(c: &mut Criterion) {
         server_time_ms: 1_764_000_000_000,
         patch: base.diff(next),
     });
-    let (mut full_bytes, mut delta_bytes) = (Vec::new(), Vec::new());
+    let step = Step {
+        ticks: 2,
+        tick_rate: 30,
+    };
+    let packed = |base: &QuantizedArena, next: &QuantizedArena| {
+        let mut patch = Vec::with_capacity(256);
+        base.pack(next, step, &mut patch).unwrap();
+        ArenaServerMsg::Packed(PackedDelta {
+            tick: 1002,
+            base_tick: 1000,
+            server_time_ms: 1_764_000_000_000,
+            patch,
+        })
+    };
+    let (mut full_bytes, mut delta_bytes, mut packed_bytes) = (Vec::new(), Vec::new(), Vec::new());
     encode_into(&full, &mut full_bytes).unwrap();
     encode_into(&delta, &mut delta_bytes).unwrap();
+    encode_into(&packed(base, next), &mut packed_bytes).unwrap();
     eprintln!(
-        "16 players: full snapshot {} bytes, delta {} bytes ({:.0}% smaller)",
+        "16 players: full snapshot {} bytes, delta {} bytes ({:.0}% smaller), packed {} bytes \
+         (every player turning every tick: the packed worst case)",
         full_bytes.len(),
         delta_bytes.len(),
-        100.0 * (1.0 - delta_bytes.len() as f64 / full_bytes.len() as f64)
+        100.0 * (1.0 - delta_bytes.len() as f64 / full_bytes.len() as f64),
+        packed_bytes.len(),
     );
     let state = g.snapshot();
     group.bench_function("full_encode", |b| {
@@ -215,6 +233,10 @@ fn delta(c: &mut Criterion) {
             encode_into(&msg, &mut out).unwrap();
         });
     });
+    group.bench_function("diff_pack_encode", |b| {
+        let mut out = Vec::with_capacity(2048);
+        b.iter(|| encode_into(&packed(base, next), &mut out).unwrap());
+    });
     group.bench_function("full_decode", |b| {
         b.iter(|| decode::<ArenaServerMsg>(&full_bytes).unwrap());
     });
@@ -224,6 +246,14 @@ fn delta(c: &mut Criterion) {
                 unreachable!("a delta was encoded")
             };
             base.apply(&d.patch).unwrap()
+        });
+    });
+    group.bench_function("client_decode_unpack", |b| {
+        b.iter(|| {
+            let Ok(ServerMsg::Packed(d)) = decode::<ArenaServerMsg>(&packed_bytes) else {
+                unreachable!("a packed delta was encoded")
+            };
+            base.unpack(&d.patch, step).unwrap()
         });
     });
     group.finish();

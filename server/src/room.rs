@@ -96,7 +96,7 @@ impl<G: Game> Room<G> {
             schedule: TickSchedule::new(Instant::now(), period),
             dt: period.as_secs_f32(),
             rules: DeliveryRules::new(period, config.stall_timeout, config.delta_ack_lag, window),
-            snapshots: TickSnapshots::new(window, metrics.clone()),
+            snapshots: TickSnapshots::new(window, config.tick_rate, metrics.clone()),
             metrics,
             stats,
             registry,
@@ -190,7 +190,7 @@ impl<G: Game> Room<G> {
                 Delivery::Full => self.snapshots.full()?,
                 Delivery::Delta { acked } => {
                     delta_offers += 1;
-                    self.snapshots.delta(acked)?
+                    self.snapshots.delta(acked, m.seat.packed())?
                 }
             };
             offers += 1;

@@ -82,6 +82,8 @@ pub struct Seat<I> {
     taken_tick: AtomicU64,
     /// Whether the client applies delta snapshots (fixed at join).
     deltas: bool,
+    /// Whether its deltas go packed (`"d"`, `Join.packed`; fixed at join).
+    packed: bool,
     /// The newest snapshot tick the client acknowledged (`Input.ack_tick`, never decreasing).
     acked_tick: AtomicU64,
     /// The newest tick really written to the client (`taken_tick` starts at the join tick).
@@ -121,6 +123,7 @@ impl<I> Seat<I> {
             redirect: Mutex::new(None),
             taken_tick: AtomicU64::new(0),
             deltas: false,
+            packed: false,
             acked_tick: AtomicU64::new(0),
             written_tick: AtomicU64::new(0),
             frames_sent: AtomicU64::new(0),
@@ -139,6 +142,16 @@ impl<I> Seat<I> {
     /// Whether the client applies delta snapshots.
     pub fn deltas(&self) -> bool {
         self.deltas
+    }
+
+    /// This seat, for a client whose deltas go packed (`"d"`).
+    pub fn with_packed(self, packed: bool) -> Self {
+        Seat { packed, ..self }
+    }
+
+    /// Whether the client's deltas go packed.
+    pub fn packed(&self) -> bool {
+        self.packed
     }
 
     /// Session: the client acknowledged `tick`. Acks older than the newest are ignored, and

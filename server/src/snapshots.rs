@@ -1,5 +1,6 @@
 //! A room's snapshot encodings for one tick: the full snapshot, encoded at most once, and one
-//! delta per distinct baseline, from a window of recent replicated states ([`History`]).
+//! delta per distinct baseline and form (`"delta"`, or packed `"d"` for clients that joined
+//! with `packed`), from a window of recent replicated states ([`History`]).
 //!
 //! Seats that share a baseline share one encoding: a tick costs one encoding per *distinct*
 //! baseline, not one per session (acks arrive a tick or two behind: about 1.3 encodings per
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tickcast_shared::delta::{Diffable, History};
-use tickcast_shared::{encode_into, DeltaSnapshot, EncodeError, ServerMsg, Snapshot};
+use tickcast_shared::{encode_into, DeltaSnapshot, EncodeError, PackedDelta, ServerMsg, Snapshot};
 
 use crate::game::Game;
 use crate::metrics::Metrics;
@@ -34,14 +35,19 @@ pub struct TickSnapshots<G: Game> {
     /// This tick's state until the full snapshot is encoded, and that encoding.
     state: Option<G::State>,
     full: Option<Bytes>,
-    /// This tick's delta encodings, one per baseline tick (0 = against the empty state).
-    deltas: Vec<(u64, Bytes)>,
+    /// This tick's delta encodings, one per baseline tick (0 = against the empty state) and
+    /// form (packed or not).
+    deltas: Vec<((u64, bool), Bytes)>,
+    /// The room's tick rate: packed patches predict motion over `tick − base_tick` ticks.
+    tick_rate: u16,
+    /// Scratch for packed patches.
+    patch: Vec<u8>,
     metrics: Arc<Metrics>,
 }
 
 impl<G: Game> TickSnapshots<G> {
-    /// Keeps up to `window` replicated states (at least 1).
-    pub fn new(window: usize, metrics: Arc<Metrics>) -> Self {
+    /// Keeps up to `window` replicated states (at least 1), for a room ticking at `tick_rate`.
+    pub fn new(window: usize, tick_rate: u16, metrics: Arc<Metrics>) -> Self {
         TickSnapshots {
             history: History::new(window),
             buf: Vec::with_capacity(1024),
@@ -50,6 +56,8 @@ impl<G: Game> TickSnapshots<G> {
             state: None,
             full: None,
             deltas: Vec::new(),
+            tick_rate,
+            patch: Vec::with_capacity(256),
             metrics,
         }
     }
@@ -99,37 +107,58 @@ impl<G: Game> TickSnapshots<G> {
         Ok(bytes)
     }
 
-    /// This tick's delta for a client that acknowledged `acked`, encoded once per baseline.
-    pub fn delta(&mut self, acked: u64) -> Result<Bytes, EncodeError> {
+    /// This tick's delta for a client that acknowledged `acked`, packed (`"d"`) or not
+    /// (`"delta"`), encoded once per baseline and form.
+    pub fn delta(&mut self, acked: u64, packed: bool) -> Result<Bytes, EncodeError> {
         let base_tick = self.history.baseline_for(acked);
         if base_tick == 0 {
             self.metrics.delta_rebaselines_total.inc();
         }
-        if let Some((_, bytes)) = self.deltas.iter().find(|(b, _)| *b == base_tick) {
+        let key = (base_tick, packed);
+        if let Some((_, bytes)) = self.deltas.iter().find(|(k, _)| *k == key) {
             return Ok(bytes.clone());
         }
-        let Some(patch) = self
-            .history
-            .patch_from(base_tick)
-            .filter(|_| self.history.latest().is_some_and(|(t, _)| t == self.tick))
-        else {
+        if self.history.latest().is_none_or(|(t, _)| t != self.tick) {
             // Nothing replicated this tick (deltas turned on mid-tick): a full snapshot is
             // always a valid answer.
             return self.full();
-        };
-        let msg: Msg<G> = ServerMsg::Delta(DeltaSnapshot {
-            tick: self.tick,
-            base_tick,
-            server_time_ms: self.time_ms,
-            patch,
-        });
-        let kind = if base_tick == 0 {
-            "delta_full"
+        }
+        let msg: Msg<G> = if packed {
+            self.patch.clear();
+            if !self
+                .history
+                .pack_from(base_tick, self.tick_rate, &mut self.patch)?
+            {
+                return self.full();
+            }
+            ServerMsg::Packed(PackedDelta {
+                tick: self.tick,
+                base_tick,
+                server_time_ms: self.time_ms,
+                patch: std::mem::take(&mut self.patch),
+            })
         } else {
-            "delta"
+            let Some(patch) = self.history.patch_from(base_tick) else {
+                return self.full();
+            };
+            ServerMsg::Delta(DeltaSnapshot {
+                tick: self.tick,
+                base_tick,
+                server_time_ms: self.time_ms,
+                patch,
+            })
+        };
+        let kind = match (base_tick, packed) {
+            (0, false) => "delta_full",
+            (_, false) => "delta",
+            (0, true) => "packed_full",
+            (_, true) => "packed",
         };
         let bytes = self.encode(&msg, kind)?;
-        self.deltas.push((base_tick, bytes.clone()));
+        if let ServerMsg::Packed(p) = msg {
+            self.patch = p.patch; // keep the scratch allocation
+        }
+        self.deltas.push((key, bytes.clone()));
         Ok(bytes)
     }
 
@@ -162,6 +191,7 @@ mod tests {
     use super::*;
     use crate::game::counter::{Counter, CounterState};
     use tickcast_shared::decode;
+    use tickcast_shared::delta::{Baselines, DeltaError};
 
     fn state(total: i64) -> CounterState {
         CounterState {
@@ -172,7 +202,7 @@ mod tests {
 
     /// Ticks 1..=`ticks` replicated, tick `ticks` begun.
     fn snapshots(ticks: u64) -> TickSnapshots<Counter> {
-        let mut s = TickSnapshots::new(8, Arc::new(Metrics::new()));
+        let mut s = TickSnapshots::new(8, 30, Arc::new(Metrics::new()));
         for tick in 1..=ticks {
             s.record(tick, state(tick as i64));
         }
@@ -185,6 +215,7 @@ mod tests {
         match decode::<Msg<Counter>>(bytes).expect("the room's own encoding decodes") {
             ServerMsg::Snapshot(s) => (s.tick, None),
             ServerMsg::Delta(d) => (d.tick, Some(d.base_tick)),
+            ServerMsg::Packed(d) => (d.tick, Some(d.base_tick)),
             other => panic!("not a snapshot: {other:?}"),
         }
     }
@@ -202,12 +233,38 @@ mod tests {
     #[test]
     fn delta_clients_with_the_same_baseline_share_one_encoding() {
         let mut s = snapshots(5);
-        let a = s.delta(3).expect("encodes");
-        let b = s.delta(3).expect("encodes");
-        let c = s.delta(4).expect("encodes");
+        let a = s.delta(3, false).expect("encodes");
+        let b = s.delta(3, false).expect("encodes");
+        let c = s.delta(4, false).expect("encodes");
         assert_eq!(a.as_ptr(), b.as_ptr());
         assert_eq!((kind(&a), kind(&c)), ((5, Some(3)), (5, Some(4))));
         assert_eq!(s.encodings(), 2);
+    }
+
+    #[test]
+    fn packed_and_plain_seats_on_one_baseline_get_one_encoding_of_each_form() {
+        let mut s = snapshots(5);
+        let plain = s.delta(3, false).expect("encodes");
+        let packed = s.delta(3, true).expect("encodes");
+        let again = s.delta(3, true).expect("encodes");
+        assert_eq!(packed.as_ptr(), again.as_ptr());
+        assert_eq!(s.encodings(), 2);
+        assert_eq!((kind(&plain), kind(&packed)), ((5, Some(3)), (5, Some(3))));
+        let Ok(ServerMsg::Packed(d)) = decode::<Msg<Counter>>(&packed) else {
+            panic!("a packed delta");
+        };
+        let mut client: Baselines<CounterState> = Baselines::new(8);
+        let full = s.delta(0, true).expect("encodes");
+        let Ok(ServerMsg::Packed(f)) = decode::<Msg<Counter>>(&full) else {
+            panic!("a packed full patch");
+        };
+        client.receive_packed(&f, 30).expect("applies");
+        assert_eq!(client.ack_tick(), 5);
+        assert_eq!(
+            client.receive_packed(&d, 30),
+            Err(DeltaError::NotNewer { tick: 5, newest: 5 }),
+            "the same tick again"
+        );
     }
 
     #[test]
@@ -217,7 +274,7 @@ mod tests {
         let metrics = s.metrics.clone();
         for acked in [0, 2, 5] {
             // Never acked, forgotten, or the newest itself: base tick 0.
-            assert_eq!(kind(&s.delta(acked).expect("encodes")), (5, Some(0)));
+            assert_eq!(kind(&s.delta(acked, false).expect("encodes")), (5, Some(0)));
         }
         assert_eq!(metrics.delta_rebaselines_total.get(), 3);
         assert_eq!(s.encodings(), 1, "one full patch for all three");
@@ -227,14 +284,14 @@ mod tests {
     fn without_a_state_replicated_this_tick_a_delta_client_gets_the_full_snapshot() {
         let mut s = snapshots(2);
         s.begin(3, 1_033, state(3));
-        assert_eq!(kind(&s.delta(2).expect("encodes")), (3, None));
+        assert_eq!(kind(&s.delta(2, false).expect("encodes")), (3, None));
     }
 
     #[test]
     fn a_new_tick_drops_the_last_ticks_encodings_but_keeps_the_baselines() {
         let mut s = snapshots(2);
         s.full().expect("encodes");
-        s.delta(1).expect("encodes");
+        s.delta(1, false).expect("encodes");
         s.end();
         assert_eq!(
             s.encodings(),

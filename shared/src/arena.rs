@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ClientMsg, DeltaSnapshot, Input, PlayerId, ServerMsg, Snapshot, Welcome};
 
+mod packed;
 mod quantized;
 mod round;
 
+pub use packed::travel;
 pub use quantized::{
     dequantize, quantize, ArenaPatch, QuantizedArena, QuantizedOrb, QuantizedPlayer, SCALE,
 };

@@ -10,15 +10,21 @@
 //! - [`History`]: the server's ring of recent states, which picks the baseline for an ack.
 //! - [`Baselines`]: the client's store of received states, which applies what arrives.
 //!
-//! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots"). This module uses
-//! the [`DeltaSnapshot`] envelope and knows no game; the arena's types use it, not the reverse.
+//! Each patch travels in one of two forms: the serde value of [`Diffable::Patch`] in a
+//! [`DeltaSnapshot`] (`"delta"`), or the packed bytes of [`Diffable::pack`] in a
+//! [`PackedDelta`] (`"d"`, for clients that join with `packed`), where a game may predict
+//! fields from the baseline and send only the residuals ([`crate::packed`]).
+//!
+//! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots", "Packed deltas").
+//! This module uses the envelopes and knows no game; the arena's types use it, not the reverse.
 
 use std::collections::VecDeque;
 use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::messages::DeltaSnapshot;
+use crate::messages::{DeltaSnapshot, PackedDelta};
+use crate::EncodeError;
 
 /// How many recent states the server keeps by default (about 1 s at 30 Hz, Quake 3's
 /// `PACKET_BACKUP`). An ack older than that gets a full patch. With ack clocking holding clients
@@ -49,6 +55,23 @@ pub enum DeltaError {
     FieldOutOfRange { field: usize },
     #[error("added entities are not sorted by id, or an id is present twice")]
     DuplicateOrUnsorted,
+    #[error("the packed patch is malformed: {0}")]
+    Malformed(&'static str),
+}
+
+impl From<crate::varint::Malformed> for DeltaError {
+    fn from(m: crate::varint::Malformed) -> Self {
+        DeltaError::Malformed(m.0)
+    }
+}
+
+/// What a packed patch may predict from: how many ticks lie between the baseline and the new
+/// state (`tick − base_tick`), at which tick rate. Both sides know it — the server from its room,
+/// the client from the envelope and its `Welcome` — so it is never sent in the patch itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub ticks: u64,
+    pub tick_rate: u16,
 }
 
 /// A replicated state that can be sent as a patch against an earlier one.
@@ -64,6 +87,23 @@ pub trait Diffable: Clone + Default + PartialEq + Debug {
 
     /// `self` (the baseline) with `patch` applied.
     fn apply(&self, patch: &Self::Patch) -> Result<Self, DeltaError>;
+
+    /// Appends the packed form of the patch from `self` to `next` (`PackedDelta::patch`), `step`
+    /// after the baseline. By default the MessagePack of [`Diffable::diff`]; a game overrides it
+    /// (with [`Diffable::unpack`]) to send less, e.g. residuals of a prediction
+    /// ([`crate::packed`]).
+    fn pack(&self, next: &Self, _step: Step, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        rmp_serde::encode::write(out, &self.diff(next))?;
+        Ok(())
+    }
+
+    /// `self` (the baseline) with the packed patch `bytes` applied. Law:
+    /// `base.unpack(&packed(base, next, step), step) == Ok(next)`.
+    fn unpack(&self, bytes: &[u8], _step: Step) -> Result<Self, DeltaError> {
+        let patch: Self::Patch = crate::decode(bytes)
+            .map_err(|_| DeltaError::Malformed("not the MessagePack of a patch"))?;
+        self.apply(&patch)
+    }
 }
 
 /// An element of an id-sorted entity list whose numeric fields can change in place.
@@ -109,37 +149,13 @@ impl<E> Default for EntityPatch<E> {
 impl<E: Entity> EntityPatch<E> {
     /// The patch from `base` to `next`; both must be sorted by id with unique ids.
     pub fn diff(base: &[E], next: &[E]) -> Self {
-        debug_assert!(base.windows(2).all(|w| w[0].id() < w[1].id()));
-        debug_assert!(next.windows(2).all(|w| w[0].id() < w[1].id()));
         let mut patch = EntityPatch::default();
-        let (mut i, mut j) = (0, 0);
-        loop {
-            match (base.get(i), next.get(j)) {
-                (Some(b), Some(n)) if b.id() == n.id() => {
-                    if b.same_fixed_parts(n) {
-                        patch.push_changes(i, b, n);
-                    } else {
-                        patch.removed.push(i as u32);
-                        patch.added.push(n.clone());
-                    }
-                    i += 1;
-                    j += 1;
-                }
-                (Some(b), Some(n)) if b.id() > n.id() => {
-                    patch.added.push(n.clone());
-                    j += 1;
-                }
-                (Some(_), _) => {
-                    patch.removed.push(i as u32);
-                    i += 1;
-                }
-                (None, Some(n)) => {
-                    patch.added.push(n.clone());
-                    j += 1;
-                }
-                (None, None) => return patch,
-            }
-        }
+        pair_up(base, next, |pair| match pair {
+            Pair::Kept(i, b, n) => patch.push_changes(i, b, n),
+            Pair::Removed(i) => patch.removed.push(i as u32),
+            Pair::Added(n) => patch.added.push(n.clone()),
+        });
+        patch
     }
 
     fn push_changes(&mut self, index: usize, old: &E, new: &E) {
@@ -206,27 +222,81 @@ impl<E: Entity> EntityPatch<E> {
         if let Some(index) = removed.next().or(next_change) {
             return Err(DeltaError::BadIndex { index });
         }
-        if self.added.is_empty() {
-            return Ok(out);
+        merge_added(out, &self.added)
+    }
+}
+
+/// How an entity of the baseline list relates to the next list (see [`pair_up`]).
+pub(crate) enum Pair<'a, E> {
+    /// At baseline index `.0`, in both lists with the same fixed parts.
+    Kept(usize, &'a E, &'a E),
+    /// The baseline entity at this index is gone (or is replaced: its fixed parts changed).
+    Removed(usize),
+    /// New (or the replacement of a removed one).
+    Added(&'a E),
+}
+
+/// Walks two id-sorted lists with unique ids, in id order: removals in ascending baseline
+/// index, additions in ascending id.
+pub(crate) fn pair_up<'a, E: Entity>(
+    base: &'a [E],
+    next: &'a [E],
+    mut visit: impl FnMut(Pair<'a, E>),
+) {
+    debug_assert!(base.windows(2).all(|w| w[0].id() < w[1].id()));
+    debug_assert!(next.windows(2).all(|w| w[0].id() < w[1].id()));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (base.get(i), next.get(j)) {
+            (Some(b), Some(n)) if b.id() == n.id() => {
+                if b.same_fixed_parts(n) {
+                    visit(Pair::Kept(i, b, n));
+                } else {
+                    visit(Pair::Removed(i));
+                    visit(Pair::Added(n));
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(b), Some(n)) if b.id() > n.id() => {
+                visit(Pair::Added(n));
+                j += 1;
+            }
+            (Some(_), _) => {
+                visit(Pair::Removed(i));
+                i += 1;
+            }
+            (None, Some(n)) => {
+                visit(Pair::Added(n));
+                j += 1;
+            }
+            (None, None) => return,
         }
-        if self.added.windows(2).any(|w| w[0].id() >= w[1].id()) {
+    }
+}
+
+/// `kept` (sorted by id) with `added` inserted in id order; `added` must be sorted by id and
+/// share no id with `kept`.
+pub(crate) fn merge_added<E: Entity>(kept: Vec<E>, added: &[E]) -> Result<Vec<E>, DeltaError> {
+    if added.is_empty() {
+        return Ok(kept);
+    }
+    if added.windows(2).any(|w| w[0].id() >= w[1].id()) {
+        return Err(DeltaError::DuplicateOrUnsorted);
+    }
+    let mut out = Vec::with_capacity(kept.len() + added.len());
+    let mut kept = kept.into_iter().peekable();
+    for a in added {
+        while let Some(k) = kept.next_if(|k| k.id() < a.id()) {
+            out.push(k);
+        }
+        if kept.peek().is_some_and(|k| k.id() == a.id()) {
             return Err(DeltaError::DuplicateOrUnsorted);
         }
-        // Merge the two id-sorted lists.
-        let kept = std::mem::take(&mut out);
-        let mut kept = kept.into_iter().peekable();
-        for a in &self.added {
-            while let Some(k) = kept.next_if(|k| k.id() < a.id()) {
-                out.push(k);
-            }
-            if kept.peek().is_some_and(|k| k.id() == a.id()) {
-                return Err(DeltaError::DuplicateOrUnsorted);
-            }
-            out.push(a.clone());
-        }
-        out.extend(kept);
-        Ok(out)
+        out.push(a.clone());
     }
+    out.extend(kept);
+    Ok(out)
 }
 
 // ---- the server's ring and the client's store ----
@@ -298,6 +368,36 @@ impl<F: Diffable> History<F> {
         Some(&self.frames[i].1)
     }
 
+    /// Appends the packed patch from `base_tick` (0 = the empty state) to the newest state, for
+    /// a room ticking at `tick_rate`; `Ok(false)` (nothing written) if nothing is recorded or
+    /// `base_tick` is not held.
+    pub fn pack_from(
+        &self,
+        base_tick: u64,
+        tick_rate: u16,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, EncodeError> {
+        let Some((tick, newest)) = self.latest() else {
+            return Ok(false);
+        };
+        let step = Step {
+            ticks: tick.saturating_sub(base_tick),
+            tick_rate,
+        };
+        let empty;
+        let base = if base_tick == 0 {
+            empty = F::default();
+            &empty
+        } else {
+            match self.get(base_tick) {
+                Some(base) => base,
+                None => return Ok(false),
+            }
+        };
+        base.pack(newest, step, out)?;
+        Ok(true)
+    }
+
     /// The patch from `base_tick` (0 = the empty state; see [`History::baseline_for`]) to the
     /// newest state, or none if nothing is recorded or `base_tick` is not held.
     pub fn patch_from(&self, base_tick: u64) -> Option<F::Patch> {
@@ -346,21 +446,40 @@ impl<F: Diffable> Baselines<F> {
 
     /// Applies a received delta snapshot and keeps the result as a baseline; returns it.
     pub fn receive(&mut self, snap: &DeltaSnapshot<F::Patch>) -> Result<&F, DeltaError> {
+        self.receive_with(snap.tick, snap.base_tick, |base| base.apply(&snap.patch))
+    }
+
+    /// Applies a received packed delta (`"d"`) of a room ticking at `tick_rate` (the
+    /// `Welcome`'s) and keeps the result as a baseline; returns it.
+    pub fn receive_packed(&mut self, snap: &PackedDelta, tick_rate: u16) -> Result<&F, DeltaError> {
+        let step = Step {
+            ticks: snap.tick.saturating_sub(snap.base_tick),
+            tick_rate,
+        };
+        self.receive_with(snap.tick, snap.base_tick, |base| {
+            base.unpack(&snap.patch, step)
+        })
+    }
+
+    /// The store's rules around one patch, whichever its form: `apply` gets the baseline.
+    fn receive_with(
+        &mut self,
+        tick: u64,
+        base_tick: u64,
+        apply: impl FnOnce(&F) -> Result<F, DeltaError>,
+    ) -> Result<&F, DeltaError> {
         let newest = self.ack_tick();
-        if snap.tick <= newest {
-            return Err(DeltaError::NotNewer {
-                tick: snap.tick,
-                newest,
-            });
+        if tick <= newest {
+            return Err(DeltaError::NotNewer { tick, newest });
         }
-        let next = if snap.base_tick == 0 {
-            F::default().apply(&snap.patch)?
+        let next = if base_tick == 0 {
+            apply(&F::default())?
         } else {
             let i = self
                 .frames
-                .binary_search_by_key(&snap.base_tick, |(t, _)| *t)
-                .map_err(|_| DeltaError::UnknownBaseline(snap.base_tick))?;
-            let next = self.frames[i].1.apply(&snap.patch)?;
+                .binary_search_by_key(&base_tick, |(t, _)| *t)
+                .map_err(|_| DeltaError::UnknownBaseline(base_tick))?;
+            let next = apply(&self.frames[i].1)?;
             // The server has seen an ack of at least `base_tick` and will not go back further.
             self.frames.drain(..i);
             next
@@ -368,7 +487,7 @@ impl<F: Diffable> Baselines<F> {
         if self.frames.len() == self.capacity {
             self.frames.pop_front();
         }
-        self.frames.push_back((snap.tick, next));
+        self.frames.push_back((tick, next));
         Ok(&self.frames.back().expect("a state was just pushed").1)
     }
 }

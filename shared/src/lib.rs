@@ -82,8 +82,10 @@ mod codec;
 pub mod delta;
 pub mod limits;
 mod messages;
+pub mod packed;
 pub mod token;
 pub mod validate;
+pub mod varint;
 
 pub use codec::{decode, decode_client, encode, encode_into, DecodeError, EncodeError};
 pub use messages::*;

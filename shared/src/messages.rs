@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::PROTOCOL_VERSION;
+use crate::{varint, PROTOCOL_VERSION};
 
 /// A player's id, a random UUID chosen by the server (16 raw bytes on the wire).
 pub type PlayerId = Uuid;
@@ -47,6 +47,15 @@ pub struct Join {
     /// (and from clients that predate it) the server sends full [`ServerMsg::Snapshot`]s.
     #[serde(default)]
     pub deltas: bool,
+    /// With `deltas`: the client applies packed deltas ([`ServerMsg::Packed`], `"d"`) rather
+    /// than [`ServerMsg::Delta`]. An optional trailing field, on the wire only when `true`, so a
+    /// join without it is encoded as before it existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub packed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Join {
@@ -58,6 +67,7 @@ impl Join {
             name: name.into(),
             resume: None,
             deltas: false,
+            packed: false,
         }
     }
 
@@ -65,6 +75,15 @@ impl Join {
     pub fn with_deltas(self) -> Self {
         Join {
             deltas: true,
+            ..self
+        }
+    }
+
+    /// This join, declaring that the client applies packed delta snapshots (`"d"`).
+    pub fn with_packed_deltas(self) -> Self {
+        Join {
+            deltas: true,
+            packed: true,
             ..self
         }
     }
@@ -111,6 +130,11 @@ pub enum ServerMsg<S, W, P> {
     /// Sessions with the same baseline get the same bytes.
     #[serde(rename = "delta")]
     Delta(DeltaSnapshot<P>),
+    /// [`ServerMsg::Delta`] packed (sent instead to clients that joined with [`Join::packed`]):
+    /// the envelope and the game's packed patch in one `bin`. Apply it with
+    /// [`crate::delta::Baselines::receive_packed`].
+    #[serde(rename = "d")]
+    Packed(PackedDelta),
     /// Answer to [`ClientMsg::Ping`].
     #[serde(rename = "pong")]
     Pong(Pong),
@@ -159,6 +183,87 @@ pub struct DeltaSnapshot<P> {
     /// Server wall clock, milliseconds since the Unix epoch, when the tick was stepped.
     pub server_time_ms: u64,
     pub patch: P,
+}
+
+/// A delta snapshot in its packed form (`PROTOCOL.md`, "Packed deltas"): on the wire one
+/// MessagePack `bin` holding `tick`, `tick − base_tick` (0 when `base_tick` is 0) and
+/// `server_time_ms` as unsigned varints ([`crate::varint`]), then the game's packed patch
+/// ([`crate::delta::Diffable::pack`]) to the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedDelta {
+    pub tick: u64,
+    /// 0: against the empty state. Otherwise below `tick`.
+    pub base_tick: u64,
+    pub server_time_ms: u64,
+    /// The game's packed patch.
+    pub patch: Vec<u8>,
+}
+
+impl PackedDelta {
+    /// The `bin`'s bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.patch.len());
+        let back = if self.base_tick == 0 {
+            0
+        } else {
+            self.tick.saturating_sub(self.base_tick)
+        };
+        varint::put_u(&mut out, self.tick);
+        varint::put_u(&mut out, back);
+        varint::put_u(&mut out, self.server_time_ms);
+        out.extend_from_slice(&self.patch);
+        out
+    }
+
+    /// Reads the `bin`'s bytes; a `tick − base_tick` above `tick` is malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, varint::Malformed> {
+        let mut r = varint::Reader::new(bytes);
+        let tick = r.u()?;
+        let back = r.u()?;
+        let server_time_ms = r.u()?;
+        if back > tick {
+            return Err(varint::Malformed("base tick before tick 0"));
+        }
+        Ok(PackedDelta {
+            tick,
+            base_tick: if back == 0 { 0 } else { tick - back },
+            server_time_ms,
+            patch: r.rest().to_vec(),
+        })
+    }
+}
+
+impl Serialize for PackedDelta {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        s.serialize_bytes(&self.to_bytes())
+    }
+}
+
+impl<'de> Deserialize<'de> for PackedDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Bin;
+        impl<'de> serde::de::Visitor<'de> for Bin {
+            type Value = PackedDelta;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a bin holding a packed delta")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<PackedDelta, E> {
+                PackedDelta::from_bytes(v).map_err(E::custom)
+            }
+            /// Self-describing formats without bytes (serde's JSON form: an array of numbers).
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PackedDelta, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                PackedDelta::from_bytes(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+        d.deserialize_bytes(Bin)
+    }
 }
 
 /// Answer to a [`Ping`].
@@ -304,5 +409,38 @@ mod tests {
                 ..join
             }
         );
+    }
+
+    #[test]
+    fn a_packed_delta_is_one_bin_of_varints_and_the_patch() {
+        let d = PackedDelta {
+            tick: 300,
+            base_tick: 298,
+            server_time_ms: 5,
+            patch: vec![0, 0, 0],
+        };
+        assert_eq!(d.to_bytes(), [0xac, 0x02, 2, 5, 0, 0, 0]);
+        assert_eq!(PackedDelta::from_bytes(&d.to_bytes()), Ok(d.clone()));
+        let full = PackedDelta { base_tick: 0, ..d };
+        assert_eq!(full.to_bytes()[2], 0, "against the empty state: 0 back");
+        assert_eq!(PackedDelta::from_bytes(&full.to_bytes()), Ok(full));
+        assert!(
+            PackedDelta::from_bytes(&[1, 2, 0]).is_err(),
+            "a base before tick 0"
+        );
+        assert!(PackedDelta::from_bytes(&[1, 0]).is_err(), "no server time");
+    }
+
+    #[test]
+    fn a_join_writes_packed_only_when_set() {
+        let plain = crate::encode(&Join::any_room("a").with_deltas()).unwrap();
+        assert_eq!(plain[0], 0x95, "five fields, as before the flag");
+        let packed = crate::encode(&Join::any_room("a").with_packed_deltas()).unwrap();
+        assert_eq!(packed[0], 0x96);
+        assert_eq!(packed.last(), Some(&0xc3));
+        let back: Join = crate::decode(&packed).unwrap();
+        assert!(back.deltas && back.packed);
+        let back: Join = crate::decode(&plain).unwrap();
+        assert!(back.deltas && !back.packed);
     }
 }

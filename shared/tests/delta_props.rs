@@ -4,15 +4,16 @@
 //! server's real [`History`] picking each frame's baseline from the acks it has received, a
 //! latest-wins slot in between that drops frames at random, acks that arrive late, and the
 //! client's real [`Baselines`] applying what it actually got. Every frame the client gets must
-//! rebuild exactly the server's state of that tick.
+//! rebuild exactly the server's state of that tick. It runs twice: with `"delta"` patches and
+//! with packed ones (`"d"`, residuals of a prediction over `tick − base_tick` ticks).
 
 use proptest::prelude::*;
 use tickcast_shared::arena::{
     dequantize, quantize, ArenaPatch, ArenaServerMsg, ArenaState, PlayerState, QuantizedArena,
     QuantizedOrb, QuantizedPlayer, Round, RoundPhase,
 };
-use tickcast_shared::delta::{Baselines, Diffable, History};
-use tickcast_shared::{decode, encode, DeltaSnapshot};
+use tickcast_shared::delta::{self, Baselines, Diffable, History};
+use tickcast_shared::{decode, encode, DeltaSnapshot, PackedDelta};
 use uuid::Uuid;
 
 /// Mostly small values (so fields often stay equal), sometimes extremes.
@@ -155,41 +156,42 @@ proptest! {
     fn the_client_rebuilds_every_state_it_receives_under_drops_and_late_acks(
         (window, steps) in steps()
     ) {
-        let mut history = History::new(window);
-        let mut client: Baselines<QuantizedArena> = Baselines::new(window);
-        let mut server_ack = 0u64;
-        // Acks in flight: (arrival tick, acked tick).
-        let mut acks: Vec<(usize, u64)> = Vec::new();
-        let mut received = 0;
-        for (i, step) in steps.iter().enumerate() {
-            let tick = i as u64 + 1;
-            for &(_, acked) in acks.iter().filter(|(at, _)| *at <= i) {
-                server_ack = server_ack.max(acked);
-            }
-            acks.retain(|(at, _)| *at > i);
+        play_stream(window, &steps, None)?;
+    }
 
-            history.push(tick, step.state.clone());
-            // What the server's room does: keep only what this client may still acknowledge.
-            history.forget_before(if server_ack > 0 { server_ack } else { 1 });
-            let base_tick = history.baseline_for(server_ack);
-            let patch = history.patch_from(base_tick).expect("the base was just checked");
-            let msg: ArenaServerMsg = ArenaServerMsg::Delta(DeltaSnapshot { tick, base_tick, server_time_ms: 0, patch });
-            // The session's latest-wins slot holds only this frame: the one of a tick the client
-            // did not read was replaced, never seen.
-            let pending = encode(&msg).unwrap();
+    #[test]
+    fn a_packed_client_rebuilds_every_state_it_receives_under_drops_and_late_acks(
+        (window, steps) in steps(),
+        tick_rate in prop_oneof![Just(30u16), 1u16..200],
+    ) {
+        play_stream(window, &steps, Some(tick_rate))?;
+    }
 
-            if step.read {
-                let bytes = pending;
-                let ArenaServerMsg::Delta(snap) = decode::<ArenaServerMsg>(&bytes).unwrap() else {
-                    panic!("a delta was sent");
-                };
-                let got = client.receive(&snap);
-                prop_assert_eq!(got, Ok(&step.state), "tick {} base {}", tick, snap.base_tick);
-                received += 1;
-                acks.push((i + step.ack_delay, client.ack_tick()));
-            }
+    #[test]
+    fn pack_then_unpack_gives_the_next_state(
+        base in arena(),
+        next in arena(),
+        ticks in 1u64..70,
+        tick_rate in 1u16..200,
+    ) {
+        let step = delta::Step { ticks, tick_rate };
+        let mut bytes = Vec::new();
+        base.pack(&next, step, &mut bytes).unwrap();
+        prop_assert_eq!(base.unpack(&bytes, step), Ok(next));
+    }
+
+    #[test]
+    fn arbitrary_packed_bytes_unpack_to_an_error_or_a_state_never_a_panic(
+        base in arena(),
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        ticks in any::<u64>(),
+        tick_rate in any::<u16>(),
+    ) {
+        let _ = base.unpack(&bytes, delta::Step { ticks, tick_rate });
+        if let Ok(d) = PackedDelta::from_bytes(&bytes) {
+            prop_assert!(d.base_tick < d.tick || d.base_tick == 0);
+            prop_assert_eq!(PackedDelta::from_bytes(&d.to_bytes()), Ok(d));
         }
-        prop_assert!(received <= steps.len());
     }
 
     #[test]
@@ -227,4 +229,73 @@ proptest! {
         patch.orbs.changed = changed;
         let _ = base.apply(&patch);
     }
+}
+
+/// Plays `steps` through the server's history, a latest-wins slot that drops what the client
+/// does not read, late acks and the client's baselines: `"delta"` patches, or packed ones at
+/// `packed = Some(tick_rate)`. Every state the client receives must be the server's.
+fn play_stream(window: usize, steps: &[Step], packed: Option<u16>) -> Result<(), TestCaseError> {
+    let mut history = History::new(window);
+    let mut client: Baselines<QuantizedArena> = Baselines::new(window);
+    let mut server_ack = 0u64;
+    // Acks in flight: (arrival tick, acked tick).
+    let mut acks: Vec<(usize, u64)> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let tick = i as u64 + 1;
+        for &(_, acked) in acks.iter().filter(|(at, _)| *at <= i) {
+            server_ack = server_ack.max(acked);
+        }
+        acks.retain(|(at, _)| *at > i);
+
+        history.push(tick, step.state.clone());
+        // What the server's room does: keep only what this client may still acknowledge.
+        history.forget_before(if server_ack > 0 { server_ack } else { 1 });
+        let base_tick = history.baseline_for(server_ack);
+        let msg = match packed {
+            None => {
+                let patch = history
+                    .patch_from(base_tick)
+                    .expect("the base was just checked");
+                ArenaServerMsg::Delta(DeltaSnapshot {
+                    tick,
+                    base_tick,
+                    server_time_ms: 0,
+                    patch,
+                })
+            }
+            Some(tick_rate) => {
+                let mut patch = Vec::new();
+                let packed = history.pack_from(base_tick, tick_rate, &mut patch).unwrap();
+                prop_assert!(packed, "the base was just checked");
+                ArenaServerMsg::Packed(PackedDelta {
+                    tick,
+                    base_tick,
+                    server_time_ms: 0,
+                    patch,
+                })
+            }
+        };
+        // The session's latest-wins slot holds only this frame: the one of a tick the client
+        // did not read was replaced, never seen.
+        let pending = encode(&msg).unwrap();
+
+        if step.read {
+            let got = match (decode::<ArenaServerMsg>(&pending).unwrap(), packed) {
+                (ArenaServerMsg::Delta(snap), None) => client.receive(&snap).cloned(),
+                (ArenaServerMsg::Packed(snap), Some(rate)) => {
+                    client.receive_packed(&snap, rate).cloned()
+                }
+                (other, _) => panic!("not the delta that was sent: {other:?}"),
+            };
+            prop_assert_eq!(
+                got,
+                Ok(step.state.clone()),
+                "tick {} base {}",
+                tick,
+                base_tick
+            );
+            acks.push((i + step.ack_delay, client.ack_tick()));
+        }
+    }
+    Ok(())
 }

@@ -19,15 +19,17 @@ fn client_msg() -> impl Strategy<Value = ArenaClientMsg> {
             proptest::option::of("[a-z0-9-]{1,32}"),
             "\\PC{0,20}",
             proptest::option::of("[a-f0-9]{0,64}"),
+            any::<bool>(),
             any::<bool>()
         )
             .prop_map(
-                |(version, room, name, resume, deltas)| ArenaClientMsg::Join(Join {
+                |(version, room, name, resume, deltas, packed)| ArenaClientMsg::Join(Join {
                     version,
                     room,
                     name,
                     resume,
-                    deltas
+                    deltas,
+                    packed
                 })
             ),
         (any::<u32>(), any::<u64>(), controls()).prop_map(|(seq, ack_tick, controls)| {

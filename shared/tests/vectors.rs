@@ -11,10 +11,10 @@ use tickcast_shared::arena::{
     ArenaClientMsg, ArenaInfo, ArenaServerMsg, ArenaState, Controls, Orb, PlayerState,
     QuantizedArena, QuantizedOrb, QuantizedPlayer, Round, RoundPhase,
 };
-use tickcast_shared::delta::Diffable;
+use tickcast_shared::delta::{Diffable, Step};
 use tickcast_shared::{
-    decode, encode, DeltaSnapshot, ErrorMsg, Input, Join, Ping, Pong, Redirect, Snapshot, Welcome,
-    PROTOCOL_VERSION,
+    decode, encode, DeltaSnapshot, ErrorMsg, Input, Join, PackedDelta, Ping, Pong, Redirect,
+    Snapshot, Welcome, PROTOCOL_VERSION,
 };
 use uuid::Uuid;
 
@@ -41,6 +41,7 @@ fn client_vectors() -> Vec<(&'static str, ArenaClientMsg)> {
                 name: "Bob <b>".into(),
                 resume: Some("tok123".into()),
                 deltas: false,
+                packed: false,
             }),
         ),
         (
@@ -358,6 +359,81 @@ fn round_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, Quantiz
     ]
 }
 
+/// The tick rate the packed vectors predict at.
+const PACKED_TICK_RATE: u16 = 30;
+
+/// Packed-delta vectors (`PROTOCOL.md`, *Packed deltas*): written last, so the file only grows.
+/// The same story as the delta vectors, at 30 Hz: alice runs right at top speed (exactly as
+/// predicted: nothing to send but her score), Bob turns (his velocity changes, and his position
+/// is one hundredth off the prediction), Cy's seat is held (he stands still), dan joins, an orb
+/// respawns.
+fn packed_vectors() -> Vec<(&'static str, QuantizedArena, ArenaServerMsg, QuantizedArena)> {
+    let mut s1 = delta_vectors()[0].3.clone();
+    s1.players[0].vx = 32_000;
+    s1.players[0].vy = 0;
+    let mut cy = qplayer(3, "Cy", 500, 600, 4);
+    (cy.vx, cy.vy, cy.held) = (0, 0, true);
+    s1.players.push(cy);
+    let mut s2 = s1.clone();
+    // Two ticks at 320 units/s: 21.33 units; two inputs applied; one orb eaten.
+    s2.players[0].x += 2_133;
+    s2.players[0].last_input += 2;
+    s2.players[0].score += 1;
+    // Bob turns: vy −320 → −300 units/s, vx 0 → 40; he moves 2 ticks at the new velocity
+    // (−2000 and +267 hundredths, the prediction) and is 1 hundredth further up than that.
+    s2.players[1].vx = 4_000;
+    s2.players[1].vy = -30_000;
+    s2.players[1].x += 267;
+    s2.players[1].y -= 2_001;
+    s2.players[1].last_input += 2;
+    let mut dan = qplayer(9, "dan", -1, 0, 0);
+    (dan.vx, dan.vy) = (0, 0);
+    s2.players.push(dan);
+    s2.orbs[1] = QuantizedOrb {
+        id: 1,
+        x: 40000,
+        y: 30000,
+    };
+    let packed = |tick, base_tick: u64, base: &QuantizedArena, next: &QuantizedArena| {
+        let mut patch = Vec::new();
+        let step = Step {
+            ticks: tick - base_tick,
+            tick_rate: PACKED_TICK_RATE,
+        };
+        base.pack(next, step, &mut patch).unwrap();
+        ArenaServerMsg::Packed(PackedDelta {
+            tick,
+            base_tick,
+            server_time_ms: 1_764_000_000_000,
+            patch,
+        })
+    };
+    let empty = QuantizedArena::default();
+    let mut s3 = s2.clone();
+    s3.players[0].x += 1_067;
+    s3.players[0].last_input += 1;
+    s3.players[1].x += 133;
+    s3.players[1].y -= 1_000;
+    s3.players[1].last_input += 1;
+    // dan (standing) slid 3 hundredths left, and has sent no input yet: −1 off the prediction.
+    s3.players[3].x -= 3;
+    vec![
+        (
+            "packed_full",
+            empty.clone(),
+            packed(43, 0, &empty, &s1),
+            s1.clone(),
+        ),
+        (
+            "packed_changes",
+            s1.clone(),
+            packed(45, 43, &s1, &s2),
+            s2.clone(),
+        ),
+        ("packed_predicted", s2.clone(), packed(46, 45, &s2, &s3), s3),
+    ]
+}
+
 fn build() -> Value {
     let mut out = Vec::new();
     for (name, m) in client_vectors() {
@@ -381,11 +457,26 @@ fn build() -> Value {
         }
         out.push(v);
     }
+    out.push(json!({"name": "join_packed", "direction": "client",
+        "value": serde_json::to_value(join_packed()).unwrap(), "hex": hex::encode(encode(&join_packed()).unwrap())}));
+    for (name, base, m, result) in packed_vectors() {
+        let ArenaServerMsg::Packed(d) = &m else {
+            unreachable!("packed vectors are packed deltas")
+        };
+        out.push(json!({"name": name, "direction": "server", "value": serde_json::to_value(&m).unwrap(), "hex": hex::encode(encode(&m).unwrap()),
+            "envelope": {"tick": d.tick, "base_tick": d.base_tick, "server_time_ms": d.server_time_ms, "patch": hex::encode(&d.patch)},
+            "tick_rate": PACKED_TICK_RATE,
+            "base": serde_json::to_value(&base).unwrap(), "result": serde_json::to_value(&result).unwrap()}));
+    }
     json!({
         "protocol_version": PROTOCOL_VERSION,
         "note": "value is serde's externally tagged JSON form (uuids as strings); hex is the exact MessagePack on the wire. See shared/PROTOCOL.md.",
         "vectors": out
     })
+}
+
+fn join_packed() -> ArenaClientMsg {
+    ArenaClientMsg::Join(Join::any_room("erin").with_packed_deltas())
 }
 
 fn load() -> Value {
@@ -428,6 +519,19 @@ fn every_vector_encodes_to_its_bytes_and_decodes_back() {
                     let result: QuantizedArena =
                         serde_json::from_value(v["result"].clone()).unwrap();
                     assert_eq!(base.apply(&d.patch), Ok(result), "apply {name}");
+                }
+                if let ArenaServerMsg::Packed(d) = &msg {
+                    let base: QuantizedArena = serde_json::from_value(v["base"].clone()).unwrap();
+                    let result: QuantizedArena =
+                        serde_json::from_value(v["result"].clone()).unwrap();
+                    let tick_rate = v["tick_rate"].as_u64().unwrap() as u16;
+                    let step = Step {
+                        ticks: d.tick - d.base_tick,
+                        tick_rate,
+                    };
+                    assert_eq!(base.unpack(&d.patch, step), Ok(result), "unpack {name}");
+                    assert_eq!(v["envelope"]["base_tick"], d.base_tick, "{name}");
+                    assert_eq!(v["envelope"]["patch"], hex::encode(&d.patch), "{name}");
                 }
             }
             other => panic!("unknown direction {other}"),

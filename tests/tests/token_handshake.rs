@@ -141,6 +141,7 @@ async fn join(
         name: name.into(),
         resume: None,
         deltas: false,
+        packed: false,
     });
     ws.send(Message::Binary(encode(&msg).expect("encodes")))
         .await

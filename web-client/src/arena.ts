@@ -20,6 +20,7 @@ import {
   uint,
   U32_MAX,
   uuid,
+  uuidToString,
   type ClientMsg,
   type DeltaSnapshot,
   type GameWire,
@@ -31,11 +32,19 @@ import {
 import {
   Baselines,
   DEFAULT_CAPACITY,
+  DeltaError,
   applyEntityPatch,
   entityPatchFromWire,
+  packedReader,
+  predictedTicks,
+  travel,
+  unpackEntities,
   type Diffable,
   type EntityKind,
   type EntityPatch,
+  type PackedKind,
+  type Step,
+  type VarintReader,
 } from './delta';
 
 /** Controls.buttons bit 0. */
@@ -337,10 +346,104 @@ export function applyArenaPatch(base: QuantizedArena, patch: ArenaPatch): Quanti
   };
 }
 
-/** The quantised arena as the baseline store rebuilds it. */
+// ---------------------------------------------------------------------------------------------
+// Applying a packed patch (PROTOCOL.md, "Packed deltas"; mirrors shared/src/arena/packed.rs)
+
+function readUuid(r: VarintReader): string {
+  return uuidToString(r.take(16));
+}
+
+function readFlag(r: VarintReader): boolean {
+  const b = r.byte();
+  if (b > 1)
+    throw new DeltaError(
+      'Malformed',
+      'the packed patch is malformed: a flag that is neither 0 nor 1',
+    );
+  return b === 1;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Players: a connected one keeps moving at its new velocity; its last_input goes up a tick. */
+export const PLAYER_PACKED: PackedKind<QuantizedPlayer> = {
+  ...PLAYER_KIND,
+  drift: (base, f, i, step) => {
+    if (base.held) return 0;
+    if (i === 0) return travel(f[2]!, step);
+    if (i === 1) return travel(f[3]!, step);
+    return i === 5 ? predictedTicks(step) : 0;
+  },
+  read: (r) => {
+    const id = readUuid(r);
+    let name: string;
+    try {
+      name = UTF8.decode(r.take(r.count()));
+    } catch (e) {
+      if (e instanceof DeltaError) throw e;
+      throw new DeltaError('Malformed', 'the packed patch is malformed: a name that is not UTF-8');
+    }
+    const p: QuantizedPlayer = {
+      id,
+      name,
+      x: r.iIn(I32_MIN, I32_MAX, 'x'),
+      y: r.iIn(I32_MIN, I32_MAX, 'y'),
+      vx: r.iIn(I32_MIN, I32_MAX, 'vx'),
+      vy: r.iIn(I32_MIN, I32_MAX, 'vy'),
+      score: r.uMax(U32_MAX, 'score'),
+      last_input: r.uMax(U32_MAX, 'last_input'),
+    };
+    return readFlag(r) ? { ...p, held: true } : p;
+  },
+};
+
+/** Orbs: predicted to stay where they are. */
+export const ORB_PACKED: PackedKind<QuantizedOrb> = {
+  ...ORB_KIND,
+  read: (r) => ({
+    id: r.uMax(0xffff, 'orb id'),
+    x: r.iIn(I32_MIN, I32_MAX, 'x'),
+    y: r.iIn(I32_MIN, I32_MAX, 'y'),
+  }),
+};
+
+function readRound(r: VarintReader): ArenaRound {
+  const number = r.uMax(U32_MAX, 'round number');
+  const phase = r.byte();
+  if (phase > 1)
+    throw new DeltaError('Malformed', 'the packed patch is malformed: an unknown round phase');
+  const endsAtTick = r.u();
+  const winner = readFlag(r) ? readUuid(r) : null;
+  return { number, phase: ROUND_PHASES[phase]!, endsAtTick, winner };
+}
+
+/**
+ * The arena `base` with the packed patch `bytes` applied, `step` after it: players, orbs, then
+ * the round when it changed (bytes after it are ignored: the format grows at its end).
+ */
+export function unpackArena(base: QuantizedArena, bytes: Uint8Array, step: Step): QuantizedArena {
+  const r = packedReader(bytes);
+  const players = unpackEntities(PLAYER_PACKED, base.players, r, step);
+  const orbs = unpackEntities(ORB_PACKED, base.orbs, r, step);
+  let round = base.round;
+  if (r.remaining > 0) {
+    const tag = r.byte();
+    if (tag === 1) round = readRound(r);
+    else if (tag !== 0) {
+      throw new DeltaError(
+        'Malformed',
+        'the packed patch is malformed: a round tag that is neither 0 nor 1',
+      );
+    }
+  }
+  return { players, orbs, ...(round ? { round } : {}) };
+}
+
+/** The quantised arena as the baseline store rebuilds it, from `"delta"` and `"d"` alike. */
 export const ARENA_DIFF: Diffable<QuantizedArena, ArenaPatch> = {
   empty: emptyArena,
   apply: applyArenaPatch,
+  unpack: unpackArena,
 };
 
 /** The client's store of received arena states (PROTOCOL.md, "The client's baseline store"). */

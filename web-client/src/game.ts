@@ -16,6 +16,7 @@ import {
   type ArenaSnapshot as Snapshot,
   type ArenaWelcome as Welcome,
   type Controls,
+  type QuantizedArena,
 } from './arena';
 import {
   DeltaError,
@@ -150,7 +151,9 @@ export class Game {
         this.stats.snapshot(this.now(), s.tick, 'snap', bytes);
         this.onSnapshot(s);
       },
-      delta: (d, bytes) => this.onDelta(d, bytes),
+      delta: (d, bytes) => this.onDelta(d, bytes, () => this.baselines.receive(d)),
+      packed: (d, bytes) =>
+        this.onDelta(d, bytes, () => this.baselines.receivePacked(d, this.welcome?.tick_rate ?? 0)),
       traffic: (direction, bytes) => {
         if (direction === 'in') this.stats.received(this.now(), bytes);
         else this.stats.sent(this.now(), bytes);
@@ -282,16 +285,21 @@ export class Game {
   }
 
   /**
-   * A delta snapshot: patched onto its baseline, then handled exactly like a full snapshot. One
-   * that cannot be applied is dropped and counted; the ack stays where it was, so the server's
-   * next delta is against a state we hold (or a full patch).
+   * A delta snapshot (`"delta"` or packed `"d"`): patched onto its baseline by `receive`, then
+   * handled exactly like a full snapshot. One that cannot be applied is dropped and counted; the
+   * ack stays where it was, so the server's next delta is against a state we hold (or a full
+   * patch).
    */
-  private onDelta(d: DeltaSnapshot, bytes: number): void {
+  private onDelta(
+    d: Pick<DeltaSnapshot, 'tick' | 'base_tick' | 'server_time_ms'>,
+    bytes: number,
+    receive: () => QuantizedArena,
+  ): void {
     const now = this.now();
     this.stats.snapshot(now, d.tick, d.base_tick === 0 ? 'full' : 'delta', bytes, d.base_tick);
     let state;
     try {
-      state = this.baselines.receive(d);
+      state = receive();
     } catch (e) {
       if (!(e instanceof DeltaError)) throw e;
       this.stats.deltaError(now, e.kind);

@@ -53,6 +53,7 @@ export class Connection extends SdkConnection<Controls, ArenaState, ArenaInfo, A
     deltas = true,
     token: string | null = typeof location === 'undefined' ? null : pageToken(),
   ) {
-    super({ url, room, name, events, deltas, token, codec: ARENA_CODEC });
+    // Packed deltas (`"d"`) with deltas: game.ts applies both forms.
+    super({ url, room, name, events, deltas, packed: deltas, token, codec: ARENA_CODEC });
   }
 }

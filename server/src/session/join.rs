@@ -57,7 +57,11 @@ impl<G: Game> Session<G> {
             tracing::debug!(account = ?claims.player_id, %name, "token holder joining");
         }
         let deltas = join.deltas && self.env.config.deltas_enabled();
-        let seat = Arc::new(Seat::new().with_deltas(deltas));
+        let seat = Arc::new(
+            Seat::new()
+                .with_deltas(deltas)
+                .with_packed(deltas && join.packed),
+        );
         let wake = self.wake.clone();
         let registry = self.env.registry.clone();
         // A join with a resume token asks for that player back; any other join gets a new

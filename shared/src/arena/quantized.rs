@@ -17,7 +17,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{is_false, ArenaState, Orb, PlayerState, Round};
-use crate::delta::{DeltaError, Diffable, Entity, EntityPatch};
+use crate::delta::{DeltaError, Diffable, Entity, EntityPatch, Step};
+use crate::EncodeError;
 use crate::PlayerId;
 
 /// Positions (units) and velocities (units/s) are sent multiplied by this and rounded.
@@ -173,6 +174,15 @@ impl Diffable for QuantizedArena {
             orbs: patch.orbs.apply(&self.orbs)?,
             round: patch.round.or(self.round),
         })
+    }
+
+    fn pack(&self, next: &Self, step: Step, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        super::packed::pack(self, next, step, out);
+        Ok(())
+    }
+
+    fn unpack(&self, bytes: &[u8], step: Step) -> Result<Self, DeltaError> {
+        super::packed::unpack(self, bytes, step)
     }
 }
 

@@ -29,6 +29,7 @@ import {
   type ClientMsg,
   type Codec,
   type DeltaSnapshot,
+  type PackedDelta,
   type ErrorMsg,
   type Pong,
   type Redirect,
@@ -57,6 +58,8 @@ export interface ConnectionEvents<S, W, P> {
   snapshot(s: Snapshot<S>, bytes: number): void;
   /** A delta snapshot (only after joining with `deltas`); the receiver applies it. */
   delta(d: DeltaSnapshot<P>, bytes: number): void;
+  /** A packed delta snapshot (only after joining with `packed`); the receiver applies it. */
+  packed?(d: PackedDelta, bytes: number): void;
   pong(p: Pong): void;
   error(e: ErrorMsg): void;
   /**
@@ -133,6 +136,11 @@ export interface ConnectionOptions<I, S, W, P> {
   events: ConnectionEvents<S, W, P>;
   /** Join with `deltas: true` (delta snapshots instead of full ones, if the server does them). */
   deltas?: boolean;
+  /**
+   * With `deltas`, join with `packed: true` as well (packed deltas, `"d"`; default false: the
+   * receiver must handle {@link ConnectionEvents.packed}). Needs a server that knows the flag.
+   */
+  packed?: boolean;
   /** A signed join token, offered as the subprotocol `tickcast.token.<TOKEN>`. */
   token?: string | null;
   /** The WebSocket implementation (default: the global `WebSocket`). */
@@ -169,6 +177,7 @@ export class Connection<I, S, W, P> {
   private readonly codec: Codec<I, S, W, P>;
   private readonly events: ConnectionEvents<S, W, P>;
   private readonly deltas: boolean;
+  private readonly packed: boolean;
   private readonly token: string | null;
   private readonly WebSocketImpl: WebSocketCtor;
   private readonly now: () => number;
@@ -181,6 +190,7 @@ export class Connection<I, S, W, P> {
     this.codec = opts.codec;
     this.events = opts.events;
     this.deltas = opts.deltas ?? true;
+    this.packed = this.deltas && (opts.packed ?? false);
     this.token = opts.token ?? null;
     this.WebSocketImpl = opts.WebSocket ?? globalWebSocket();
     this.now = opts.now ?? defaultNow;
@@ -273,6 +283,7 @@ export class Connection<I, S, W, P> {
           name: this.name,
           resume: this.resumeToken,
           deltas: this.deltas,
+          ...(this.packed ? { packed: true } : {}),
         },
       });
     };
@@ -312,6 +323,9 @@ export class Connection<I, S, W, P> {
           break;
         case 'delta':
           this.events.delta(msg.body, bytes);
+          break;
+        case 'packed':
+          this.events.packed?.(msg.body, bytes);
           break;
         case 'pong':
           this.events.pong(msg.body);

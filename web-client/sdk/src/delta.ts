@@ -3,10 +3,14 @@
  * id-sorted entity list and how to apply it, and the client's baseline store. Mirrors
  * `shared/src/delta.rs` rule for rule. The arena's replicated state and patch are in `arena.ts`.
  *
+ * Packed deltas (`"d"`, PROTOCOL.md "Packed deltas") are applied by {@link unpackEntities} per
+ * entity list, with the residuals of a prediction; the game's `Diffable.unpack` calls it.
+ *
  * Every stored state is treated as immutable: applying a patch builds new lists and new objects
  * for the entities it changes and shares the unchanged ones with the baseline.
  */
-import { arr, fail, u32, type DeltaSnapshot } from './protocol.js';
+import { arr, fail, u32, type DeltaSnapshot, type PackedDelta } from './protocol.js';
+import { VarintReader } from './varint.js';
 
 /** States the client keeps: the largest window a server may use (its default is 32). */
 export const DEFAULT_CAPACITY = 64;
@@ -33,6 +37,20 @@ export interface Diffable<F, P> {
   empty(): F;
   /** `base` with `patch` applied; throws a {@link DeltaError} if the patch is malformed. */
   apply(base: F, patch: P): F;
+  /**
+   * `base` with the packed patch `bytes` applied, `step` after it (a game that can, joins with
+   * `packed`); throws a {@link DeltaError} if the patch is malformed.
+   */
+  unpack?(base: F, bytes: Uint8Array, step: Step): F;
+}
+
+/**
+ * What a packed patch predicts from: `tick − base_tick`, and the Welcome's tick rate (the Rust
+ * `delta::Step`).
+ */
+export interface Step {
+  ticks: number;
+  tickRate: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -45,7 +63,8 @@ export type DeltaErrorKind =
   | 'BadMask'
   | 'Truncated'
   | 'FieldOutOfRange'
-  | 'DuplicateOrUnsorted';
+  | 'DuplicateOrUnsorted'
+  | 'Malformed';
 
 /**
  * Why a delta could not be applied (the variants of the Rust `DeltaError`). A well-behaved server
@@ -140,6 +159,11 @@ export function applyEntityPatch<E>(
   for (let i = 1; i < removed.length; i++) {
     if (!(removed[i - 1]! < removed[i]!)) throw badIndex(removed[i]!);
   }
+  return mergeAdded(kind, out, added);
+}
+
+/** `kept` (sorted by id) with `added` inserted in id order; `added` must be sorted, ids unique. */
+function mergeAdded<E>(kind: EntityKind<E>, out: E[], added: readonly E[]): E[] {
   if (added.length === 0) return out;
   const unsorted = () =>
     new DeltaError(
@@ -185,6 +209,119 @@ export function entityPatchFromWire<E>(
     }),
     added: arr(p[2], `${what}.added`, 0).map(entity),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packed entity lists (PROTOCOL.md, "Packed deltas"; mirrors `shared/src/packed.rs`)
+
+/** A reader of a packed patch whose malformations are {@link DeltaError}s. */
+export function packedReader(bytes: Uint8Array): VarintReader {
+  return new VarintReader(bytes, (what) => {
+    throw new DeltaError('Malformed', `the packed patch is malformed: ${what}`);
+  });
+}
+
+/** What applying a packed section needs besides {@link EntityKind}. */
+export interface PackedKind<E> extends EntityKind<E> {
+  /**
+   * How far field `i` is predicted to move from the baseline entity `base` over `step`, given
+   * the new field values `fields` (it may read only fields whose own drift is always 0). Absent:
+   * no drift.
+   */
+  drift?(base: E, fields: readonly number[], i: number, step: Step): number;
+  /** An entity written in full (an added one). */
+  read(r: VarintReader): E;
+}
+
+/** Ticks are capped here for prediction (a real step is at most the server's window). */
+const MAX_PREDICTED_TICKS = 0xffff_ffff;
+
+/** `ticks` of a step, capped for prediction. */
+export function predictedTicks(step: Step): number {
+  return Math.min(step.ticks, MAX_PREDICTED_TICKS);
+}
+
+/**
+ * `floor((2·v·ticks + rate) / (2·rate))`: where a body moving at `v` hundredths per second is
+ * after `ticks` ticks, in hundredths, halves rounded up; 0 at a tick rate of 0. Exact: BigInt
+ * when the product leaves the safe integers.
+ */
+export function travel(v: number, step: Step): number {
+  const rate = step.tickRate;
+  if (rate === 0) return 0;
+  const ticks = predictedTicks(step);
+  const num = 2 * v * ticks + rate;
+  if (Number.isSafeInteger(num)) return Math.floor(num / (2 * rate));
+  const n = 2n * BigInt(v) * BigInt(ticks) + BigInt(rate);
+  const d = 2n * BigInt(rate);
+  const q = n / d - (n % d < 0n ? 1n : 0n);
+  return Number(q);
+}
+
+/** Reads a gap-coded index (PROTOCOL.md: the first itself, then `index − previous − 1`). */
+function readIndex(r: VarintReader, previous: number | undefined, len: number): number {
+  const g = r.u();
+  const index = previous === undefined ? g : g + previous + 1;
+  if (!(index < len)) {
+    throw new DeltaError('BadIndex', `entity index ${index} is out of range or out of order`);
+  }
+  return index;
+}
+
+/**
+ * `base` (sorted by id) with the packed section at the reader's position applied, `step` after
+ * the baseline. Every index, mask and value is checked; a malformed section throws a
+ * {@link DeltaError}.
+ */
+export function unpackEntities<E>(
+  kind: PackedKind<E>,
+  base: readonly E[],
+  r: VarintReader,
+  step: Step,
+): E[] {
+  const gone = new Array<boolean>(base.length).fill(false);
+  let prev: number | undefined;
+  for (let n = r.count(); n > 0; n--) {
+    prev = readIndex(r, prev, base.length);
+    gone[prev] = true;
+  }
+  const residuals = new Map<number, number[]>();
+  prev = undefined;
+  for (let n = r.count(); n > 0; n--) {
+    const i = readIndex(r, prev, base.length);
+    if (gone[i]) throw new DeltaError('BadIndex', `entity index ${i} is removed and changed`);
+    prev = i;
+    const mask = r.u();
+    if (mask === 0 || mask >= 2 ** kind.fields) {
+      throw new DeltaError('BadMask', `field mask ${mask} names fields this entity does not have`);
+    }
+    const res: number[] = [];
+    for (let f = 0; f < kind.fields; f++) res.push((mask & (1 << f)) !== 0 ? r.i() : 0);
+    residuals.set(i, res);
+  }
+  const kept: E[] = [];
+  base.forEach((b, i) => {
+    if (gone[i]) return;
+    const res = residuals.get(i);
+    const fields: number[] = [];
+    for (let f = 0; f < kind.fields; f++) fields.push(kind.field(b, f) + (res ? res[f]! : 0));
+    let e = b;
+    for (let f = 0; f < kind.fields; f++) {
+      const v = fields[f]! + (kind.drift ? kind.drift(b, fields, f, step) : 0);
+      const [min, max] = kind.range(f);
+      if (!Number.isInteger(v) || v < min || v > max) {
+        throw new DeltaError(
+          'FieldOutOfRange',
+          `field ${f} leaves its range after the residual is applied`,
+        );
+      }
+      if (v !== kind.field(b, f)) e = kind.withField(e, f, v);
+    }
+    kept.push(e);
+  });
+  const added: E[] = [];
+  for (let n = r.count(); n > 0; n--) added.push(kind.read(r));
+  return mergeAdded(kind, kept, added);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,30 +374,48 @@ export class Baselines<F, P> {
    * one, a baseline that is not held, or a malformed patch.
    */
   receive(snap: DeltaSnapshot<P>): F {
+    return this.receiveWith(snap.tick, snap.base_tick, (base) => this.kind.apply(base, snap.patch));
+  }
+
+  /**
+   * {@link Baselines.receive} for a packed delta (`"d"`) of a room ticking at `tickRate` (the
+   * Welcome's). Throws a {@link DeltaError} as `receive` does, and when the game cannot unpack.
+   */
+  receivePacked(snap: PackedDelta, tickRate: number): F {
+    const unpack = this.kind.unpack;
+    if (!unpack) throw new DeltaError('Malformed', 'this game cannot apply packed deltas');
+    const step = { ticks: snap.tick - snap.base_tick, tickRate };
+    return this.receiveWith(snap.tick, snap.base_tick, (base) =>
+      unpack.call(this.kind, base, snap.patch, step),
+    );
+  }
+
+  /** The store's rules around one patch, whichever its form: `apply` gets the baseline. */
+  private receiveWith(tick: number, baseTick: number, apply: (base: F) => F): F {
     const newest = this.ackTick;
-    if (!(snap.tick > newest)) {
+    if (!(tick > newest)) {
       throw new DeltaError(
         'NotNewer',
-        `tick ${snap.tick} is not newer than the newest held tick ${newest}`,
+        `tick ${tick} is not newer than the newest held tick ${newest}`,
       );
     }
     let next: F;
-    if (snap.base_tick === 0) {
-      next = this.kind.apply(this.kind.empty(), snap.patch);
+    if (baseTick === 0) {
+      next = apply(this.kind.empty());
     } else {
-      const i = this.frames.findIndex((f) => f.tick === snap.base_tick);
+      const i = this.frames.findIndex((f) => f.tick === baseTick);
       if (i < 0) {
         throw new DeltaError(
           'UnknownBaseline',
-          `the patch's baseline tick ${snap.base_tick} is not held (too old, or never received)`,
+          `the patch's baseline tick ${baseTick} is not held (too old, or never received)`,
         );
       }
-      next = this.kind.apply(this.frames[i]!.state, snap.patch);
+      next = apply(this.frames[i]!.state);
       // The server has seen an ack of at least `base_tick` and will not go back further.
       this.frames.splice(0, i);
     }
     if (this.frames.length >= this.capacity) this.frames.shift();
-    this.frames.push({ tick: snap.tick, state: next });
+    this.frames.push({ tick, state: next });
     return next;
   }
 }

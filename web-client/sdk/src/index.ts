@@ -4,7 +4,8 @@
  * clients that wire them differently (the bundled demo drives a {@link Connection} itself).
  *
  * - `protocol`: messages, codec ({@link makeCodec}), close codes, validation;
- * - `delta`: delta snapshots and the baseline store;
+ * - `delta`: delta snapshots (plain and packed) and the baseline store; `varint`: the packed
+ *   format's integers;
  * - `connection`: one connection with resume, reconnect with backoff, redirects; `transport`: the
  *   WebSocket it needs, the handshake's subprotocols (join token), the refused-upgrade probe;
  * - `room`: {@link connect} and {@link Room} (seq/ack, deltas applied, stats);
@@ -13,6 +14,7 @@
  */
 export * from './protocol.js';
 export * from './delta.js';
+export * from './varint.js';
 export * from './connection.js';
 export * from './transport.js';
 export * from './room.js';

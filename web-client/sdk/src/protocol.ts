@@ -13,6 +13,7 @@
  * which imports this module and `delta.ts`; neither imports it.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
+import { VarintReader } from './varint.js';
 
 export const PROTOCOL_VERSION = 1;
 /** `MAX_CLIENT_MESSAGE_BYTES`: the server closes with 1009 above this. */
@@ -28,6 +29,11 @@ export interface Join {
   resume: string | null;
   /** Whether this client applies delta snapshots (absent = false, the protocol's default). */
   deltas?: boolean;
+  /**
+   * With `deltas`: whether it applies packed ones (`"d"`, PROTOCOL.md "Packed deltas"). On the
+   * wire only when true, so a join without it is encoded as before it existed.
+   */
+  packed?: boolean;
 }
 
 export interface Input<I> {
@@ -69,6 +75,19 @@ export interface DeltaSnapshot<P> {
   patch: P;
 }
 
+/**
+ * The body of the `d` server message (PROTOCOL.md, "Packed deltas"): the envelope read off the
+ * `bin`, and the game's packed patch, applied by the baseline store with the Welcome's tick rate.
+ */
+export interface PackedDelta {
+  tick: number;
+  /** 0: against the empty state. */
+  base_tick: number;
+  server_time_ms: number;
+  /** The game's packed patch (the rest of the `bin`). */
+  patch: Uint8Array;
+}
+
 export interface Pong {
   client_time: number;
   server_time_ms: number;
@@ -94,6 +113,7 @@ export type ServerMsg<S, W, P> =
   | { type: 'welcome'; body: Welcome<W> }
   | { type: 'snap'; body: Snapshot<S> }
   | { type: 'delta'; body: DeltaSnapshot<P> }
+  | { type: 'packed'; body: PackedDelta }
   | { type: 'pong'; body: Pong }
   | { type: 'error'; body: ErrorMsg }
   | { type: 'redirect'; body: Redirect };
@@ -352,7 +372,14 @@ function clientMsgToWire<I>(
     case 'join': {
       const j = msg.body;
       return {
-        join: [j.version, nullable(j.room), j.name, nullable(j.resume), j.deltas ?? false],
+        join: [
+          j.version,
+          nullable(j.room),
+          j.name,
+          nullable(j.resume),
+          j.deltas ?? false,
+          ...(j.packed ? [true] : []),
+        ],
       };
     }
     case 'input': {
@@ -453,6 +480,19 @@ function variant(v: unknown): [string, unknown] {
   return entries[0] as [string, unknown];
 }
 
+/**
+ * The packed envelope: `tick`, `tick − base_tick` (0: against the empty state) and
+ * `server_time_ms` as unsigned varints, then the patch.
+ */
+export function packedDeltaFromBytes(bytes: Uint8Array): PackedDelta {
+  const r = new VarintReader(bytes, (what) => fail(`PackedDelta: ${what}`));
+  const tick = r.u();
+  const back = r.u();
+  const server_time_ms = r.u();
+  if (back > tick) fail('PackedDelta: base tick before tick 0');
+  return { tick, base_tick: back === 0 ? 0 : tick - back, server_time_ms, patch: r.rest() };
+}
+
 /** Converts an already-unpacked server message (positional arrays) to a typed one. */
 function serverMsgFromWire<S, W, P>(
   game: GameWire<unknown, S, W, P>,
@@ -498,6 +538,10 @@ function serverMsgFromWire<S, W, P>(
         },
       };
     }
+    case 'd': {
+      if (!(body instanceof Uint8Array)) fail('PackedDelta: expected a bin');
+      return { type: 'packed', body: packedDeltaFromBytes(body) };
+    }
     case 'pong': {
       const p = arr(body, 'Pong', 2);
       return {
@@ -538,6 +582,8 @@ function clientMsgFromWire<I>(
           name: str(j[2], 'name'),
           resume: optStr(j[3], 'resume'),
           deltas: optBool(j[4], 'deltas'),
+          // Like serde's JSON form: the flag only when set.
+          ...(optBool(j[5], 'packed') ? { packed: true } : {}),
         },
       };
     }

@@ -17,7 +17,7 @@ import { Connection, type BackoffPolicy, type ConnStatus } from './connection.js
 import { defaultNow, type FetchLike, type WebSocketCtor } from './transport.js';
 import { Baselines, DeltaError, type Diffable } from './delta.js';
 import { NetStats, RoundTrips, type NetStatsSample } from './netstats.js';
-import type { Codec, DeltaSnapshot, ErrorMsg, Welcome } from './protocol.js';
+import type { Codec, DeltaSnapshot, ErrorMsg, PackedDelta, Welcome } from './protocol.js';
 
 /**
  * A game as the SDK plays it: input `I`, state `S`, welcome parameters `W`, delta patch `P`, and
@@ -47,6 +47,11 @@ export interface ConnectOptions<I, S, W, P, F> {
   token?: string | null;
   /** Ask for delta snapshots (default: when the game can apply them). */
   deltas?: boolean;
+  /**
+   * Ask for packed deltas (default: when the game can unpack them, `Diffable.unpack`). Set
+   * false for a server from before `packed` (it refuses the flag with 1007).
+   */
+  packed?: boolean;
   /** The WebSocket implementation: needed in Node before 22 (e.g. the `ws` package's). */
   WebSocket?: WebSocketCtor;
   /** `fetch`, to learn why an upgrade was refused (default: the global one). */
@@ -121,6 +126,7 @@ export class Room<I, S, W, P, F = unknown> {
       name: opts.name,
       codec: game.codec,
       deltas,
+      packed: deltas && (opts.packed ?? true) && !!game.deltas?.diff.unpack,
       token: opts.token ?? null,
       WebSocket: opts.WebSocket,
       fetch: opts.fetch,
@@ -137,6 +143,7 @@ export class Room<I, S, W, P, F = unknown> {
           this.onState(s.tick, s.state);
         },
         delta: (d, bytes) => this.onDelta(d, bytes),
+        packed: (d, bytes) => this.onPacked(d, bytes),
         pong: (p) => this.rtt.pong(this.now(), p.client_time),
         error: (e) => this.emit('error', e),
         refused: (code, message, reason) => this.emit('close', code, message, reason),
@@ -267,13 +274,27 @@ export class Room<I, S, W, P, F = unknown> {
   }
 
   private onDelta(d: DeltaSnapshot<P>, bytes: number): void {
+    this.applyDelta(d, bytes, (b) => b.receive(d));
+  }
+
+  private onPacked(d: PackedDelta, bytes: number): void {
+    const rate = this.welcomeMsg?.tick_rate ?? 0;
+    this.applyDelta(d, bytes, (b) => b.receivePacked(d, rate));
+  }
+
+  /** A delta of either form: counted, applied by `receive`, handed on as a state. */
+  private applyDelta(
+    d: { tick: number; base_tick: number },
+    bytes: number,
+    receive: (b: Baselines<F, P>) => F,
+  ): void {
     const now = this.now();
     this.netStats.snapshot(now, d.tick, d.base_tick === 0 ? 'full' : 'delta', bytes, d.base_tick);
     const game = this.opts.game.deltas;
     if (!this.baselines || !game) return;
     let patched: F;
     try {
-      patched = this.baselines.receive(d);
+      patched = receive(this.baselines);
     } catch (e) {
       if (!(e instanceof DeltaError)) throw e;
       this.netStats.deltaError(now, e.kind);

@@ -26,6 +26,8 @@ interface Vector {
   hex: string;
   name: string;
   value: Record<string, unknown>;
+  /** Packed deltas: the envelope read off the `bin` (its `value` is the bin as numbers). */
+  envelope?: { tick: number; base_tick: number; server_time_ms: number; patch: string };
 }
 
 // The same golden file the Rust crate tests against; read in place, never copied.
@@ -80,6 +82,13 @@ describe('protocol vectors (assets/protocol-vectors.json)', () => {
     it(`decodes ${v.direction} vector "${v.name}"`, () => {
       const bytes = fromHex(v.hex);
       const msg = v.direction === 'server' ? decodeServerMsg(bytes) : decodeClientMsg(bytes);
+      if (v.envelope) {
+        expect(msg.type).toBe('packed');
+        const { patch, ...envelope } = v.envelope;
+        const body = msg.body as { patch: Uint8Array };
+        expect({ ...body, patch: toHex(body.patch) }).toEqual({ ...envelope, patch });
+        return;
+      }
       expect(serdeForm(msg)).toEqual(fromSerde(v.value));
     });
 

@@ -1,0 +1,186 @@
+//! Packed entity lists: the generic part of packed delta patches (`PROTOCOL.md`, "Packed
+//! deltas"). A game's [`crate::delta::Diffable::pack`] writes one section per entity list with
+//! [`pack_entities`]; its `unpack` reads it back with [`unpack_entities`].
+//!
+//! The idea: every entity that stays predicts its own next fields from the baseline (an
+//! [`Packable::drift`]: a moving player goes on moving at its new velocity, its input seq goes
+//! up by one a tick), and the section carries only the **residuals** `new − baseline − drift`,
+//! as zigzag varints ([`crate::varint`]), for the entities whose residuals are not all zero. A
+//! player running straight costs nothing; a turning one a few bytes. Integers make it exact: the
+//! client rebuilds bit for bit the list the server diffed.
+//!
+//! A section: `removed` (count, then baseline indices as gaps), `changed` (count, then per entry
+//! the index as a gap, a field mask, one residual per set bit, lowest bit first), `added`
+//! (count, then each entity in full, [`Packable::write`]). An index gap is the index itself for
+//! the first entry and `index − previous − 1` after it, so indices are ascending by construction.
+
+use crate::delta::{merge_added, pair_up, DeltaError, Entity, Pair, Step};
+use crate::varint::{put_i, put_u, Reader};
+
+/// The most fields a packed entity may have (mask bits 0..32).
+const MAX_FIELDS: usize = 32;
+
+/// An entity that can travel in a packed section.
+pub trait Packable: Entity + Sized {
+    /// How far field `i` is predicted to move between the baseline (`self`, whose fixed parts
+    /// it may read) and the new state over `step`, given the **new** field values `fields`.
+    /// It may read only fields whose own drift is always 0 (a position may follow the new
+    /// velocity; a velocity may not follow anything): then the server, which knows the new
+    /// values, and the client, which knows them once it has added the residuals of those
+    /// fields, compute the same drift. The default predicts no change.
+    fn drift(&self, _fields: &[i64], _i: usize, _step: Step) -> i64 {
+        0
+    }
+
+    /// Appends the entity in full (an added entity).
+    fn write(&self, out: &mut Vec<u8>);
+
+    /// Reads an entity written by [`Packable::write`].
+    fn read(r: &mut Reader<'_>) -> Result<Self, DeltaError>;
+}
+
+fn fields_of<E: Entity>(e: &E) -> [i64; MAX_FIELDS] {
+    let mut f = [0; MAX_FIELDS];
+    for (i, v) in f.iter_mut().enumerate().take(E::FIELDS) {
+        *v = e.field(i);
+    }
+    f
+}
+
+/// Appends the section that turns `base` into `next` (both sorted by id, unique ids), `step`
+/// after the baseline.
+pub fn pack_entities<E: Packable>(base: &[E], next: &[E], step: Step, out: &mut Vec<u8>) {
+    debug_assert!(E::FIELDS <= MAX_FIELDS);
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut changed, mut n_changed, mut last) = (Vec::new(), 0u64, None);
+    pair_up(base, next, |pair| match pair {
+        Pair::Kept(i, b, n) => {
+            let (old, new) = (fields_of(b), fields_of(n));
+            let mut residuals = [0i64; MAX_FIELDS];
+            let mut mask = 0u64;
+            for f in 0..E::FIELDS {
+                residuals[f] = new[f] - old[f] - b.drift(&new[..E::FIELDS], f, step);
+                if residuals[f] != 0 {
+                    mask |= 1 << f;
+                }
+            }
+            if mask != 0 {
+                put_u(&mut changed, gap(i, last));
+                last = Some(i);
+                put_u(&mut changed, mask);
+                for r in residuals.iter().take(E::FIELDS).filter(|r| **r != 0) {
+                    put_i(&mut changed, *r);
+                }
+                n_changed += 1;
+            }
+        }
+        Pair::Removed(i) => removed.push(i),
+        Pair::Added(n) => added.push(n),
+    });
+    put_u(out, removed.len() as u64);
+    let mut prev = None;
+    for &i in &removed {
+        put_u(out, gap(i, prev));
+        prev = Some(i);
+    }
+    put_u(out, n_changed);
+    out.extend_from_slice(&changed);
+    put_u(out, added.len() as u64);
+    for e in added {
+        e.write(out);
+    }
+}
+
+fn gap(index: usize, previous: Option<usize>) -> u64 {
+    match previous {
+        None => index as u64,
+        Some(p) => (index - p - 1) as u64,
+    }
+}
+
+/// Reads gap-coded indices: ascending by construction, each checked to be below `len`.
+fn read_index(
+    r: &mut Reader<'_>,
+    previous: Option<usize>,
+    len: usize,
+) -> Result<usize, DeltaError> {
+    let g = r.u()?;
+    let index = match previous {
+        None => Some(g),
+        Some(p) => g.checked_add(p as u64 + 1),
+    }
+    .filter(|&i| i < len as u64)
+    .ok_or(DeltaError::BadIndex {
+        index: i64::try_from(g).unwrap_or(i64::MAX),
+    })?;
+    Ok(index as usize)
+}
+
+/// `base` with the section at the reader's position applied, `step` after the baseline. Every
+/// index, mask and value is checked: a malformed section is an error, never a panic.
+pub fn unpack_entities<E: Packable>(
+    base: &[E],
+    r: &mut Reader<'_>,
+    step: Step,
+) -> Result<Vec<E>, DeltaError> {
+    let mut gone = vec![false; base.len()];
+    let mut prev = None;
+    for _ in 0..r.count()? {
+        let i = read_index(r, prev, base.len())?;
+        gone[i] = true;
+        prev = Some(i);
+    }
+    // Residuals per baseline index (none: all zero).
+    let mut residuals: Vec<Option<[i64; MAX_FIELDS]>> = vec![None; base.len()];
+    let mut prev = None;
+    for _ in 0..r.count()? {
+        let i = read_index(r, prev, base.len())?;
+        if gone[i] {
+            return Err(DeltaError::BadIndex { index: i as i64 });
+        }
+        prev = Some(i);
+        let mask = r.u()?;
+        if mask == 0 || mask >> E::FIELDS != 0 {
+            return Err(DeltaError::BadMask {
+                mask: i64::try_from(mask).unwrap_or(i64::MAX),
+            });
+        }
+        let mut res = [0i64; MAX_FIELDS];
+        for (f, v) in res.iter_mut().enumerate().take(E::FIELDS) {
+            if mask & (1 << f) != 0 {
+                *v = r.i()?;
+            }
+        }
+        residuals[i] = Some(res);
+    }
+    let mut kept = Vec::with_capacity(base.len());
+    for (i, b) in base.iter().enumerate() {
+        if gone[i] {
+            continue;
+        }
+        let mut fields = fields_of(b);
+        if let Some(res) = &residuals[i] {
+            for f in 0..E::FIELDS {
+                fields[f] = fields[f]
+                    .checked_add(res[f])
+                    .ok_or(DeltaError::FieldOutOfRange { field: f })?;
+            }
+        }
+        let mut e = b.clone();
+        for f in 0..E::FIELDS {
+            let v = fields[f]
+                .checked_add(b.drift(&fields[..E::FIELDS], f, step))
+                .ok_or(DeltaError::FieldOutOfRange { field: f })?;
+            if v != b.field(f) {
+                e.set_field(f, v)?;
+            }
+        }
+        kept.push(e);
+    }
+    let n_added = r.count()?;
+    let mut added = Vec::with_capacity(n_added);
+    for _ in 0..n_added {
+        added.push(E::read(r)?);
+    }
+    merge_added(kept, &added)
+}
