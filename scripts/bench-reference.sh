@@ -8,7 +8,7 @@
 # from /proc/<pid> over the bot's steady window. Prints each run, then per step the medians:
 # server cores per 1,000 clients, the ratio tickcast / reference, delivery, p99 input→ack, bot
 # cores, and the 1-minute load average seen. Localhost only; every run is bounded by SECS.
-# MODES (default "ref tc-full tc-delta") picks and orders the servers; a tickcast mode may carry
+# MODES (default "ref tc-full tc-delta"; tc-packed: packed deltas) picks and orders the servers; a tickcast mode may carry
 # extra server flags after a '+', commas for spaces: MODES="ref tc-full tc-full+--workers,1".
 # Modes alt-full and alt-delta run the tickcast binary at $TC_ALT instead (an A/B of two builds).
 set -euo pipefail
@@ -28,6 +28,7 @@ run() { # mode bots round
     ref) "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
     tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
     tc-delta) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
+    tc-packed) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
     alt-full) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
     alt-delta) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
   esac
@@ -81,6 +82,7 @@ for bots in steps:
         loads = [r["load1"] for r in rs]
         base, _, flags = mode.partition("+")
         name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas",
+                "tc-packed": "tickcast packed deltas",
                 "alt-full": "$TC_ALT full", "alt-delta": "$TC_ALT deltas"}[base]
         name += f" `{flags.replace(',', ' ')}`" if flags else ""
         print(f"| {int(bots):,} | {name} | {cores:.3f} | {per_k:.3f} | {ratio} | "
