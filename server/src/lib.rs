@@ -32,6 +32,7 @@
 pub mod admin;
 pub mod admission;
 pub mod args;
+pub mod bell;
 pub mod config;
 pub mod conn;
 pub mod delivery;
@@ -67,13 +68,14 @@ use std::time::Duration;
 
 use actix::{Actor, Arbiter};
 use actix_web::{web, App, HttpServer};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 pub use config::ServerConfig;
 pub use game::{Game, GameFactory};
 pub use metrics::Metrics;
 
 use admission::Admission;
+use bell::ShutdownBell;
 use conn::SocketTuning;
 use drain::{OpenConnections, UntilClosed};
 use node::Cluster;
@@ -143,13 +145,13 @@ pub async fn run<F: GameFactory>(
             }
         })
     };
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let bell = ShutdownBell::default();
     let open = OpenConnections::default();
     let env = SessionEnv {
         registry: registry.clone(),
         config: config.clone(),
         metrics: metrics.clone(),
-        shutdown: shutdown_rx,
+        bell: bell.clone(),
         open: open.clone(),
     };
     let tuning = SocketTuning {
@@ -213,7 +215,7 @@ pub async fn run<F: GameFactory>(
         }
     }
     tracing::info!("shutting down: closing sessions with 1001");
-    let _ = shutdown_tx.send(true);
+    bell.ring();
     // Every session closes with 1001 and its connection then closes; a frozen session never
     // does, hence the bound.
     if actix_web::rt::time::timeout(SHUTDOWN_DRAIN, open.all_closed())

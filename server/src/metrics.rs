@@ -226,12 +226,12 @@ impl Metrics {
             frames_sent_total: counter(
                 &r,
                 "tickcast_frames_sent_total",
-                "Snapshot frames written to sessions.",
+                "Snapshot frames written to sessions (each session adds its count every 64 frames and inputs, and when it ends).",
             ),
             frame_bytes_sent_total: counter(
                 &r,
                 "tickcast_frame_bytes_sent_total",
-                "Snapshot payload bytes written to sessions.",
+                "Snapshot payload bytes written to sessions (added with the frames, in batches).",
             ),
             frames_dropped_total: counter(
                 &r,
@@ -253,7 +253,11 @@ impl Metrics {
                 "tickcast_stalled_disconnects_total",
                 "Sessions disconnected for not reading snapshots within the stall timeout.",
             ),
-            inputs_total: counter(&r, "tickcast_inputs_total", "Inputs accepted from clients."),
+            inputs_total: counter(
+                &r,
+                "tickcast_inputs_total",
+                "Inputs accepted from clients (added per session in batches, like the frames).",
+            ),
             inputs_dropped_total: counter(
                 &r,
                 "tickcast_inputs_dropped_total",

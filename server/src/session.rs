@@ -26,6 +26,7 @@
 //! Talks to: the registry (join), its room (leave) and its [`Seat`] (snapshots in, inputs out).
 
 mod checks;
+mod deliver;
 mod fragments;
 mod join;
 mod linger;
@@ -43,10 +44,10 @@ use tickcast_shared::close::Close;
 use tickcast_shared::{
     encode, error_code, ClientMsg, ErrorMsg, Pong, Redirect, ServerMsg, Welcome,
 };
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::admission::Ticket;
+use crate::bell::{Entry, ShutdownBell};
 use crate::config::ServerConfig;
 use crate::conn::ConnFd;
 use crate::drain::OpenConnections;
@@ -72,7 +73,8 @@ pub struct SessionEnv<G: Game> {
     pub registry: Addr<Registry<G>>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
-    pub shutdown: watch::Receiver<bool>,
+    /// Rung when the server shuts down (sessions close with 1001).
+    pub bell: ShutdownBell,
     /// The upgraded connections a shutdown waits for.
     pub open: OpenConnections,
 }
@@ -83,7 +85,7 @@ impl<G: Game> Clone for SessionEnv<G> {
             registry: self.registry.clone(),
             config: self.config.clone(),
             metrics: self.metrics.clone(),
-            shutdown: self.shutdown.clone(),
+            bell: self.bell.clone(),
             open: self.open.clone(),
         }
     }
@@ -103,6 +105,8 @@ pub struct Session<G: Game> {
     wake: WakeHandle,
     /// … and the stream the actor polls for it (added to the context when it starts).
     wakes: Option<Wakes>,
+    /// This session's place on the shutdown bell, while it runs.
+    bell_entry: Option<Entry>,
     /// Snapshot bytes written since the last unsent-bytes check (see the `Wake` handler).
     written_since_check: usize,
     /// The message rate limit.
@@ -126,6 +130,7 @@ impl<G: Game> Session<G> {
             env,
             wake,
             wakes: Some(wakes),
+            bell_entry: None,
             conn,
             cut,
             phase: Phase::Lobby,
@@ -284,6 +289,11 @@ impl<G: Game> Actor for Session<G> {
         if let Some(wakes) = self.wakes.take() {
             ctx.add_stream(wakes);
         }
+        self.bell_entry = Some(self.env.bell.enter(self.wake.clone()));
+        if self.env.bell.is_down() {
+            // Rung before we entered: the wake handler closes.
+            let _ = self.wake.wake();
+        }
         self.env.metrics.connections.inc();
         self.env.metrics.connections_total.inc();
 
@@ -308,73 +318,18 @@ impl<G: Game> Actor for Session<G> {
                 ctx.ping(b"");
             }
         });
-        let mut shutdown = self.env.shutdown.clone();
-        ctx.spawn(
-            async move {
-                let _ = shutdown.wait_for(|down| *down).await;
-            }
-            .into_actor(self)
-            .map(|_, act, ctx| act.close(ctx, Close::ShuttingDown)),
-        );
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.env.metrics.connections.dec();
+        if let Some(entry) = self.bell_entry.take() {
+            self.env.bell.leave(entry);
+        }
         self.tally.flush(&self.env.metrics);
         // Every close either side chose has already left the room (and moved the phase on), so
         // a session still `Joined` here lost its connection: hold the seat for a resume.
         if let Some(m) = self.phase.release() {
             m.detach();
-        }
-    }
-}
-
-impl<G: Game> StreamHandler<Wake> for Session<G> {
-    fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
-        let Some(Membership { seat, .. }) = self.phase.membership() else {
-            return;
-        };
-        if let Some(close) = seat.close_requested() {
-            // The room already removed the player: don't ask it again.
-            let redirect = seat.take_redirect();
-            self.phase.release();
-            if let Some(to) = redirect {
-                // The room moved to another node: the client resumes there with its token.
-                self.send(ctx, &ServerMsg::Redirect(to));
-            }
-            return self.close(ctx, close);
-        }
-        // The client is not reading: leave the snapshot pending. If a newer one comes first it
-        // replaces this one (a counted drop); the client gets the newest when it reads again.
-        // The check is a syscall, so while the socket drains it is made only once per
-        // `unsent_limit / 2` bytes written: a full pipe is noticed long before it reaches
-        // `SO_SNDBUF` and actix's write buffer, which is when this actor would freeze.
-        let limit = self.env.config.unsent_limit;
-        if self.written_since_check >= limit / 2 {
-            if let Some(fd) = self.conn {
-                let unsent = fd.unsent_bytes().unwrap_or(0);
-                if unsent > limit {
-                    if !seat.shutdown_armed() {
-                        // Give the room a way to end this connection should we freeze (a
-                        // duplicate descriptor; made now, while the socket is surely open).
-                        match fd.duplicate() {
-                            Ok(handle) => seat.arm_shutdown(handle),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "could not duplicate a stalled socket")
-                            }
-                        }
-                    }
-                    return;
-                }
-                self.written_since_check = if unsent == 0 { 0 } else { limit / 2 };
-            }
-        }
-        if let Some(bytes) = seat.take() {
-            if self.tally.frame(bytes.len()) {
-                self.tally.flush(&self.env.metrics);
-            }
-            self.written_since_check = self.written_since_check.saturating_add(bytes.len());
-            ctx.binary(bytes);
         }
     }
 }
