@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where a server's CPU goes under load (issue 15):
-#   bench/profile.sh tc|tc-delta|ref [BOTS=1000] [SECS=10]
+#   bench/profile.sh tc|tc-delta|tc-packed|ref [BOTS=1000] [SECS=10]
 # Starts a fresh release server (rooms of 8, 30 Hz) and the release bot (--threads 1) for
 # SECS + 10 s; after 6 s it samples the server for SECS seconds with `perf record -e cpu-clock`
 # (flat: release binaries keep their symbols) and counts its syscalls per second with
@@ -19,7 +19,9 @@ case $MODE in
   tc) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn ${TC_FLAGS:-} >"$log" 2>&1 & ;;
   tc-delta) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn ${TC_FLAGS:-} >"$log" 2>&1 &
        snaps=delta ;;
-  *) echo "mode: tc, tc-delta or ref" >&2; exit 1 ;;
+  tc-packed) target/release/tickcast-server --port 0 --max-players-per-room 8 --log warn ${TC_FLAGS:-} >"$log" 2>&1 &
+       snaps=packed ;;
+  *) echo "mode: tc, tc-delta, tc-packed or ref" >&2; exit 1 ;;
 esac
 pid=$! port=""
 for _ in $(seq 100); do
