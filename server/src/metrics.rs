@@ -143,7 +143,8 @@ impl Metrics {
             HistogramOpts::new(
                 "tickcast_snapshot_size_bytes",
                 "Bytes of each snapshot encoding, by kind: full (a Snapshot), delta (against an \
-                 acknowledged baseline), delta_full (a Delta against the empty state).",
+                 acknowledged baseline), delta_full (a Delta against the empty state), packed and \
+                 packed_full (the same as packed deltas, \"d\").",
             )
             .buckets(vec![
                 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0,
