@@ -9,16 +9,14 @@ use super::*;
 
 impl<G: Game> StreamHandler<Wake> for Session<G> {
     fn handle(&mut self, _: Wake, ctx: &mut Self::Context) {
-        if self.env.bell.is_down() {
-            // The server is shutting down (a no-op if this session is closing already).
-            return self.close(ctx, Close::ShuttingDown);
-        }
-        let Some(Membership { seat, .. }) = self.phase.membership() else {
-            return;
-        };
-        if let Some(close) = seat.close_requested() {
+        // What the room asked comes first: a room that moved away (a drain, just before this
+        // node shuts down) wants its clients redirected, not closed with 1001.
+        let asked = self.phase.membership().and_then(|m| {
+            let close = m.seat.close_requested()?;
+            Some((close, m.seat.take_redirect()))
+        });
+        if let Some((close, redirect)) = asked {
             // The room already removed the player: don't ask it again.
-            let redirect = seat.take_redirect();
             self.phase.release();
             if let Some(to) = redirect {
                 // The room moved to another node: the client resumes there with its token.
@@ -26,6 +24,13 @@ impl<G: Game> StreamHandler<Wake> for Session<G> {
             }
             return self.close(ctx, close);
         }
+        if self.env.bell.is_down() {
+            // The server is shutting down (a no-op if this session is closing already).
+            return self.close(ctx, Close::ShuttingDown);
+        }
+        let Some(Membership { seat, .. }) = self.phase.membership() else {
+            return;
+        };
         // The client is not reading: leave the snapshot pending. If a newer one comes first it
         // replaces this one (a counted drop); the client gets the newest when it reads again.
         // The check is a syscall, so while the socket drains it is made only once per
