@@ -119,16 +119,9 @@ pub async fn run<F: GameFactory>(
     let room_arbiters: Vec<Arbiter> = (0..config.room_threads).map(|_| Arbiter::new()).collect();
     let workers = WorkerThreads::default();
     let threads = if room_arbiters.is_empty() {
-        RoomThreads::Workers {
-            workers: workers.clone(),
-            fallback: registry_thread.handle(),
-            next: 0,
-        }
+        RoomThreads::workers(workers.clone(), registry_thread.handle())
     } else {
-        RoomThreads::Dedicated {
-            arbiters: room_arbiters.iter().map(Arbiter::handle).collect(),
-            next: 0,
-        }
+        RoomThreads::dedicated(room_arbiters.iter().map(Arbiter::handle).collect())
     };
     let registry = {
         let (factory, config, metrics, cluster) = (

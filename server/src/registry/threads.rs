@@ -61,6 +61,15 @@ pub enum RoomThreads {
 }
 
 impl RoomThreads {
+    /// Rooms on the workers' threads; `fallback` until a worker has registered.
+    pub fn workers(workers: WorkerThreads, fallback: ArbiterHandle) -> Self {
+        RoomThreads::Workers {
+            workers,
+            fallback,
+            next: 0,
+        }
+    }
+
     /// Rooms spread over `arbiters`, in turn.
     pub fn dedicated(arbiters: Vec<ArbiterHandle>) -> Self {
         RoomThreads::Dedicated { arbiters, next: 0 }
@@ -126,11 +135,7 @@ mod tests {
                 let workers = workers.clone();
                 w.spawn_fn(move || workers.register_current());
             }
-            let mut threads = RoomThreads::Workers {
-                workers,
-                fallback: a[2].handle(),
-                next: 0,
-            };
+            let mut threads = RoomThreads::workers(workers, a[2].handle());
             for home in [&a[1], &a[0], &a[1]] {
                 let picked = threads.pick(Some(&home.handle()));
                 assert_eq!(thread_of(&picked), thread_of(&home.handle()));
@@ -142,11 +147,7 @@ mod tests {
     fn a_room_without_a_session_goes_to_the_workers_in_turn_or_the_fallback_before_any() {
         with_arbiters(3, |a| {
             let workers = WorkerThreads::default();
-            let mut threads = RoomThreads::Workers {
-                workers: workers.clone(),
-                fallback: a[2].handle(),
-                next: 0,
-            };
+            let mut threads = RoomThreads::workers(workers.clone(), a[2].handle());
             // No worker has started yet: the fallback.
             assert_eq!(thread_of(&threads.pick(None)), thread_of(&a[2].handle()));
             for w in &a[..2] {
@@ -166,10 +167,7 @@ mod tests {
     #[test]
     fn dedicated_room_threads_take_rooms_in_turn_whoever_creates_them() {
         with_arbiters(3, |a| {
-            let mut threads = RoomThreads::Dedicated {
-                arbiters: vec![a[0].handle(), a[1].handle()],
-                next: 0,
-            };
+            let mut threads = RoomThreads::dedicated(vec![a[0].handle(), a[1].handle()]);
             let home = a[2].handle();
             let picked: Vec<ThreadId> = (0..3)
                 .map(|_| thread_of(&threads.pick(Some(&home))))
