@@ -184,3 +184,214 @@ pub fn unpack_entities<E: Packable>(
     }
     merge_added(kept, &added)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A two-field entity predicted to drift by `drift` per field (the arena's own rules are
+    /// tested in `crate::arena`).
+    #[derive(Debug, Clone, PartialEq)]
+    struct Dot {
+        id: u16,
+        xy: [i32; 2],
+        drift: i64,
+    }
+
+    impl Entity for Dot {
+        type Id = u16;
+        const FIELDS: usize = 2;
+
+        fn id(&self) -> u16 {
+            self.id
+        }
+
+        fn field(&self, i: usize) -> i64 {
+            self.xy[i].into()
+        }
+
+        fn set_field(&mut self, i: usize, v: i64) -> Result<(), DeltaError> {
+            self.xy[i] = i32::try_from(v).map_err(|_| DeltaError::FieldOutOfRange { field: i })?;
+            Ok(())
+        }
+    }
+
+    impl Packable for Dot {
+        fn drift(&self, _fields: &[i64], _i: usize, _step: Step) -> i64 {
+            self.drift
+        }
+
+        fn write(&self, out: &mut Vec<u8>) {
+            put_u(out, self.id.into());
+            put_i(out, self.xy[0].into());
+            put_i(out, self.xy[1].into());
+            put_i(out, self.drift);
+        }
+
+        fn read(r: &mut Reader<'_>) -> Result<Self, DeltaError> {
+            Ok(Dot {
+                id: r.u_as()?,
+                xy: [r.i_as()?, r.i_as()?],
+                drift: r.i()?,
+            })
+        }
+    }
+
+    const STEP: Step = Step {
+        ticks: 1,
+        tick_rate: 30,
+    };
+
+    fn dot(id: u16, x: i32, drift: i64) -> Dot {
+        Dot {
+            id,
+            xy: [x, 0],
+            drift,
+        }
+    }
+
+    fn base() -> Vec<Dot> {
+        vec![dot(1, 10, 0), dot(3, 30, 1), dot(5, 50, 0)]
+    }
+
+    fn unpack(bytes: &[u8]) -> Result<Vec<Dot>, DeltaError> {
+        unpack_entities(&base(), &mut Reader::new(bytes), STEP)
+    }
+
+    #[test]
+    fn a_section_round_trips_removals_changes_drift_and_additions() {
+        let next = vec![dot(2, 20, 0), dot(3, 35, 1), dot(5, 50, 0), dot(6, 60, 0)];
+        let mut bytes = Vec::new();
+        pack_entities(&base(), &next, STEP, &mut bytes);
+        assert_eq!(unpack(&bytes), Ok(next));
+    }
+
+    #[test]
+    fn an_entity_without_residuals_follows_its_drift() {
+        // Nothing removed, nothing changed, nothing added: dot 3 drifts by 1 per field.
+        let out = unpack(&[0, 0, 0]).expect("an empty section applies");
+        let drifted = Dot {
+            id: 3,
+            xy: [31, 1],
+            drift: 1,
+        };
+        assert_eq!(out, vec![dot(1, 10, 0), drifted, dot(5, 50, 0)]);
+    }
+
+    /// A section from its three lists: removed gaps, changed entries as (gap, mask, residuals),
+    /// added dots.
+    fn section(removed: &[u64], changed: &[(u64, u64, &[i64])], added: &[Dot]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_u(&mut out, removed.len() as u64);
+        for &g in removed {
+            put_u(&mut out, g);
+        }
+        put_u(&mut out, changed.len() as u64);
+        for (g, mask, residuals) in changed {
+            put_u(&mut out, *g);
+            put_u(&mut out, *mask);
+            for &r in *residuals {
+                put_i(&mut out, r);
+            }
+        }
+        put_u(&mut out, added.len() as u64);
+        for d in added {
+            d.write(&mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn indices_out_of_range_or_not_ascending_are_bad_indices() {
+        let bad = |removed: &[u64], changed: &[(u64, u64, &[i64])]| {
+            let out = unpack(&section(removed, changed, &[]));
+            assert!(
+                matches!(out, Err(DeltaError::BadIndex { .. })),
+                "{removed:?} {changed:?}: {out:?}"
+            );
+        };
+        bad(&[3], &[]);
+        bad(&[2, 0], &[]);
+        bad(&[0, u64::MAX], &[]);
+        bad(&[], &[(3, 1, &[1])]);
+        bad(&[], &[(1, 1, &[1]), (1, 1, &[1])]);
+        bad(&[], &[(0, 1, &[1]), (u64::MAX, 1, &[1])]);
+        bad(&[1], &[(1, 1, &[1])]);
+        bad(&[0, 1], &[(2, 1, &[1])]);
+        assert_eq!(
+            unpack(&section(&[0, 1], &[(1, 1, &[-1])], &[])),
+            Ok(vec![Dot {
+                id: 3,
+                xy: [30, 1],
+                drift: 1
+            }]),
+            "removes 0 and 2, changes 1 (x: 30 − 1 + a drift of 1)"
+        );
+    }
+
+    #[test]
+    fn masks_must_be_non_zero_and_name_only_existing_fields() {
+        for mask in [0, 0b100, 1 << 40, u64::MAX] {
+            let out = unpack(&section(&[], &[(0, mask, &[1, 1, 1])], &[]));
+            assert!(
+                matches!(out, Err(DeltaError::BadMask { .. })),
+                "{mask:#x}: {out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_leaving_its_range_is_refused() {
+        for r in [i64::from(i32::MAX), i64::MAX, i64::MIN] {
+            assert_eq!(
+                unpack(&section(&[], &[(0, 0b01, &[r])], &[])),
+                Err(DeltaError::FieldOutOfRange { field: 0 }),
+                "{r}"
+            );
+        }
+        let drifting = [dot(1, 0, i64::MAX)];
+        let bytes = section(&[], &[(0, 1, &[1])], &[]);
+        assert_eq!(
+            unpack_entities(&drifting, &mut Reader::new(&bytes), STEP),
+            Err(DeltaError::FieldOutOfRange { field: 0 }),
+            "the drift overflows"
+        );
+    }
+
+    #[test]
+    fn added_entities_must_be_sorted_and_new() {
+        let out = |added: &[Dot]| unpack(&section(&[], &[], added));
+        let dup = Err(DeltaError::DuplicateOrUnsorted);
+        assert_eq!(out(&[dot(3, 0, 0)]), dup, "3 is kept");
+        assert_eq!(out(&[dot(6, 0, 0), dot(4, 0, 0)]), dup);
+        assert_eq!(out(&[dot(4, 0, 0), dot(4, 0, 0)]), dup);
+        assert_eq!(
+            unpack(&section(
+                &[1],
+                &[],
+                &[dot(0, 0, 0), dot(3, 9, 0), dot(9, 0, 0)]
+            )),
+            Ok(vec![
+                dot(0, 0, 0),
+                dot(1, 10, 0),
+                dot(3, 9, 0),
+                dot(5, 50, 0),
+                dot(9, 0, 0)
+            ]),
+            "a removed id may come back"
+        );
+    }
+
+    #[test]
+    fn a_cut_section_is_malformed() {
+        let whole = section(&[1], &[(0, 0b11, &[300, -300])], &[dot(7, 1, 0)]);
+        for len in 0..whole.len() {
+            let out = unpack(&whole[..len]);
+            assert!(
+                matches!(out, Err(DeltaError::Malformed(_))),
+                "{len}: {out:?}"
+            );
+        }
+        assert!(unpack(&whole).is_ok());
+    }
+}
