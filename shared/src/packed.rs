@@ -118,71 +118,100 @@ fn read_index(
 
 /// `base` with the section at the reader's position applied, `step` after the baseline. Every
 /// index, mask and value is checked: a malformed section is an error, never a panic.
+///
+/// One pass, one output list: the removed indices are held only when there are any, each
+/// changed entry is applied as it is read (indices ascend, so the baseline is walked once), and
+/// the added entities are read onto the end of the output, then merged into place.
 pub fn unpack_entities<E: Packable>(
     base: &[E],
     r: &mut Reader<'_>,
     step: Step,
 ) -> Result<Vec<E>, DeltaError> {
-    let mut gone = vec![false; base.len()];
+    let mut removed = Vec::new();
     let mut prev = None;
     for _ in 0..r.count()? {
         let i = read_index(r, prev, base.len())?;
-        gone[i] = true;
+        removed.push(i);
         prev = Some(i);
     }
-    // Residuals per baseline index (none: all zero).
-    let mut residuals: Vec<Option<[i64; MAX_FIELDS]>> = vec![None; base.len()];
+    let mut out = Vec::with_capacity(base.len() - removed.len());
+    let mut walk = Walk {
+        base,
+        removed: removed.iter().copied().peekable(),
+        next: 0,
+        step,
+    };
     let mut prev = None;
     for _ in 0..r.count()? {
         let i = read_index(r, prev, base.len())?;
-        if gone[i] {
+        prev = Some(i);
+        walk.keep_until(i, &mut out)?;
+        if walk.removed.next_if_eq(&i).is_some() {
             return Err(DeltaError::BadIndex { index: i as i64 });
         }
-        prev = Some(i);
         let mask = r.u()?;
         if mask == 0 || mask >> E::FIELDS != 0 {
             return Err(DeltaError::BadMask {
                 mask: i64::try_from(mask).unwrap_or(i64::MAX),
             });
         }
-        let mut res = [0i64; MAX_FIELDS];
-        for (f, v) in res.iter_mut().enumerate().take(E::FIELDS) {
+        let mut fields = fields_of(&base[i]);
+        for (f, v) in fields.iter_mut().enumerate().take(E::FIELDS) {
             if mask & (1 << f) != 0 {
-                *v = r.i()?;
-            }
-        }
-        residuals[i] = Some(res);
-    }
-    let mut kept = Vec::with_capacity(base.len());
-    for (i, b) in base.iter().enumerate() {
-        if gone[i] {
-            continue;
-        }
-        let mut fields = fields_of(b);
-        if let Some(res) = &residuals[i] {
-            for f in 0..E::FIELDS {
-                fields[f] = fields[f]
-                    .checked_add(res[f])
+                *v = v
+                    .checked_add(r.i()?)
                     .ok_or(DeltaError::FieldOutOfRange { field: f })?;
             }
         }
-        let mut e = b.clone();
-        for f in 0..E::FIELDS {
-            let v = fields[f]
-                .checked_add(b.drift(&fields[..E::FIELDS], f, step))
-                .ok_or(DeltaError::FieldOutOfRange { field: f })?;
-            if v != b.field(f) {
-                e.set_field(f, v)?;
+        out.push(predicted(&base[i], &fields, step)?);
+        walk.next = i + 1;
+    }
+    walk.keep_until(base.len(), &mut out)?;
+    let kept = out.len();
+    let n_added = r.count()?;
+    out.reserve_exact(n_added);
+    for _ in 0..n_added {
+        out.push(E::read(r)?);
+    }
+    merge_added(out, kept)
+}
+
+/// The walk over the baseline: entries without residuals are kept (predicted) up to the next
+/// changed index, removed ones skipped.
+struct Walk<'a, E, R: Iterator<Item = usize>> {
+    base: &'a [E],
+    removed: std::iter::Peekable<R>,
+    /// The first baseline index not yet walked.
+    next: usize,
+    step: Step,
+}
+
+impl<E: Packable, R: Iterator<Item = usize>> Walk<'_, E, R> {
+    /// Keeps the baseline entries from `self.next` up to (not including) `end`.
+    fn keep_until(&mut self, end: usize, out: &mut Vec<E>) -> Result<(), DeltaError> {
+        for i in self.next..end {
+            if self.removed.next_if_eq(&i).is_none() {
+                let b = &self.base[i];
+                out.push(predicted(b, &fields_of(b), self.step)?);
             }
         }
-        kept.push(e);
+        self.next = self.next.max(end);
+        Ok(())
     }
-    let n_added = r.count()?;
-    let mut added = Vec::with_capacity(n_added);
-    for _ in 0..n_added {
-        added.push(E::read(r)?);
+}
+
+/// `b` with `fields` (its fields plus any residuals) and then its drift: the new entity.
+fn predicted<E: Packable>(b: &E, fields: &[i64; MAX_FIELDS], step: Step) -> Result<E, DeltaError> {
+    let mut e = b.clone();
+    for f in 0..E::FIELDS {
+        let v = fields[f]
+            .checked_add(b.drift(&fields[..E::FIELDS], f, step))
+            .ok_or(DeltaError::FieldOutOfRange { field: f })?;
+        if v != b.field(f) {
+            e.set_field(f, v)?;
+        }
     }
-    merge_added(kept, &added)
+    Ok(e)
 }
 
 #[cfg(test)]
