@@ -68,7 +68,7 @@ impl Packable for QuantizedPlayer {
         let len = r.count()?;
         let name = std::str::from_utf8(r.take(len)?)
             .map_err(|_| DeltaError::Malformed("a name that is not UTF-8"))?
-            .to_owned();
+            .into();
         Ok(QuantizedPlayer {
             id,
             name,
@@ -189,7 +189,7 @@ mod tests {
     fn player(n: u8, x: i32, vx: i32) -> QuantizedPlayer {
         QuantizedPlayer {
             id: Uuid::from_bytes([n; 16]),
-            name: format!("p{n}"),
+            name: format!("p{n}").into(),
             x,
             y: 500,
             vx,
