@@ -145,17 +145,14 @@ pub fn unpack_entities<E: Packable>(
     for _ in 0..r.count()? {
         let i = read_index(r, prev, base.len())?;
         prev = Some(i);
-        walk.keep_until(i, &mut out)?;
-        if walk.removed.next_if_eq(&i).is_some() {
-            return Err(DeltaError::BadIndex { index: i as i64 });
-        }
+        let b = walk.changed(i, &mut out)?;
         let mask = r.u()?;
         if mask == 0 || mask >> E::FIELDS != 0 {
             return Err(DeltaError::BadMask {
                 mask: i64::try_from(mask).unwrap_or(i64::MAX),
             });
         }
-        let mut fields = fields_of(&base[i]);
+        let mut fields = fields_of(b);
         for (f, v) in fields.iter_mut().enumerate().take(E::FIELDS) {
             if mask & (1 << f) != 0 {
                 *v = v
@@ -163,8 +160,7 @@ pub fn unpack_entities<E: Packable>(
                     .ok_or(DeltaError::FieldOutOfRange { field: f })?;
             }
         }
-        out.push(predicted(&base[i], &fields, step)?);
-        walk.next = i + 1;
+        out.push(predicted(b, &fields, step)?);
     }
     walk.keep_until(base.len(), &mut out)?;
     let kept = out.len();
@@ -186,17 +182,30 @@ struct Walk<'a, E, R: Iterator<Item = usize>> {
     step: Step,
 }
 
-impl<E: Packable, R: Iterator<Item = usize>> Walk<'_, E, R> {
-    /// Keeps the baseline entries from `self.next` up to (not including) `end`.
+impl<'a, E: Packable, R: Iterator<Item = usize>> Walk<'a, E, R> {
+    /// Keeps the baseline entries from `self.next` up to (not including) `end`; indices only
+    /// ascend, so `end >= self.next`.
     fn keep_until(&mut self, end: usize, out: &mut Vec<E>) -> Result<(), DeltaError> {
+        debug_assert!(end >= self.next, "changed indices should ascend");
         for i in self.next..end {
             if self.removed.next_if_eq(&i).is_none() {
                 let b = &self.base[i];
                 out.push(predicted(b, &fields_of(b), self.step)?);
             }
         }
-        self.next = self.next.max(end);
+        self.next = end;
         Ok(())
+    }
+
+    /// Keeps the entries before `i`, then hands out entry `i` for its residuals: a changed
+    /// entry that the section also removed is a bad index.
+    fn changed(&mut self, i: usize, out: &mut Vec<E>) -> Result<&'a E, DeltaError> {
+        self.keep_until(i, out)?;
+        if self.removed.next_if_eq(&i).is_some() {
+            return Err(DeltaError::BadIndex { index: i as i64 });
+        }
+        self.next = i + 1;
+        Ok(&self.base[i])
     }
 }
 
