@@ -12,7 +12,7 @@ fn snapshot(players: u8) -> Vec<u8> {
     let players = (0..players)
         .map(|i| PlayerState {
             id: PlayerId::from_bytes([i; 16]),
-            name: format!("bot-{i}"),
+            name: format!("bot-{i}").into(),
             x: f32::from(i) * 10.0,
             y: 450.0,
             vx: 1.0,

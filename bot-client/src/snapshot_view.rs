@@ -401,7 +401,7 @@ mod tests {
     fn player(n: u8, x: f32, y: f32, last_input: u32) -> PlayerState {
         PlayerState {
             id: tickcast_shared::PlayerId::from_bytes(id(n)),
-            name: format!("bot-{n}"),
+            name: format!("bot-{n}").into(),
             x,
             y,
             vx: 1.5,

@@ -245,7 +245,7 @@ async fn serve(tcp: tokio::net::TcpStream, id: u64, b: Behaviour, seats: Arc<Mut
                 }
                 sent += 1;
                 let me = PlayerState {
-                    id: player_id, name: join.name.clone(), x: 10.0, y: 20.0, vx: 0.0, vy: 0.0,
+                    id: player_id, name: join.name.as_str().into(), x: 10.0, y: 20.0, vx: 0.0, vy: 0.0,
                     score: 0, last_input, held: false,
                 };
                 let other = PlayerState { id: PlayerId::from_u128(u128::MAX), last_input: 999, ..me.clone() };

@@ -16,7 +16,7 @@ fn base() -> QuantizedArena {
         players: (1..=3u8)
             .map(|n| QuantizedPlayer {
                 id: Uuid::from_bytes([n; 16]),
-                name: format!("p{n}"),
+                name: format!("p{n}").into(),
                 x: i32::from(n) * 100,
                 y: -1,
                 vx: i32::MAX,

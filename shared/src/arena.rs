@@ -9,6 +9,8 @@
 //! into [`ClientMsg`], [`ServerMsg`] and [`crate::delta`] the same way. Imports point one way:
 //! this module uses the envelopes and [`crate::delta`]; neither knows this module.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{ClientMsg, DeltaSnapshot, Input, PlayerId, ServerMsg, Snapshot, Welcome};
@@ -129,7 +131,9 @@ pub struct ArenaState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerState {
     pub id: PlayerId,
-    pub name: String,
+    /// Shared, not copied, by the states and replicated frames built from it (see
+    /// [`QuantizedPlayer::name`]). On the wire a string.
+    pub name: Arc<str>,
     pub x: f32,
     pub y: f32,
     pub vx: f32,

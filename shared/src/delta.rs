@@ -222,7 +222,9 @@ impl<E: Entity> EntityPatch<E> {
         if let Some(index) = removed.next().or(next_change) {
             return Err(DeltaError::BadIndex { index });
         }
-        merge_added(out, &self.added)
+        let kept = out.len();
+        out.extend(self.added.iter().cloned());
+        merge_added(out, kept)
     }
 }
 
@@ -275,27 +277,25 @@ pub(crate) fn pair_up<'a, E: Entity>(
     }
 }
 
-/// `kept` (sorted by id) with `added` inserted in id order; `added` must be sorted by id and
-/// share no id with `kept`.
-pub(crate) fn merge_added<E: Entity>(kept: Vec<E>, added: &[E]) -> Result<Vec<E>, DeltaError> {
-    if added.is_empty() {
-        return Ok(kept);
-    }
+/// `out` with its added entities merged into place: `out[..kept]` are the kept ones (sorted by
+/// id), `out[kept..]` the added ones as received, which must be sorted by id and share no id
+/// with the kept ones. Sorts in place (no second list): additions are rare, and a sort is
+/// O(n log n) however many a hostile patch carries.
+pub(crate) fn merge_added<E: Entity>(mut out: Vec<E>, kept: usize) -> Result<Vec<E>, DeltaError> {
+    let added = &out[kept..];
     if added.windows(2).any(|w| w[0].id() >= w[1].id()) {
         return Err(DeltaError::DuplicateOrUnsorted);
     }
-    let mut out = Vec::with_capacity(kept.len() + added.len());
-    let mut kept = kept.into_iter().peekable();
-    for a in added {
-        while let Some(k) = kept.next_if(|k| k.id() < a.id()) {
-            out.push(k);
-        }
-        if kept.peek().is_some_and(|k| k.id() == a.id()) {
-            return Err(DeltaError::DuplicateOrUnsorted);
-        }
-        out.push(a.clone());
+    let (Some(last_kept), Some(first_added)) = (kept.checked_sub(1), added.first()) else {
+        return Ok(out);
+    };
+    if out[last_kept].id() < first_added.id() {
+        return Ok(out);
     }
-    out.extend(kept);
+    out.sort_unstable_by_key(E::id);
+    if out.windows(2).any(|w| w[0].id() == w[1].id()) {
+        return Err(DeltaError::DuplicateOrUnsorted);
+    }
     Ok(out)
 }
 

@@ -50,7 +50,7 @@ fn arena() -> impl Strategy<Value = QuantizedArena> {
                     let (name, x, y, vx, vy, score, last_input, held) = p?;
                     Some(QuantizedPlayer {
                         id: Uuid::from_bytes([n as u8 * 37; 16]),
-                        name: name.to_string(),
+                        name: name.into(),
                         x,
                         y,
                         vx,

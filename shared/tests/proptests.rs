@@ -57,7 +57,7 @@ fn player() -> impl Strategy<Value = PlayerState> {
         .prop_map(
             |(id, name, (x, y, vx, vy), score, last_input, held)| PlayerState {
                 id: Uuid::from_bytes(id),
-                name,
+                name: name.into(),
                 x: x as f32 / 4.0,
                 y: y as f32 / 4.0,
                 vx: vx as f32,

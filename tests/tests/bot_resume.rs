@@ -299,7 +299,7 @@ async fn a_bot_cut_off_by_the_network_resumes_as_the_same_player_with_its_state(
     // Same score and position; the ack is the one from before the cut.
     let snap = bot.next_snapshot().await.unwrap();
     let me = bot.own_state(&snap).expect("own player after the resume");
-    assert_eq!((me.name.as_str(), me.score), ("bot", before.score));
+    assert_eq!((&*me.name, me.score), ("bot", before.score));
     assert!(
         (me.x - before.x).abs() < 1.0 && (me.y - before.y).abs() < 1.0,
         "position kept: {me:?} vs {before:?}"

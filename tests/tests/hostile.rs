@@ -632,7 +632,7 @@ async fn hostile_names_are_refused_or_kept_as_text() {
         let mut c = Client::join(addr, Join::room(ROOM, html)).await;
         let s = c.next_snapshot().await;
         assert!(
-            s.state.players.iter().any(|p| p.name == html),
+            s.state.players.iter().any(|p| &*p.name == html),
             "the name is stored verbatim"
         );
         c.close().await;

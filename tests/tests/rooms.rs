@@ -31,7 +31,7 @@ async fn two_clients_in_a_room_see_each_other_move_and_acks_advance() {
                 .state
                 .players
                 .iter()
-                .any(|p| p.id == b_id && p.name == "bob"));
+                .any(|p| p.id == b_id && &*p.name == "bob"));
             break p.x;
         }
     };
@@ -231,7 +231,7 @@ async fn a_dropped_player_resumes_with_its_token_and_keeps_id_and_score() {
         .into_iter()
         .find(|p| p.id == a_id)
         .unwrap();
-    assert_eq!(mine.name, "a");
+    assert_eq!(&*mine.name, "a");
     assert_eq!(mine.score, before.score);
     assert!(
         (mine.x - before.x).abs() < 1.0 && (mine.y - before.y).abs() < 1.0,

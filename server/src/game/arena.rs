@@ -6,6 +6,8 @@
 //! Play is cut into rounds when the config has [`RoundRules`] (see [`rounds`]). Its saved form,
 //! for a room that moves to another node, is in [`save`].
 
+use std::sync::Arc;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,9 @@ use rounds::{RoundEvent, Rounds};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Player {
     id: PlayerId,
-    name: String,
+    /// Shared with every snapshot state taken of this player: a tick's names are refcount
+    /// bumps. Saved as a string.
+    name: Arc<str>,
     x: f32,
     y: f32,
     vx: f32,
@@ -133,7 +137,7 @@ impl Game for Arena {
         let (x, y) = self.random_point(self.config.info.player_radius);
         self.players.push(Player {
             id,
-            name: name.to_string(),
+            name: name.into(),
             x,
             y,
             vx: 0.0,

@@ -14,6 +14,8 @@
 //!
 //! The byte layout is specified in `shared/PROTOCOL.md` ("Delta snapshots").
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{is_false, ArenaState, Orb, PlayerState, Round};
@@ -54,7 +56,10 @@ pub struct QuantizedArena {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuantizedPlayer {
     pub id: PlayerId,
-    pub name: String,
+    /// Shared with the [`PlayerState`] it was replicated from and with every state derived from
+    /// it (a patch only ever keeps a name or replaces the player): a tick's names cost refcount
+    /// bumps, not copies. On the wire a string, as before.
+    pub name: Arc<str>,
     pub x: i32,
     pub y: i32,
     pub vx: i32,
@@ -264,7 +269,7 @@ mod tests {
     fn player(n: u8, x: i32) -> QuantizedPlayer {
         QuantizedPlayer {
             id: Uuid::from_bytes([n; 16]),
-            name: format!("p{n}"),
+            name: format!("p{n}").into(),
             x,
             y: 0,
             vx: 0,
