@@ -10,7 +10,7 @@
 # cores, and the 1-minute load average seen. Localhost only; every run is bounded by SECS.
 # MODES (default "ref tc-full tc-delta"; tc-packed: packed deltas) picks and orders the servers; a tickcast mode may carry
 # extra server flags after a '+', commas for spaces: MODES="ref tc-full tc-full+--workers,1".
-# Modes alt-full and alt-delta run the tickcast binary at $TC_ALT instead (an A/B of two builds).
+# Modes alt-full, alt-delta and alt-packed run the tickcast binary at $TC_ALT instead (an A/B of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-"500 1000 2000"} SECS=${SECS:-20} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-1}
@@ -31,6 +31,7 @@ run() { # mode bots round
     tc-packed) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
     alt-full) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
     alt-delta) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
+    alt-packed) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
   esac
   local pid=$! port=""
   for _ in $(seq 100); do
@@ -83,7 +84,8 @@ for bots in steps:
         base, _, flags = mode.partition("+")
         name = {"ref": "reference (full)", "tc-full": "tickcast full", "tc-delta": "tickcast deltas",
                 "tc-packed": "tickcast packed deltas",
-                "alt-full": "$TC_ALT full", "alt-delta": "$TC_ALT deltas"}[base]
+                "alt-full": "$TC_ALT full", "alt-delta": "$TC_ALT deltas",
+                "alt-packed": "$TC_ALT packed deltas"}[base]
         name += f" `{flags.replace(',', ' ')}`" if flags else ""
         print(f"| {int(bots):,} | {name} | {cores:.3f} | {per_k:.3f} | {ratio} | "
               f"{100 * med(lambda r: r['delivery']):.2f} % | {med(lambda r: r['input_ack_ms']['p99']):.1f} | "
