@@ -23,7 +23,6 @@ mod cluster;
 mod creation;
 mod messages;
 mod migrate;
-mod quick_play;
 mod recover;
 mod resume;
 mod threads;
@@ -31,7 +30,6 @@ mod threads;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::thread::ThreadId;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -45,7 +43,7 @@ use crate::node::Cluster;
 use crate::room::{AddPlayer, Dispose, Inspect, Room, RoomDetail, RoomError, RoomEvent, RoomStats};
 use crate::room_creation::RoomKind;
 use creation::Creation;
-pub use threads::{Home, RoomThreads, WorkerThreads};
+pub use threads::{RoomThreads, WorkerThreads};
 
 pub use creation::retry_after_secs;
 pub use messages::{
@@ -88,9 +86,6 @@ struct Entry<G: Game> {
     stats: Arc<RoomStats>,
     /// Cluster mode: the epoch of this node's lease on the room.
     epoch: Option<Epoch>,
-    /// The room's thread, when it shares one with sessions (quick play prefers it, see
-    /// `registry/quick_play.rs`).
-    thread: Option<ThreadId>,
 }
 
 pub struct Registry<G: Game> {
@@ -151,7 +146,7 @@ impl<G: Game> Registry<G> {
         id: Arc<str>,
         public: bool,
         epoch: Option<Epoch>,
-        home: Option<&Home>,
+        home: Option<&ArbiterHandle>,
         ctx: &mut Context<Self>,
     ) {
         let seed = match self.config.seed {
@@ -179,11 +174,11 @@ impl<G: Game> Registry<G> {
         id: Arc<str>,
         public: bool,
         epoch: Option<Epoch>,
-        home: Option<&Home>,
+        home: Option<&ArbiterHandle>,
         ctx: &mut Context<Self>,
         build: impl FnOnce(RoomEnv<G>) -> Room<G> + Send + 'static,
     ) {
-        let placed = self.threads.pick(home);
+        let arbiter = self.threads.pick(home);
         let stats = Arc::new(RoomStats::default());
         let env = RoomEnv {
             config: self.config.clone(),
@@ -192,7 +187,7 @@ impl<G: Game> Registry<G> {
             registry: ctx.address().recipient(),
             _game: std::marker::PhantomData,
         };
-        let addr = Room::start_in_arbiter(&placed.arbiter, move |_| build(env));
+        let addr = Room::start_in_arbiter(&arbiter, move |_| build(env));
         self.metrics.rooms.inc();
         self.creation
             .created(&id, RoomKind::of(public), &self.metrics);
@@ -207,30 +202,19 @@ impl<G: Game> Registry<G> {
                 empty_since: None,
                 stats,
                 epoch,
-                thread: placed.thread,
             },
         );
         self.created += 1;
     }
 
-    /// Where a quick play from a session on thread `me` goes (`registry/quick_play.rs`).
-    fn pick_public(&self, me: Option<ThreadId>) -> quick_play::Pick<'_> {
-        let rooms: Vec<quick_play::PublicRoom<'_>> = self
-            .rooms
+    /// The public room with space that has the most players (rooms fill before new ones open),
+    /// and its player count.
+    fn pick_public(&self) -> Option<(Arc<str>, usize)> {
+        self.rooms
             .values()
-            .filter(|e| e.public)
-            .map(|e| quick_play::PublicRoom {
-                id: &e.id,
-                players: e.players,
-                created: e.created,
-                thread: e.thread,
-            })
-            .collect();
-        let limits = quick_play::Limits {
-            max_players: self.config.max_players_per_room,
-            threads: self.threads.shared_with_sessions(),
-        };
-        quick_play::pick(&rooms, limits, me)
+            .filter(|e| e.public && e.players < self.config.max_players_per_room)
+            .max_by_key(|e| (e.players, std::cmp::Reverse(e.created)))
+            .map(|e| (e.id.clone(), e.players))
     }
 
     /// A fresh quick-play room id, of the form [`is_public_id`] recognises.
@@ -382,12 +366,9 @@ impl<G: Game> Handler<JoinRoom<G>> for Registry<G> {
                 }
                 id
             }
-            None => match self.pick_public(msg.home.as_ref().map(|h| h.thread)) {
-                quick_play::Pick::Join(id) => id.clone(),
-                quick_play::Pick::Open { fallback: Some(id) } if !self.may_open_quick_play() => {
-                    id.clone()
-                }
-                quick_play::Pick::Open { .. } => {
+            None => match self.pick_public() {
+                Some((id, _)) => id,
+                None => {
                     if let Err(e) = self.admit_creation(RoomKind::QuickPlay, None) {
                         return Box::pin(fut::ready(Err(e)));
                     }

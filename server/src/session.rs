@@ -55,7 +55,7 @@ use crate::frame_guard::Tripped;
 use crate::game::Game;
 use crate::metrics::Metrics;
 use crate::rate_limit::{TokenBucket, Verdict};
-use crate::registry::{retry_after_secs, Home, JoinError, JoinRoom, Joined, Registry, ResumeRoom};
+use crate::registry::{retry_after_secs, JoinError, JoinRoom, Joined, Registry, ResumeRoom};
 use crate::room::{DetachPlayer, RemovePlayer, Room};
 use crate::seat::Seat;
 use crate::wake::{self, Wake, WakeHandle, Wakes};

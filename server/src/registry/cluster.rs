@@ -32,7 +32,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
-use super::{is_public_id, Entry, Home, JoinError, JoinFuture, JoinRoom, Registry};
+use super::{is_public_id, Entry, JoinError, JoinFuture, JoinRoom, Registry};
 use crate::directory::{Claim, DirectoryError, Epoch, Lease, Placement};
 use crate::game::Game;
 use crate::node::Cluster;
@@ -173,7 +173,7 @@ impl<G: Game> Registry<G> {
         id: &Arc<str>,
         public: bool,
         client: Option<IpAddr>,
-        home: Option<&Home>,
+        home: Option<&ArbiterHandle>,
         claim: Option<Claim>,
         ctx: &mut Context<Self>,
     ) -> Result<(), JoinError> {

@@ -34,15 +34,6 @@ impl<G: Game> Registry<G> {
         let alive = self.rooms.len();
         self.creation.admit(kind, alive, client, &self.metrics)
     }
-
-    /// Whether a quick-play room may open now. Asked before opening one where joining another
-    /// would also do (`registry/quick_play.rs`): that is no refusal, so nothing is counted.
-    pub(super) fn may_open_quick_play(&self) -> bool {
-        self.creation
-            .cap
-            .admits(RoomKind::QuickPlay, self.rooms.len())
-            .is_ok()
-    }
 }
 
 /// The creation rules' state, owned by the registry.

@@ -11,8 +11,6 @@ use crate::room::{Admitted, Room, RoomDetail};
 use crate::seat::Seat;
 use crate::wake::WakeHandle;
 
-use super::threads::Home;
-
 /// A session asks for a seat.
 pub struct JoinRoom<G: Game> {
     /// `Some(id)`: that room, created if missing. `None`: any public room with space.
@@ -28,7 +26,7 @@ pub struct JoinRoom<G: Game> {
     /// (loopback without `--limit-loopback`) is not charged.
     pub client: Option<IpAddr>,
     /// The session's thread: a room this join creates runs there (see `registry/threads.rs`).
-    pub home: Option<Home>,
+    pub home: Option<ArbiterHandle>,
 }
 
 impl<G: Game> Message for JoinRoom<G> {

@@ -9,10 +9,10 @@
 //! A session on the room's own thread is woken by pushing onto a local run queue: no syscall, no
 //! switch. Sessions cannot move (each TCP connection belongs to the HTTP worker that accepted it),
 //! so the room moves to them: it starts on the thread of the session whose join created it
-//! ([`RoomThreads::Workers`]). With one worker every seat is local; with `w` workers, quick play
-//! on a busy server seats players on their own thread's rooms (`registry/quick_play.rs`). A room
-//! created without a session (adopted from another node, recovered from a checkpoint) goes to the
-//! workers in turn.
+//! ([`RoomThreads::Workers`]). With one worker every seat is local; with `w` workers and
+//! connections spread evenly, about `1/w` of a room's seats are (quick play fills rooms in order,
+//! whoever accepted the connection). A room created without a session (adopted from another node,
+//! recovered from a checkpoint) goes to the workers in turn.
 //!
 //! `--room-threads N` (N > 0) keeps the older layout, rooms spread over N threads of their own
 //! ([`RoomThreads::Dedicated`]): a long tick then never delays a session's reads.
@@ -21,58 +21,27 @@
 //! [`WorkerThreads`] as each HTTP worker starts).
 
 use std::sync::Arc;
-use std::thread::ThreadId;
 
 use actix::ArbiterHandle;
 use parking_lot::Mutex;
 
-/// A thread actors can be started on: its arbiter, and its id to tell whether a room and a
-/// session share it.
-#[derive(Clone, Debug)]
-pub struct Home {
-    pub arbiter: ArbiterHandle,
-    pub thread: ThreadId,
-}
-
-impl Home {
-    /// The calling thread, if it runs an actix arbiter.
-    pub fn current() -> Option<Home> {
-        actix::Arbiter::try_current().map(|arbiter| Home {
-            arbiter,
-            thread: std::thread::current().id(),
-        })
-    }
-}
-
 /// The HTTP workers' threads, as they start (`lib.rs` registers each from the worker's app
 /// factory, which runs on that worker).
 #[derive(Clone, Default)]
-pub struct WorkerThreads(Arc<Mutex<Vec<Home>>>);
+pub struct WorkerThreads(Arc<Mutex<Vec<ArbiterHandle>>>);
 
 impl WorkerThreads {
     /// Called on a worker thread as it starts (a no-op outside an actix arbiter).
     pub fn register_current(&self) {
-        if let Some(home) = Home::current() {
-            self.0.lock().push(home);
+        if let Some(handle) = actix::Arbiter::try_current() {
+            self.0.lock().push(handle);
         }
     }
 
-    fn nth(&self, n: usize) -> Option<Home> {
+    fn nth(&self, n: usize) -> Option<ArbiterHandle> {
         let workers = self.0.lock();
         (!workers.is_empty()).then(|| workers[n % workers.len()].clone())
     }
-
-    fn count(&self) -> usize {
-        self.0.lock().len()
-    }
-}
-
-/// Where [`RoomThreads::pick`] put a room.
-pub struct Placed {
-    pub arbiter: ArbiterHandle,
-    /// The room's thread when it shares one with sessions (`None`: a dedicated room thread, or a
-    /// worker not registered yet).
-    pub thread: Option<ThreadId>,
 }
 
 /// Where rooms run.
@@ -107,27 +76,17 @@ impl RoomThreads {
     }
 
     /// The thread for a new room; `home` is the creating session's thread, if a session created it.
-    pub fn pick(&mut self, home: Option<&Home>) -> Placed {
-        let on = |home: Home| Placed {
-            arbiter: home.arbiter,
-            thread: Some(home.thread),
-        };
+    pub fn pick(&mut self, home: Option<&ArbiterHandle>) -> ArbiterHandle {
         match self {
             RoomThreads::Workers {
                 workers,
                 fallback,
                 next,
             } => match home {
-                Some(home) => on(home.clone()),
+                Some(home) => home.clone(),
                 None => {
                     *next += 1;
-                    workers.nth(*next - 1).map_or_else(
-                        || Placed {
-                            arbiter: fallback.clone(),
-                            thread: None,
-                        },
-                        on,
-                    )
+                    workers.nth(*next - 1).unwrap_or_else(|| fallback.clone())
                 }
             },
             RoomThreads::Dedicated { arbiters, next } => {
@@ -136,19 +95,8 @@ impl RoomThreads {
                     "rooms should have at least one dedicated thread to run on"
                 );
                 *next += 1;
-                Placed {
-                    arbiter: arbiters[(*next - 1) % arbiters.len()].clone(),
-                    thread: None,
-                }
+                arbiters[(*next - 1) % arbiters.len()].clone()
             }
-        }
-    }
-
-    /// How many threads rooms share with sessions: the workers, or 0 with dedicated room threads.
-    pub fn shared_with_sessions(&self) -> usize {
-        match self {
-            RoomThreads::Workers { workers, .. } => workers.count(),
-            RoomThreads::Dedicated { .. } => 0,
         }
     }
 }
@@ -170,13 +118,6 @@ mod tests {
             .expect("an arbiter should run a task within 5 s")
     }
 
-    fn home_of(a: &Arbiter) -> Home {
-        Home {
-            arbiter: a.handle(),
-            thread: thread_of(&a.handle()),
-        }
-    }
-
     fn with_arbiters(n: usize, test: impl FnOnce(&[Arbiter])) {
         let _system = actix::System::new();
         let arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
@@ -195,10 +136,9 @@ mod tests {
                 w.spawn_fn(move || workers.register_current());
             }
             let mut threads = RoomThreads::workers(workers, a[2].handle());
-            for home in [&a[1], &a[0], &a[1]].map(home_of) {
-                let picked = threads.pick(Some(&home));
-                assert_eq!(thread_of(&picked.arbiter), home.thread);
-                assert_eq!(picked.thread, Some(home.thread), "known to share it");
+            for home in [&a[1], &a[0], &a[1]] {
+                let picked = threads.pick(Some(&home.handle()));
+                assert_eq!(thread_of(&picked), thread_of(&home.handle()));
             }
         });
     }
@@ -209,9 +149,7 @@ mod tests {
             let workers = WorkerThreads::default();
             let mut threads = RoomThreads::workers(workers.clone(), a[2].handle());
             // No worker has started yet: the fallback.
-            let early = threads.pick(None);
-            assert_eq!(thread_of(&early.arbiter), thread_of(&a[2].handle()));
-            assert_eq!(early.thread, None, "the fallback is no session's thread");
+            assert_eq!(thread_of(&threads.pick(None)), thread_of(&a[2].handle()));
             for w in &a[..2] {
                 let (workers, (tx, rx)) = (workers.clone(), mpsc::channel());
                 w.spawn_fn(move || {
@@ -220,13 +158,9 @@ mod tests {
                 });
                 rx.recv().unwrap();
             }
-            assert_eq!(threads.shared_with_sessions(), 2);
-            let placed: Vec<Placed> = (0..4).map(|_| threads.pick(None)).collect();
-            let picked: Vec<ThreadId> = placed.iter().map(|p| thread_of(&p.arbiter)).collect();
+            let picked: Vec<ThreadId> = (0..4).map(|_| thread_of(&threads.pick(None))).collect();
             let (w0, w1) = (thread_of(&a[0].handle()), thread_of(&a[1].handle()));
             assert!(picked == [w1, w0, w1, w0] || picked == [w0, w1, w0, w1]);
-            let told: Vec<Option<ThreadId>> = placed.iter().map(|p| p.thread).collect();
-            assert_eq!(told, picked.into_iter().map(Some).collect::<Vec<_>>());
         });
     }
 
@@ -234,11 +168,10 @@ mod tests {
     fn dedicated_room_threads_take_rooms_in_turn_whoever_creates_them() {
         with_arbiters(3, |a| {
             let mut threads = RoomThreads::dedicated(vec![a[0].handle(), a[1].handle()]);
-            let home = home_of(&a[2]);
-            let placed: Vec<Placed> = (0..3).map(|_| threads.pick(Some(&home))).collect();
-            assert!(placed.iter().all(|p| p.thread.is_none()));
-            assert_eq!(threads.shared_with_sessions(), 0);
-            let picked: Vec<ThreadId> = placed.iter().map(|p| thread_of(&p.arbiter)).collect();
+            let home = a[2].handle();
+            let picked: Vec<ThreadId> = (0..3)
+                .map(|_| thread_of(&threads.pick(Some(&home))))
+                .collect();
             let (t0, t1) = (thread_of(&a[0].handle()), thread_of(&a[1].handle()));
             assert_eq!(picked, [t0, t1, t0]);
         });

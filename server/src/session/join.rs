@@ -87,7 +87,7 @@ impl<G: Game> Session<G> {
                     seat: seat.clone(),
                     wake,
                     client: self.ticket.as_ref().and_then(Ticket::limited_ip),
-                    home: Home::current(),
+                    home: Arbiter::try_current(),
                 });
                 (Box::pin(request), token)
             }
