@@ -10,12 +10,15 @@
 # cores, and the 1-minute load average seen. Localhost only; every run is bounded by SECS.
 # MODES (default "ref tc-full tc-delta"; tc-packed: packed deltas) picks and orders the servers; a tickcast mode may carry
 # extra server flags after a '+', commas for spaces: MODES="ref tc-full tc-full+--workers,1".
+# PIN="0:1" pins every server to CPU 0 and the bots to CPU 1 (taskset): each gets one core of its own.
 # Modes alt-full, alt-delta and alt-packed run the tickcast binary at $TC_ALT instead (an A/B of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-"500 1000 2000"} SECS=${SECS:-20} ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-1}
 BOT=target/release/tickcast-bot TC=target/release/tickcast-server REF=target/release/tickcast-reference
 [ -n "${SKIP_BUILD:-}" ] || cargo build -q --release -p tickcast-bot -p tickcast-server -p tickcast-reference
+srv_pin=() bot_pin=()
+if [ -n "${PIN:-}" ]; then srv_pin=(taskset -c "${PIN%%:*}") bot_pin=(taskset -c "${PIN#*:}"); fi
 out=target/bench-reference/run-$$; mkdir -p "$out"
 echo "results in $out"
 
@@ -25,13 +28,13 @@ run() { # mode bots round
   [ "$mode" = "$base" ] || read -ra extra <<<"$(tr , ' ' <<<"${mode#*+}")"
   : >"$log" # exists before the server's own redirect does, for the port poll below
   case $base in
-    ref) "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
-    tc-full) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
-    tc-delta) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
-    tc-packed) "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
-    alt-full) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
-    alt-delta) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
-    alt-packed) "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
+    ref) ${srv_pin[@]+"${srv_pin[@]}"} "$REF" --port 0 --max-players-per-room 8 >"$log" 2>&1 & metrics=(--metrics-url none) ;;
+    tc-full) ${srv_pin[@]+"${srv_pin[@]}"} "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
+    tc-delta) ${srv_pin[@]+"${srv_pin[@]}"} "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
+    tc-packed) ${srv_pin[@]+"${srv_pin[@]}"} "$TC" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
+    alt-full) ${srv_pin[@]+"${srv_pin[@]}"} "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & ;;
+    alt-delta) ${srv_pin[@]+"${srv_pin[@]}"} "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=delta ;;
+    alt-packed) ${srv_pin[@]+"${srv_pin[@]}"} "$TC_ALT" --port 0 --max-players-per-room 8 --log warn ${extra[@]+"${extra[@]}"} >"$log" 2>&1 & snaps=packed ;;
   esac
   local pid=$! port=""
   for _ in $(seq 100); do
@@ -39,7 +42,7 @@ run() { # mode bots round
     [ -n "$port" ] && break
     sleep 0.1
   done
-  "$BOT" --url "ws://127.0.0.1:$port/ws" --bots "$bots" --duration "${SECS}s" --warmup 3s \
+  ${bot_pin[@]+"${bot_pin[@]}"} "$BOT" --url "ws://127.0.0.1:$port/ws" --bots "$bots" --duration "${SECS}s" --warmup 3s \
     --snapshots "$snaps" --threads "$THREADS" --server-pid "$pid" "${metrics[@]}" \
     --json "$json" -q || true
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
