@@ -29,12 +29,13 @@ pub struct History<F> {
 }
 
 impl<F: Diffable> History<F> {
-    /// Keeps the last `window` states (at least 1).
+    /// Keeps the last `window` states (at least 1). Allocates nothing until the first state:
+    /// a room without delta clients never records one, and one with them holds only what its
+    /// clients' ack lag needs (the server forgets the rest), usually far fewer than `window`.
     pub fn new(window: usize) -> Self {
-        let window = window.max(1);
         History {
-            frames: VecDeque::with_capacity(window),
-            window,
+            frames: VecDeque::new(),
+            window: window.max(1),
         }
     }
 
