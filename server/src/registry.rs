@@ -7,7 +7,8 @@
 //!
 //! It is the single authority on seat counts: a seat is reserved here before the room is asked
 //! to admit the player, so a room being disposed can never receive a player, and "any room with
-//! space" never overfills a room. Rooms run on a pool of arbiters (threads), round-robin.
+//! space" never overfills a room. A room runs on the thread of the session that created it
+//! (`registry/threads.rs`). The room list and a room's detail are `registry/listing.rs`.
 //!
 //! Talks to: sessions (join requests), rooms (admit, dispose, inspect; they report leaves and
 //! failures back), the HTTP layer (list, inspect).
@@ -21,6 +22,7 @@
 mod adopt;
 mod cluster;
 mod creation;
+mod listing;
 mod messages;
 mod migrate;
 mod recover;
@@ -28,7 +30,6 @@ mod resume;
 mod threads;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,7 +41,7 @@ use crate::directory::Epoch;
 use crate::game::{Game, GameFactory};
 use crate::metrics::Metrics;
 use crate::node::Cluster;
-use crate::room::{AddPlayer, Dispose, Inspect, Room, RoomDetail, RoomError, RoomEvent, RoomStats};
+use crate::room::{AddPlayer, Dispose, Room, RoomError, RoomEvent, RoomStats};
 use crate::room_creation::RoomKind;
 use creation::Creation;
 pub use threads::{RoomThreads, WorkerThreads};
@@ -268,20 +269,6 @@ impl<G: Game> Registry<G> {
         }
     }
 
-    /// The room list as `GET /rooms` (and this node's heartbeat) shows it.
-    fn summaries(&self) -> Vec<RoomSummary> {
-        self.rooms
-            .values()
-            .map(|e| RoomSummary {
-                id: e.id.to_string(),
-                players: e.players,
-                capacity: self.config.max_players_per_room,
-                tick: e.stats.tick.load(Relaxed),
-                public: e.public,
-            })
-            .collect()
-    }
-
     /// Seats the player in room `id`, which exists (or the join fails as `RoomFailed`): the
     /// seat is reserved here first, then the room is asked to admit the player.
     fn seat(&mut self, id: Arc<str>, msg: JoinRoom<G>) -> JoinFuture<G> {
@@ -405,32 +392,6 @@ impl<G: Game> Handler<RoomEvent> for Registry<G> {
                 }
             }
         }
-    }
-}
-
-impl<G: Game> Handler<ListRooms> for Registry<G> {
-    type Result = MessageResult<ListRooms>;
-
-    /// The rooms running here: a room frozen for its migration is left out (it runs nowhere
-    /// until its adoption or its unfreeze).
-    fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
-        let mut rooms = self.summaries();
-        rooms.retain(|r| !self.is_moving(&r.id));
-        MessageResult(rooms)
-    }
-}
-
-impl<G: Game> Handler<InspectRoom> for Registry<G> {
-    type Result = ResponseFuture<Option<RoomDetail>>;
-
-    fn handle(&mut self, msg: InspectRoom, _: &mut Context<Self>) -> Self::Result {
-        let addr = self.rooms.get(msg.0.as_str()).map(|e| e.addr.clone());
-        Box::pin(async move {
-            match addr {
-                Some(addr) => addr.send(Inspect).await.ok(),
-                None => None,
-            }
-        })
     }
 }
 
