@@ -291,15 +291,27 @@ async fn sigterm_moves_every_room_of_a_node_under_load_and_every_player_stays_it
     let moved: Vec<usize> = (0..traces.len())
         .filter(|&k| traces[k].0 % 3 == 0)
         .collect();
-    eventually(
-        Duration::from_secs(5),
-        "every player of n0 resumed elsewhere",
-        || {
-            let done = moved.iter().all(|&k| traces[k].1.borrow().ids.len() >= 2);
-            std::future::ready(done.then_some(()))
-        },
-    )
-    .await;
+    let stuck = |traces: &[(usize, watch::Receiver<Trace>)]| -> Vec<String> {
+        moved
+            .iter()
+            .filter(|&&k| traces[k].1.borrow().ids.len() < 2)
+            .map(|&k| format!("room m{}: {:?}", traces[k].0, *traces[k].1.borrow()))
+            .collect()
+    };
+    let resumed_all = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = stuck(&traces);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < resumed_all,
+            "{} of {} players of n0 not resumed elsewhere 5 s after SIGTERM: {left:#?}",
+            left.len(),
+            moved.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let took = sigterm.elapsed();
     let exit = tokio::task::block_in_place(|| nodes[0].wait_exit(Duration::from_secs(20)));
     assert_eq!(

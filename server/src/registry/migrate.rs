@@ -324,15 +324,26 @@ impl<G: Game> Registry<G> {
                 self.metrics
                     .migration_ticks_stalled
                     .observe(ticks_stalled as f64);
-                if let Some(e) = self.rooms.remove(room) {
-                    tracing::info!(room_id = %room, target = %mv.target.id, ?frozen, ticks_stalled, "room moved");
-                    e.addr.do_send(HandOver {
-                        url: mv.target.url.clone(),
-                    });
-                    self.metrics.rooms.dec();
-                    self.resumable.retain(|_, r| r != room);
-                }
-                self.drain_finished(room, Finished::Moved);
+                let Some(e) = self.rooms.remove(room) else {
+                    self.drain_finished(room, Finished::Moved);
+                    self.pump(ctx);
+                    return;
+                };
+                tracing::info!(room_id = %room, target = %mv.target.id, ?frozen, ticks_stalled, "room moved");
+                self.metrics.rooms.dec();
+                self.resumable.retain(|_, r| r != room);
+                // The move counts as done (and a drain may report, and the shutdown ring its
+                // bell: 1001 for every session still here) only once the room has put the
+                // redirect in each seat: a session that sees both takes the redirect.
+                let handed = e.addr.send(HandOver {
+                    url: mv.target.url.clone(),
+                });
+                let room = room.clone();
+                ctx.spawn(handed.into_actor(self).map(move |_, act, ctx| {
+                    act.drain_finished(&room, Finished::Moved);
+                    act.pump(ctx);
+                }));
+                return;
             }
             Outcome::Unfreeze { frozen } => {
                 self.count_move(unfreeze_reason, frozen);

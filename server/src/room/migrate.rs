@@ -56,6 +56,8 @@ pub struct Unfreeze;
 
 /// The room was adopted by the node at `url`: redirect every client there and stop, without
 /// telling the game or the registry that anyone left (their seats are held on the new node).
+/// The answer means every attached seat holds its redirect: only then may a drain report and the
+/// shutdown close what is left with 1001.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct HandOver {

@@ -3,6 +3,8 @@
 //!
 //! The binary is built on first use with the cargo that runs the tests (this test crate cannot
 //! name another package's binary through `CARGO_BIN_EXE_*`), into the same target directory.
+//! Nodes log errors only; `TICKCAST_TEST_LOG=info` (any `--log` filter) shows more when a test
+//! fails.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -64,7 +66,12 @@ pub fn binary() -> &'static PathBuf {
 /// The binary, quiet and without the web client, ready for more flags.
 pub fn command() -> Command {
     let mut command = Command::new(binary());
-    command.args(["--log", "error", "--static-dir", "/nonexistent"]);
+    command.args([
+        "--log",
+        &std::env::var("TICKCAST_TEST_LOG").unwrap_or_else(|_| "error".into()),
+        "--static-dir",
+        "/nonexistent",
+    ]);
     command.args(["--arena-config", "/nonexistent"]);
     command
 }

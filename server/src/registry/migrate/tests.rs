@@ -34,12 +34,19 @@ fn node_with(
     let factory: Arc<dyn GameFactory<Game = Counter>> = Arc::new(|_: u64| Counter::default());
     let registry = Registry::new(
         factory,
-        RoomThreads::dedicated(vec![Arbiter::current()]),
+        // Rooms on their own thread, as in the server: the registry and a room race.
+        RoomThreads::dedicated(vec![room_thread()]),
         Arc::new(config),
         metrics.clone(),
     )
     .with_cluster(Arc::new(cluster));
     (registry.start(), metrics)
+}
+
+/// One thread for the rooms of every node of a test, started on first use.
+fn room_thread() -> actix::ArbiterHandle {
+    static ROOMS: std::sync::OnceLock<actix::ArbiterHandle> = std::sync::OnceLock::new();
+    ROOMS.get_or_init(|| Arbiter::new().handle()).clone()
 }
 
 fn directory() -> Arc<MemoryDirectory> {
@@ -86,12 +93,34 @@ async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_
         .await
         .expect("a runs")
         .expect("a fresh room on a");
-    // Both nodes have heartbeaten (at start), so a knows b is up.
+    // Both nodes have heartbeaten (at start), so a knows b is up. The rooms' thread is kept
+    // busy (5 ms jobs back to back), as a server's worker is: the room answers the handover
+    // late, and the drain must wait for it.
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let keep_busy = busy.clone();
+    let jobs = std::thread::spawn(move || {
+        while keep_busy.load(std::sync::atomic::Ordering::Relaxed) {
+            let (done, wait) = std::sync::mpsc::channel();
+            room_thread().spawn_fn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                let _ = done.send(());
+            });
+            let _ = wait.recv();
+        }
+    });
     let report = a.send(StartDrain).await.expect("a runs");
+    let redirected = seat.close_requested().is_some();
+    busy.store(false, std::sync::atomic::Ordering::Relaxed);
+    jobs.join().expect("the busy thread");
     assert_eq!(report, DrainReport { moved: 1, left: 0 });
 
-    // a redirected its client to b and forgot the room.
-    eventually(|| seat.close_requested().is_some()).await;
+    // a redirected its client to b, before the drain answered (the shutdown that follows
+    // closes every session still here with 1001, and a session takes a redirect first), and
+    // forgot the room.
+    assert!(
+        redirected,
+        "the redirect is in the seat when the drain answers"
+    );
     let to = seat
         .take_redirect()
         .expect("a redirect goes with the close");
