@@ -60,18 +60,6 @@ fn has(metrics: &Metrics, line: &str) -> bool {
     metrics.render().lines().any(|l| l == line)
 }
 
-/// Polls `check` every 10 ms until it holds, for at most 5 s.
-async fn eventually(mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "condition not met in 5 s"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[actix_web::test]
 async fn a_drained_room_moves_to_the_other_node_and_its_player_resumes_there_as_itself() {
     let dir = directory();
