@@ -66,10 +66,12 @@ async fn bots_of_a_killed_node_rejoin_through_the_entry_on_live_nodes_and_the_re
         anchors.push(join_following(node.addr, "anchor", room).await.0);
     }
     const BOTS: u32 = 6;
-    let runs: Vec<_> = rooms
+    // Long runs, stopped once the dead node's bots are back: a slow machine only makes the test
+    // slower (a fixed 8 s run once ended before the kill on a loaded machine).
+    let (runs, stops): (Vec<_>, Vec<_>) = rooms
         .iter()
         .map(|room| {
-            let mut cfg = LoadConfig::new(entry.clone(), BOTS, Duration::from_secs(8));
+            let mut cfg = LoadConfig::new(entry.clone(), BOTS, Duration::from_secs(120));
             cfg.warmup = Duration::from_secs(1);
             cfg.room = RoomChoice::Named(room.to_string());
             cfg.name_prefix = format!("{room}-");
@@ -81,9 +83,11 @@ async fn bots_of_a_killed_node_rejoin_through_the_entry_on_live_nodes_and_the_re
                 attempt_timeout: Duration::from_secs(2),
                 budget: Duration::from_secs(5),
             };
-            tokio::spawn(LoadRun::new(cfg).run())
+            let run = LoadRun::new(cfg);
+            let stop = run.stop_handle();
+            (tokio::spawn(run.run()), stop)
         })
-        .collect();
+        .unzip();
     let full: BTreeSet<(String, u64, bool)> = rooms
         .iter()
         .map(|r| (r.to_string(), u64::from(BOTS) + 1, false))
@@ -97,6 +101,26 @@ async fn bots_of_a_killed_node_rejoin_through_the_entry_on_live_nodes_and_the_re
     }
 
     cluster.nodes[2].kill();
+    // Every bot of on-n2 rejoined through the entry, which claimed the room (the anchors are
+    // gone: 6 in each room). The lobby lists the dead node's room until its lease lapses.
+    let back: BTreeSet<(String, u64, bool)> = rooms
+        .iter()
+        .map(|r| (r.to_string(), u64::from(BOTS), false))
+        .collect();
+    let entry_owns = ("on-n2".to_string(), "n0".to_string());
+    eventually(
+        Duration::from_secs(20),
+        "the dead node's bots back in on-n2 on the entry",
+        || async {
+            let n1 = &cluster.nodes[1];
+            let moved = lobby(n1).await.contains(&entry_owns);
+            (moved && listed_players(n1).await == back).then_some(())
+        },
+    )
+    .await;
+    for stop in &stops {
+        stop.stop();
+    }
     let mut reports = Vec::new();
     for run in runs {
         let report = tokio::time::timeout(Duration::from_secs(30), run)
