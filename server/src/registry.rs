@@ -68,7 +68,7 @@ fn is_public_id(id: &str) -> bool {
     })
 }
 
-/// A random quick-play id, of the form [`is_public_id`] recognises (cluster matchmaking opens
+/// A random quick-play id, of the form `is_public_id` recognises (cluster matchmaking opens
 /// rooms under it on any node).
 pub fn fresh_public_id() -> String {
     let n: u32 = rand::thread_rng().gen();

@@ -23,10 +23,10 @@ use actix::prelude::*;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::oneshot;
 
-use super::{JoinError, JoinFuture, JoinRoom, Registry};
+use super::Registry;
 use crate::directory::{Epoch, Node, NodeInfo};
 use crate::game::Game;
-use crate::migration::{pick_target, Doorbell, Drain, Finished, Move, Outcome, Step, RING_EVERY};
+use crate::migration::{Doorbell, Drain, Finished, Move, Outcome, Step, RING_EVERY};
 use crate::node::Cluster;
 use crate::room::{Freeze, HandOver, Unfreeze};
 use crate::schedule::TickSchedule;
@@ -373,59 +373,6 @@ impl<G: Game> Registry<G> {
         }
         self.check_drained();
     }
-
-    /// Joins while draining, or for a room on its way out: routed elsewhere. `None`: the join
-    /// goes on as usual (a room that is still here and not moving takes its players along).
-    pub(super) fn drain_route(&mut self, msg: &JoinRoom<G>) -> Option<JoinFuture<G>> {
-        let cluster = self.migration.cluster.clone()?;
-        if let Some(name) = &msg.room {
-            if let Some(mv) = self.migration.moves.get(name.as_str()) {
-                self.metrics
-                    .redirects_total
-                    .with_label_values(&["migrating"])
-                    .inc();
-                let (url, room) = (mv.target.url.clone(), name.clone());
-                return Some(Box::pin(fut::ready(Err(JoinError::Redirect { url, room }))));
-            }
-            if self.rooms.contains_key(name.as_str()) {
-                return None;
-            }
-        }
-        if !cluster.is_draining() {
-            return None;
-        }
-        let me = cluster.node().id.clone();
-        let named = msg.room.clone();
-        let fresh = self.new_public_id().to_string();
-        let capacity = self.config.max_players_per_room;
-        let route = async move {
-            if named.is_none() {
-                // Quick play: a seat the directory promises (c.f. `POST /matchmake`), unless
-                // the directory has not seen this node's draining beat yet and answers here.
-                if let Ok(Some(p)) = cluster.matchmake(&fresh, capacity, None).await {
-                    if p.node.node.id != me {
-                        return Some((p.node.node.url, p.room));
-                    }
-                }
-            }
-            // Not `place`: other nodes may not have read this node's draining heartbeat yet.
-            let nodes = cluster.nodes().await.ok()?;
-            let placed = pick_target(&nodes, &me, &HashMap::new())?;
-            Some((placed.node.url.clone(), named.unwrap_or(fresh)))
-        };
-        Some(Box::pin(route.into_actor(self).map(
-            |route, reg, _| match route {
-                Some((url, room)) => {
-                    reg.metrics
-                        .redirects_total
-                        .with_label_values(&["draining"])
-                        .inc();
-                    Err(JoinError::Redirect { url, room })
-                }
-                None => Err(JoinError::ServerFull),
-            },
-        )))
-    }
 }
 
 impl<G: Game> Handler<StartDrain> for Registry<G> {
@@ -450,5 +397,6 @@ impl<G: Game> Handler<StartDrain> for Registry<G> {
     }
 }
 
+mod route;
 #[cfg(test)]
 mod tests;

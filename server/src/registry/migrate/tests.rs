@@ -11,7 +11,7 @@ use crate::game::counter::Counter;
 use crate::game::GameFactory;
 use crate::image::RoomImage;
 use crate::metrics::Metrics;
-use crate::registry::{InspectRoom, ResumeRoom, RoomThreads};
+use crate::registry::{InspectRoom, JoinError, JoinRoom, ResumeRoom, RoomThreads};
 use crate::seat::Seat;
 use crate::wake::WakeHandle;
 use tickcast_shared::close::Close;
