@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RetryMethod};
-use serde::de::DeserializeOwned;
 
-use self::layout::{Keys, Scripts};
+use self::convert::{classify, corrupt, decode, encode};
+use self::layout::{renew_invocation, scan, Keys, Scripts};
 use super::{
-    BoxError, Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease,
-    ListedRoom, Node, NodeBeat, NodeInfo, Owner, Placement, QuickPlay, RoomSummary,
+    Claim, Directory, DirectoryConfig, DirectoryError, DirectoryFuture, Epoch, Lease, ListedRoom,
+    Node, NodeBeat, NodeInfo, Owner, Placement, QuickPlay, RoomSummary,
 };
 
 /// How long one connection attempt may take before the operation that needed it fails.
@@ -31,6 +30,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const RECONNECT_RETRIES: usize = 1;
 const RECONNECT_DELAY: Duration = Duration::from_millis(100);
 
+mod convert;
 mod layout;
 
 struct Shared {
@@ -405,84 +405,5 @@ impl Directory for RedisDirectory {
         let channel = self.shared.keys.inbox(node);
         tokio::spawn(super::inbox::listen(self.client.clone(), channel, tx));
         rx
-    }
-}
-
-/// `scan.lua`: every live node's record, with its encoded room list when `lists`.
-async fn scan(
-    conn: &mut ConnectionManager,
-    s: &Shared,
-    lists: bool,
-) -> Result<Vec<(NodeInfo, Option<Vec<u8>>)>, DirectoryError> {
-    let list_prefix = if lists {
-        s.keys.list_prefix()
-    } else {
-        String::new()
-    };
-    let values: Vec<Option<Vec<u8>>> = s
-        .scripts
-        .scan
-        .key(s.keys.nodes())
-        .arg(s.keys.node_prefix())
-        .arg(list_prefix)
-        .invoke_async(conn)
-        .await
-        .map_err(classify)?;
-    let mut values = values.into_iter();
-    let mut nodes = Vec::new();
-    while let Some(record) = values.next() {
-        let record = record.ok_or_else(|| corrupt(s.keys.nodes(), "scan returned no record"))?;
-        let list = if lists { values.next().flatten() } else { None };
-        nodes.push((decode(&record, "node record")?, list));
-    }
-    Ok(nodes)
-}
-
-fn renew_invocation<'a>(
-    s: &'a Shared,
-    room: &str,
-    node: &Node,
-    epoch: Epoch,
-) -> redis::ScriptInvocation<'a> {
-    let mut invocation = s.scripts.renew.prepare_invoke();
-    invocation
-        .key(s.keys.owner(room))
-        .key(s.keys.epoch(room))
-        .arg(&node.id)
-        .arg(&node.url)
-        .arg(epoch.0)
-        .arg(s.lease_ms)
-        .arg(s.epoch_ms);
-    invocation
-}
-
-/// Connection trouble is [`DirectoryError::Unavailable`] (retry later); anything the server
-/// refused is [`DirectoryError::Backend`].
-fn classify(e: RedisError) -> DirectoryError {
-    let transient = e.is_io_error()
-        || matches!(
-            e.retry_method(),
-            // Loading its data set, or a replica promoted: Redis will be back.
-            RetryMethod::WaitAndRetry | RetryMethod::RefreshSlotsAndRetry
-        );
-    if transient {
-        DirectoryError::Unavailable(e.into())
-    } else {
-        DirectoryError::Backend(e.into())
-    }
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, DirectoryError> {
-    rmp_serde::to_vec_named(value).map_err(|e| DirectoryError::Backend(BoxError::from(e)))
-}
-
-fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, DirectoryError> {
-    rmp_serde::from_slice(bytes).map_err(|e| corrupt(what.to_owned(), &e.to_string()))
-}
-
-fn corrupt(key: String, reason: &str) -> DirectoryError {
-    DirectoryError::Corrupt {
-        key,
-        reason: reason.to_owned(),
     }
 }

@@ -1,7 +1,13 @@
 //! The Redis layout of [`super::RedisDirectory`]: its Lua scripts (`../scripts/*.lua`) and its
-//! key names, as the table in the directory's module docs lists them.
+//! key names, as the table in the directory's module docs lists them, and the two script runs
+//! more than one operation shares (`scan.lua`, `renew.lua`).
 
+use redis::aio::ConnectionManager;
 use redis::Script;
+
+use super::convert::{classify, corrupt, decode};
+use super::Shared;
+use crate::directory::{DirectoryError, Epoch, Node, NodeInfo};
 
 /// The scripts, hashed once.
 pub(super) struct Scripts {
@@ -72,4 +78,53 @@ impl Keys {
     pub(super) fn inbox(&self, node: &str) -> String {
         format!("{}inbox:{node}", self.prefix)
     }
+}
+
+/// `scan.lua`: every live node's record, with its encoded room list when `lists`.
+pub(super) async fn scan(
+    conn: &mut ConnectionManager,
+    s: &Shared,
+    lists: bool,
+) -> Result<Vec<(NodeInfo, Option<Vec<u8>>)>, DirectoryError> {
+    let list_prefix = if lists {
+        s.keys.list_prefix()
+    } else {
+        String::new()
+    };
+    let values: Vec<Option<Vec<u8>>> = s
+        .scripts
+        .scan
+        .key(s.keys.nodes())
+        .arg(s.keys.node_prefix())
+        .arg(list_prefix)
+        .invoke_async(conn)
+        .await
+        .map_err(classify)?;
+    let mut values = values.into_iter();
+    let mut nodes = Vec::new();
+    while let Some(record) = values.next() {
+        let record = record.ok_or_else(|| corrupt(s.keys.nodes(), "scan returned no record"))?;
+        let list = if lists { values.next().flatten() } else { None };
+        nodes.push((decode(&record, "node record")?, list));
+    }
+    Ok(nodes)
+}
+
+/// `renew.lua` for one lease (a heartbeat renews many in one pipeline).
+pub(super) fn renew_invocation<'a>(
+    s: &'a Shared,
+    room: &str,
+    node: &Node,
+    epoch: Epoch,
+) -> redis::ScriptInvocation<'a> {
+    let mut invocation = s.scripts.renew.prepare_invoke();
+    invocation
+        .key(s.keys.owner(room))
+        .key(s.keys.epoch(room))
+        .arg(&node.id)
+        .arg(&node.url)
+        .arg(epoch.0)
+        .arg(s.lease_ms)
+        .arg(s.epoch_ms);
+    invocation
 }
