@@ -5,7 +5,8 @@
 //! parse flags the same way. A flag's default is read from [`ServerConfig::default()`], so a
 //! default is written once, in `config.rs`; the flags that have no `ServerConfig` field (where to
 //! listen, the arena file, the log filter) keep their defaults here. Every rule a flag's value is
-//! held to is applied in [`TryFrom<&ServerArgs>`] and nowhere else: seconds must be finite and
+//! held to is applied in [`TryFrom<&ServerArgs>`] (the cluster flags' in [`ClusterArgs::config`],
+//! which it calls) and nowhere else: seconds must be finite and
 //! non-negative, a few values are raised to a floor, and `--delta-window` is lowered to
 //! [`MAX_WINDOW`] (each with a warning).
 
@@ -15,10 +16,14 @@ use std::time::Duration;
 
 use tickcast_shared::delta::MAX_WINDOW;
 
-use crate::config::{ClusterConfig, ServerConfig};
+use crate::config::ServerConfig;
 use crate::game::arena::{ArenaConfig, ArenaConfigError, RoundRules};
 use crate::tls::{self, TlsError};
 use crate::token::TokenKey;
+
+mod cluster;
+
+pub use self::cluster::{ClusterArgs, MIN_LEASE_TTL};
 
 /// The binary's default `--static-dir`: the web client as `npm run build` leaves it. The library
 /// serves no files by default ([`ServerConfig::static_dir`] is `None`).
@@ -26,10 +31,6 @@ pub const DEFAULT_STATIC_DIR: &str = "web-client/dist";
 
 /// The shortest heartbeat interval accepted; shorter ones are raised to it.
 pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The shortest lease TTL accepted; shorter ones are raised to it (heartbeats come every third
-/// of it, and one Redis round trip must fit well inside that).
-pub const MIN_LEASE_TTL: Duration = Duration::from_millis(300);
 
 /// The smallest HTTP/1 write buffer accepted (bytes); smaller ones are raised to it.
 pub const MIN_H1_WRITE_BUFFER: usize = 1024;
@@ -176,38 +177,9 @@ pub struct ServerArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "TICKCAST_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Run as a cluster node on this Redis (`redis://…`, `rediss://…` for TLS,
-    /// `redis+unix:///path?…`); without it the server is a single node and needs no Redis.
-    #[arg(long, env = "TICKCAST_REDIS_URL")]
-    pub redis_url: Option<String>,
-    /// PEM file of the CA certificate(s) to trust for a `rediss://` Redis, instead of the
-    /// system's roots (a private CA).
-    #[arg(long, env = "TICKCAST_REDIS_CA")]
-    pub redis_ca: Option<PathBuf>,
-    /// This node's id in the cluster (a fresh uuid when absent).
-    #[arg(long, env = "TICKCAST_NODE_ID")]
-    pub node_id: Option<String>,
-    /// The WebSocket URL clients reach this node at (`ws://…/ws` or `wss://…/ws`); the bound
-    /// address when absent.
-    #[arg(long, env = "TICKCAST_PUBLIC_URL")]
-    pub public_url: Option<String>,
-    /// Seconds a node's records and room leases live without a heartbeat (one every third).
-    #[arg(long, env = "TICKCAST_LEASE_TTL",
-        default_value_t = ClusterConfig::new("").lease_ttl.as_secs_f64())]
-    pub lease_ttl: f64,
-    /// Seconds start-up keeps retrying a Redis that cannot be reached before it fails.
-    #[arg(long, env = "TICKCAST_REDIS_CONNECT_TIMEOUT",
-        default_value_t = ClusterConfig::new("").connect_timeout.as_secs_f64())]
-    pub redis_connect_timeout: f64,
-    /// Seconds a drain (SIGTERM with --redis-url, `POST /admin/drain`) may take to move this
-    /// node's rooms to other nodes; rooms still here then close with 1001.
-    #[arg(long, env = "TICKCAST_DRAIN_TIMEOUT",
-        default_value_t = ClusterConfig::new("").drain_timeout.as_secs_f64())]
-    pub drain_timeout: f64,
-    /// Seconds between the fenced images each room writes to Redis for crash recovery (0: off,
-    /// a dead node's rooms are lost). Costs about one image per room per interval.
-    #[arg(long, env = "TICKCAST_CHECKPOINT_INTERVAL", default_value_t = 0.0)]
-    pub checkpoint_interval: f64,
+    /// The cluster flags (`--redis-url` and the ones that need it).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Bearer token for `POST /admin/drain`. Without it the admin routes are served only when
     /// bound to a loopback address.
     #[arg(long, env = "TICKCAST_ADMIN_TOKEN", hide_env_values = true)]
@@ -305,7 +277,7 @@ impl TryFrom<&ServerArgs> for ServerConfig {
                 // clap refuses one without the other.
                 _ => None,
             },
-            cluster: cluster(args)?,
+            cluster: args.cluster.config()?,
             admin_token: args
                 .admin_token
                 .as_deref()
@@ -314,71 +286,6 @@ impl TryFrom<&ServerArgs> for ServerConfig {
                 .map(str::to_owned),
         })
     }
-}
-
-/// The cluster settings, when `--redis-url` is given.
-fn cluster(args: &ServerArgs) -> Result<Option<ClusterConfig>, ConfigError> {
-    let Some(url) = args
-        .redis_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    else {
-        if args.node_id.is_some() {
-            return Err(ConfigError::NeedsRedis("node-id"));
-        }
-        if args.public_url.is_some() {
-            return Err(ConfigError::NeedsRedis("public-url"));
-        }
-        if args.redis_ca.is_some() {
-            return Err(ConfigError::NeedsRedis("redis-ca"));
-        }
-        return Ok(None);
-    };
-    let tls = url.starts_with("rediss://");
-    if !(tls || url.starts_with("redis://") || url.starts_with("redis+unix://")) {
-        return Err(ConfigError::RedisUrl(url.to_string()));
-    }
-    let mut cluster = ClusterConfig::new(url);
-    if let Some(path) = &args.redis_ca {
-        let refuse = |reason: String| ConfigError::RedisCa {
-            path: path.clone(),
-            reason,
-        };
-        if !tls {
-            return Err(refuse("only a rediss:// --redis-url uses a CA".into()));
-        }
-        cluster.redis_ca = Some(std::fs::read(path).map_err(|e| refuse(e.to_string()))?);
-    }
-    if let Some(id) = args
-        .node_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-    {
-        cluster.node_id = id.to_string();
-    }
-    if let Some(public) = &args.public_url {
-        let public = public.trim();
-        let host = public
-            .strip_prefix("ws://")
-            .or_else(|| public.strip_prefix("wss://"))
-            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
-        if host.is_none_or(str::is_empty) {
-            return Err(ConfigError::PublicUrl(public.to_string()));
-        }
-        cluster.public_url = Some(public.to_string());
-    }
-    cluster.lease_ttl = at_least(
-        "lease-ttl",
-        seconds("lease-ttl", args.lease_ttl)?,
-        MIN_LEASE_TTL,
-    );
-    cluster.connect_timeout = seconds("redis-connect-timeout", args.redis_connect_timeout)?;
-    cluster.drain_timeout = seconds("drain-timeout", args.drain_timeout)?;
-    let every = seconds("checkpoint-interval", args.checkpoint_interval)?;
-    cluster.checkpoint_interval = (!every.is_zero()).then_some(every);
-    Ok(Some(cluster))
 }
 
 impl ServerArgs {
