@@ -10,7 +10,8 @@
 //!   how many bytes are still unsent before writing a snapshot, and — only for a client that
 //!   stops reading — makes a [`ConnHandle`] (a duplicate descriptor) so the room can shut the
 //!   connection down even after the session actor has frozen. Healthy clients cost one
-//!   descriptor, not two.
+//!   descriptor, not two. A client that closes first gets its read half shut down
+//!   ([`ConnFd::shutdown_read`]), so actix ends the connection right after echoing the close.
 
 use std::any::Any;
 use std::net::Shutdown;
@@ -49,6 +50,17 @@ impl ConnFd {
         {
             None
         }
+    }
+
+    /// Shuts the connection's read half down: actix's dispatcher then reads EOF, writes what is
+    /// queued for the client and closes the socket. For a client that closed first and waits for
+    /// the server to close TCP (RFC 6455 §7.1.1): without it, actix keeps reading a connection
+    /// nobody serves until the client gives up. Call only from the session's handlers.
+    pub fn shutdown_read(self) {
+        use std::os::fd::BorrowedFd;
+        // SAFETY: the descriptor is open for the duration of this call (see the type's docs).
+        let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
+        let _ = SockRef::from(&fd).shutdown(Shutdown::Read);
     }
 
     /// Duplicates the descriptor into an owned [`ConnHandle`]. Call only from the session's

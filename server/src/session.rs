@@ -377,11 +377,15 @@ impl<G: Game> StreamHandler<Result<ws::Message, ProtocolError>> for Session<G> {
             ws::Message::Ping(p) => ctx.pong(&p),
             ws::Message::Pong(_) | ws::Message::Nop => {}
             ws::Message::Close(reason) => {
-                // The client chose to close: the player leaves for good. Echo its frame.
+                // The client chose to close: the player leaves for good. Echo its frame, and
+                // end the connection (the client waits for the server to close TCP first).
                 if let Ok(Some(m)) = self.phase.begin_close() {
                     m.leave();
                 }
                 ctx.close(reason);
+                if let Some(fd) = self.conn {
+                    fd.shutdown_read();
+                }
                 ctx.stop();
             }
         }

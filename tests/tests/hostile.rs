@@ -126,7 +126,7 @@ where
     let server = attacks(addr, server).await;
     let watcher_client = watcher.finish().await;
     assert_healthy(&server, 1.0, 1.0, 1.0).await;
-    watcher_client.close().await;
+    watcher_client.close_and_expect_the_server_to_end_it().await;
 }
 
 // ---- a byte-level WebSocket client ----

@@ -335,6 +335,28 @@ impl Client {
 
     /// A clean close: send a close frame and read until the server's answer (the handshake a
     /// well-behaved client completes; dropping with unread data would reset the connection).
+    /// Closes first, as a client that is done: the server must echo the close and then end
+    /// the TCP connection itself (RFC 6455 §7.1.1), within [`WAIT`] — not keep it open until
+    /// the client gives up.
+    #[allow(dead_code)] // not every test file that includes this one closes this way
+    pub async fn close_and_expect_the_server_to_end_it(mut self) {
+        let _ = self.ws.close(None).await;
+        let (mut echoed, t0) = (false, Instant::now());
+        loop {
+            let next = tokio::time::timeout(WAIT.saturating_sub(t0.elapsed()), self.ws.next());
+            match next.await {
+                Ok(Some(Ok(Message::Close(_)))) => echoed = true,
+                Ok(Some(Ok(_))) => {} // sent before the server read the close
+                Ok(_) => break,       // the stream ended: the server closed the connection
+                Err(_) => panic!("the server kept the connection open {WAIT:?} after the close"),
+            }
+        }
+        assert!(
+            echoed,
+            "the server ended the connection without echoing the close"
+        );
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
         let _ = tokio::time::timeout(WAIT, async {
