@@ -57,20 +57,21 @@ impl ConnFd {
     /// the server to close TCP (RFC 6455 §7.1.1): without it, actix keeps reading a connection
     /// nobody serves until the client gives up. Call only from the session's handlers.
     pub fn shutdown_read(self) {
-        use std::os::fd::BorrowedFd;
-        // SAFETY: the descriptor is open for the duration of this call (see the type's docs).
-        let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
-        let _ = SockRef::from(&fd).shutdown(Shutdown::Read);
+        let _ = SockRef::from(&self.borrowed()).shutdown(Shutdown::Read);
+    }
+
+    /// The descriptor, borrowed for one call from the session's handlers.
+    fn borrowed(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: inside the session's handlers the descriptor is open (see the type's docs),
+        // and every caller uses the borrow only within that handler's call.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.0) }
     }
 
     /// Duplicates the descriptor into an owned [`ConnHandle`]. Call only from the session's
     /// handlers, while the connection is served.
     pub fn duplicate(self) -> std::io::Result<ConnHandle> {
-        use std::os::fd::BorrowedFd;
-        // SAFETY: the descriptor is open for the duration of this call (see the type's docs).
-        let fd = unsafe { BorrowedFd::borrow_raw(self.0) };
         Ok(ConnHandle {
-            socket: Socket::from(fd.try_clone_to_owned()?),
+            socket: Socket::from(self.borrowed().try_clone_to_owned()?),
         })
     }
 }

@@ -333,8 +333,6 @@ impl Client {
         (got, missing)
     }
 
-    /// A clean close: send a close frame and read until the server's answer (the handshake a
-    /// well-behaved client completes; dropping with unread data would reset the connection).
     /// Closes first, as a client that is done: the server must echo the close and then end
     /// the TCP connection itself (RFC 6455 §7.1.1), within [`WAIT`] — not keep it open until
     /// the client gives up.
@@ -357,6 +355,8 @@ impl Client {
         );
     }
 
+    /// A clean close: send a close frame and read until the server's answer (the handshake a
+    /// well-behaved client completes; dropping with unread data would reset the connection).
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
         let _ = tokio::time::timeout(WAIT, async {
